@@ -129,6 +129,9 @@ type Subscribe struct {
 	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	DeviceId      string                 `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	After         map[string]uint64      `protobuf:"bytes,4,rep,name=after,proto3" json:"after,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// What the client reported at connect, for the osType / version filters.
+	OsType        string `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
+	AppVersion    string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +192,20 @@ func (x *Subscribe) GetAfter() map[string]uint64 {
 		return x.After
 	}
 	return nil
+}
+
+func (x *Subscribe) GetOsType() string {
+	if x != nil {
+		return x.OsType
+	}
+	return ""
+}
+
+func (x *Subscribe) GetAppVersion() string {
+	if x != nil {
+		return x.AppVersion
+	}
+	return ""
 }
 
 // Subscribed answers Subscribe once the backlog has been sent.
@@ -598,6 +615,43 @@ func (*ListBizTypes) Descriptor() ([]byte, []int) {
 	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
+// StopActor asks an actor to persist nothing more and stop (passivate).
+type StopActor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopActor) Reset() {
+	*x = StopActor{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopActor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopActor) ProtoMessage() {}
+
+func (x *StopActor) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
+func (*StopActor) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+}
+
 type BizTypeList struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
@@ -608,7 +662,7 @@ type BizTypeList struct {
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +674,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +687,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -659,7 +713,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +725,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +738,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -704,7 +758,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +770,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +783,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -759,7 +813,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +825,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +838,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -818,12 +872,15 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xdd\x01\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\x97\x02\n" +
 	"\tSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
 	"\tdevice_id\x18\x03 \x01(\tR\bdeviceId\x125\n" +
-	"\x05after\x18\x04 \x03(\v2\x1f.opsync.v1.Subscribe.AfterEntryR\x05after\x1a8\n" +
+	"\x05after\x18\x04 \x03(\v2\x1f.opsync.v1.Subscribe.AfterEntryR\x05after\x12\x17\n" +
+	"\aos_type\x18\x05 \x01(\tR\x06osType\x12\x1f\n" +
+	"\vapp_version\x18\x06 \x01(\tR\n" +
+	"appVersion\x1a8\n" +
 	"\n" +
 	"AfterEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -855,7 +912,8 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
 	"PutBizType\x120\n" +
 	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"\x0e\n" +
-	"\fListBizTypes\"j\n" +
+	"\fListBizTypes\"\v\n" +
+	"\tStopActor\"j\n" +
 	"\vBizTypeList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x122\n" +
 	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\"*\n" +
@@ -881,7 +939,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),             // 0: opsync.v1.Push
 	(*PushResult)(nil),       // 1: opsync.v1.PushResult
@@ -894,24 +952,25 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*BizTypeAnswer)(nil),    // 8: opsync.v1.BizTypeAnswer
 	(*PutBizType)(nil),       // 9: opsync.v1.PutBizType
 	(*ListBizTypes)(nil),     // 10: opsync.v1.ListBizTypes
-	(*BizTypeList)(nil),      // 11: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),    // 12: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil), // 13: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),     // 14: opsync.v1.ConfigResult
-	nil,                      // 15: opsync.v1.Subscribe.AfterEntry
-	nil,                      // 16: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),            // 17: opsync.v1.Entry
-	(*BizTypeConfig)(nil),    // 18: opsync.v1.BizTypeConfig
+	(*StopActor)(nil),        // 11: opsync.v1.StopActor
+	(*BizTypeList)(nil),      // 12: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),    // 13: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil), // 14: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),     // 15: opsync.v1.ConfigResult
+	nil,                      // 16: opsync.v1.Subscribe.AfterEntry
+	nil,                      // 17: opsync.v1.AckSyncPoints.PointsEntry
+	(*Entry)(nil),            // 18: opsync.v1.Entry
+	(*BizTypeConfig)(nil),    // 19: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	17, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	15, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	17, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	16, // 3: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	18, // 4: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	18, // 5: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	18, // 6: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	18, // 7: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	18, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	16, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	18, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	17, // 3: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	19, // 4: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	19, // 5: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	19, // 6: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	19, // 7: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
@@ -931,7 +990,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,167 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/events"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Config result codes (ConfigResult.code).
+const (
+	ConfigOK               = "OK"
+	ConfigNotFound         = "NOT_FOUND"
+	ConfigInstanceNotFound = "INSTANCE_NOT_FOUND"
+	ConfigInvalid          = "INVALID"
+	ConfigSystemError      = "SYSTEM_ERROR"
+)
+
+// InstanceKind is the cluster kind of instances (tenants), which own the
+// bizType configs.
+func InstanceKind(d *Deps) *cluster.Kind {
+	deps := d.withDefaults()
+	return cluster.NewKind(KindInstance, actor.PropsFromProducer(func() actor.Actor {
+		return &instanceActor{deps: deps}
+	}))
+}
+
+// instanceActor owns one instance's configs. Config changes are rare, so it
+// writes each command's events synchronously.
+type instanceActor struct {
+	deps      *Deps
+	identity  string
+	journal   string
+	state     *events.Instance
+	highest   uint64
+	failed    bool
+	sinceSnap int
+}
+
+func (a *instanceActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *cluster.ClusterInit:
+		a.recover(ctx, m)
+	case *opsyncpb.GetBizType:
+		c, ok := a.state.Config(m.BizType)
+		ctx.Respond(&opsyncpb.BizTypeAnswer{InstanceExists: a.state.Exists(), Found: ok, Config: c})
+	case *opsyncpb.ListBizTypes:
+		ctx.Respond(&opsyncpb.BizTypeList{InstanceExists: a.state.Exists(), Configs: a.state.Configs()})
+	case *opsyncpb.PutBizType:
+		ctx.Respond(a.onPut(m))
+	case *opsyncpb.DeleteBizType:
+		ctx.Respond(a.onDelete(m))
+	case *opsyncpb.SetBizTypeOnline:
+		ctx.Respond(a.onSetOnline(m))
+	case *actor.ReceiveTimeout:
+		ctx.Stop(ctx.Self())
+	}
+}
+
+func (a *instanceActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
+	a.identity = init.Identity.Identity
+	a.journal = JournalID(KindInstance, a.identity)
+	state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, events.NewInstance,
+		func(b []byte) (*events.Instance, error) {
+			snap := &opsyncpb.InstanceSnapshot{}
+			if err := proto.Unmarshal(b, snap); err != nil {
+				return nil, err
+			}
+			return events.RestoreInstance(snap), nil
+		})
+	a.state, a.highest = state, highest
+	if err != nil {
+		a.deps.Logger.Error("instance recovery failed", slog.String("instance", a.identity), slog.Any("err", err))
+		a.failed = true
+	}
+	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
+}
+
+func (a *instanceActor) onPut(m *opsyncpb.PutBizType) *opsyncpb.ConfigResult {
+	now := a.deps.Now().UnixMilli()
+	existing, _ := a.state.Config(m.GetConfig().GetBizType())
+	cfg, err := normalizeConfig(m.GetConfig(), existing, now)
+	if err != nil {
+		return &opsyncpb.ConfigResult{Code: ConfigInvalid, Message: err.Error()}
+	}
+	var evs []*opsyncpb.Event
+	if !a.state.Exists() {
+		evs = append(evs, &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: a.identity}}})
+	}
+	evs = append(evs, &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_BizTypePut{BizTypePut: &opsyncpb.BizTypePut{Config: cfg}}})
+	if res := a.persist(evs); res != nil {
+		return res
+	}
+	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: cfg}
+}
+
+func (a *instanceActor) onDelete(m *opsyncpb.DeleteBizType) *opsyncpb.ConfigResult {
+	if res := a.lookup(m.BizType); res != nil {
+		return res
+	}
+	ev := &opsyncpb.Event{Time: a.deps.Now().UnixMilli(), Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType}}}
+	if res := a.persist([]*opsyncpb.Event{ev}); res != nil {
+		return res
+	}
+	return &opsyncpb.ConfigResult{Code: ConfigOK}
+}
+
+func (a *instanceActor) onSetOnline(m *opsyncpb.SetBizTypeOnline) *opsyncpb.ConfigResult {
+	if res := a.lookup(m.BizType); res != nil {
+		return res
+	}
+	ev := &opsyncpb.Event{Time: a.deps.Now().UnixMilli(), Kind: &opsyncpb.Event_BizTypeOnlineChanged{
+		BizTypeOnlineChanged: &opsyncpb.BizTypeOnlineChanged{BizType: m.BizType, Online: m.Online}}}
+	if res := a.persist([]*opsyncpb.Event{ev}); res != nil {
+		return res
+	}
+	c, _ := a.state.Config(m.BizType)
+	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: c}
+}
+
+// lookup answers the error result for a bizType that cannot be changed.
+func (a *instanceActor) lookup(bizType string) *opsyncpb.ConfigResult {
+	if !a.state.Exists() {
+		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
+	}
+	if _, ok := a.state.Config(bizType); !ok {
+		return &opsyncpb.ConfigResult{Code: ConfigNotFound, Message: "no such bizType"}
+	}
+	return nil
+}
+
+// persist appends evs durably and applies them; it returns a result only on
+// failure.
+func (a *instanceActor) persist(evs []*opsyncpb.Event) *opsyncpb.ConfigResult {
+	if a.failed {
+		return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: "instance unavailable"}
+	}
+	data, err := marshalEvents(evs)
+	if err == nil {
+		err = a.deps.Store.Append(context.Background(), a.journal, a.highest+1, data)
+	}
+	if err != nil {
+		a.deps.Logger.Error("instance append failed", slog.String("instance", a.identity), slog.Any("err", err))
+		a.failed = true
+		return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: "journal write failed"}
+	}
+	for i, ev := range evs {
+		if err := a.state.Apply(a.highest+1+uint64(i), ev); err != nil {
+			a.failed = true
+			return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: err.Error()}
+		}
+	}
+	a.highest += uint64(len(evs))
+	a.sinceSnap += len(evs)
+	if a.sinceSnap >= a.deps.SnapshotEvery {
+		if err := saveSnapshot(context.Background(), a.deps.Store, a.journal, a.state.LastSeq(), a.state.Snapshot()); err != nil {
+			a.deps.Logger.Warn("instance snapshot failed", slog.String("instance", a.identity), slog.Any("err", err))
+		}
+		a.sinceSnap = 0
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// callJSON sends body (if not nil) as JSON and returns the status and the
+// raw answer.
+func callJSON(method, url string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return resp.StatusCode, out, err
+}
+
+// printAnswer prints a JSON answer on one line to stdout.
+func printAnswer(stdout io.Writer, raw []byte) {
+	fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
+}
+
+func trimURL(s string) string { return strings.TrimRight(s, "/") }

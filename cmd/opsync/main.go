@@ -1,0 +1,57 @@
+// Command opsync runs and operates opsync nodes. See README.md and
+// SPEC's "CLI contract": serve, config, push, tail, journal, bench.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `opsync: a self-hosted, clustered data-sync server
+
+usage: opsync <command> [flags]
+
+commands:
+  serve     run a node
+  config    create, read, list, delete and switch bizType configs
+  push      push one entry through the single (or global) push API
+  tail      connect as a client and print each delivered message as JSON
+  journal   inspect a stopped node's journal offline
+  bench     load generator (push throughput and latency)
+
+'opsync <command> --help' describes a command's flags.
+`
+
+type command func(args []string, stdout, stderr io.Writer) int
+
+var commands = map[string]command{
+	"serve":   runServe,
+	"config":  runConfig,
+	"push":    runPush,
+	"tail":    runTail,
+	"journal": runJournal,
+	"bench":   runBench,
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "opsync: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	return cmd(args[1:], stdout, stderr)
+}

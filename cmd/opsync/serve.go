@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/opsync/opsync/node"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "opsync serve [--data DIR] [--http HOST:PORT] [cluster flags]", stdout, stderr)
+	data := fs.String("data", node.DefaultDataDir, "data directory (created if missing)")
+	httpAddr := fs.String("http", node.DefaultHTTPAddr, "HTTP / WebSocket listen address")
+	remote := fs.String("remote", "127.0.0.1:0", "cluster member listen address (port 0: any free port)")
+	window := fs.Int("client-window", 512, "messages in flight per client connection")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var origins multiFlag
+	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
+	if code := parseFlags(fs, args, stdout); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError(stderr, fs, "--log-level: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	n, err := node.Start(context.Background(), node.Config{
+		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
+		ClientWindow: *window, OriginPatterns: origins,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	abs, _ := filepath.Abs(*data)
+	// One JSON line on stdout says where the node listens: scripts and
+	// tests read it to find a port chosen with :0.
+	_ = json.NewEncoder(stdout).Encode(map[string]string{"event": "listening", "http": n.HTTPAddr(), "url": n.HTTPURL(), "data": abs, "pid": fmt.Sprint(os.Getpid())})
+	logger.Info("opsync node started", "http", n.HTTPURL(), "data", abs)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		logger.Info("stopping", "signal", s.String())
+	case err := <-n.Served():
+		logger.Error("http server stopped", "err", err)
+		n.Close()
+		return 1
+	}
+	if err := n.Close(); err != nil {
+		logger.Warn("close", "err", err)
+	}
+	return 0
+}

@@ -1,0 +1,100 @@
+package edge
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/opsync/opsync/cluster"
+)
+
+// Options configure the edge.
+type Options struct {
+	Logger *slog.Logger
+	// OriginPatterns lists the browser origins (host patterns) allowed to
+	// open client WebSockets; clients that send no Origin are always allowed.
+	OriginPatterns []string
+	// RequestTimeout bounds one API call through the cluster.
+	RequestTimeout time.Duration
+	// ClientWindow bounds the messages in flight per connection.
+	ClientWindow int
+}
+
+// Server serves opsync's HTTP and WebSocket API on top of a cluster member.
+type Server struct {
+	member *cluster.Member
+	opts   Options
+	mux    *http.ServeMux
+
+	mu    sync.Mutex
+	conns map[*clientConn]struct{}
+}
+
+// New returns the edge of member.
+func New(member *cluster.Member, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	s := &Server{member: member, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
+	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
+	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
+	s.routeAdmin()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]any{"ok": true}) })
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler. A panic in a handler answers 500 with
+// a JSON body instead of a stack trace.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.opts.Logger.Error("handler panic", slog.String("path", r.URL.Path), slog.Any("panic", p))
+			writeError(w, http.StatusInternalServerError, "SYSTEM_ERROR", "internal error")
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// CloseClients ends every client connection with "going away", so that
+// clients reconnect elsewhere or later.
+func (s *Server) CloseClients() {
+	s.mu.Lock()
+	conns := make([]*clientConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close(1001, "server shutting down")
+	}
+}
+
+// instancePattern is the form of an instance id (workspaceId_AppId).
+var instancePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// ValidInstanceID reports whether s is a well-formed instance id.
+func ValidInstanceID(s string) bool { return instancePattern.MatchString(s) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers the admin API's error shape.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
