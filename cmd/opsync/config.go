@@ -47,7 +47,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "--instance is required")
 	}
 	base := trimURL(*server) + "/api/v1/instances/" + url.PathEscape(*instance) + "/biztypes"
-		var method, target2 string
+	var method, target2 string
 	var body any
 	switch verb {
 	case "list":
