@@ -15,8 +15,11 @@ build:
 run:
 	$(GO) run ./cmd/opsync serve
 
+FUZZTIME ?= 10s
+
 test:
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 test-short:
 	$(GO) test -count=1 -short ./...
@@ -29,8 +32,14 @@ proto:
 		--go_out=. --go_opt=module=github.com/opsync/opsync \
 		proto/opsync/v1/*.proto
 
+# A short run of each fuzz target facing the network (part of `make test`);
+# `make fuzz FUZZTIME=10m` for a longer one.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePushBody$$' -fuzztime $(FUZZTIME) ./edge/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(FUZZTIME) ./edge/
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./persistence/ ./edge/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./persistence/ ./node/
 
 lint:
 	$(GO) vet ./...
