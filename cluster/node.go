@@ -81,3 +81,14 @@ func (m *Member) RemoteAddr() string { return m.system.Address() }
 
 // Stop leaves the cluster and stops every actor of this member.
 func (m *Member) Stop() { m.cluster.Shutdown(false) }
+
+// Activations counts the actors of each kind activated on this member.
+func (m *Member) Activations() map[string]int {
+	out := map[string]int{}
+	for _, kind := range []string{actors.KindStream, actors.KindInstance} {
+		if k, ok := m.cluster.TryGetClusterKind(kind); ok {
+			out[kind] = int(k.Count())
+		}
+	}
+	return out
+}
