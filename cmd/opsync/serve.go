@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/opsync/opsync/node"
 )
@@ -21,6 +22,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	remote := fs.String("remote", "127.0.0.1:0", "cluster member listen address (port 0: any free port)")
 	window := fs.Int("client-window", 512, "messages in flight per client connection")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
+	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
@@ -37,7 +40,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 	n, err := node.Start(context.Background(), node.Config{
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
-		ClientWindow: *window, OriginPatterns: origins,
+		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
