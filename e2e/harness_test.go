@@ -41,12 +41,12 @@ func TestMain(m *testing.M) {
 
 // server is an `opsync serve` process.
 type server struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	URL    string
+	t       *testing.T
+	cmd     *exec.Cmd
+	URL     string
 	DataDir string
-	stderr *lockedBuffer
-	exited chan struct{}
+	stderr  *lockedBuffer
+	exited  chan struct{}
 }
 
 type lockedBuffer struct {
