@@ -1,0 +1,367 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+)
+
+// Limits the server enforces; the client checks them before connecting,
+// because the server refuses a Connect breaking them for good (4400).
+const (
+	maxBizTypes = 256
+	maxIDLen    = 100
+)
+
+var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
+
+// Client is one opsync client: one device of one user, with a callback per
+// registered bizType. Its methods are safe for concurrent use, and may be
+// called from its callbacks.
+type Client struct {
+	opts    Options
+	url     string
+	backoff backoff
+	events  *eventLoop
+
+	// life serialises the lifecycle changes (foreground, identity, Close),
+	// which wait for the connection loop to stop.
+	life sync.Mutex
+	loop *connLoop // guarded by life
+
+	mu         sync.Mutex
+	deviceID   string
+	userID     string
+	sessionID  string
+	owner      string // the user the sync points belong to
+	foreground bool
+	closed     bool
+	handlers   map[string]func(Message)
+	points     *syncPoints
+	conn       *conn // the open connection (Connect sent), or nil
+	connected  bool  // the server answered Connected on conn
+	fatal      error
+	dirty      bool // points changed since the last save
+
+	saveMu    sync.Mutex // serialises saves, so the newest state is written last
+	saveKick  chan struct{}
+	saverDone chan struct{}
+}
+
+// connLoop is a running connection loop (see run).
+type connLoop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New initialises a client: it reads the state file (device id and sync
+// points) and, when it had no device id, saves the one it generates. It
+// does not connect: see AppToForeground and UpdateUserInfo.
+func New(opts Options) (*Client, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	url, err := endpoint(opts.Server)
+	if err != nil {
+		return nil, err
+	}
+	var st state
+	if opts.StateFile != "" {
+		if st, err = loadState(opts.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	deviceID := opts.DeviceID
+	if deviceID == "" {
+		deviceID = st.DeviceID
+	}
+	if deviceID == "" {
+		deviceID = newDeviceID()
+	}
+	if len(deviceID) > maxIDLen {
+		return nil, fmt.Errorf("opsync client: DeviceID longer than %d bytes", maxIDLen)
+	}
+	c := &Client{
+		opts: opts, url: url, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
+		deviceID: deviceID, owner: st.UserID, handlers: map[string]func(Message){},
+		points: newSyncPoints(st.SyncPoints),
+	}
+	if opts.StateFile != "" {
+		if deviceID != st.DeviceID {
+			c.dirty = true
+			if err := c.save(); err != nil {
+				return nil, err
+			}
+		}
+		c.saveKick, c.saverDone = make(chan struct{}, 1), make(chan struct{})
+		go c.saver()
+	}
+	c.events = newEventLoop(c.dispatch)
+	return c, nil
+}
+
+// AppToForeground connects, once a user is set (UpdateUserInfo), and
+// keeps reconnecting with backoff until AppToBackground, ClearUserInfo,
+// Close or a fatal error (see IsFatal).
+func (c *Client) AppToForeground() error {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if err := c.update(func() { c.foreground, c.fatal = true, nil }); err != nil {
+		return err
+	}
+	c.startLocked()
+	return nil
+}
+
+// AppToBackground disconnects, stops reconnecting and saves the sync
+// points. Messages already received are still passed to their callbacks.
+func (c *Client) AppToBackground() error {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if err := c.update(func() { c.foreground = false }); err != nil {
+		return err
+	}
+	c.stopLocked()
+	return c.save()
+}
+
+// UpdateUserInfo sets the user and session the client connects as; a
+// connected client reconnects with them. Sync points belong to a user: a
+// different user than the one they were kept for starts without any (and
+// the messages of the previous user not yet passed to callbacks are
+// dropped).
+func (c *Client) UpdateUserInfo(userID, sessionID string) error {
+	if userID == "" || len(userID) > maxIDLen {
+		return fmt.Errorf("opsync client: userID must be 1-%d bytes", maxIDLen)
+	}
+	c.life.Lock()
+	defer c.life.Unlock()
+	var changed bool
+	if err := c.update(func() {
+		changed = userID != c.userID || sessionID != c.sessionID
+		c.fatal = nil
+	}); err != nil {
+		return err
+	}
+	if changed {
+		c.stopLocked()
+		c.mu.Lock()
+		c.userID, c.sessionID = userID, sessionID
+		if c.owner != userID {
+			if c.owner != "" {
+				c.points = newSyncPoints(nil)
+				c.events.dropMessages()
+			}
+			c.owner = userID
+			c.markDirtyLocked()
+		}
+		c.mu.Unlock()
+	}
+	c.startLocked()
+	return nil
+}
+
+// ClearUserInfo logs the user out: it disconnects, drops the messages not
+// yet passed to callbacks and saves the sync points (kept for when the
+// same user comes back).
+func (c *Client) ClearUserInfo() error {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if err := c.update(func() {}); err != nil {
+		return err
+	}
+	c.stopLocked()
+	c.update(func() {
+		c.userID, c.sessionID = "", ""
+		c.events.dropMessages()
+	})
+	return c.save()
+}
+
+// Close disconnects, saves the sync points and stops the client. No
+// callback starts after Close returns; one running may finish after it.
+func (c *Client) Close() error {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if err := c.update(func() { c.closed = true }); err != nil {
+		return nil // closed before
+	}
+	c.stopLocked()
+	c.events.stop()
+	if c.saveKick != nil {
+		close(c.saveKick)
+		<-c.saverDone
+	}
+	return c.save()
+}
+
+// IsConnected reports whether the client is connected now.
+func (c *Client) IsConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// SyncDeviceID is the device id the client connects with.
+func (c *Client) SyncDeviceID() string { return c.deviceID }
+
+// Err returns the fatal error that stopped the client connecting, until
+// the next AppToForeground or UpdateUserInfo; nil if there is none.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fatal
+}
+
+// update runs f under c.mu unless the client is closed.
+func (c *Client) update(f func()) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	f()
+	return nil
+}
+
+// startLocked starts the connection loop if the client is in the
+// foreground with a user and no loop runs. c.life is held.
+func (c *Client) startLocked() {
+	if c.loop != nil {
+		select {
+		case <-c.loop.done: // ended by a fatal error
+			c.loop = nil
+		default:
+			return
+		}
+	}
+	c.mu.Lock()
+	want := c.foreground && c.userID != "" && !c.closed
+	c.mu.Unlock()
+	if !want {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.loop = &connLoop{cancel: cancel, done: make(chan struct{})}
+	go c.run(ctx, c.loop.done)
+}
+
+// stopLocked stops the connection loop and waits for it. c.life is held.
+func (c *Client) stopLocked() {
+	if c.loop == nil {
+		return
+	}
+	c.loop.cancel()
+	<-c.loop.done
+	c.loop = nil
+}
+
+// dispatch runs one callback on the event loop.
+func (c *Client) dispatch(e event) {
+	switch {
+	case e.msg != nil:
+		if cb := c.handlerFor(e.cn, *e.msg); cb != nil {
+			cb(*e.msg)
+		}
+	case e.flush != "":
+		for {
+			m, cb, ok := c.unpark(e.cn, e.flush)
+			if !ok {
+				break
+			}
+			cb(m)
+		}
+	case e.connected != nil:
+		if c.opts.OnStateChange != nil {
+			c.opts.OnStateChange(*e.connected)
+		}
+	case e.err != nil:
+		if c.opts.OnError != nil {
+			c.opts.OnError(e.err)
+		}
+	}
+}
+
+// handlerFor returns the callback to pass m to, or nil when m goes
+// without: parked on its connection if the bizType has no callback, or
+// earlier messages of it are parked; dropped if its connection has ended
+// (the server delivers it again on the next one).
+func (c *Client) handlerFor(cn *conn, m Message) func(Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cb := c.handlers[m.BizType]
+	if cn != c.conn {
+		return cb
+	}
+	if cb == nil || len(cn.parked[m.BizType]) > 0 {
+		cn.parked[m.BizType] = append(cn.parked[m.BizType], m)
+		return nil
+	}
+	return cb
+}
+
+// unpark takes the first parked message of bizType on cn, while cn is
+// the open connection and the bizType has a callback.
+func (c *Client) unpark(cn *conn, bizType string) (Message, func(Message), bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cb := c.handlers[bizType]
+	if cn != c.conn || cb == nil || len(cn.parked[bizType]) == 0 {
+		return Message{}, nil, false
+	}
+	m := cn.parked[bizType][0]
+	cn.parked[bizType] = cn.parked[bizType][1:]
+	if len(cn.parked[bizType]) == 0 {
+		delete(cn.parked, bizType)
+	}
+	return m, cb, true
+}
+
+// markDirtyLocked notes that the sync points changed and has the saver
+// write them. c.mu is held.
+func (c *Client) markDirtyLocked() {
+	c.dirty = true
+	if c.saveKick != nil && !c.closed {
+		select {
+		case c.saveKick <- struct{}{}:
+		default: // a save is due already and will see this change
+		}
+	}
+}
+
+// saver writes the state file after changes, coalescing those that come
+// while it writes.
+func (c *Client) saver() {
+	defer close(c.saverDone)
+	for range c.saveKick {
+		if err := c.save(); err != nil {
+			c.events.push(event{err: err})
+		}
+	}
+}
+
+// save writes the state file if the state changed since the last save.
+func (c *Client) save() error {
+	if c.opts.StateFile == "" {
+		return nil
+	}
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	c.mu.Lock()
+	if !c.dirty {
+		c.mu.Unlock()
+		return nil
+	}
+	st := state{DeviceID: c.deviceID, UserID: c.owner, SyncPoints: c.points.points()}
+	c.dirty = false
+	c.mu.Unlock()
+	if err := saveState(c.opts.StateFile, st); err != nil {
+		c.mu.Lock()
+		c.dirty = true
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
