@@ -216,6 +216,9 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 	case *opsyncpb.ClientFrame_UnregisterBiz:
 		biz := m.UnregisterBiz.BizType
 		delete(a.cursor, biz)
+		// Delivered but unacknowledged entries go again if the bizType is
+		// registered again.
+		a.inflight.Forget(biz)
 		kept := a.queue[:0]
 		for _, e := range a.queue {
 			if e.BizType != biz {

@@ -33,9 +33,6 @@ func (c *Client) RegisterBiz(bizType string, cb func(Message)) error {
 	if cn := c.conn; cn != nil {
 		cn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_RegisterBiz{
 			RegisterBiz: &opsyncpb.RegisterBiz{BizType: bizType, SyncPoint: c.points.point(bizType)}}})
-		if len(cn.parked[bizType]) > 0 {
-			c.events.push(event{cn: cn, flush: bizType})
-		}
 	}
 	return nil
 }

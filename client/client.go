@@ -265,14 +265,6 @@ func (c *Client) dispatch(e event) {
 		if cb := c.handlerFor(e.cn, *e.msg); cb != nil {
 			cb(*e.msg)
 		}
-	case e.flush != "":
-		for {
-			m, cb, ok := c.unpark(e.cn, e.flush)
-			if !ok {
-				break
-			}
-			cb(m)
-		}
 	case e.connected != nil:
 		if c.opts.OnStateChange != nil {
 			c.opts.OnStateChange(*e.connected)
@@ -284,39 +276,14 @@ func (c *Client) dispatch(e event) {
 	}
 }
 
-// handlerFor returns the callback to pass m to, or nil when m goes
-// without: parked on its connection if the bizType has no callback, or
-// earlier messages of it are parked; dropped if its connection has ended
-// (the server delivers it again on the next one).
+// handlerFor returns the callback of m's bizType, or nil when the bizType
+// has none (it was unregistered while m was on its way): the server
+// delivers m again once the bizType is registered again, or on the next
+// connection.
 func (c *Client) handlerFor(cn *conn, m Message) func(Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cb := c.handlers[m.BizType]
-	if cn != c.conn {
-		return cb
-	}
-	if cb == nil || len(cn.parked[m.BizType]) > 0 {
-		cn.parked[m.BizType] = append(cn.parked[m.BizType], m)
-		return nil
-	}
-	return cb
-}
-
-// unpark takes the first parked message of bizType on cn, while cn is
-// the open connection and the bizType has a callback.
-func (c *Client) unpark(cn *conn, bizType string) (Message, func(Message), bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cb := c.handlers[bizType]
-	if cn != c.conn || cb == nil || len(cn.parked[bizType]) == 0 {
-		return Message{}, nil, false
-	}
-	m := cn.parked[bizType][0]
-	cn.parked[bizType] = cn.parked[bizType][1:]
-	if len(cn.parked[bizType]) == 0 {
-		delete(cn.parked, bizType)
-	}
-	return m, cb, true
+	return c.handlers[m.BizType]
 }
 
 // markDirtyLocked notes that the sync points changed and has the saver

@@ -26,19 +26,13 @@ const (
 // errDead ends a connection on which nothing arrived for PongTimeout.
 var errDead = errors.New("opsync client: connection dead: no answer to pings")
 
-// conn is one open connection. Its outbox and parked messages are
-// guarded by Client.mu; the connection's writer goroutine writes the
-// outbox.
+// conn is one open connection. Its outbox is guarded by Client.mu; the
+// connection's writer goroutine writes it.
 type conn struct {
 	ws       *websocket.Conn
 	wake     chan struct{}
 	out      []*opsyncpb.ClientFrame
 	lastRecv atomic.Int64 // unix nanos of the last frame received
-	// parked holds, per bizType, messages that arrived while it had no
-	// callback (the server sent them before it saw UnregisterBiz). The
-	// server does not send them again on this connection, so they wait
-	// here for RegisterBiz; a new connection gets them from the server.
-	parked map[string][]Message
 }
 
 // sendLocked queues a frame. Client.mu is held.
@@ -145,7 +139,7 @@ func (c *Client) connectOnce(ctx context.Context, attempt *int) error {
 	}
 	ws.SetReadLimit(readLimit)
 
-	cn := &conn{ws: ws, wake: make(chan struct{}, 1), parked: map[string][]Message{}}
+	cn := &conn{ws: ws, wake: make(chan struct{}, 1)}
 	cn.lastRecv.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	connect := &opsyncpb.Connect{

@@ -2,13 +2,11 @@ package client
 
 import "sync"
 
-// event is one callback to run: a message received on cn, the parked
-// messages of a bizType registered again (flush), a connection state
-// change or an error.
+// event is one callback to run: a message received on cn, a connection
+// state change or an error.
 type event struct {
 	msg       *Message
 	cn        *conn
-	flush     string
 	connected *bool
 	err       error
 }

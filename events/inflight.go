@@ -90,3 +90,16 @@ func (b *bizFlight) inFlight(id uint64) bool {
 	}
 	return false
 }
+
+// Forget drops what was delivered of bizType and not acknowledged, so that
+// it can be delivered again (after the client unregistered the bizType).
+// Its sync point stays.
+func (f *Inflight) Forget(bizType string) {
+	b := f.byBiz[bizType]
+	if b == nil {
+		return
+	}
+	f.count -= len(b.sent)
+	b.sent = nil
+	clear(b.acked)
+}

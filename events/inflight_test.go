@@ -58,3 +58,24 @@ func TestInflightOutstanding(t *testing.T) {
 		t.Fatalf("Outstanding = %s, want [1 3 5]", got)
 	}
 }
+
+func TestInflightForget(t *testing.T) {
+	f := NewInflight()
+	for id := uint64(1); id <= 4; id++ {
+		f.Sent("A", id)
+	}
+	f.Sent("B", 1)
+	f.Ack("A", 1)
+	f.Ack("A", 3)
+	f.Forget("A")
+	if f.Len() != 1 {
+		t.Fatalf("Len = %d after Forget(A), want 1 (B's entry)", f.Len())
+	}
+	// The sync point stays; everything above it may be delivered again.
+	if !f.Sent("A", 2) || f.Sent("A", 1) {
+		t.Fatal("after Forget, ids above the sync point must be deliverable again and ids at or below it not")
+	}
+	if p, adv := f.Ack("A", 2); p != 2 || !adv {
+		t.Fatalf("Ack(A,2) = %d,%v; want 2,true", p, adv)
+	}
+}
