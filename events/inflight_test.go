@@ -25,12 +25,12 @@ func TestInflightSyncPoint(t *testing.T) {
 		wantPoint uint64
 		wantAdv   bool
 	}{
-		{"A", 5, 0, false}, // 3 is outstanding: the point may not pass it
+		{"A", 5, 0, false},  // 3 is outstanding: the point may not pass it
 		{"A", 42, 0, false}, // never delivered
-		{"A", 3, 5, true},  // 3 and 5 acked: the point jumps to 5
-		{"A", 3, 5, false}, // a repeated ack changes nothing
-		{"A", 9, 5, false}, // 8 outstanding
-		{"B", 4, 4, true},  // bizTypes are independent
+		{"A", 3, 5, true},   // 3 and 5 acked: the point jumps to 5
+		{"A", 3, 5, false},  // a repeated ack changes nothing
+		{"A", 9, 5, false},  // 8 outstanding
+		{"B", 4, 4, true},   // bizTypes are independent
 		{"A", 8, 9, true},
 	}
 	for i, s := range steps {
