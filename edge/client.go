@@ -156,9 +156,6 @@ func readFrame(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, protocolErr(CloseTimeout, "no frame within %s", timeout)
 		}
-		if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
-			return nil, protocolErr(CloseBadFrame, "frame larger than %d bytes", maxFrameBytes)
-		}
 		return nil, err
 	}
 	if typ != websocket.MessageBinary {
