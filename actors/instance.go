@@ -6,7 +6,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/events"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -66,13 +65,7 @@ func (a *instanceActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.identity = init.Identity.Identity
 	a.journal = JournalID(KindInstance, a.identity)
 	state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, events.NewInstance,
-		func(b []byte) (*events.Instance, error) {
-			snap := &opsyncpb.InstanceSnapshot{}
-			if err := proto.Unmarshal(b, snap); err != nil {
-				return nil, err
-			}
-			return events.RestoreInstance(snap), nil
-		})
+		func() *opsyncpb.InstanceSnapshot { return &opsyncpb.InstanceSnapshot{} }, events.RestoreInstance)
 	a.state, a.highest = state, highest
 	if err != nil {
 		a.deps.Logger.Error("instance recovery failed", slog.String("instance", a.identity), slog.Any("err", err))

@@ -16,22 +16,24 @@ type eventSourced interface {
 	Apply(seq uint64, ev *opsyncpb.Event) error
 }
 
-// recoverState rebuilds an actor's state: restore is given the latest
-// snapshot (if any) and returns the state it holds, then every later
-// journal event is applied. It returns the state and the journal's highest
-// sequence number, which may be above the state's last applied one when the
-// newest events were deleted.
-func recoverState[S eventSourced](ctx context.Context, store persistence.Store, journal string,
-	empty func() S, restore func(data []byte) (S, error)) (S, uint64, error) {
+// recoverState rebuilds an actor's state: from the latest snapshot (if
+// any, decoded into newSnap() and given to restore), else from empty(),
+// then every later journal event is applied. It returns the state and the
+// journal's highest sequence number, which may be above the state's last
+// applied one when the newest events were deleted.
+func recoverState[S eventSourced, M proto.Message](ctx context.Context, store persistence.Store, journal string,
+	empty func() S, newSnap func() M, restore func(M) S) (S, uint64, error) {
 	state := empty()
 	_, data, found, err := store.LoadSnapshot(ctx, journal, persistence.MaxSeq)
 	if err != nil {
 		return state, 0, fmt.Errorf("load snapshot of %s: %w", journal, err)
 	}
 	if found {
-		if state, err = restore(data); err != nil {
+		snap := newSnap()
+		if err := proto.Unmarshal(data, snap); err != nil {
 			return state, 0, fmt.Errorf("decode snapshot of %s: %w", journal, err)
 		}
+		state = restore(snap)
 	}
 	highest, err := store.Replay(ctx, journal, state.LastSeq()+1, persistence.MaxSeq, -1, func(seq uint64, b []byte) error {
 		ev := &opsyncpb.Event{}

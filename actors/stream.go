@@ -101,13 +101,7 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.byKey = map[entryKey]*pendingEvent{}
 	a.queuedSync = map[syncKey]*pendingEvent{}
 	state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, events.NewStream,
-		func(b []byte) (*events.Stream, error) {
-			snap := &opsyncpb.StreamSnapshot{}
-			if err := proto.Unmarshal(b, snap); err != nil {
-				return nil, err
-			}
-			return events.RestoreStream(snap), nil
-		})
+		func() *opsyncpb.StreamSnapshot { return &opsyncpb.StreamSnapshot{} }, events.RestoreStream)
 	a.state, a.highest = state, highest
 	if err != nil {
 		a.deps.Logger.Error("stream recovery failed", slog.String("stream", a.identity), slog.Any("err", err))

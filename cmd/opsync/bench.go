@@ -22,17 +22,12 @@ const benchSynopsis = `opsync bench push --server URL --instance ID [flags]
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("bench", benchSynopsis, stdout, stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		if len(args) == 0 {
-			fs.Usage()
-			return 2
-		}
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
+	verb, rest, code := splitVerb(fs, args, stdout)
+	if code >= 0 {
+		return code
 	}
-	if args[0] != "push" {
-		return usageError(stderr, fs, "unknown scenario %q (push)", args[0])
+	if verb != "push" {
+		return usageError(stderr, fs, "unknown scenario %q (push)", verb)
 	}
 	server := serverFlag(fs)
 	instance := fs.String("instance", "bench_APP", "instance id")
@@ -42,7 +37,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	users := fs.Int("users", 1000, "distinct users (streams) the pushes spread over")
 	size := fs.Int("payload-size", 200, "payload bytes")
 	progress := fs.Duration("progress", 2*time.Second, "interval of progress lines on stderr (0: none)")
-	if code := parseFlags(fs, args[1:], stdout); code >= 0 {
+	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
 	}
 	if *total < 1 || *conc < 1 || *users < 1 || *size < 1 || *size > 4096 {

@@ -18,16 +18,10 @@ const configSynopsis = `opsync config <put|get|list|delete|online|offline> --ser
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("config", configSynopsis, stdout, stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		if len(args) == 0 {
-			fs.Usage()
-			return 2
-		}
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
+	verb, rest, code := splitVerb(fs, args, stdout)
+	if code >= 0 {
+		return code
 	}
-	verb := args[0]
 	server := serverFlag(fs)
 	instance := fs.String("instance", "", "instance id (workspaceId_AppId)")
 	biz := fs.String("biz", "", "bizType identifier (A-Z, 0-9, '-', at most 30)")
@@ -40,7 +34,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	description := fs.String("description", "", "put: description")
 	retries := fs.Uint("max-retries", 6, "put: redeliveries of an unacknowledged entry before it is dropped")
 	retention := fs.Uint("retention-days", 30, "put: days an entry is kept")
-	if code := parseFlags(fs, args[1:], stdout); code >= 0 {
+	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
 	}
 	if *instance == "" {

@@ -56,3 +56,19 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// splitVerb takes the verb of a command with verbs (config, bench). With
+// no verb it prints usage to stderr and ends with 2; with --help it prints
+// usage to stdout and ends with 0; else code is -1.
+func splitVerb(fs *flag.FlagSet, args []string, stdout io.Writer) (verb string, rest []string, code int) {
+	if len(args) == 0 {
+		fs.Usage()
+		return "", nil, 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return "", nil, 0
+	}
+	return args[0], args[1:], -1
+}
