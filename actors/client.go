@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/opsync/opsync/events"
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -191,6 +192,7 @@ func (a *clientActor) pump(ctx actor.Context) {
 		if len(msgs) == 0 {
 			continue
 		}
+		metrics.Deliveries.Add(float64(len(msgs)))
 		err := a.p.Sink.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Deliver{Deliver: &opsyncpb.Deliver{Messages: msgs}}})
 		if err != nil {
 			a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
@@ -235,6 +237,7 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 }
 
 func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
+	metrics.Acks.Add(float64(len(ack.Received)))
 	byLink := map[*streamLink]map[string]uint64{}
 	for _, r := range ack.Received {
 		point, advanced := a.inflight.Ack(r.BizType, r.OplogId)

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/opsync/opsync/events"
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -64,6 +65,7 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 func (a *instanceActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.identity = init.Identity.Identity
 	a.journal = JournalID(KindInstance, a.identity)
+	metrics.Activations.WithLabelValues(KindInstance).Inc()
 	state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, events.NewInstance,
 		func() *opsyncpb.InstanceSnapshot { return &opsyncpb.InstanceSnapshot{} }, events.RestoreInstance)
 	a.state, a.highest = state, highest

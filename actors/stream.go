@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/events"
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 	"github.com/opsync/opsync/resultcode"
 )
@@ -50,8 +51,8 @@ type syncKey struct{ device, biz string }
 
 type pendingEvent struct {
 	ev    *opsyncpb.Event
-	reply *actor.PID   // the pusher, for entries
-	dups  []*actor.PID // repeats of the same push that arrived meanwhile
+	reply waiter   // the pusher, for entries
+	dups  []waiter // repeats of the same push that arrived meanwhile
 }
 
 type subscriber struct {
@@ -74,7 +75,17 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		a.recover(ctx, m)
 	case *opsyncpb.Push:
-		a.onPush(ctx, m)
+		a.onPush(ctx, m.Entry, waiter{pid: ctx.Sender()})
+		a.flush()
+	case *opsyncpb.PushBatch:
+		b := newBatchWait(ctx.Sender(), len(m.Entries))
+		if len(m.Entries) == 0 {
+			respond(ctx, &opsyncpb.PushBatchResult{})
+		}
+		for i, e := range m.Entries {
+			a.onPush(ctx, e, waiter{batch: b, slot: i})
+		}
+		a.flush() // after queueing them all: one append for the batch
 	case *appendDone:
 		a.onAppendDone(ctx, m)
 	case *opsyncpb.Subscribe:
@@ -97,6 +108,7 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.self = ctx.Self()
 	a.identity = init.Identity.Identity
 	a.journal = JournalID(KindStream, a.identity)
+	metrics.Activations.WithLabelValues(KindStream).Inc()
 	a.subs = map[string]*subscriber{}
 	a.byKey = map[entryKey]*pendingEvent{}
 	a.queuedSync = map[syncKey]*pendingEvent{}
@@ -110,28 +122,27 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 }
 
-func (a *streamActor) onPush(ctx actor.Context, m *opsyncpb.Push) {
-	if a.failed || m.Entry == nil {
-		respond(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
+func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter) {
+	if a.failed || entry == nil {
+		w.done(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
 		return
 	}
-	e := proto.Clone(m.Entry).(*opsyncpb.Entry)
+	e := proto.Clone(entry).(*opsyncpb.Entry)
 	key := entryKey{e.BizType, e.ThirdMsgId}
 	if id, dup := a.state.Duplicate(key.biz, key.msg); dup {
-		respond(ctx, &opsyncpb.PushResult{Code: resultcode.DuplicatedBizID, OplogId: id})
+		w.done(ctx, &opsyncpb.PushResult{Code: resultcode.DuplicatedBizID, OplogId: id})
 		return
 	}
 	if pe, ok := a.byKey[key]; ok {
 		// The first push is not durable yet: answer the repeat with its fate.
-		pe.dups = append(pe.dups, ctx.Sender())
+		pe.dups = append(pe.dups, w)
 		return
 	}
 	now := a.deps.Now().UnixMilli()
 	e.PushTime = now
-	pe := &pendingEvent{ev: &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_EntryAppended{EntryAppended: e}}, reply: ctx.Sender()}
+	pe := &pendingEvent{ev: &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_EntryAppended{EntryAppended: e}}, reply: w}
 	a.byKey[key] = pe
 	a.queue = append(a.queue, pe)
-	a.flush()
 }
 
 func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
@@ -211,9 +222,9 @@ func (a *streamActor) onAppendDone(ctx actor.Context, m *appendDone) {
 			continue
 		}
 		delete(a.byKey, entryKey{e.BizType, e.ThirdMsgId})
-		sendTo(ctx, pe.reply, &opsyncpb.PushResult{Code: resultcode.Success, OplogId: seq})
+		pe.reply.done(ctx, &opsyncpb.PushResult{Code: resultcode.Success, OplogId: seq})
 		for _, d := range pe.dups {
-			sendTo(ctx, d, &opsyncpb.PushResult{Code: resultcode.DuplicatedBizID, OplogId: seq})
+			d.done(ctx, &opsyncpb.PushResult{Code: resultcode.DuplicatedBizID, OplogId: seq})
 		}
 		fresh = append(fresh, e)
 	}
@@ -246,9 +257,12 @@ func (a *streamActor) onAppendDone(ctx actor.Context, m *appendDone) {
 func (a *streamActor) fail(ctx actor.Context, batch []*pendingEvent) {
 	a.failed = true
 	for _, pe := range append(batch, a.queue...) {
-		sendTo(ctx, pe.reply, &opsyncpb.PushResult{Code: resultcode.SystemError})
+		if pe.ev.GetEntryAppended() == nil {
+			continue
+		}
+		pe.reply.done(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
 		for _, d := range pe.dups {
-			sendTo(ctx, d, &opsyncpb.PushResult{Code: resultcode.SystemError})
+			d.done(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
 		}
 	}
 	a.queue = nil

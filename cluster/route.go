@@ -21,11 +21,23 @@ var ErrUnavailable = errors.New("cluster: actor unavailable")
 
 // Push sends a push to the stream of linkToken under the config's target.
 func (m *Member) Push(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, e *opsyncpb.Entry) (*opsyncpb.PushResult, error) {
-	identity := actors.UserStream(instanceID, linkToken)
-	if target == opsyncpb.Target_TARGET_DEVICE {
-		identity = actors.DeviceStream(instanceID, linkToken)
+	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e})
+}
+
+// PushBatch sends entries to one stream, to be written in one append.
+func (m *Member) PushBatch(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, es []*opsyncpb.Entry) (*opsyncpb.PushBatchResult, error) {
+	res, err := request[*opsyncpb.PushBatchResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.PushBatch{Entries: es})
+	if err == nil && len(res.Results) != len(es) {
+		err = fmt.Errorf("cluster: stream answered %d results for %d entries", len(res.Results), len(es))
 	}
-	return request[*opsyncpb.PushResult](ctx, m, identity, actors.KindStream, &opsyncpb.Push{Entry: e})
+	return res, err
+}
+
+func streamIdentity(instanceID string, target opsyncpb.Target, linkToken string) string {
+	if target == opsyncpb.Target_TARGET_DEVICE {
+		return actors.DeviceStream(instanceID, linkToken)
+	}
+	return actors.UserStream(instanceID, linkToken)
 }
 
 // BizType asks an instance for one bizType config.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/actors"
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -75,6 +76,8 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli()}}})
 	client := s.member.Attach(params)
 	defer client.Stop()
+	metrics.ConnectedClients.Inc()
+	defer metrics.ConnectedClients.Dec()
 
 	for {
 		f, err := readFrame(r.Context(), ws, idleTimeout)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 	"github.com/opsync/opsync/resultcode"
 )
@@ -34,6 +35,7 @@ func answerPush(w http.ResponseWriter, code, detail string, oplogID uint64) {
 	case resultcode.InstanceNotFound:
 		status = http.StatusNotFound
 	}
+	metrics.Pushes.WithLabelValues(code).Inc()
 	writeJSON(w, status, pushAnswer{Success: resultcode.Successful(code), Msg: code, OplogID: oplogID, Detail: detail})
 }
 

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/cluster"
+	"github.com/opsync/opsync/metrics"
 )
 
 // Options configure the edge.
@@ -44,11 +46,14 @@ func New(member *cluster.Member, opts Options) *Server {
 	}
 	s := &Server{member: member, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
+	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
 	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
 	s.routeAdmin()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})
+	s.mux.Handle("GET /metrics", metrics.Handler())
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -100,3 +105,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
+
+// handleReady answers 200 once the node can serve: its cluster member
+// routes a request to an actor and back.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.member.BizTypes(ctx, readinessProbeInstance); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// readinessProbeInstance is asked for its configs by /readyz; the name
+// cannot be created (instance ids have no '~'), so the probe never reads
+// tenant data.
+const readinessProbeInstance = "~readyz"

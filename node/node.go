@@ -16,6 +16,7 @@ import (
 	"github.com/opsync/opsync/actors"
 	"github.com/opsync/opsync/cluster"
 	"github.com/opsync/opsync/edge"
+	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/persistence"
 )
 
@@ -74,7 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("node: listen %s: %w", cfg.HTTPAddr, err)
 	}
-	deps := &actors.Deps{Store: store, SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, Logger: logger}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(store), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, Logger: logger}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {
 		ln.Close()

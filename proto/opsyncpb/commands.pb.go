@@ -862,6 +862,97 @@ func (x *ConfigResult) GetConfig() *BizTypeConfig {
 	return nil
 }
 
+// PushBatch asks a stream to store and deliver several entries; they are
+// written in one journal append.
+type PushBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushBatch) Reset() {
+	*x = PushBatch{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushBatch) ProtoMessage() {}
+
+func (x *PushBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
+func (*PushBatch) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PushBatch) GetEntries() []*Entry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// PushBatchResult has one result per entry of the PushBatch, in order.
+type PushBatchResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*PushResult          `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushBatchResult) Reset() {
+	*x = PushBatchResult{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushBatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushBatchResult) ProtoMessage() {}
+
+func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
+func (*PushBatchResult) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PushBatchResult) GetResults() []*PushResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
@@ -925,7 +1016,11 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\fConfigResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x120\n" +
-	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06configB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"7\n" +
+	"\tPushBatch\x12*\n" +
+	"\aentries\x18\x01 \x03(\v2\x10.opsync.v1.EntryR\aentries\"B\n" +
+	"\x0fPushBatchResult\x12/\n" +
+	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresultsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_commands_proto_rawDescOnce sync.Once
@@ -939,7 +1034,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),             // 0: opsync.v1.Push
 	(*PushResult)(nil),       // 1: opsync.v1.PushResult
@@ -957,25 +1052,29 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*DeleteBizType)(nil),    // 13: opsync.v1.DeleteBizType
 	(*SetBizTypeOnline)(nil), // 14: opsync.v1.SetBizTypeOnline
 	(*ConfigResult)(nil),     // 15: opsync.v1.ConfigResult
-	nil,                      // 16: opsync.v1.Subscribe.AfterEntry
-	nil,                      // 17: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),            // 18: opsync.v1.Entry
-	(*BizTypeConfig)(nil),    // 19: opsync.v1.BizTypeConfig
+	(*PushBatch)(nil),        // 16: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),  // 17: opsync.v1.PushBatchResult
+	nil,                      // 18: opsync.v1.Subscribe.AfterEntry
+	nil,                      // 19: opsync.v1.AckSyncPoints.PointsEntry
+	(*Entry)(nil),            // 20: opsync.v1.Entry
+	(*BizTypeConfig)(nil),    // 21: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	18, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	16, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	18, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	17, // 3: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	19, // 4: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	19, // 5: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	19, // 6: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	19, // 7: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	20, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	18, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	20, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	19, // 3: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	21, // 4: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	21, // 5: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	21, // 6: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	21, // 7: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	20, // 8: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 9: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -990,7 +1089,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
