@@ -23,8 +23,11 @@ const (
 
 // Push asks a stream to store and deliver one entry (oplog_id unset).
 type Push struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entry         *Entry                 `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Entry *Entry                 `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Non-persistent: deliver to the clients attached now, store nothing;
+	// answer NOT_ONLINE when none is.
+	Transient     bool `protobuf:"varint,2,opt,name=transient,proto3" json:"transient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -64,6 +67,13 @@ func (x *Push) GetEntry() *Entry {
 		return x.Entry
 	}
 	return nil
+}
+
+func (x *Push) GetTransient() bool {
+	if x != nil {
+		return x.Transient
+	}
+	return false
 }
 
 // PushResult carries a result code of the source document (SUCCESS,
@@ -325,9 +335,11 @@ func (x *Unsubscribe) GetBizTypes() []string {
 
 // StreamDeliveries carries entries of one stream, in oplog order.
 type StreamDeliveries struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
-	Entries       []*Entry               `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Stream  string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Entries []*Entry               `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// A redelivery of entries delivered before and not acknowledged.
+	Retry         bool `protobuf:"varint,3,opt,name=retry,proto3" json:"retry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -376,6 +388,161 @@ func (x *StreamDeliveries) GetEntries() []*Entry {
 	return nil
 }
 
+func (x *StreamDeliveries) GetRetry() bool {
+	if x != nil {
+		return x.Retry
+	}
+	return false
+}
+
+// StreamStatus asks a stream for its records (console "per user / device").
+type StreamStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only entries pushed at or after this time (ms) are counted and listed.
+	Since int64 `protobuf:"varint,1,opt,name=since,proto3" json:"since,omitempty"`
+	// At most this many entries are listed, newest first.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamStatus) Reset() {
+	*x = StreamStatus{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamStatus) ProtoMessage() {}
+
+func (x *StreamStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamStatus.ProtoReflect.Descriptor instead.
+func (*StreamStatus) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StreamStatus) GetSince() int64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+func (x *StreamStatus) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type StreamStatusResult struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Stream           string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Connected        bool                   `protobuf:"varint,2,opt,name=connected,proto3" json:"connected,omitempty"`
+	ConnectedDevices []string               `protobuf:"bytes,3,rep,name=connected_devices,json=connectedDevices,proto3" json:"connected_devices,omitempty"`
+	Pushes           uint64                 `protobuf:"varint,4,opt,name=pushes,proto3" json:"pushes,omitempty"`
+	// Entries acknowledged by at least one device.
+	Arrivals      uint64      `protobuf:"varint,5,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	Entries       []*EntryRef `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
+	Dropped       uint64      `protobuf:"varint,7,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamStatusResult) Reset() {
+	*x = StreamStatusResult{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamStatusResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamStatusResult) ProtoMessage() {}
+
+func (x *StreamStatusResult) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamStatusResult.ProtoReflect.Descriptor instead.
+func (*StreamStatusResult) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StreamStatusResult) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *StreamStatusResult) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *StreamStatusResult) GetConnectedDevices() []string {
+	if x != nil {
+		return x.ConnectedDevices
+	}
+	return nil
+}
+
+func (x *StreamStatusResult) GetPushes() uint64 {
+	if x != nil {
+		return x.Pushes
+	}
+	return 0
+}
+
+func (x *StreamStatusResult) GetArrivals() uint64 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
+func (x *StreamStatusResult) GetEntries() []*EntryRef {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *StreamStatusResult) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
 // AckSyncPoints reports a device's new sync points to a stream.
 type AckSyncPoints struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -387,7 +554,7 @@ type AckSyncPoints struct {
 
 func (x *AckSyncPoints) Reset() {
 	*x = AckSyncPoints{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	mi := &file_opsync_v1_commands_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +566,7 @@ func (x *AckSyncPoints) String() string {
 func (*AckSyncPoints) ProtoMessage() {}
 
 func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	mi := &file_opsync_v1_commands_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +579,7 @@ func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckSyncPoints.ProtoReflect.Descriptor instead.
 func (*AckSyncPoints) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AckSyncPoints) GetDeviceId() string {
@@ -438,7 +605,7 @@ type GetBizType struct {
 
 func (x *GetBizType) Reset() {
 	*x = GetBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +617,7 @@ func (x *GetBizType) String() string {
 func (*GetBizType) ProtoMessage() {}
 
 func (x *GetBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +630,7 @@ func (x *GetBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBizType.ProtoReflect.Descriptor instead.
 func (*GetBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetBizType) GetBizType() string {
@@ -484,7 +651,7 @@ type BizTypeAnswer struct {
 
 func (x *BizTypeAnswer) Reset() {
 	*x = BizTypeAnswer{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[8]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +663,7 @@ func (x *BizTypeAnswer) String() string {
 func (*BizTypeAnswer) ProtoMessage() {}
 
 func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[8]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +676,7 @@ func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeAnswer.ProtoReflect.Descriptor instead.
 func (*BizTypeAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BizTypeAnswer) GetInstanceExists() bool {
@@ -544,7 +711,7 @@ type PutBizType struct {
 
 func (x *PutBizType) Reset() {
 	*x = PutBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +723,7 @@ func (x *PutBizType) String() string {
 func (*PutBizType) ProtoMessage() {}
 
 func (x *PutBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +736,7 @@ func (x *PutBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBizType.ProtoReflect.Descriptor instead.
 func (*PutBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutBizType) GetConfig() *BizTypeConfig {
@@ -587,7 +754,7 @@ type ListBizTypes struct {
 
 func (x *ListBizTypes) Reset() {
 	*x = ListBizTypes{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +766,7 @@ func (x *ListBizTypes) String() string {
 func (*ListBizTypes) ProtoMessage() {}
 
 func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +779,7 @@ func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBizTypes.ProtoReflect.Descriptor instead.
 func (*ListBizTypes) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 // StopActor asks an actor to persist nothing more and stop (passivate).
@@ -624,7 +791,7 @@ type StopActor struct {
 
 func (x *StopActor) Reset() {
 	*x = StopActor{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +803,7 @@ func (x *StopActor) String() string {
 func (*StopActor) ProtoMessage() {}
 
 func (x *StopActor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +816,7 @@ func (x *StopActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
 func (*StopActor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 type BizTypeList struct {
@@ -662,7 +829,7 @@ type BizTypeList struct {
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +841,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +854,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -713,7 +880,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +892,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +905,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -758,7 +925,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +937,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +950,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -813,7 +980,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +992,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +1005,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -873,7 +1040,7 @@ type PushBatch struct {
 
 func (x *PushBatch) Reset() {
 	*x = PushBatch{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1052,7 @@ func (x *PushBatch) String() string {
 func (*PushBatch) ProtoMessage() {}
 
 func (x *PushBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1065,7 @@ func (x *PushBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
 func (*PushBatch) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PushBatch) GetEntries() []*Entry {
@@ -918,7 +1085,7 @@ type PushBatchResult struct {
 
 func (x *PushBatchResult) Reset() {
 	*x = PushBatchResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1097,7 @@ func (x *PushBatchResult) String() string {
 func (*PushBatchResult) ProtoMessage() {}
 
 func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1110,7 @@ func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
 func (*PushBatchResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PushBatchResult) GetResults() []*PushResult {
@@ -957,9 +1124,10 @@ var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
-	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\".\n" +
+	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\"L\n" +
 	"\x04Push\x12&\n" +
-	"\x05entry\x18\x01 \x01(\v2\x10.opsync.v1.EntryR\x05entry\";\n" +
+	"\x05entry\x18\x01 \x01(\v2\x10.opsync.v1.EntryR\x05entry\x12\x1c\n" +
+	"\ttransient\x18\x02 \x01(\bR\ttransient\";\n" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
@@ -983,10 +1151,22 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\vUnsubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
-	"\tbiz_types\x18\x03 \x03(\tR\bbizTypes\"V\n" +
+	"\tbiz_types\x18\x03 \x03(\tR\bbizTypes\"l\n" +
 	"\x10StreamDeliveries\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12*\n" +
-	"\aentries\x18\x02 \x03(\v2\x10.opsync.v1.EntryR\aentries\"\xa5\x01\n" +
+	"\aentries\x18\x02 \x03(\v2\x10.opsync.v1.EntryR\aentries\x12\x14\n" +
+	"\x05retry\x18\x03 \x01(\bR\x05retry\":\n" +
+	"\fStreamStatus\x12\x14\n" +
+	"\x05since\x18\x01 \x01(\x03R\x05since\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xf4\x01\n" +
+	"\x12StreamStatusResult\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
+	"\tconnected\x18\x02 \x01(\bR\tconnected\x12+\n" +
+	"\x11connected_devices\x18\x03 \x03(\tR\x10connectedDevices\x12\x16\n" +
+	"\x06pushes\x18\x04 \x01(\x04R\x06pushes\x12\x1a\n" +
+	"\barrivals\x18\x05 \x01(\x04R\barrivals\x12-\n" +
+	"\aentries\x18\x06 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12\x18\n" +
+	"\adropped\x18\a \x01(\x04R\adropped\"\xa5\x01\n" +
 	"\rAckSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12<\n" +
 	"\x06points\x18\x02 \x03(\v2$.opsync.v1.AckSyncPoints.PointsEntryR\x06points\x1a9\n" +
@@ -1034,47 +1214,51 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_opsync_v1_commands_proto_goTypes = []any{
-	(*Push)(nil),             // 0: opsync.v1.Push
-	(*PushResult)(nil),       // 1: opsync.v1.PushResult
-	(*Subscribe)(nil),        // 2: opsync.v1.Subscribe
-	(*Subscribed)(nil),       // 3: opsync.v1.Subscribed
-	(*Unsubscribe)(nil),      // 4: opsync.v1.Unsubscribe
-	(*StreamDeliveries)(nil), // 5: opsync.v1.StreamDeliveries
-	(*AckSyncPoints)(nil),    // 6: opsync.v1.AckSyncPoints
-	(*GetBizType)(nil),       // 7: opsync.v1.GetBizType
-	(*BizTypeAnswer)(nil),    // 8: opsync.v1.BizTypeAnswer
-	(*PutBizType)(nil),       // 9: opsync.v1.PutBizType
-	(*ListBizTypes)(nil),     // 10: opsync.v1.ListBizTypes
-	(*StopActor)(nil),        // 11: opsync.v1.StopActor
-	(*BizTypeList)(nil),      // 12: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),    // 13: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil), // 14: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),     // 15: opsync.v1.ConfigResult
-	(*PushBatch)(nil),        // 16: opsync.v1.PushBatch
-	(*PushBatchResult)(nil),  // 17: opsync.v1.PushBatchResult
-	nil,                      // 18: opsync.v1.Subscribe.AfterEntry
-	nil,                      // 19: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),            // 20: opsync.v1.Entry
-	(*BizTypeConfig)(nil),    // 21: opsync.v1.BizTypeConfig
+	(*Push)(nil),               // 0: opsync.v1.Push
+	(*PushResult)(nil),         // 1: opsync.v1.PushResult
+	(*Subscribe)(nil),          // 2: opsync.v1.Subscribe
+	(*Subscribed)(nil),         // 3: opsync.v1.Subscribed
+	(*Unsubscribe)(nil),        // 4: opsync.v1.Unsubscribe
+	(*StreamDeliveries)(nil),   // 5: opsync.v1.StreamDeliveries
+	(*StreamStatus)(nil),       // 6: opsync.v1.StreamStatus
+	(*StreamStatusResult)(nil), // 7: opsync.v1.StreamStatusResult
+	(*AckSyncPoints)(nil),      // 8: opsync.v1.AckSyncPoints
+	(*GetBizType)(nil),         // 9: opsync.v1.GetBizType
+	(*BizTypeAnswer)(nil),      // 10: opsync.v1.BizTypeAnswer
+	(*PutBizType)(nil),         // 11: opsync.v1.PutBizType
+	(*ListBizTypes)(nil),       // 12: opsync.v1.ListBizTypes
+	(*StopActor)(nil),          // 13: opsync.v1.StopActor
+	(*BizTypeList)(nil),        // 14: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),      // 15: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil),   // 16: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),       // 17: opsync.v1.ConfigResult
+	(*PushBatch)(nil),          // 18: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),    // 19: opsync.v1.PushBatchResult
+	nil,                        // 20: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 21: opsync.v1.AckSyncPoints.PointsEntry
+	(*Entry)(nil),              // 22: opsync.v1.Entry
+	(*EntryRef)(nil),           // 23: opsync.v1.EntryRef
+	(*BizTypeConfig)(nil),      // 24: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	20, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	18, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	20, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	19, // 3: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	21, // 4: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	21, // 5: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	21, // 6: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	21, // 7: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	20, // 8: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 9: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	22, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	20, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	22, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	23, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	21, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	24, // 5: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	24, // 6: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	24, // 7: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	24, // 8: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	22, // 9: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 10: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1083,13 +1267,14 @@ func file_opsync_v1_commands_proto_init() {
 		return
 	}
 	file_opsync_v1_events_proto_init()
+	file_opsync_v1_snapshots_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -113,6 +113,63 @@ func (Target) EnumDescriptor() ([]byte, []int) {
 	return file_opsync_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
+// RemovalReason says why entries left a stream before anyone acknowledged
+// them all.
+type RemovalReason int32
+
+const (
+	RemovalReason_REMOVAL_REASON_UNSPECIFIED       RemovalReason = 0
+	RemovalReason_REMOVAL_REASON_EXPIRED           RemovalReason = 1
+	RemovalReason_REMOVAL_REASON_RETENTION         RemovalReason = 2
+	RemovalReason_REMOVAL_REASON_THRESHOLD         RemovalReason = 3
+	RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED RemovalReason = 4
+)
+
+// Enum value maps for RemovalReason.
+var (
+	RemovalReason_name = map[int32]string{
+		0: "REMOVAL_REASON_UNSPECIFIED",
+		1: "REMOVAL_REASON_EXPIRED",
+		2: "REMOVAL_REASON_RETENTION",
+		3: "REMOVAL_REASON_THRESHOLD",
+		4: "REMOVAL_REASON_RETRIES_EXHAUSTED",
+	}
+	RemovalReason_value = map[string]int32{
+		"REMOVAL_REASON_UNSPECIFIED":       0,
+		"REMOVAL_REASON_EXPIRED":           1,
+		"REMOVAL_REASON_RETENTION":         2,
+		"REMOVAL_REASON_THRESHOLD":         3,
+		"REMOVAL_REASON_RETRIES_EXHAUSTED": 4,
+	}
+)
+
+func (x RemovalReason) Enum() *RemovalReason {
+	p := new(RemovalReason)
+	*p = x
+	return p
+}
+
+func (x RemovalReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RemovalReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_opsync_v1_events_proto_enumTypes[2].Descriptor()
+}
+
+func (RemovalReason) Type() protoreflect.EnumType {
+	return &file_opsync_v1_events_proto_enumTypes[2]
+}
+
+func (x RemovalReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RemovalReason.Descriptor instead.
+func (RemovalReason) EnumDescriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
 type RepushMode int32
 
 const (
@@ -143,11 +200,11 @@ func (x RepushMode) String() string {
 }
 
 func (RepushMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_opsync_v1_events_proto_enumTypes[2].Descriptor()
+	return file_opsync_v1_events_proto_enumTypes[3].Descriptor()
 }
 
 func (RepushMode) Type() protoreflect.EnumType {
-	return &file_opsync_v1_events_proto_enumTypes[2]
+	return &file_opsync_v1_events_proto_enumTypes[3]
 }
 
 func (x RepushMode) Number() protoreflect.EnumNumber {
@@ -156,7 +213,7 @@ func (x RepushMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RepushMode.Descriptor instead.
 func (RepushMode) EnumDescriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 // Entry is one oplog entry of a stream: the data of one accepted push.
@@ -175,7 +232,19 @@ type Entry struct {
 	// Milliseconds since the epoch; 0 means no end.
 	ValidTimeEnd int64 `protobuf:"varint,9,opt,name=valid_time_end,json=validTimeEnd,proto3" json:"valid_time_end,omitempty"`
 	// Milliseconds since the epoch at which opsync accepted the push.
-	PushTime      int64 `protobuf:"varint,10,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	PushTime int64 `protobuf:"varint,10,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	// The bizType's policy when the entry was pushed, so that the stream
+	// applies it without asking the config (and replay applies it alike).
+	// Milliseconds since the epoch after which the entry is deleted: the
+	// earlier of valid_time_end and push_time + the retention period.
+	DeleteAfter int64 `protobuf:"varint,11,opt,name=delete_after,json=deleteAfter,proto3" json:"delete_after,omitempty"`
+	// Keep only the newest threshold entries of the bizType (0: all).
+	Threshold uint32 `protobuf:"varint,12,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// Redeliveries of an unacknowledged entry before it is dropped.
+	MaxRetries uint32 `protobuf:"varint,13,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
+	// Single-device: the entry goes to the user's most recently online
+	// device, once; otherwise every device gets it from its own sync point.
+	SingleDevice  bool `protobuf:"varint,14,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,6 +349,34 @@ func (x *Entry) GetPushTime() int64 {
 	return 0
 }
 
+func (x *Entry) GetDeleteAfter() int64 {
+	if x != nil {
+		return x.DeleteAfter
+	}
+	return 0
+}
+
+func (x *Entry) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *Entry) GetMaxRetries() uint32 {
+	if x != nil {
+		return x.MaxRetries
+	}
+	return 0
+}
+
+func (x *Entry) GetSingleDevice() bool {
+	if x != nil {
+		return x.SingleDevice
+	}
+	return false
+}
+
 // SyncPointAdvanced records that a device acknowledged every entry of a
 // bizType up to and including oplog_id.
 type SyncPointAdvanced struct {
@@ -342,6 +439,60 @@ func (x *SyncPointAdvanced) GetOplogId() uint64 {
 	return 0
 }
 
+// EntriesRemoved deletes entries from a stream; their journal records are
+// range-deleted once this event is durable.
+type EntriesRemoved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OplogIds      []uint64               `protobuf:"varint,1,rep,packed,name=oplog_ids,json=oplogIds,proto3" json:"oplog_ids,omitempty"`
+	Reason        RemovalReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=opsync.v1.RemovalReason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntriesRemoved) Reset() {
+	*x = EntriesRemoved{}
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntriesRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntriesRemoved) ProtoMessage() {}
+
+func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntriesRemoved.ProtoReflect.Descriptor instead.
+func (*EntriesRemoved) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *EntriesRemoved) GetOplogIds() []uint64 {
+	if x != nil {
+		return x.OplogIds
+	}
+	return nil
+}
+
+func (x *EntriesRemoved) GetReason() RemovalReason {
+	if x != nil {
+		return x.Reason
+	}
+	return RemovalReason_REMOVAL_REASON_UNSPECIFIED
+}
+
 // BizTypeConfig is one bizType of an instance (the source's "sync config").
 type BizTypeConfig struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -359,13 +510,16 @@ type BizTypeConfig struct {
 	RetentionDays    uint32                 `protobuf:"varint,12,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
 	CreatedAt        int64                  `protobuf:"varint,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt        int64                  `protobuf:"varint,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Global bizTypes: also deliver new entries to clients connected now
+	// (off: they get them at their next connect, as in the source).
+	PushToOnline  bool `protobuf:"varint,15,opt,name=push_to_online,json=pushToOnline,proto3" json:"push_to_online,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BizTypeConfig) Reset() {
 	*x = BizTypeConfig{}
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +531,7 @@ func (x *BizTypeConfig) String() string {
 func (*BizTypeConfig) ProtoMessage() {}
 
 func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +544,7 @@ func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeConfig.ProtoReflect.Descriptor instead.
 func (*BizTypeConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BizTypeConfig) GetBizType() string {
@@ -491,6 +645,13 @@ func (x *BizTypeConfig) GetUpdatedAt() int64 {
 	return 0
 }
 
+func (x *BizTypeConfig) GetPushToOnline() bool {
+	if x != nil {
+		return x.PushToOnline
+	}
+	return false
+}
+
 type InstanceCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
@@ -500,7 +661,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +673,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +686,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *InstanceCreated) GetInstanceId() string {
@@ -544,7 +705,7 @@ type BizTypePut struct {
 
 func (x *BizTypePut) Reset() {
 	*x = BizTypePut{}
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +717,7 @@ func (x *BizTypePut) String() string {
 func (*BizTypePut) ProtoMessage() {}
 
 func (x *BizTypePut) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +730,7 @@ func (x *BizTypePut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypePut.ProtoReflect.Descriptor instead.
 func (*BizTypePut) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BizTypePut) GetConfig() *BizTypeConfig {
@@ -588,7 +749,7 @@ type BizTypeDeleted struct {
 
 func (x *BizTypeDeleted) Reset() {
 	*x = BizTypeDeleted{}
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +761,7 @@ func (x *BizTypeDeleted) String() string {
 func (*BizTypeDeleted) ProtoMessage() {}
 
 func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +774,7 @@ func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeDeleted.ProtoReflect.Descriptor instead.
 func (*BizTypeDeleted) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BizTypeDeleted) GetBizType() string {
@@ -633,7 +794,7 @@ type BizTypeOnlineChanged struct {
 
 func (x *BizTypeOnlineChanged) Reset() {
 	*x = BizTypeOnlineChanged{}
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +806,7 @@ func (x *BizTypeOnlineChanged) String() string {
 func (*BizTypeOnlineChanged) ProtoMessage() {}
 
 func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +819,7 @@ func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeOnlineChanged.ProtoReflect.Descriptor instead.
 func (*BizTypeOnlineChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BizTypeOnlineChanged) GetBizType() string {
@@ -684,6 +845,7 @@ type Event struct {
 	//
 	//	*Event_EntryAppended
 	//	*Event_SyncPointAdvanced
+	//	*Event_EntriesRemoved
 	//	*Event_InstanceCreated
 	//	*Event_BizTypePut
 	//	*Event_BizTypeDeleted
@@ -695,7 +857,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +869,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +882,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Event) GetTime() int64 {
@@ -750,6 +912,15 @@ func (x *Event) GetSyncPointAdvanced() *SyncPointAdvanced {
 	if x != nil {
 		if x, ok := x.Kind.(*Event_SyncPointAdvanced); ok {
 			return x.SyncPointAdvanced
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetEntriesRemoved() *EntriesRemoved {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EntriesRemoved); ok {
+			return x.EntriesRemoved
 		}
 	}
 	return nil
@@ -803,6 +974,10 @@ type Event_SyncPointAdvanced struct {
 	SyncPointAdvanced *SyncPointAdvanced `protobuf:"bytes,11,opt,name=sync_point_advanced,json=syncPointAdvanced,proto3,oneof"`
 }
 
+type Event_EntriesRemoved struct {
+	EntriesRemoved *EntriesRemoved `protobuf:"bytes,12,opt,name=entries_removed,json=entriesRemoved,proto3,oneof"`
+}
+
 type Event_InstanceCreated struct {
 	InstanceCreated *InstanceCreated `protobuf:"bytes,20,opt,name=instance_created,json=instanceCreated,proto3,oneof"`
 }
@@ -823,6 +998,8 @@ func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
 
+func (*Event_EntriesRemoved) isEvent_Kind() {}
+
 func (*Event_InstanceCreated) isEvent_Kind() {}
 
 func (*Event_BizTypePut) isEvent_Kind() {}
@@ -835,7 +1012,7 @@ var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\"\xcc\x02\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\"\xd3\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -848,11 +1025,19 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x0fapp_max_version\x18\b \x01(\tR\rappMaxVersion\x12$\n" +
 	"\x0evalid_time_end\x18\t \x01(\x03R\fvalidTimeEnd\x12\x1b\n" +
 	"\tpush_time\x18\n" +
-	" \x01(\x03R\bpushTime\"f\n" +
+	" \x01(\x03R\bpushTime\x12!\n" +
+	"\fdelete_after\x18\v \x01(\x03R\vdeleteAfter\x12\x1c\n" +
+	"\tthreshold\x18\f \x01(\rR\tthreshold\x12\x1f\n" +
+	"\vmax_retries\x18\r \x01(\rR\n" +
+	"maxRetries\x12#\n" +
+	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\"f\n" +
 	"\x11SyncPointAdvanced\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12\x19\n" +
-	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"\x83\x04\n" +
+	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"_\n" +
+	"\x0eEntriesRemoved\x12\x1b\n" +
+	"\toplog_ids\x18\x01 \x03(\x04R\boplogIds\x120\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\"\xa9\x04\n" +
 	"\rBizTypeConfig\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12&\n" +
@@ -874,7 +1059,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\x03R\tcreatedAt\x12\x1d\n" +
 	"\n" +
-	"updated_at\x18\x0e \x01(\x03R\tupdatedAt\"2\n" +
+	"updated_at\x18\x0e \x01(\x03R\tupdatedAt\x12$\n" +
+	"\x0epush_to_online\x18\x0f \x01(\bR\fpushToOnline\"2\n" +
 	"\x0fInstanceCreated\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\">\n" +
@@ -885,12 +1071,13 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xd3\x03\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\x99\x04\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
 	" \x01(\v2\x10.opsync.v1.EntryH\x00R\rentryAppended\x12N\n" +
-	"\x13sync_point_advanced\x18\v \x01(\v2\x1c.opsync.v1.SyncPointAdvancedH\x00R\x11syncPointAdvanced\x12G\n" +
+	"\x13sync_point_advanced\x18\v \x01(\v2\x1c.opsync.v1.SyncPointAdvancedH\x00R\x11syncPointAdvanced\x12D\n" +
+	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12G\n" +
 	"\x10instance_created\x18\x14 \x01(\v2\x1a.opsync.v1.InstanceCreatedH\x00R\x0finstanceCreated\x129\n" +
 	"\fbiz_type_put\x18\x15 \x01(\v2\x15.opsync.v1.BizTypePutH\x00R\n" +
 	"bizTypePut\x12E\n" +
@@ -902,7 +1089,13 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\fSCOPE_GLOBAL\x10\x01*,\n" +
 	"\x06Target\x12\x0f\n" +
 	"\vTARGET_USER\x10\x00\x12\x11\n" +
-	"\rTARGET_DEVICE\x10\x01*>\n" +
+	"\rTARGET_DEVICE\x10\x01*\xad\x01\n" +
+	"\rRemovalReason\x12\x1e\n" +
+	"\x1aREMOVAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16REMOVAL_REASON_EXPIRED\x10\x01\x12\x1c\n" +
+	"\x18REMOVAL_REASON_RETENTION\x10\x02\x12\x1c\n" +
+	"\x18REMOVAL_REASON_THRESHOLD\x10\x03\x12$\n" +
+	" REMOVAL_REASON_RETRIES_EXHAUSTED\x10\x04*>\n" +
 	"\n" +
 	"RepushMode\x12\x15\n" +
 	"\x11REPUSH_MODE_QUEUE\x10\x00\x12\x19\n" +
@@ -920,37 +1113,41 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_events_proto_rawDescData
 }
 
-var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_opsync_v1_events_proto_goTypes = []any{
 	(Scope)(0),                   // 0: opsync.v1.Scope
 	(Target)(0),                  // 1: opsync.v1.Target
-	(RepushMode)(0),              // 2: opsync.v1.RepushMode
-	(*Entry)(nil),                // 3: opsync.v1.Entry
-	(*SyncPointAdvanced)(nil),    // 4: opsync.v1.SyncPointAdvanced
-	(*BizTypeConfig)(nil),        // 5: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),      // 6: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),           // 7: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),       // 8: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil), // 9: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                // 10: opsync.v1.Event
+	(RemovalReason)(0),           // 2: opsync.v1.RemovalReason
+	(RepushMode)(0),              // 3: opsync.v1.RepushMode
+	(*Entry)(nil),                // 4: opsync.v1.Entry
+	(*SyncPointAdvanced)(nil),    // 5: opsync.v1.SyncPointAdvanced
+	(*EntriesRemoved)(nil),       // 6: opsync.v1.EntriesRemoved
+	(*BizTypeConfig)(nil),        // 7: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),      // 8: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),           // 9: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),       // 10: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil), // 11: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                // 12: opsync.v1.Event
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
-	0,  // 0: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
-	1,  // 1: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
-	2,  // 2: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
-	5,  // 3: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
-	3,  // 4: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
-	4,  // 5: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
-	6,  // 6: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
-	7,  // 7: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
-	8,  // 8: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
-	9,  // 9: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 0: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
+	0,  // 1: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
+	1,  // 2: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
+	3,  // 3: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
+	7,  // 4: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
+	4,  // 5: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
+	5,  // 6: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
+	6,  // 7: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
+	8,  // 8: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
+	9,  // 9: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
+	10, // 10: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
+	11, // 11: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -958,9 +1155,10 @@ func file_opsync_v1_events_proto_init() {
 	if File_opsync_v1_events_proto != nil {
 		return
 	}
-	file_opsync_v1_events_proto_msgTypes[7].OneofWrappers = []any{
+	file_opsync_v1_events_proto_msgTypes[8].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
+		(*Event_EntriesRemoved)(nil),
 		(*Event_InstanceCreated)(nil),
 		(*Event_BizTypePut)(nil),
 		(*Event_BizTypeDeleted)(nil),
@@ -971,8 +1169,8 @@ func file_opsync_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_events_proto_rawDesc), len(file_opsync_v1_events_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   8,
+			NumEnums:      4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -30,6 +30,10 @@ type EntryRef struct {
 	ThirdMsgId    string                 `protobuf:"bytes,3,opt,name=third_msg_id,json=thirdMsgId,proto3" json:"third_msg_id,omitempty"`
 	ValidTimeEnd  int64                  `protobuf:"varint,4,opt,name=valid_time_end,json=validTimeEnd,proto3" json:"valid_time_end,omitempty"`
 	PushTime      int64                  `protobuf:"varint,5,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	DeleteAfter   int64                  `protobuf:"varint,6,opt,name=delete_after,json=deleteAfter,proto3" json:"delete_after,omitempty"`
+	Threshold     uint32                 `protobuf:"varint,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	MaxRetries    uint32                 `protobuf:"varint,8,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
+	SingleDevice  bool                   `protobuf:"varint,9,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -97,6 +101,34 @@ func (x *EntryRef) GetPushTime() int64 {
 		return x.PushTime
 	}
 	return 0
+}
+
+func (x *EntryRef) GetDeleteAfter() int64 {
+	if x != nil {
+		return x.DeleteAfter
+	}
+	return 0
+}
+
+func (x *EntryRef) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *EntryRef) GetMaxRetries() uint32 {
+	if x != nil {
+		return x.MaxRetries
+	}
+	return 0
+}
+
+func (x *EntryRef) GetSingleDevice() bool {
+	if x != nil {
+		return x.SingleDevice
+	}
+	return false
 }
 
 type DeviceSyncPoints struct {
@@ -277,14 +309,19 @@ var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
-	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\"\xa5\x01\n" +
+	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\"\xac\x02\n" +
 	"\bEntryRef\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
 	"\fthird_msg_id\x18\x03 \x01(\tR\n" +
 	"thirdMsgId\x12$\n" +
 	"\x0evalid_time_end\x18\x04 \x01(\x03R\fvalidTimeEnd\x12\x1b\n" +
-	"\tpush_time\x18\x05 \x01(\x03R\bpushTime\"\xab\x01\n" +
+	"\tpush_time\x18\x05 \x01(\x03R\bpushTime\x12!\n" +
+	"\fdelete_after\x18\x06 \x01(\x03R\vdeleteAfter\x12\x1c\n" +
+	"\tthreshold\x18\a \x01(\rR\tthreshold\x12\x1f\n" +
+	"\vmax_retries\x18\b \x01(\rR\n" +
+	"maxRetries\x12#\n" +
+	"\rsingle_device\x18\t \x01(\bR\fsingleDevice\"\xab\x01\n" +
 	"\x10DeviceSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12?\n" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
