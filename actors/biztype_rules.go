@@ -51,8 +51,12 @@ func normalizeConfig(in, existing *opsyncpb.BizTypeConfig, now int64) (*opsyncpb
 		return nil, fmt.Errorf("maxRetries must be 0-%d", maxRetriesLimit)
 	case c.RetentionDays < 1 || c.RetentionDays > maxRetentionDays:
 		return nil, fmt.Errorf("retentionDays must be 1-%d", maxRetentionDays)
-	case !c.Persistent:
-		return nil, errors.New("non-persistent bizTypes are not supported yet")
+	case !c.Persistent && c.Scope == opsyncpb.Scope_SCOPE_GLOBAL:
+		return nil, errors.New("global bizTypes are persistent")
+	case c.PushToOnline && c.Scope != opsyncpb.Scope_SCOPE_GLOBAL:
+		return nil, errors.New("pushToOnline applies to global bizTypes only")
+	case c.Scope == opsyncpb.Scope_SCOPE_GLOBAL && (c.MultiDevice || c.ConsistencyCheck || c.RepushMode != opsyncpb.RepushMode_REPUSH_MODE_QUEUE):
+		return nil, errors.New("global bizTypes are multi-device, queue mode, without consistency check")
 	}
 	c.UpdatedAt = now
 	if existing == nil {

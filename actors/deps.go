@@ -19,6 +19,12 @@ type Deps struct {
 	PassivateAfter time.Duration
 	// MaxBatch bounds the events a stream writes in one journal append.
 	MaxBatch int
+	// RetryInterval is how long a delivered entry waits for its ack before
+	// it is delivered again.
+	RetryInterval time.Duration
+	// TickInterval is how often a stream looks for retries and expired
+	// entries.
+	TickInterval time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -33,6 +39,12 @@ func (d *Deps) withDefaults() *Deps {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1024
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = 20 * time.Second
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = min(c.RetryInterval/2, 5*time.Second)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

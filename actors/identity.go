@@ -16,6 +16,9 @@ func UserStream(instanceID, userID string) string { return instanceID + "/u/" + 
 // DeviceStream is the cluster identity of a device's stream in an instance.
 func DeviceStream(instanceID, deviceID string) string { return instanceID + "/d/" + deviceID }
 
+// GlobalStream is the cluster identity of a global bizType's stream.
+func GlobalStream(instanceID, bizType string) string { return instanceID + "/g/" + bizType }
+
 // JournalID is the journal an actor of kind with identity writes. It is
 // derived from the cluster identity, never from the PID, so that every
 // activation, on any node, finds the same journal.

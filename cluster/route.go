@@ -20,8 +20,14 @@ const defaultTimeout = 10 * time.Second
 var ErrUnavailable = errors.New("cluster: actor unavailable")
 
 // Push sends a push to the stream of linkToken under the config's target.
-func (m *Member) Push(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, e *opsyncpb.Entry) (*opsyncpb.PushResult, error) {
-	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e})
+// A transient push is delivered to the clients attached now and not stored.
+func (m *Member) Push(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, e *opsyncpb.Entry, transient bool) (*opsyncpb.PushResult, error) {
+	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e, Transient: transient})
+}
+
+// PushGlobal stores an entry in a global bizType's stream.
+func (m *Member) PushGlobal(ctx context.Context, instanceID, bizType string, e *opsyncpb.Entry) (*opsyncpb.PushResult, error) {
+	return request[*opsyncpb.PushResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.Push{Entry: e})
 }
 
 // PushBatch sends entries to one stream, to be written in one append.
@@ -38,6 +44,11 @@ func streamIdentity(instanceID string, target opsyncpb.Target, linkToken string)
 		return actors.DeviceStream(instanceID, linkToken)
 	}
 	return actors.UserStream(instanceID, linkToken)
+}
+
+// StreamStatus asks a user's or device's stream for its records.
+func (m *Member) StreamStatus(ctx context.Context, instanceID string, target opsyncpb.Target, id string, since int64, limit uint32) (*opsyncpb.StreamStatusResult, error) {
+	return request[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
 }
 
 // BizType asks an instance for one bizType config.

@@ -14,7 +14,8 @@ func TestKill9KeepsAcknowledgedPushes(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, dataDir)
 	const inst, biz, user = "ws_CRASH", "ORDERS", "buyer-7"
-	putBizType(t, srv.URL, inst, biz, map[string]any{"target": "user"})
+	// Multi-device: every device syncs from its own sync point.
+	putBizType(t, srv.URL, inst, biz, map[string]any{"target": "user", "multiDevice": true})
 
 	const total, acked = 300, 120
 	ids := make([]uint64, 0, total)

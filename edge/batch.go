@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -86,6 +87,7 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusNotFound, code, "")
 		return
 	}
+	now := time.Now().UnixMilli()
 	var wg sync.WaitGroup
 	for g, idx := range groups {
 		wg.Add(1)
@@ -93,7 +95,7 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 			defer wg.Done()
 			entries := make([]*opsyncpb.Entry, len(idx))
 			for i, k := range idx {
-				entries[i] = g.reqs[k].Entry()
+				entries[i] = g.reqs[k].EntryUnder(g.config, now)
 			}
 			res, err := s.member.PushBatch(ctx, instanceID, g.target, g.linkToken, entries)
 			for i, k := range idx {
@@ -118,6 +120,7 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 
 // batchGroup is the stream a batch item goes to.
 type batchGroup struct {
+	config    *opsyncpb.BizTypeConfig
 	target    opsyncpb.Target
 	linkToken string
 	reqs      map[int]*PushRequest
@@ -153,6 +156,9 @@ func (s *Server) groupBatch(ctx context.Context, instanceID string, items []json
 			if refusal == "" && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL {
 				refusal = resultcode.NotSupportGlobal
 			}
+			if refusal == "" && !cfg.Persistent {
+				refusal = resultcode.ArgsInvalid // transient entries go one by one, to whoever is online
+			}
 			configs[req.BizType], refusals[req.BizType] = cfg, refusal
 		}
 		if refusal != "" {
@@ -162,7 +168,7 @@ func (s *Server) groupBatch(ctx context.Context, instanceID string, items []json
 		k := streamKey{cfg.Target, req.LinkToken}
 		g := byStream[k]
 		if g == nil {
-			g = &batchGroup{target: k.target, linkToken: k.linkToken, reqs: map[int]*PushRequest{}}
+			g = &batchGroup{config: cfg, target: k.target, linkToken: k.linkToken, reqs: map[int]*PushRequest{}}
 			byStream[k] = g
 		}
 		g.reqs[i] = req

@@ -20,6 +20,7 @@ type ConfigBody struct {
 	MaxRetries       *uint32 `json:"maxRetries"`
 	ConsistencyCheck bool    `json:"consistencyCheck"`
 	RetentionDays    *uint32 `json:"retentionDays"`
+	PushToOnline     bool    `json:"pushToOnline"`
 }
 
 // ConfigJSON is a bizType config as the admin API answers it.
@@ -35,6 +36,7 @@ type ConfigJSON struct {
 	MaxRetries       uint32 `json:"maxRetries"`
 	ConsistencyCheck bool   `json:"consistencyCheck"`
 	RetentionDays    uint32 `json:"retentionDays"`
+	PushToOnline     bool   `json:"pushToOnline"`
 	Online           bool   `json:"online"`
 	CreatedAt        int64  `json:"createdAt"`
 	UpdatedAt        int64  `json:"updatedAt"`
@@ -64,6 +66,7 @@ func (b *ConfigBody) toProto(bizType string) (*opsyncpb.BizTypeConfig, error) {
 	c := &opsyncpb.BizTypeConfig{
 		BizType: bizType, Description: b.Description, Scope: scope, Target: target, MultiDevice: b.MultiDevice,
 		Persistent: true, RepushMode: mode, Threshold: b.Threshold, MaxRetries: 6, ConsistencyCheck: b.ConsistencyCheck, RetentionDays: 30,
+		PushToOnline: b.PushToOnline,
 	}
 	if b.Persistent != nil {
 		c.Persistent = *b.Persistent
@@ -81,7 +84,7 @@ func configJSON(c *opsyncpb.BizTypeConfig) ConfigJSON {
 	j := ConfigJSON{
 		BizType: c.BizType, Description: c.Description, Scope: "specified", Target: "user", MultiDevice: c.MultiDevice,
 		Persistent: c.Persistent, RepushMode: "queue", Threshold: c.Threshold, MaxRetries: c.MaxRetries,
-		ConsistencyCheck: c.ConsistencyCheck, RetentionDays: c.RetentionDays, Online: c.Online, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ConsistencyCheck: c.ConsistencyCheck, RetentionDays: c.RetentionDays, PushToOnline: c.PushToOnline, Online: c.Online, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.Scope == opsyncpb.Scope_SCOPE_GLOBAL {
 		j.Scope = "global"

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -81,7 +82,7 @@ func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
 		answerPush(w, resultcode.NotSupportGlobal, "bizType is global: use /webapi/sync/global", 0)
 		return
 	}
-	res, err := s.member.Push(ctx, instanceID, cfg.Target, req.LinkToken, req.Entry())
+	res, err := s.member.Push(ctx, instanceID, cfg.Target, req.LinkToken, req.EntryUnder(cfg, time.Now().UnixMilli()), !cfg.Persistent)
 	if err != nil {
 		s.opts.Logger.Warn("push failed", slog.String("instance", instanceID), slog.Any("err", err))
 		answerPush(w, resultcode.SystemError, "", 0)

@@ -145,7 +145,24 @@ func (r *PushRequest) check(withLinkToken bool) error {
 	return nil
 }
 
-// Entry is the oplog entry the push asks to store.
+// EntryUnder is the entry to store under a bizType's config at nowMs: it
+// carries the config's policy (retention, threshold, retries, delivery
+// mode), so that the stream applies it as it was when the entry came.
+func (r *PushRequest) EntryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
+	e := r.Entry()
+	e.DeleteAfter = nowMs + int64(cfg.RetentionDays)*24*60*60*1000
+	if e.ValidTimeEnd > 0 && e.ValidTimeEnd < e.DeleteAfter {
+		e.DeleteAfter = e.ValidTimeEnd
+	}
+	if cfg.RepushMode == opsyncpb.RepushMode_REPUSH_MODE_THRESHOLD {
+		e.Threshold = cfg.Threshold
+	}
+	e.MaxRetries = cfg.MaxRetries
+	e.SingleDevice = cfg.Target == opsyncpb.Target_TARGET_USER && !cfg.MultiDevice && cfg.Scope != opsyncpb.Scope_SCOPE_GLOBAL
+	return e
+}
+
+// Entry is the oplog entry the push asks to store, without policy.
 func (r *PushRequest) Entry() *opsyncpb.Entry {
 	return &opsyncpb.Entry{
 		BizType:       r.BizType,

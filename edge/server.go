@@ -47,6 +47,8 @@ func New(member *cluster.Member, opts Options) *Server {
 	s := &Server{member: member, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
+	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)
+	s.mux.HandleFunc("GET /api/v1/instances/{instance}/{kind}/{id}/records", s.handleRecords)
 	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
 	s.routeAdmin()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

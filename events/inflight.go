@@ -103,3 +103,10 @@ func (f *Inflight) Forget(bizType string) {
 	b.sent = nil
 	clear(b.acked)
 }
+
+// Pending reports whether the entry was delivered and is not yet
+// acknowledged.
+func (f *Inflight) Pending(bizType string, oplogID uint64) bool {
+	b := f.byBiz[bizType]
+	return b != nil && b.inFlight(oplogID) && !b.acked[oplogID]
+}

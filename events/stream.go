@@ -14,7 +14,12 @@ type Stream struct {
 	entries    []*opsyncpb.EntryRef // ascending oplog id
 	keys       map[idemKey]uint64
 	syncPoints map[string]map[string]uint64 // device -> bizType -> oplog id
+	dropped    uint64                       // entries removed after their last retry
 }
+
+// UserDevice is the device id under which a stream records the sync points
+// of single-device entries: there the user, not each device, acknowledges.
+const UserDevice = ""
 
 // idemKey is the source's idempotency key within one stream (whose
 // linkToken is fixed): bizType + thirdMsgId.
@@ -44,8 +49,13 @@ func (s *Stream) SyncPoint(device, bizType string) uint64 {
 }
 
 // EntriesAfter returns the retained entries of the given bizTypes whose
-// oplog id is above the bizType's value in after, in oplog order.
+// oplog id is above the bizType's value in after, in oplog order. A
+// single-device entry is above the user's sync point too: once any device
+// acknowledged it, no device gets it again.
 func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
+	if len(after) == 0 {
+		return nil
+	}
 	low := uint64(0)
 	first := true
 	for _, a := range after {
@@ -53,12 +63,15 @@ func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
 			low, first = a, false
 		}
 	}
+	user := s.syncPoints[UserDevice]
 	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId > low })
 	var out []*opsyncpb.EntryRef
 	for _, e := range s.entries[i:] {
-		if a, ok := after[e.BizType]; ok && e.OplogId > a {
-			out = append(out, e)
+		a, ok := after[e.BizType]
+		if !ok || e.OplogId <= a || (e.SingleDevice && e.OplogId <= user[e.BizType]) {
+			continue
 		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -79,6 +92,10 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 			ThirdMsgId:   e.ThirdMsgId,
 			ValidTimeEnd: e.ValidTimeEnd,
 			PushTime:     e.PushTime,
+			DeleteAfter:  e.DeleteAfter,
+			Threshold:    e.Threshold,
+			MaxRetries:   e.MaxRetries,
+			SingleDevice: e.SingleDevice,
 		})
 		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = seq
 	case *opsyncpb.Event_SyncPointAdvanced:
@@ -91,6 +108,8 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 		if p.OplogId > dev[p.BizType] {
 			dev[p.BizType] = p.OplogId
 		}
+	case *opsyncpb.Event_EntriesRemoved:
+		s.remove(k.EntriesRemoved)
 	default:
 		return fmt.Errorf("events: %T is not a stream event", ev.Kind)
 	}
@@ -98,9 +117,99 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 	return nil
 }
 
+func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
+	gone := make(map[uint64]bool, len(r.OplogIds))
+	for _, id := range r.OplogIds {
+		gone[id] = true
+	}
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		if !gone[e.OplogId] {
+			kept = append(kept, e)
+			continue
+		}
+		delete(s.keys, idemKey{e.BizType, e.ThirdMsgId})
+		if r.Reason == opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED {
+			s.dropped++
+		}
+	}
+	clear(s.entries[len(kept):])
+	s.entries = kept
+}
+
+// Entry returns the retained entry with oplogID.
+func (s *Stream) Entry(oplogID uint64) (*opsyncpb.EntryRef, bool) {
+	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId >= oplogID })
+	if i < len(s.entries) && s.entries[i].OplogId == oplogID {
+		return s.entries[i], true
+	}
+	return nil, false
+}
+
+// Expired returns the retained entries whose delete_after has passed at
+// nowMs, in oplog order.
+func (s *Stream) Expired(nowMs int64) []uint64 {
+	var out []uint64
+	for _, e := range s.entries {
+		if e.DeleteAfter > 0 && e.DeleteAfter <= nowMs {
+			out = append(out, e.OplogId)
+		}
+	}
+	return out
+}
+
+// OverThreshold returns the oldest entries of bizType beyond the newest
+// threshold ones, as the bizType's newest entry sets the threshold (0:
+// none).
+func (s *Stream) OverThreshold(bizType string) []uint64 {
+	var ids []uint64
+	var threshold uint32
+	for _, e := range s.entries {
+		if e.BizType == bizType {
+			ids = append(ids, e.OplogId)
+			threshold = e.Threshold
+		}
+	}
+	if threshold == 0 || len(ids) <= int(threshold) {
+		return nil
+	}
+	return ids[:len(ids)-int(threshold)]
+}
+
+// Dropped is the number of entries removed after their last retry.
+func (s *Stream) Dropped() uint64 { return s.dropped }
+
+// Status summarizes the entries pushed at or after sinceMs: how many, how
+// many at least one device acknowledged, and the newest limit of them.
+func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newest []*opsyncpb.EntryRef) {
+	for i := len(s.entries) - 1; i >= 0; i-- {
+		e := s.entries[i]
+		if e.PushTime < sinceMs {
+			continue
+		}
+		pushes++
+		if s.acknowledged(e) {
+			arrivals++
+		}
+		if len(newest) < limit {
+			newest = append(newest, e)
+		}
+	}
+	return pushes, arrivals, newest
+}
+
+func (s *Stream) acknowledged(e *opsyncpb.EntryRef) bool {
+	for _, points := range s.syncPoints {
+		if points[e.BizType] >= e.OplogId {
+			return true
+		}
+	}
+	return false
+}
+
 // Snapshot returns the state as a message to store.
 func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
-	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries}
+	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped}
 	devices := make([]string, 0, len(s.syncPoints))
 	for d := range s.syncPoints {
 		devices = append(devices, d)
@@ -121,6 +230,7 @@ func RestoreStream(snap *opsyncpb.StreamSnapshot) *Stream {
 	s := NewStream()
 	s.lastSeq = snap.LastSeq
 	s.entries = snap.Entries
+	s.dropped = snap.Dropped
 	for _, e := range s.entries {
 		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = e.OplogId
 	}

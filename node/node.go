@@ -35,6 +35,8 @@ type Config struct {
 	// SnapshotEvery, PassivateAfter: see actors.Deps.
 	SnapshotEvery  int
 	PassivateAfter time.Duration
+	// RetryInterval: see actors.Deps.
+	RetryInterval time.Duration
 	// ClientWindow bounds the messages in flight per client connection.
 	ClientWindow int
 	// OriginPatterns: browser origins allowed to open client WebSockets.
@@ -75,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("node: listen %s: %w", cfg.HTTPAddr, err)
 	}
-	deps := &actors.Deps{Store: metrics.InstrumentStore(store), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, Logger: logger}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(store), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {
 		ln.Close()

@@ -23,6 +23,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	window := fs.Int("client-window", 512, "messages in flight per client connection")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
+	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
@@ -40,7 +41,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 	n, err := node.Start(context.Background(), node.Config{
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
-		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate,
+		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
