@@ -25,8 +25,8 @@ type Deps struct {
 	// TickInterval is how often a stream looks for retries and expired
 	// entries.
 	TickInterval time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 func (d *Deps) withDefaults() *Deps {

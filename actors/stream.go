@@ -42,10 +42,10 @@ type streamActor struct {
 	failed   bool
 
 	subs    map[string]*subscriber
-	subSeq  uint64              // subscribe order: the latest is the "most recently online"
-	tries   map[attempt]uint32  // deliveries of an entry to a device (or the user)
-	removal map[uint64]bool     // entries whose removal is queued or being written
-	transit uint64              // the last id given to a transient entry
+	subSeq  uint64             // subscribe order: the latest is the "most recently online"
+	tries   map[attempt]uint32 // deliveries of an entry to a device (or the user)
+	removal map[uint64]bool    // entries whose removal is queued or being written
+	transit uint64             // the last id given to a transient entry
 
 	writing    bool
 	queue      []*pendingEvent

@@ -140,8 +140,11 @@ type Subscribe struct {
 	DeviceId      string                 `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	After         map[string]uint64      `protobuf:"bytes,4,rep,name=after,proto3" json:"after,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// What the client reported at connect, for the osType / version filters.
-	OsType        string `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
-	AppVersion    string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
+	OsType     string `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
+	AppVersion string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
+	// Send the backlog but no new entries (global bizTypes whose new
+	// entries wait for the client's next connect).
+	BacklogOnly   bool `protobuf:"varint,7,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -216,6 +219,13 @@ func (x *Subscribe) GetAppVersion() string {
 		return x.AppVersion
 	}
 	return ""
+}
+
+func (x *Subscribe) GetBacklogOnly() bool {
+	if x != nil {
+		return x.BacklogOnly
+	}
+	return false
 }
 
 // Subscribed answers Subscribe once the backlog has been sent.
@@ -545,9 +555,11 @@ func (x *StreamStatusResult) GetDropped() uint64 {
 
 // AckSyncPoints reports a device's new sync points to a stream.
 type AckSyncPoints struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	Points        map[string]uint64      `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Points   map[string]uint64      `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Entries acknowledged above their bizType's sync point (out of order).
+	Acked         []*SyncPoint `protobuf:"bytes,3,rep,name=acked,proto3" json:"acked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -592,6 +604,13 @@ func (x *AckSyncPoints) GetDeviceId() string {
 func (x *AckSyncPoints) GetPoints() map[string]uint64 {
 	if x != nil {
 		return x.Points
+	}
+	return nil
+}
+
+func (x *AckSyncPoints) GetAcked() []*SyncPoint {
+	if x != nil {
+		return x.Acked
 	}
 	return nil
 }
@@ -1124,14 +1143,14 @@ var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
-	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\"L\n" +
+	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\x1a\x14opsync/v1/wire.proto\"L\n" +
 	"\x04Push\x12&\n" +
 	"\x05entry\x18\x01 \x01(\v2\x10.opsync.v1.EntryR\x05entry\x12\x1c\n" +
 	"\ttransient\x18\x02 \x01(\bR\ttransient\";\n" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\x97\x02\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xba\x02\n" +
 	"\tSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
@@ -1139,7 +1158,8 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x05after\x18\x04 \x03(\v2\x1f.opsync.v1.Subscribe.AfterEntryR\x05after\x12\x17\n" +
 	"\aos_type\x18\x05 \x01(\tR\x06osType\x12\x1f\n" +
 	"\vapp_version\x18\x06 \x01(\tR\n" +
-	"appVersion\x1a8\n" +
+	"appVersion\x12!\n" +
+	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x1a8\n" +
 	"\n" +
 	"AfterEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -1166,10 +1186,11 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06pushes\x18\x04 \x01(\x04R\x06pushes\x12\x1a\n" +
 	"\barrivals\x18\x05 \x01(\x04R\barrivals\x12-\n" +
 	"\aentries\x18\x06 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12\x18\n" +
-	"\adropped\x18\a \x01(\x04R\adropped\"\xa5\x01\n" +
+	"\adropped\x18\a \x01(\x04R\adropped\"\xd1\x01\n" +
 	"\rAckSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12<\n" +
-	"\x06points\x18\x02 \x03(\v2$.opsync.v1.AckSyncPoints.PointsEntryR\x06points\x1a9\n" +
+	"\x06points\x18\x02 \x03(\v2$.opsync.v1.AckSyncPoints.PointsEntryR\x06points\x12*\n" +
+	"\x05acked\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\x05acked\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"'\n" +
@@ -1240,7 +1261,8 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	nil,                        // 21: opsync.v1.AckSyncPoints.PointsEntry
 	(*Entry)(nil),              // 22: opsync.v1.Entry
 	(*EntryRef)(nil),           // 23: opsync.v1.EntryRef
-	(*BizTypeConfig)(nil),      // 24: opsync.v1.BizTypeConfig
+	(*SyncPoint)(nil),          // 24: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 25: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
 	22, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
@@ -1248,17 +1270,18 @@ var file_opsync_v1_commands_proto_depIdxs = []int32{
 	22, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
 	23, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
 	21, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	24, // 5: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	24, // 6: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	24, // 7: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	24, // 8: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	22, // 9: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 10: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	25, // 6: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	25, // 7: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	25, // 8: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	25, // 9: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	22, // 10: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 11: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1268,6 +1291,7 @@ func file_opsync_v1_commands_proto_init() {
 	}
 	file_opsync_v1_events_proto_init()
 	file_opsync_v1_snapshots_proto_init()
+	file_opsync_v1_wire_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

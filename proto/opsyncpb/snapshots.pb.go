@@ -189,6 +189,7 @@ type StreamSnapshot struct {
 	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	Entries       []*EntryRef            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
 	SyncPoints    []*DeviceSyncPoints    `protobuf:"bytes,3,rep,name=sync_points,json=syncPoints,proto3" json:"sync_points,omitempty"`
+	Dropped       uint64                 `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +243,13 @@ func (x *StreamSnapshot) GetSyncPoints() []*DeviceSyncPoints {
 		return x.SyncPoints
 	}
 	return nil
+}
+
+func (x *StreamSnapshot) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
 }
 
 // InstanceSnapshot is the state of an instance at last_seq.
@@ -327,12 +335,13 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x98\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xb2\x01\n" +
 	"\x0eStreamSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12-\n" +
 	"\aentries\x18\x02 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12<\n" +
 	"\vsync_points\x18\x03 \x03(\v2\x1b.opsync.v1.DeviceSyncPointsR\n" +
-	"syncPoints\"{\n" +
+	"syncPoints\x12\x18\n" +
+	"\adropped\x18\x04 \x01(\x04R\adropped\"{\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
