@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opsync/opsync/client"
+)
+
+// appClient is a Go client connected to a test server, collecting what its
+// callbacks receive.
+type appClient struct {
+	*client.Client
+	msgs chan client.Message
+}
+
+type clientSpec struct {
+	user, device string
+	biz          []string
+	report       bool   // report every message received
+	state        string // state file; "" for a fresh one
+	osType       string
+	appVersion   string
+}
+
+// connectClient connects a client and waits until the server accepted it.
+func connectClient(t *testing.T, base, instance string, s clientSpec) *appClient {
+	t.Helper()
+	if s.state == "" {
+		s.state = filepath.Join(t.TempDir(), "state.json")
+	}
+	up := make(chan struct{})
+	var once sync.Once
+	c, err := client.New(client.Options{
+		Server: base, InstanceID: instance, DeviceID: s.device, StateFile: s.state,
+		OSType: s.osType, AppVersion: s.appVersion, MinBackoff: 20 * time.Millisecond,
+		OnStateChange: func(connected bool) {
+			if connected {
+				once.Do(func() { close(up) })
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := &appClient{Client: c, msgs: make(chan client.Message, 10000)}
+	for _, b := range s.biz {
+		if err := c.RegisterBiz(b, func(m client.Message) {
+			ac.msgs <- m
+			if s.report {
+				c.ReportMsgReceived(m)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.UpdateUserInfo(s.user, "session-"+s.user); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AppToForeground(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	select {
+	case <-up:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("client %s/%s did not connect", s.user, s.device)
+	}
+	return ac
+}
+
+// next returns the next message the client received.
+func (c *appClient) next(t *testing.T) client.Message {
+	t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m
+	case <-time.After(30 * time.Second):
+		t.Fatal("no message within 30s")
+		return client.Message{}
+	}
+}
+
+// expect checks that the next messages are exactly msgIDs, in order.
+func (c *appClient) expect(t *testing.T, msgIDs ...string) []client.Message {
+	t.Helper()
+	out := make([]client.Message, 0, len(msgIDs))
+	for i, id := range msgIDs {
+		m := c.next(t)
+		if m.ThirdMsgID != id {
+			t.Fatalf("message %d is %q (%s, oplog %d), want %q", i, m.ThirdMsgID, m.BizType, m.OplogID, id)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func pushOK(t *testing.T, base, instance, biz, linkToken, msgID string, extra ...any) uint64 {
+	t.Helper()
+	body := map[string]any{"bizType": biz, "linkToken": linkToken, "thirdMsgId": msgID, "payload": "p-" + msgID}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body[extra[i].(string)] = extra[i+1]
+	}
+	st, a := push(t, base, instance, body)
+	if st != 200 || a.Msg != "SUCCESS" {
+		t.Fatalf("push %s: %d %+v", msgID, st, a)
+	}
+	return a.OplogID
+}
