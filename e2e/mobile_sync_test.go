@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"net/http"
 	"net/url"
 	"testing"
@@ -99,6 +100,27 @@ func TestThresholdKeepsNewestN(t *testing.T) {
 	waitFor(t, "the backlog to be trimmed to 5", 30*time.Second, func() bool { return len(records(t, srv.URL, inst, "users", "di").Entries) == 5 })
 	c := connectClient(t, srv.URL, inst, clientSpec{user: "di", device: "d", biz: []string{"PRICE"}, report: true})
 	c.expect(t, "t15", "t16", "t17", "t18", "t19")
+
+	// The trimmed entries are gone from the journal too: removal events, and
+	// the entries' records range-deleted.
+	c.Close()
+	srv.kill()
+	out, errOut, code := run(t, "journal", "--data", srv.DataDir, "dump", "stream:"+inst+"/u/di")
+	if code != 0 {
+		t.Fatalf("journal dump: %d %s", code, errOut)
+	}
+	appended, removed := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		switch {
+		case strings.Contains(line, `"entryAppended"`):
+			appended++
+		case strings.Contains(line, `"entriesRemoved"`):
+			removed++
+		}
+	}
+	if appended != 5 || removed == 0 {
+		t.Fatalf("journal holds %d entries and %d removal events, want 5 and at least 1:\n%s", appended, removed, out)
+	}
 }
 
 // validTimeEnd: an expired entry is never delivered and is deleted.
@@ -244,4 +266,40 @@ func records(t *testing.T, base, instance, kind, id string) recordsAnswer {
 		t.Fatalf("records of %s %s: %d", kind, id, st)
 	}
 	return r
+}
+
+// bizType configs are checked: identifier, and options that apply to some
+// targets or scopes only.
+func TestConfigValidation(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	const inst = "ws_CFG"
+	putBizType(t, srv.URL, inst, "OK-1", map[string]any{})
+	for name, tc := range map[string]struct {
+		biz  string
+		body map[string]any
+	}{
+		"lower-case identifier":         {"lower", map[string]any{}},
+		"identifier over 30 characters": {strings.Repeat("A", 31), map[string]any{}},
+		"multiDevice on a device target": {"DEV-1", map[string]any{"target": "device", "multiDevice": true}},
+		"consistency on a device target": {"DEV-2", map[string]any{"target": "device", "consistencyCheck": true}},
+		"threshold mode without N":       {"TH-1", map[string]any{"repushMode": "threshold"}},
+		"N in queue mode":                {"TH-2", map[string]any{"threshold": 5}},
+		"non-persistent global":          {"GL-1", map[string]any{"scope": "global", "persistent": false}},
+		"pushToOnline not global":        {"GL-2", map[string]any{"pushToOnline": true}},
+		"too many retries":               {"RT-1", map[string]any{"maxRetries": 7}},
+		"unknown target":                 {"TG-1", map[string]any{"target": "group"}},
+		"unknown field":                  {"UF-1", map[string]any{"colour": "blue"}},
+	} {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		st := call(t, http.MethodPut, srv.URL+"/api/v1/instances/"+inst+"/biztypes/"+url.PathEscape(tc.biz), tc.body, &e)
+		if st != 400 || e.Error.Code != "INVALID" || e.Error.Message == "" {
+			t.Errorf("%s: %d %+v, want 400 INVALID with a message", name, st, e)
+		}
+	}
+	var list struct{ Configs []map[string]any }
+	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst+"/biztypes", nil, &list); st != 200 || len(list.Configs) != 1 {
+		t.Fatalf("after refused configs: %d %v", st, list)
+	}
 }
