@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -278,8 +278,8 @@ func TestConfigValidation(t *testing.T) {
 		biz  string
 		body map[string]any
 	}{
-		"lower-case identifier":         {"lower", map[string]any{}},
-		"identifier over 30 characters": {strings.Repeat("A", 31), map[string]any{}},
+		"lower-case identifier":          {"lower", map[string]any{}},
+		"identifier over 30 characters":  {strings.Repeat("A", 31), map[string]any{}},
 		"multiDevice on a device target": {"DEV-1", map[string]any{"target": "device", "multiDevice": true}},
 		"consistency on a device target": {"DEV-2", map[string]any{"target": "device", "consistencyCheck": true}},
 		"threshold mode without N":       {"TH-1", map[string]any{"repushMode": "threshold"}},
