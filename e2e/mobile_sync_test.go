@@ -241,6 +241,10 @@ func TestUserRecords(t *testing.T) {
 		rec := records(t, srv.URL, inst, "users", "joy")
 		return rec.Connected && rec.Arrivals == 3 && len(rec.ConnectedDevices) == 1 && rec.ConnectedDevices[0] == "joy-1"
 	})
+	out, errOut, code := run(t, "records", "--server", srv.URL, "--instance", inst, "--user", "joy", "--limit", "2")
+	if code != 0 || !strings.Contains(out, `"pushes":3`) || strings.Count(out, `"thirdMsgId"`) != 2 {
+		t.Fatalf("opsync records: exit %d %s %s", code, out, errOut)
+	}
 	var e map[string]any
 	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst+"/groups/joy/records", nil, &e); st != 404 {
 		t.Fatalf("records of an unknown kind: %d", st)

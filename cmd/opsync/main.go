@@ -18,6 +18,7 @@ commands:
   push      push one entry through the single (or global) push API
   tail      connect as a client and print each delivered message as JSON
   journal   inspect a stopped node's journal offline
+  records   a user's or device's records: connected, pushes, arrivals, entries
   bench     load generator (push throughput and latency)
 
 'opsync <command> --help' describes a command's flags.
@@ -31,6 +32,7 @@ var commands = map[string]command{
 	"push":    runPush,
 	"tail":    runTail,
 	"journal": runJournal,
+	"records": runRecords,
 	"bench":   runBench,
 }
 
