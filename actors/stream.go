@@ -46,6 +46,7 @@ type streamActor struct {
 	tries   map[attempt]uint32 // deliveries of an entry to a device (or the user)
 	removal map[uint64]bool    // entries whose removal is queued or being written
 	transit uint64             // the last id given to a transient entry
+	ticking bool               // a tick is scheduled
 
 	writing    bool
 	queue      []*pendingEvent
@@ -157,20 +158,37 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.onTick(ctx) // entries that expired while the stream was asleep go now
 }
 
-func (a *streamActor) scheduleTick() {
+// ensureTick schedules the next tick if the stream needs one: while
+// clients are attached (retries) or an entry expires soon. An idle stream
+// with nothing due does not tick; expiry is also applied at activation and
+// on a records query.
+func (a *streamActor) ensureTick() {
+	if a.ticking || a.failed {
+		return
+	}
+	horizon := a.deps.Now().Add(10 * a.deps.TickInterval).UnixMilli()
+	if len(a.subs) == 0 && len(a.state.Expired(horizon)) == 0 {
+		return
+	}
+	a.ticking = true
 	root, self := a.system.Root, a.self
 	time.AfterFunc(a.deps.TickInterval, func() { root.Send(self, &tick{}) })
 }
 
 func (a *streamActor) onTick(ctx actor.Context) {
+	a.ticking = false
 	if a.failed {
 		return
 	}
-	now := a.deps.Now().UnixMilli()
-	a.queueRemoval(a.state.Expired(now), opsyncpb.RemovalReason_REMOVAL_REASON_EXPIRED)
-	a.retry(ctx, now)
+	a.sweep()
+	a.retry(ctx, a.deps.Now().UnixMilli())
 	a.flush()
-	a.scheduleTick()
+	a.ensureTick()
+}
+
+// sweep queues the removal of expired entries.
+func (a *streamActor) sweep() {
+	a.queueRemoval(a.state.Expired(a.deps.Now().UnixMilli()), opsyncpb.RemovalReason_REMOVAL_REASON_EXPIRED)
 }
 
 func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter) {
@@ -382,6 +400,7 @@ func (a *streamActor) onAppendDone(ctx actor.Context, m *appendDone) {
 	a.deleteRecords(removed)
 	a.trim(fresh)
 	a.deliverFresh(ctx, fresh)
+	a.ensureTick()
 	a.sinceSnap += len(m.batch)
 	if a.sinceSnap >= a.deps.SnapshotEvery {
 		if err := saveSnapshot(context.Background(), a.deps.Store, a.journal, a.state.LastSeq(), a.state.Snapshot()); err != nil {
@@ -602,6 +621,7 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 	if err := a.sendBacklog(ctx, s, m.After); err != nil {
 		a.deps.Logger.Error("stream backlog read failed", slog.String("stream", a.identity), slog.Any("err", err))
 	}
+	a.ensureTick()
 	respond(ctx, &opsyncpb.Subscribed{Stream: a.identity, LastSeq: a.state.LastSeq()})
 }
 
@@ -653,6 +673,10 @@ func (a *streamActor) onUnsubscribe(m *opsyncpb.Unsubscribe) {
 }
 
 func (a *streamActor) onStatus(ctx actor.Context, m *opsyncpb.StreamStatus) {
+	if !a.failed {
+		a.sweep()
+		a.flush()
+	}
 	limit := int(m.Limit)
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
