@@ -719,11 +719,12 @@ func (x *BizTypeAnswer) GetConfig() *BizTypeConfig {
 	return nil
 }
 
-// PutBizType creates or replaces a bizType config, creating the instance
-// when it does not exist yet.
+// PutBizType creates or replaces a bizType config of an existing instance.
 type PutBizType struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Config        *BizTypeConfig         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Config *BizTypeConfig         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// Who asks, for the operation log.
+	Operator      string `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -763,6 +764,13 @@ func (x *PutBizType) GetConfig() *BizTypeConfig {
 		return x.Config
 	}
 	return nil
+}
+
+func (x *PutBizType) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
 }
 
 type ListBizTypes struct {
@@ -893,6 +901,7 @@ func (x *BizTypeList) GetConfigs() []*BizTypeConfig {
 type DeleteBizType struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	Operator      string                 `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -934,10 +943,18 @@ func (x *DeleteBizType) GetBizType() string {
 	return ""
 }
 
+func (x *DeleteBizType) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
 type SetBizTypeOnline struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
 	Online        bool                   `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	Operator      string                 `protobuf:"bytes,3,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -984,6 +1001,13 @@ func (x *SetBizTypeOnline) GetOnline() bool {
 		return x.Online
 	}
 	return false
+}
+
+func (x *SetBizTypeOnline) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
 }
 
 // ConfigResult answers the config commands. code is OK, NOT_FOUND,
@@ -1200,20 +1224,23 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\rBizTypeAnswer\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x120\n" +
-	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\">\n" +
+	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"Z\n" +
 	"\n" +
 	"PutBizType\x120\n" +
-	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"\x0e\n" +
+	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\"\x0e\n" +
 	"\fListBizTypes\"\v\n" +
 	"\tStopActor\"j\n" +
 	"\vBizTypeList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x122\n" +
-	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\"*\n" +
+	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\"F\n" +
 	"\rDeleteBizType\x12\x19\n" +
-	"\bbiz_type\x18\x01 \x01(\tR\abizType\"E\n" +
+	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\"a\n" +
 	"\x10SetBizTypeOnline\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"n\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\x12\x1a\n" +
+	"\boperator\x18\x03 \x01(\tR\boperator\"n\n" +
 	"\fConfigResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x120\n" +

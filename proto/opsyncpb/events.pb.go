@@ -850,6 +850,10 @@ type Event struct {
 	//	*Event_BizTypePut
 	//	*Event_BizTypeDeleted
 	//	*Event_BizTypeOnlineChanged
+	//	*Event_InstanceKeysSet
+	//	*Event_InstanceSettingsChanged
+	//	*Event_OperationRecorded
+	//	*Event_InstanceRegistered
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -962,6 +966,42 @@ func (x *Event) GetBizTypeOnlineChanged() *BizTypeOnlineChanged {
 	return nil
 }
 
+func (x *Event) GetInstanceKeysSet() *InstanceKeysSet {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_InstanceKeysSet); ok {
+			return x.InstanceKeysSet
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetInstanceSettingsChanged() *InstanceSettingsChanged {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_InstanceSettingsChanged); ok {
+			return x.InstanceSettingsChanged
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetOperationRecorded() *OperationRecorded {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_OperationRecorded); ok {
+			return x.OperationRecorded
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetInstanceRegistered() *InstanceRegistered {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_InstanceRegistered); ok {
+			return x.InstanceRegistered
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -994,6 +1034,24 @@ type Event_BizTypeOnlineChanged struct {
 	BizTypeOnlineChanged *BizTypeOnlineChanged `protobuf:"bytes,23,opt,name=biz_type_online_changed,json=bizTypeOnlineChanged,proto3,oneof"`
 }
 
+type Event_InstanceKeysSet struct {
+	// 30-49 are reserved for instance administration events (credentials,
+	// settings, operation log; admin.proto).
+	InstanceKeysSet *InstanceKeysSet `protobuf:"bytes,30,opt,name=instance_keys_set,json=instanceKeysSet,proto3,oneof"`
+}
+
+type Event_InstanceSettingsChanged struct {
+	InstanceSettingsChanged *InstanceSettingsChanged `protobuf:"bytes,31,opt,name=instance_settings_changed,json=instanceSettingsChanged,proto3,oneof"`
+}
+
+type Event_OperationRecorded struct {
+	OperationRecorded *OperationRecorded `protobuf:"bytes,32,opt,name=operation_recorded,json=operationRecorded,proto3,oneof"`
+}
+
+type Event_InstanceRegistered struct {
+	InstanceRegistered *InstanceRegistered `protobuf:"bytes,33,opt,name=instance_registered,json=instanceRegistered,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1008,11 +1066,19 @@ func (*Event_BizTypeDeleted) isEvent_Kind() {}
 
 func (*Event_BizTypeOnlineChanged) isEvent_Kind() {}
 
+func (*Event_InstanceKeysSet) isEvent_Kind() {}
+
+func (*Event_InstanceSettingsChanged) isEvent_Kind() {}
+
+func (*Event_OperationRecorded) isEvent_Kind() {}
+
+func (*Event_InstanceRegistered) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\"\xd3\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\"\xd3\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1071,7 +1137,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\x99\x04\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xe6\x06\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1082,7 +1148,11 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\fbiz_type_put\x18\x15 \x01(\v2\x15.opsync.v1.BizTypePutH\x00R\n" +
 	"bizTypePut\x12E\n" +
 	"\x10biz_type_deleted\x18\x16 \x01(\v2\x19.opsync.v1.BizTypeDeletedH\x00R\x0ebizTypeDeleted\x12X\n" +
-	"\x17biz_type_online_changed\x18\x17 \x01(\v2\x1f.opsync.v1.BizTypeOnlineChangedH\x00R\x14bizTypeOnlineChangedB\x06\n" +
+	"\x17biz_type_online_changed\x18\x17 \x01(\v2\x1f.opsync.v1.BizTypeOnlineChangedH\x00R\x14bizTypeOnlineChanged\x12H\n" +
+	"\x11instance_keys_set\x18\x1e \x01(\v2\x1a.opsync.v1.InstanceKeysSetH\x00R\x0finstanceKeysSet\x12`\n" +
+	"\x19instance_settings_changed\x18\x1f \x01(\v2\".opsync.v1.InstanceSettingsChangedH\x00R\x17instanceSettingsChanged\x12M\n" +
+	"\x12operation_recorded\x18  \x01(\v2\x1c.opsync.v1.OperationRecordedH\x00R\x11operationRecorded\x12P\n" +
+	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegisteredB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1116,19 +1186,23 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_opsync_v1_events_proto_goTypes = []any{
-	(Scope)(0),                   // 0: opsync.v1.Scope
-	(Target)(0),                  // 1: opsync.v1.Target
-	(RemovalReason)(0),           // 2: opsync.v1.RemovalReason
-	(RepushMode)(0),              // 3: opsync.v1.RepushMode
-	(*Entry)(nil),                // 4: opsync.v1.Entry
-	(*SyncPointAdvanced)(nil),    // 5: opsync.v1.SyncPointAdvanced
-	(*EntriesRemoved)(nil),       // 6: opsync.v1.EntriesRemoved
-	(*BizTypeConfig)(nil),        // 7: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),      // 8: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),           // 9: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),       // 10: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil), // 11: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                // 12: opsync.v1.Event
+	(Scope)(0),                      // 0: opsync.v1.Scope
+	(Target)(0),                     // 1: opsync.v1.Target
+	(RemovalReason)(0),              // 2: opsync.v1.RemovalReason
+	(RepushMode)(0),                 // 3: opsync.v1.RepushMode
+	(*Entry)(nil),                   // 4: opsync.v1.Entry
+	(*SyncPointAdvanced)(nil),       // 5: opsync.v1.SyncPointAdvanced
+	(*EntriesRemoved)(nil),          // 6: opsync.v1.EntriesRemoved
+	(*BizTypeConfig)(nil),           // 7: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),         // 8: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),              // 9: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),          // 10: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil),    // 11: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                   // 12: opsync.v1.Event
+	(*InstanceKeysSet)(nil),         // 13: opsync.v1.InstanceKeysSet
+	(*InstanceSettingsChanged)(nil), // 14: opsync.v1.InstanceSettingsChanged
+	(*OperationRecorded)(nil),       // 15: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 16: opsync.v1.InstanceRegistered
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	2,  // 0: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
@@ -1143,11 +1217,15 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	9,  // 9: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
 	10, // 10: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
 	11, // 11: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 12: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
+	14, // 13: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
+	15, // 14: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
+	16, // 15: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1155,6 +1233,7 @@ func file_opsync_v1_events_proto_init() {
 	if File_opsync_v1_events_proto != nil {
 		return
 	}
+	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_events_proto_msgTypes[8].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
@@ -1163,6 +1242,10 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_BizTypePut)(nil),
 		(*Event_BizTypeDeleted)(nil),
 		(*Event_BizTypeOnlineChanged)(nil),
+		(*Event_InstanceKeysSet)(nil),
+		(*Event_InstanceSettingsChanged)(nil),
+		(*Event_OperationRecorded)(nil),
+		(*Event_InstanceRegistered)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

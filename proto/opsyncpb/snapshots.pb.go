@@ -254,10 +254,16 @@ func (x *StreamSnapshot) GetDropped() uint64 {
 
 // InstanceSnapshot is the state of an instance at last_seq.
 type InstanceSnapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Created       bool                   `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
-	Configs       []*BizTypeConfig       `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LastSeq   uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Created   bool                   `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Configs   []*BizTypeConfig       `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
+	CreatedAt int64                  `protobuf:"varint,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Keys      *InstanceKeysSet       `protobuf:"bytes,5,opt,name=keys,proto3" json:"keys,omitempty"`
+	KeysSetAt int64                  `protobuf:"varint,6,opt,name=keys_set_at,json=keysSetAt,proto3" json:"keys_set_at,omitempty"`
+	Settings  *InstanceSettings      `protobuf:"bytes,7,opt,name=settings,proto3" json:"settings,omitempty"`
+	// The operation log rows kept in memory, oldest first.
+	Operations    []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,11 +319,46 @@ func (x *InstanceSnapshot) GetConfigs() []*BizTypeConfig {
 	return nil
 }
 
+func (x *InstanceSnapshot) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *InstanceSnapshot) GetKeys() *InstanceKeysSet {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *InstanceSnapshot) GetKeysSetAt() int64 {
+	if x != nil {
+		return x.KeysSetAt
+	}
+	return 0
+}
+
+func (x *InstanceSnapshot) GetSettings() *InstanceSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *InstanceSnapshot) GetOperations() []*Operation {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
 var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
-	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\"\xac\x02\n" +
+	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x16opsync/v1/events.proto\"\xac\x02\n" +
 	"\bEntryRef\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -341,11 +382,19 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12<\n" +
 	"\vsync_points\x18\x03 \x03(\v2\x1b.opsync.v1.DeviceSyncPointsR\n" +
 	"syncPoints\x12\x18\n" +
-	"\adropped\x18\x04 \x01(\x04R\adropped\"{\n" +
+	"\adropped\x18\x04 \x01(\x04R\adropped\"\xd9\x02\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
-	"\aconfigs\x18\x03 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\aconfigs\x18\x03 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\x03R\tcreatedAt\x12.\n" +
+	"\x04keys\x18\x05 \x01(\v2\x1a.opsync.v1.InstanceKeysSetR\x04keys\x12\x1e\n" +
+	"\vkeys_set_at\x18\x06 \x01(\x03R\tkeysSetAt\x127\n" +
+	"\bsettings\x18\a \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\x124\n" +
+	"\n" +
+	"operations\x18\b \x03(\v2\x14.opsync.v1.OperationR\n" +
+	"operationsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_snapshots_proto_rawDescOnce sync.Once
@@ -367,17 +416,23 @@ var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*InstanceSnapshot)(nil), // 3: opsync.v1.InstanceSnapshot
 	nil,                      // 4: opsync.v1.DeviceSyncPoints.PointsEntry
 	(*BizTypeConfig)(nil),    // 5: opsync.v1.BizTypeConfig
+	(*InstanceKeysSet)(nil),  // 6: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil), // 7: opsync.v1.InstanceSettings
+	(*Operation)(nil),        // 8: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
 	4, // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
 	0, // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
 	1, // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
 	5, // 3: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 4: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
+	7, // 5: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
+	8, // 6: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }
@@ -385,6 +440,7 @@ func file_opsync_v1_snapshots_proto_init() {
 	if File_opsync_v1_snapshots_proto != nil {
 		return
 	}
+	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -161,7 +161,10 @@ type Connect struct {
 	OsType     string                 `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
 	AppVersion string                 `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
 	// The bizTypes the client has handlers for, with its sync point for each.
-	BizTypes      []*SyncPoint `protobuf:"bytes,7,rep,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
+	BizTypes []*SyncPoint `protobuf:"bytes,7,rep,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
+	// An HS256 JWT signed with the instance's client secret (sub = user_id,
+	// iid = instance_id, exp, optional did = device_id); see README.
+	Token         string `protobuf:"bytes,9,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +246,13 @@ func (x *Connect) GetBizTypes() []*SyncPoint {
 		return x.BizTypes
 	}
 	return nil
+}
+
+func (x *Connect) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
 }
 
 type SyncPoint struct {
@@ -902,7 +912,7 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x0eunregister_biz\x18\x03 \x01(\v2\x18.opsync.v1.UnregisterBizH\x00R\runregisterBiz\x12\"\n" +
 	"\x03ack\x18\x04 \x01(\v2\x0e.opsync.v1.AckH\x00R\x03ack\x12%\n" +
 	"\x04ping\x18\x05 \x01(\v2\x0f.opsync.v1.PingH\x00R\x04pingB\a\n" +
-	"\x05frame\"\xec\x01\n" +
+	"\x05frame\"\x82\x02\n" +
 	"\aConnect\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x17\n" +
@@ -913,7 +923,8 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\aos_type\x18\x05 \x01(\tR\x06osType\x12\x1f\n" +
 	"\vapp_version\x18\x06 \x01(\tR\n" +
 	"appVersion\x121\n" +
-	"\tbiz_types\x18\a \x03(\v2\x14.opsync.v1.SyncPointR\bbizTypes\"A\n" +
+	"\tbiz_types\x18\a \x03(\v2\x14.opsync.v1.SyncPointR\bbizTypes\x12\x14\n" +
+	"\x05token\x18\t \x01(\tR\x05token\"A\n" +
 	"\tSyncPoint\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x19\n" +
 	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"G\n" +
