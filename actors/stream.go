@@ -230,7 +230,6 @@ func (a *streamActor) onTransient(ctx actor.Context, e *opsyncpb.Entry) {
 	for _, s := range a.recipients(e) {
 		if events.Deliverable(e, s.osType, s.appVersion, now.UnixMilli()) {
 			ctx.Send(s.pid, &opsyncpb.StreamDeliveries{Stream: a.identity, Entries: []*opsyncpb.Entry{e}})
-			metrics.Deliveries.Inc()
 			delivered = true
 		}
 	}
