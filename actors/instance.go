@@ -57,6 +57,23 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		ctx.Respond(a.onDelete(m))
 	case *opsyncpb.SetBizTypeOnline:
 		ctx.Respond(a.onSetOnline(m))
+	case *opsyncpb.CreateInstance:
+		ctx.Respond(a.onCreate(m))
+	case *opsyncpb.GetInstance:
+		ctx.Respond(a.onGetInstance())
+	case *opsyncpb.RotateInstanceKeys:
+		ctx.Respond(a.onRotate(m))
+	case *opsyncpb.ChangeInstanceSettings:
+		ctx.Respond(a.onSettings(m))
+	case *opsyncpb.RecordOperation:
+		ctx.Respond(a.onRecord(m))
+	case *opsyncpb.QueryOperations:
+		rows, truncated := a.state.Operations(m)
+		ctx.Respond(&opsyncpb.OperationList{InstanceExists: a.state.Exists(), Operations: rows, Truncated: truncated})
+	case *opsyncpb.AuthorizePush:
+		ctx.Respond(a.onAuthorizePush(m))
+	case *opsyncpb.AuthorizeClient:
+		ctx.Respond(a.onAuthorizeClient(m))
 	case *actor.ReceiveTimeout:
 		ctx.Stop(ctx.Self())
 	}
@@ -76,20 +93,29 @@ func (a *instanceActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 }
 
+// onPut creates or replaces a config of an existing instance (instances
+// are created by an administrator: CreateInstance), logging the creation
+// with the config's fields or the modification with what changed.
 func (a *instanceActor) onPut(m *opsyncpb.PutBizType) *opsyncpb.ConfigResult {
+	if !a.state.Exists() {
+		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
+	}
 	now := a.deps.Now().UnixMilli()
 	existing, _ := a.state.Config(m.GetConfig().GetBizType())
 	cfg, err := normalizeConfig(m.GetConfig(), existing, now)
 	if err != nil {
 		return &opsyncpb.ConfigResult{Code: ConfigInvalid, Message: err.Error()}
 	}
-	var evs []*opsyncpb.Event
-	if !a.state.Exists() {
-		evs = append(evs, &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: a.identity}}})
+	op := &opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: events.ActionCreateConfig, Target: cfg.BizType, Details: events.ConfigFields(cfg)}
+	if existing != nil {
+		op.Action, op.Details, op.Changes = events.ActionModifyConfig, map[string]string{"bizType": cfg.BizType}, events.ConfigChanges(existing, cfg)
 	}
-	evs = append(evs, &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_BizTypePut{BizTypePut: &opsyncpb.BizTypePut{Config: cfg}}})
-	if res := a.persist(evs); res != nil {
-		return res
+	evs := []*opsyncpb.Event{
+		{Time: now, Kind: &opsyncpb.Event_BizTypePut{BizTypePut: &opsyncpb.BizTypePut{Config: cfg}}},
+		opEvent(op),
+	}
+	if err := a.persist(evs); err != nil {
+		return configFailure(err)
 	}
 	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: cfg}
 }
@@ -98,9 +124,14 @@ func (a *instanceActor) onDelete(m *opsyncpb.DeleteBizType) *opsyncpb.ConfigResu
 	if res := a.lookup(m.BizType); res != nil {
 		return res
 	}
-	ev := &opsyncpb.Event{Time: a.deps.Now().UnixMilli(), Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType}}}
-	if res := a.persist([]*opsyncpb.Event{ev}); res != nil {
-		return res
+	now := a.deps.Now().UnixMilli()
+	old, _ := a.state.Config(m.BizType)
+	evs := []*opsyncpb.Event{
+		{Time: now, Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType}}},
+		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: events.ActionDeleteConfig, Target: m.BizType, Details: events.ConfigFields(old)}),
+	}
+	if err := a.persist(evs); err != nil {
+		return configFailure(err)
 	}
 	return &opsyncpb.ConfigResult{Code: ConfigOK}
 }
@@ -109,12 +140,21 @@ func (a *instanceActor) onSetOnline(m *opsyncpb.SetBizTypeOnline) *opsyncpb.Conf
 	if res := a.lookup(m.BizType); res != nil {
 		return res
 	}
-	ev := &opsyncpb.Event{Time: a.deps.Now().UnixMilli(), Kind: &opsyncpb.Event_BizTypeOnlineChanged{
-		BizTypeOnlineChanged: &opsyncpb.BizTypeOnlineChanged{BizType: m.BizType, Online: m.Online}}}
-	if res := a.persist([]*opsyncpb.Event{ev}); res != nil {
-		return res
-	}
+	now := a.deps.Now().UnixMilli()
 	c, _ := a.state.Config(m.BizType)
+	c.Online, c.UpdatedAt = m.Online, now
+	action := events.ActionOfflineConfig
+	if m.Online {
+		action = events.ActionOnlineConfig
+	}
+	evs := []*opsyncpb.Event{
+		{Time: now, Kind: &opsyncpb.Event_BizTypeOnlineChanged{BizTypeOnlineChanged: &opsyncpb.BizTypeOnlineChanged{BizType: m.BizType, Online: m.Online}}},
+		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: action, Target: m.BizType, Details: events.ConfigFields(c)}),
+	}
+	if err := a.persist(evs); err != nil {
+		return configFailure(err)
+	}
+	c, _ = a.state.Config(m.BizType)
 	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: c}
 }
 
@@ -129,11 +169,21 @@ func (a *instanceActor) lookup(bizType string) *opsyncpb.ConfigResult {
 	return nil
 }
 
-// persist appends evs durably and applies them; it returns a result only on
-// failure.
-func (a *instanceActor) persist(evs []*opsyncpb.Event) *opsyncpb.ConfigResult {
+// errPersist is a failure to store or apply events; the actor refuses
+// every later change (a restart recovers it from its journal).
+type errPersist struct{ msg string }
+
+func (e *errPersist) Error() string { return e.msg }
+
+// configFailure answers a config command that could not be persisted.
+func configFailure(err error) *opsyncpb.ConfigResult {
+	return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: err.Error()}
+}
+
+// persist appends evs durably (one append) and applies them.
+func (a *instanceActor) persist(evs []*opsyncpb.Event) error {
 	if a.failed {
-		return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: "instance unavailable"}
+		return &errPersist{"instance unavailable"}
 	}
 	data, err := marshalEvents(evs)
 	if err == nil {
@@ -142,12 +192,12 @@ func (a *instanceActor) persist(evs []*opsyncpb.Event) *opsyncpb.ConfigResult {
 	if err != nil {
 		a.deps.Logger.Error("instance append failed", slog.String("instance", a.identity), slog.Any("err", err))
 		a.failed = true
-		return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: "journal write failed"}
+		return &errPersist{"journal write failed"}
 	}
 	for i, ev := range evs {
 		if err := a.state.Apply(a.highest+1+uint64(i), ev); err != nil {
 			a.failed = true
-			return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: err.Error()}
+			return &errPersist{err.Error()}
 		}
 	}
 	a.highest += uint64(len(evs))

@@ -34,6 +34,7 @@ type Client struct {
 	deviceID   string
 	userID     string
 	sessionID  string
+	token      string // sent in Connect (Options.Token, SetToken)
 	owner      string // the user the sync points belong to
 	foreground bool
 	closed     bool
@@ -85,7 +86,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{
 		opts: opts, url: url, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
-		deviceID: deviceID, owner: st.UserID, handlers: map[string]func(Message){},
+		deviceID: deviceID, token: opts.Token, owner: st.UserID, handlers: map[string]func(Message){},
 		points: newSyncPoints(st.SyncPoints),
 	}
 	if opts.StateFile != "" {
@@ -331,4 +332,12 @@ func (c *Client) save() error {
 		return err
 	}
 	return nil
+}
+
+// SetToken replaces the client token (see Options.Token) sent at the next
+// connect, e.g. before the current one expires. It does not reconnect.
+func (c *Client) SetToken(token string) {
+	c.mu.Lock()
+	c.token = token
+	c.mu.Unlock()
 }

@@ -144,7 +144,7 @@ func (c *Client) connectOnce(ctx context.Context, attempt *int) error {
 	c.mu.Lock()
 	connect := &opsyncpb.Connect{
 		InstanceId: c.opts.InstanceID, UserId: c.userID, DeviceId: c.deviceID, SessionId: c.sessionID,
-		OsType: c.opts.OSType, AppVersion: c.opts.AppVersion,
+		OsType: c.opts.OSType, AppVersion: c.opts.AppVersion, Token: c.token,
 	}
 	for biz := range c.handlers {
 		connect.BizTypes = append(connect.BizTypes, &opsyncpb.SyncPoint{BizType: biz, OplogId: c.points.point(biz)})

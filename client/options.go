@@ -41,6 +41,12 @@ type Options struct {
 	OSType     string // iOS, Android, ... as checked by pushes' osType filter
 	AppVersion string // dotted, as checked by pushes' app version range
 
+	// Token is an HS256 JWT signed with the instance's client secret (sub:
+	// the userId, iid: the instance, exp, optional did: the device id),
+	// sent at connect; instances with requireToken accept no client
+	// without one. SetToken replaces it.
+	Token string
+
 	// Reconnection waits a random time in [d/2, d], d doubling from
 	// MinBackoff up to MaxBackoff, and starts over once connected.
 	MinBackoff time.Duration

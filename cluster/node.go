@@ -32,7 +32,8 @@ type Member struct {
 	cluster *pcluster.Cluster
 }
 
-// Start boots the member with the stream and instance kinds, backed by deps.
+// Start boots the member with the stream, instance and registry kinds,
+// backed by deps.
 func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	if cfg.Name == "" {
 		cfg.Name = "opsync"
@@ -56,7 +57,7 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 	))
 	ccfg := pcluster.Configure(cfg.Name, singleMember{}, disthash.New(), remote.Configure(host, port),
-		pcluster.WithKinds(actors.StreamKind(deps), actors.InstanceKind(deps)))
+		pcluster.WithKinds(actors.StreamKind(deps), actors.InstanceKind(deps), actors.RegistryKind(deps)))
 	c := pcluster.New(system, ccfg)
 	if err := startMember(c); err != nil {
 		return nil, err

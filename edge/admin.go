@@ -111,7 +111,11 @@ func (s *Server) adminPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID", err.Error())
 		return
 	}
-	s.changeConfig(w, r, instance, &opsyncpb.PutBizType{Config: cfg})
+	op, ok := operator(w, r)
+	if !ok {
+		return
+	}
+	s.changeConfig(w, r, instance, &opsyncpb.PutBizType{Config: cfg, Operator: op})
 }
 
 func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +123,11 @@ func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.changeConfig(w, r, instance, &opsyncpb.DeleteBizType{BizType: biz})
+	op, ok := operator(w, r)
+	if !ok {
+		return
+	}
+	s.changeConfig(w, r, instance, &opsyncpb.DeleteBizType{BizType: biz, Operator: op})
 }
 
 func (s *Server) adminOnline(online bool) http.HandlerFunc {
@@ -128,7 +136,11 @@ func (s *Server) adminOnline(online bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		s.changeConfig(w, r, instance, &opsyncpb.SetBizTypeOnline{BizType: biz, Online: online})
+		op, ok := operator(w, r)
+		if !ok {
+			return
+		}
+		s.changeConfig(w, r, instance, &opsyncpb.SetBizTypeOnline{BizType: biz, Online: online, Operator: op})
 	}
 }
 

@@ -53,6 +53,10 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, resultcode.ArgsInvalid, "invalid instanceId")
 		return
 	}
+	if code := s.authorizePush(r, instanceID); code != "" {
+		refuse(pushRefusalStatus(code), code, "")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError

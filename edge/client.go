@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/actors"
+	"github.com/opsync/opsync/auth"
 	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -60,13 +60,15 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		closeWithErr(conn, err)
 		return
 	}
-	if err := s.checkInstance(r.Context(), connect.InstanceId); err != nil {
+	checked, valid, err := s.authorizeClient(r.Context(), connect)
+	if err != nil {
 		closeWithErr(conn, err)
 		return
 	}
 	params := actors.ClientParams{
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
+		ConsistencyChecked: checked, SessionValid: valid,
 		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
 	}
 	for _, b := range connect.BizTypes {
@@ -111,20 +113,6 @@ func (s *Server) track(c *clientConn, add bool) {
 	} else {
 		delete(s.conns, c)
 	}
-}
-
-func (s *Server) checkInstance(ctx context.Context, instanceID string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
-	defer cancel()
-	list, err := s.member.BizTypes(ctx, instanceID)
-	if err != nil {
-		s.opts.Logger.Warn("instance lookup failed", slog.String("instance", instanceID), slog.Any("err", err))
-		return protocolErr(CloseInternal, "instance lookup failed")
-	}
-	if !list.InstanceExists {
-		return protocolErr(CloseUnknownInstance, "unknown instance %q", instanceID)
-	}
-	return nil
 }
 
 // closeWithErr ends the connection: protocol errors with their code, a
@@ -191,8 +179,8 @@ func checkConnect(c *opsyncpb.Connect) error {
 		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d bytes of UTF-8", maxIDLen)
 	case c.DeviceId == "" || len(c.DeviceId) > maxIDLen || !utf8.ValidString(c.DeviceId):
 		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d bytes of UTF-8", maxIDLen)
-	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20:
-		return protocolErr(CloseBadFrame, "connect: sessionId, osType or appVersion too long")
+	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20, len(c.Token) > auth.MaxTokenLen:
+		return protocolErr(CloseBadFrame, "connect: sessionId, osType, appVersion or token too long")
 	case len(c.BizTypes) > maxBizPerClient:
 		return protocolErr(CloseBadFrame, "connect: more than %d bizTypes", maxBizPerClient)
 	}

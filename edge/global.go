@@ -31,6 +31,10 @@ func (s *Server) handleGlobalPush(w http.ResponseWriter, r *http.Request) {
 		answerPush(w, resultcode.ArgsInvalid, "invalid instanceId", 0)
 		return
 	}
+	if code := s.authorizePush(r, instanceID); code != "" {
+		answerPush(w, code, "", 0)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError

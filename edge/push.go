@@ -35,6 +35,8 @@ func answerPush(w http.ResponseWriter, code, detail string, oplogID uint64) {
 		status = http.StatusBadRequest
 	case resultcode.InstanceNotFound:
 		status = http.StatusNotFound
+	case resultcode.Unauthorized:
+		status = http.StatusUnauthorized
 	}
 	metrics.Pushes.WithLabelValues(code).Inc()
 	writeJSON(w, status, pushAnswer{Success: resultcode.Successful(code), Msg: code, OplogID: oplogID, Detail: detail})
@@ -53,6 +55,10 @@ func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ValidInstanceID(instanceID) {
 		answerPush(w, resultcode.ArgsInvalid, "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'", 0)
+		return
+	}
+	if code := s.authorizePush(r, instanceID); code != "" {
+		answerPush(w, code, "", 0)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsync/opsync/cluster"
+	"github.com/opsync/opsync/consistency"
 	"github.com/opsync/opsync/metrics"
 )
 
@@ -24,6 +26,12 @@ type Options struct {
 	RequestTimeout time.Duration
 	// ClientWindow bounds the messages in flight per connection.
 	ClientWindow int
+	// AdminToken is the bearer token of the admin API (/api/v1/); when
+	// empty the admin API refuses every call.
+	AdminToken string
+	// Validator asks instances' user-consistency validation endpoints
+	// (nil: no check is ever made).
+	Validator consistency.Validator
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
@@ -51,6 +59,7 @@ func New(member *cluster.Member, opts Options) *Server {
 	s.mux.HandleFunc("GET /api/v1/instances/{instance}/{kind}/{id}/records", s.handleRecords)
 	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
 	s.routeAdmin()
+	s.routeInstances()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})
@@ -74,6 +83,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "SYSTEM_ERROR", "internal error")
 		}
 	}()
+	if strings.HasPrefix(r.URL.Path, adminPrefix) && !s.adminAuthorized(r) {
+		writeUnauthorized(w, "the admin API needs the header Authorization: Bearer <admin token>")
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/opsync/opsync/actors"
 	"github.com/opsync/opsync/cluster"
+	"github.com/opsync/opsync/consistency"
 	"github.com/opsync/opsync/edge"
 	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/persistence"
@@ -41,6 +43,16 @@ type Config struct {
 	ClientWindow int
 	// OriginPatterns: browser origins allowed to open client WebSockets.
 	OriginPatterns []string
+	// AdminToken is the admin API's bearer token. When empty the node uses
+	// the one kept in DataDir/admin-token, generated on first start.
+	AdminToken string
+	// TLSCertFile and TLSKeyFile, when both are set, make the node serve
+	// HTTPS and WSS only.
+	TLSCertFile string
+	TLSKeyFile  string
+	// Validator asks instances' user-consistency endpoints; default an
+	// HTTP validator (2 s timeout) behind a 5-minute cache.
+	Validator consistency.Validator
 }
 
 // Node is a running node.
@@ -51,6 +63,10 @@ type Node struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+
+	adminToken     string
+	adminTokenFile string
+	tls            bool
 }
 
 // Start opens the data directory, joins the cluster and serves HTTP.
@@ -68,6 +84,28 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
+	var tokenFile string
+	if cfg.AdminToken == "" {
+		token, path, err := LoadOrCreateAdminToken(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.AdminToken, tokenFile = token, path
+	}
+	var tlsConfig *tls.Config
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("node: TLS needs both a certificate and a key")
+	}
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("node: TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.Validator == nil {
+		cfg.Validator = consistency.NewCached(&consistency.HTTP{})
+	}
 	store, err := persistence.OpenPebble(cfg.DataDir, persistence.PebbleOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("node: open journal: %w", err)
@@ -84,10 +122,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	n := &Node{store: store, member: member, listener: ln, served: make(chan error, 1)}
-	n.edge = edge.New(member, edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns})
-	n.http = &http.Server{Handler: n.edge, ReadHeaderTimeout: 10 * time.Second}
-	go func() { n.served <- n.http.Serve(ln) }()
+	n := &Node{store: store, member: member, listener: ln, served: make(chan error, 1),
+		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
+	n.edge = edge.New(member, edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
+		AdminToken: cfg.AdminToken, Validator: cfg.Validator})
+	n.http = &http.Server{Handler: n.edge, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
+	go func() {
+		if tlsConfig != nil {
+			n.served <- n.http.ServeTLS(ln, "", "")
+			return
+		}
+		n.served <- n.http.Serve(ln)
+	}()
 	return n, nil
 }
 
@@ -115,8 +161,20 @@ func (f levelFilter) WithGroup(g string) slog.Handler {
 // HTTPAddr is the address the node serves HTTP on.
 func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
 
-// HTTPURL is the base URL of the node's HTTP API.
-func (n *Node) HTTPURL() string { return "http://" + n.HTTPAddr() }
+// HTTPURL is the base URL of the node's HTTP API (https:// with TLS).
+func (n *Node) HTTPURL() string {
+	if n.tls {
+		return "https://" + n.HTTPAddr()
+	}
+	return "http://" + n.HTTPAddr()
+}
+
+// AdminToken is the admin API's bearer token.
+func (n *Node) AdminToken() string { return n.adminToken }
+
+// AdminTokenFile is the file the admin token was read from or generated
+// into, "" when it was given.
+func (n *Node) AdminTokenFile() string { return n.adminTokenFile }
 
 // Served delivers how HTTP serving ended: http.ErrServerClosed after
 // Close, another error if the listener failed.

@@ -24,6 +24,9 @@ const (
 	ArgsInvalid = "ARGS_INVALID"
 	// InstanceNotFound: the instanceId names no instance.
 	InstanceNotFound = "INSTANCE_NOT_FOUND"
+	// Unauthorized: the X-Opsync-Api-Key header is missing or is not the
+	// instance's API key (HTTP 401).
+	Unauthorized = "UNAUTHORIZED"
 )
 
 // Successful reports whether the source document counts code as success.
