@@ -34,6 +34,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	description := fs.String("description", "", "put: description")
 	retries := fs.Uint("max-retries", 6, "put: redeliveries of an unacknowledged entry before it is dropped")
 	retention := fs.Uint("retention-days", 30, "put: days an entry is kept")
+	admin := adminFlags(fs)
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
 	}
@@ -65,13 +66,13 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageError(stderr, fs, "unknown verb %q (put, get, list, delete, online, offline)", verb)
 	}
-	status, raw, err := callJSON(method, target2, body)
+	status, raw, err := callJSON(method, target2, body, admin.option())
 	if err != nil {
 		fmt.Fprintf(stderr, "config %s: %v\n", verb, err)
 		return 1
 	}
 	if status/100 != 2 {
-		fmt.Fprintf(stderr, "config %s: HTTP %d: %s\n", verb, status, raw)
+		fmt.Fprintf(stderr, "config %s: HTTP %d: %s%s\n", verb, status, raw, hintFor(status))
 		return 1
 	}
 	printAnswer(stdout, raw)

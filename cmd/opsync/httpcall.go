@@ -12,9 +12,12 @@ import (
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
+// reqOption adjusts a request before it is sent (headers).
+type reqOption func(*http.Request)
+
 // callJSON sends body (if not nil) as JSON and returns the status and the
 // raw answer.
-func callJSON(method, url string, body any) (int, []byte, error) {
+func callJSON(method, url string, body any, opts ...reqOption) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -29,6 +32,9 @@ func callJSON(method, url string, body any) (int, []byte, error) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {

@@ -19,6 +19,8 @@ commands:
   tail      connect as a client and print each delivered message as JSON
   journal   inspect a stopped node's journal offline
   records   a user's or device's records: connected, pushes, arrivals, entries
+  instance  create, read, list instances; rotate their keys; change their settings
+  oplog     query an instance's operation log
   bench     load generator (push throughput and latency)
 
 'opsync <command> --help' describes a command's flags.
@@ -27,13 +29,15 @@ commands:
 type command func(args []string, stdout, stderr io.Writer) int
 
 var commands = map[string]command{
-	"serve":   runServe,
-	"config":  runConfig,
-	"push":    runPush,
-	"tail":    runTail,
-	"journal": runJournal,
-	"records": runRecords,
-	"bench":   runBench,
+	"serve":    runServe,
+	"config":   runConfig,
+	"push":     runPush,
+	"tail":     runTail,
+	"journal":  runJournal,
+	"records":  runRecords,
+	"instance": runInstance,
+	"oplog":    runOplog,
+	"bench":    runBench,
 }
 
 func main() {

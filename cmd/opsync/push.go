@@ -11,7 +11,7 @@ import (
 )
 
 func runPush(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("push", "opsync push --server URL --instance ID --biz B [--link-token T] --msg-id ID (--payload TEXT | --binary-file F) [--valid-until MS] [flags]", stdout, stderr)
+	fs := newFlags("push", "opsync push --server URL --instance ID --biz B [--link-token T] --msg-id ID (--payload TEXT | --binary-file F) [--valid-until MS] [--api-key KEY | --admin-token T] [flags]", stdout, stderr)
 	server := serverFlag(fs)
 	instance := fs.String("instance", "", "instance id")
 	biz := fs.String("biz", "", "bizType")
@@ -23,6 +23,8 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	osType := fs.String("os-type", "", "deliver only to clients of this OS (iOS, Android, ...)")
 	minVer := fs.String("app-min-version", "", "lowest client app version to deliver to (inclusive)")
 	maxVer := fs.String("app-max-version", "", "highest client app version to deliver to (inclusive)")
+	apiKey := fs.String("api-key", os.Getenv("OPSYNC_API_KEY"), "the instance's push API key (env OPSYNC_API_KEY); without it the push goes through the admin API (admin token) and is recorded in the operation log")
+	admin := adminFlags(fs)
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -56,7 +58,11 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 		api = "global"
 	}
 	target := trimURL(*server) + "/webapi/sync/" + api + "?instanceId=" + url.QueryEscape(*instance)
-	status, raw, err := callJSON(http.MethodPost, target, body)
+	opt := withAPIKey(*apiKey)
+	if *apiKey == "" {
+		target, opt = trimURL(*server)+"/api/v1/instances/"+url.PathEscape(*instance)+"/push", admin.option()
+	}
+	status, raw, err := callJSON(http.MethodPost, target, body, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "push: %v\n", err)
 		return 1

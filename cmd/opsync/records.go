@@ -15,6 +15,7 @@ func runRecords(args []string, stdout, stderr io.Writer) int {
 	device := fs.String("device", "", "device id")
 	since := fs.Int64("since", 0, "count and list entries pushed at or after this time (ms; default: the last 30 days)")
 	limit := fs.Int("limit", 100, "list at most this many entries, newest first (1-1000)")
+	admin := adminReadFlags(fs)
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -30,13 +31,13 @@ func runRecords(args []string, stdout, stderr io.Writer) int {
 		q.Set("since", fmt.Sprint(*since))
 	}
 	u := trimURL(*server) + "/api/v1/instances/" + url.PathEscape(*instance) + "/" + kind + "/" + url.PathEscape(id) + "/records?" + q.Encode()
-	status, raw, err := callJSON(http.MethodGet, u, nil)
+	status, raw, err := callJSON(http.MethodGet, u, nil, admin.option())
 	if err != nil {
 		fmt.Fprintf(stderr, "records: %v\n", err)
 		return 1
 	}
 	if status != http.StatusOK {
-		fmt.Fprintf(stderr, "records: HTTP %d: %s\n", status, raw)
+		fmt.Fprintf(stderr, "records: HTTP %d: %s%s\n", status, raw, hintFor(status))
 		return 1
 	}
 	printAnswer(stdout, raw)

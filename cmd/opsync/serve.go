@@ -25,6 +25,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
+	adminToken := fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API bearer token (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
@@ -42,6 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	n, err := node.Start(context.Background(), node.Config{
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval,
+		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -50,7 +54,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	abs, _ := filepath.Abs(*data)
 	// One JSON line on stdout says where the node listens: scripts and
 	// tests read it to find a port chosen with :0.
-	_ = json.NewEncoder(stdout).Encode(map[string]string{"event": "listening", "http": n.HTTPAddr(), "url": n.HTTPURL(), "data": abs, "pid": fmt.Sprint(os.Getpid())})
+	// The admin token itself is never printed: adminTokenFile says where a
+	// generated one is kept.
+	line := map[string]string{"event": "listening", "http": n.HTTPAddr(), "url": n.HTTPURL(), "data": abs, "pid": fmt.Sprint(os.Getpid())}
+	if f := n.AdminTokenFile(); f != "" {
+		if a, err := filepath.Abs(f); err == nil {
+			f = a
+		}
+		line["adminTokenFile"] = f
+	}
+	_ = json.NewEncoder(stdout).Encode(line)
 	logger.Info("opsync node started", "http", n.HTTPURL(), "data", abs)
 
 	sig := make(chan os.Signal, 1)

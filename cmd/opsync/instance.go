@@ -1,0 +1,106 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+const instanceSynopsis = `opsync instance <create|get|list|rotate-keys|settings> --server URL [--instance ID] [flags]
+
+  create       create an instance; prints its apiKey and clientSecret
+  get          print an instance, with its credentials and settings
+  list         print every instance (without credentials)
+  rotate-keys  replace the instance's apiKey and clientSecret (the old ones stop working)
+  settings     print the settings, or change those given:
+               --require-token=BOOL --validation-url URL --signature-check=on|off`
+
+func runInstance(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("instance", instanceSynopsis, stdout, stderr)
+	verb, rest, code := splitVerb(fs, args, stdout)
+	if code >= 0 {
+		return code
+	}
+	server := serverFlag(fs)
+	instance := fs.String("instance", "", "instance id (workspaceId_AppId)")
+	requireToken := fs.Bool("require-token", false, "settings: clients must connect with a token")
+	validationURL := fs.String("validation-url", "", "settings: the user-consistency validation endpoint (\"\" removes it)")
+	signature := fs.String("signature-check", "", "settings: on or off (the console's signature switch)")
+	admin := adminFlags(fs)
+	if code := parseFlags(fs, rest, stdout); code >= 0 {
+		return code
+	}
+	base := trimURL(*server) + "/api/v1/instances"
+	var method, target string
+	var body any
+	switch verb {
+	case "list":
+		method, target = http.MethodGet, base
+	case "create", "get", "rotate-keys", "settings":
+		if *instance == "" {
+			return usageError(stderr, fs, "--instance is required for %s", verb)
+		}
+		one := base + "/" + url.PathEscape(*instance)
+		switch verb {
+		case "create":
+			method, target, body = http.MethodPost, base, map[string]string{"instanceId": *instance}
+		case "get":
+			method, target = http.MethodGet, one
+		case "rotate-keys":
+			method, target = http.MethodPost, one+"/keys/rotate"
+		case "settings":
+			method, target = http.MethodGet, one+"/settings"
+			changes, err := settingsChanges(fs, *requireToken, *validationURL, *signature)
+			if err != nil {
+				return usageError(stderr, fs, "%v", err)
+			}
+			if len(changes) > 0 {
+				method, body = http.MethodPatch, changes
+			}
+		}
+	default:
+		return usageError(stderr, fs, "unknown verb %q (create, get, list, rotate-keys, settings)", verb)
+	}
+	status, raw, err := callJSON(method, target, body, admin.option())
+	if err != nil {
+		fmt.Fprintf(stderr, "instance %s: %v\n", verb, err)
+		return 1
+	}
+	if status/100 != 2 {
+		fmt.Fprintf(stderr, "instance %s: HTTP %d: %s%s\n", verb, status, raw, hintFor(status))
+		return 1
+	}
+	printAnswer(stdout, raw)
+	return 0
+}
+
+// settingsChanges is the PATCH body of the settings flags given.
+func settingsChanges(fs *flag.FlagSet, requireToken bool, validationURL, signature string) (map[string]any, error) {
+	out := map[string]any{}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "require-token":
+			out["requireToken"] = requireToken
+		case "validation-url":
+			out["validationUrl"] = validationURL
+		case "signature-check":
+			switch signature {
+			case "on":
+				out["signatureCheck"] = true
+			case "off":
+				out["signatureCheck"] = false
+			default:
+				if b, perr := strconv.ParseBool(signature); perr == nil {
+					out["signatureCheck"] = b
+				} else {
+					err = fmt.Errorf("--signature-check must be on or off, not %q", signature)
+				}
+			}
+		}
+	})
+	return out, err
+}
