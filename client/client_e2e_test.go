@@ -23,13 +23,14 @@ import (
 // These tests run the client against a real node in the same process.
 
 const (
-	inst    = "ws_CLIENT"
-	waitFor = 20 * time.Second // how long an awaited event may take
+	inst       = "ws_CLIENT"
+	waitFor    = 20 * time.Second // how long an awaited event may take
+	adminToken = "client-test-admin-token"
 )
 
 func startNode(t *testing.T, dir, addr string) *node.Node {
 	t.Helper()
-	n, err := node.Start(context.Background(), node.Config{DataDir: dir, HTTPAddr: addr})
+	n, err := node.Start(context.Background(), node.Config{DataDir: dir, HTTPAddr: addr, AdminToken: adminToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,17 +45,22 @@ func newNode(t *testing.T) *node.Node {
 	return n
 }
 
-func httpJSON(t *testing.T, method, u string, body, out any) {
+// httpJSON calls the API with the admin token (admin API) or hdr.
+func httpJSON(t *testing.T, method, u string, body, out any, hdr ...string) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, u, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		t.Fatalf("%s %s: HTTP %d", method, u, resp.StatusCode)
 	}
 	if out != nil {
@@ -67,6 +73,7 @@ func httpJSON(t *testing.T, method, u string, body, out any) {
 // putBiz creates a bizType (and the instance) with target user or device.
 func putBiz(t *testing.T, n *node.Node, biz, target string) {
 	t.Helper()
+	apiKeyOf(t, n)
 	httpJSON(t, http.MethodPut, fmt.Sprintf("%s/api/v1/instances/%s/biztypes/%s", n.HTTPURL(), inst, biz), map[string]any{"target": target}, nil)
 }
 
@@ -79,11 +86,42 @@ func push(t *testing.T, n *node.Node, body map[string]any) uint64 {
 		Msg     string `json:"msg"`
 		OplogID uint64 `json:"oplogId"`
 	}
-	httpJSON(t, http.MethodPost, n.HTTPURL()+"/webapi/sync/single?instanceId="+url.QueryEscape(inst), body, &ans)
+	httpJSON(t, http.MethodPost, n.HTTPURL()+"/webapi/sync/single?instanceId="+url.QueryEscape(inst), body, &ans, "X-Opsync-Api-Key", apiKeyOf(t, n))
 	if !ans.Success || ans.Msg != "SUCCESS" {
 		t.Fatalf("push %v: %+v", body, ans)
 	}
 	return ans.OplogID
+}
+
+// apiKeys caches the instance's API key by node URL.
+var apiKeys sync.Map
+
+// apiKeyOf returns the API key of inst on n, creating inst when it does
+// not exist.
+func apiKeyOf(t *testing.T, n *node.Node) string {
+	t.Helper()
+	if k, ok := apiKeys.Load(n.HTTPURL()); ok {
+		return k.(string)
+	}
+	b, _ := json.Marshal(map[string]string{"instanceId": inst})
+	req, _ := http.NewRequest(http.MethodPost, n.HTTPURL()+"/api/v1/instances", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		t.Fatalf("create instance: HTTP %d", resp.StatusCode)
+	}
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	httpJSON(t, http.MethodGet, n.HTTPURL()+"/api/v1/instances/"+inst, nil, &ans)
+	apiKeys.Store(n.HTTPURL(), ans.Instance.APIKey)
+	return ans.Instance.APIKey
 }
 
 func pushText(t *testing.T, n *node.Node, biz, linkToken, msgID string) uint64 {

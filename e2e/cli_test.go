@@ -29,7 +29,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 }
 
 func TestCLIHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records"} {
+	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records", "instance", "oplog"} {
 		out, _, code := run(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "usage:") {
 			t.Errorf("opsync %s --help: exit %d, stdout %q", c, code, out)
@@ -59,6 +59,12 @@ func TestCLIConfigAndPush(t *testing.T) {
 			t.Fatalf("config %s printed %q, not one JSON line", verb, out)
 		}
 		return m
+	}
+	if _, errOut, code := run(t, append([]string{"config", "put", "--biz", "CHAT"}, s...)...); code != 1 || !strings.Contains(errOut, "INSTANCE_NOT_FOUND") {
+		t.Fatalf("config put before the instance exists: exit %d, stderr %q", code, errOut)
+	}
+	if _, errOut, code := run(t, append([]string{"instance", "create"}, s...)...); code != 0 {
+		t.Fatalf("instance create: exit %d: %s", code, errOut)
 	}
 	put := cfg("put", "--biz", "DEVICE-LOCK", "--target", "device", "--threshold", "5", "--description", "locks")
 	c := put["config"].(map[string]any)

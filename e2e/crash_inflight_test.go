@@ -28,6 +28,7 @@ func TestKill9DuringPushesLosesNothingAcknowledged(t *testing.T) {
 	var once sync.Once
 	var wg sync.WaitGroup
 	httpc := &http.Client{Timeout: 10 * time.Second}
+	key := apiKey(t, srv.URL, inst)
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -38,7 +39,10 @@ func TestKill9DuringPushesLosesNothingAcknowledged(t *testing.T) {
 				mu.Lock()
 				attempted[id] = true
 				mu.Unlock()
-				resp, err := httpc.Post(srv.URL+"/webapi/sync/single?instanceId="+inst, "application/json", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webapi/sync/single?instanceId="+inst, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Opsync-Api-Key", key)
+				resp, err := httpc.Do(req)
 				if err != nil {
 					return // the server is gone
 				}

@@ -21,6 +21,10 @@ import (
 // opsyncBin is the binary built once for all tests.
 var opsyncBin string
 
+// adminToken is the admin token of every server the tests start (through
+// OPSYNC_ADMIN_TOKEN, which the CLI commands the tests run read too).
+const adminToken = "e2e-admin-token"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "opsync-e2e-bin")
 	if err != nil {
@@ -28,6 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	opsyncBin = filepath.Join(dir, "opsync")
+	os.Setenv("OPSYNC_ADMIN_TOKEN", adminToken)
 	build := exec.Command("go", "build", "-o", opsyncBin, "github.com/opsync/opsync/cmd/opsync")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -45,8 +50,10 @@ type server struct {
 	cmd     *exec.Cmd
 	URL     string
 	DataDir string
-	stderr  *lockedBuffer
-	exited  chan struct{}
+	// Listening is the JSON line serve printed when it listened.
+	Listening map[string]string
+	stderr    *lockedBuffer
+	exited    chan struct{}
 }
 
 type lockedBuffer struct {
@@ -70,8 +77,16 @@ func (l *lockedBuffer) String() string {
 // line.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, extra...)
+}
+
+// startServerEnv is startServer with the environment env (nil: the
+// tests' own, which holds OPSYNC_ADMIN_TOKEN).
+func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string) *server {
+	t.Helper()
 	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(opsyncBin, args...)
+	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,11 +115,10 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	}()
 	select {
 	case line := <-lines:
-		var l struct{ Event, URL string }
-		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Event != "listening" {
+		if err := json.Unmarshal([]byte(line), &s.Listening); err != nil || s.Listening["event"] != "listening" {
 			t.Fatalf("unexpected first line from serve: %q", line)
 		}
-		s.URL = l.URL
+		s.URL = s.Listening["url"]
 	case <-s.exited:
 		t.Fatalf("serve exited before listening:\n%s", s.stderr.String())
 	case <-time.After(60 * time.Second):
@@ -131,8 +145,16 @@ func (s *server) kill() {
 	}
 }
 
-// call sends a JSON request and decodes the JSON answer into out.
+// call sends a JSON request and decodes the JSON answer into out. It
+// authenticates as the tests' administrator and pusher: the admin token
+// on the admin API, the instance's API key on the push APIs.
 func call(t *testing.T, method, u string, body any, out any) int {
+	t.Helper()
+	return callWith(t, method, u, body, out, nil)
+}
+
+// callWith is call with exactly the headers hdr (nil: call's credentials).
+func callWith(t *testing.T, method, u string, body any, out any, hdr http.Header) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -154,6 +176,12 @@ func call(t *testing.T, method, u string, body any, out any) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if hdr == nil {
+		authorize(t, req)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)
@@ -174,9 +202,11 @@ func call(t *testing.T, method, u string, body any, out any) int {
 	return resp.StatusCode
 }
 
-// putBizType creates a bizType config through the admin API.
+// putBizType creates a bizType config through the admin API, and the
+// instance first when it does not exist.
 func putBizType(t *testing.T, base, instance, biz string, cfg map[string]any) {
 	t.Helper()
+	ensureInstance(t, base, instance)
 	var ans map[string]any
 	u := fmt.Sprintf("%s/api/v1/instances/%s/biztypes/%s", base, url.PathEscape(instance), biz)
 	if st := call(t, http.MethodPut, u, cfg, &ans); st != http.StatusOK {
@@ -197,4 +227,92 @@ func push(t *testing.T, base, instance string, body any) (int, pushAnswer) {
 	var ans pushAnswer
 	st := call(t, http.MethodPost, base+"/webapi/sync/single?instanceId="+url.QueryEscape(instance), body, &ans)
 	return st, ans
+}
+
+// apiKeys caches instances' API keys by server URL and instance.
+var apiKeys sync.Map
+
+// ensureInstance creates an instance (as the administrator) unless it
+// exists, and remembers its API key.
+func ensureInstance(t *testing.T, base, instance string) {
+	t.Helper()
+	if _, ok := apiKeys.Load(base + "|" + instance); ok {
+		return
+	}
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	switch st := call(t, http.MethodPost, base+"/api/v1/instances", map[string]string{"instanceId": instance}, &ans); st {
+	case http.StatusCreated:
+		apiKeys.Store(base+"|"+instance, ans.Instance.APIKey)
+	case http.StatusConflict:
+	default:
+		t.Fatalf("create instance %s: HTTP %d", instance, st)
+	}
+}
+
+// apiKey returns an instance's API key, "" when there is no such instance.
+func apiKey(t *testing.T, base, instance string) string {
+	t.Helper()
+	if k, ok := apiKeys.Load(base + "|" + instance); ok {
+		return k.(string)
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/instances/"+url.PathEscape(instance), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("get instance %s: %v", instance, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		t.Fatal(err)
+	}
+	apiKeys.Store(base+"|"+instance, ans.Instance.APIKey)
+	return ans.Instance.APIKey
+}
+
+// forgetAPIKey drops a cached key (after a rotation).
+func forgetAPIKey(base, instance string) { apiKeys.Delete(base + "|" + instance) }
+
+// authorize adds the tests' credentials to a request: the admin token on
+// the admin API, the instance's API key on the push APIs.
+func authorize(t *testing.T, req *http.Request) {
+	t.Helper()
+	switch p := req.URL.Path; {
+	case strings.HasPrefix(p, "/api/v1/"):
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+	case strings.HasPrefix(p, "/webapi/sync/"):
+		if inst := req.URL.Query().Get("instanceId"); inst != "" && edgeInstanceID(inst) {
+			if k := apiKey(t, req.URL.Scheme+"://"+req.URL.Host, inst); k != "" {
+				req.Header.Set("X-Opsync-Api-Key", k)
+			}
+		}
+	}
+}
+
+// edgeInstanceID reports whether s can name an instance (so that tests of
+// malformed ids do not look them up).
+func edgeInstanceID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -33,7 +33,23 @@ func benchPushToDelivery(b *testing.B, callers int) {
 	}
 	defer n.Close()
 	const inst, biz = "bench_APP", "BENCH"
-	req, _ := http.NewRequest(http.MethodPut, n.HTTPURL()+"/api/v1/instances/"+inst+"/biztypes/"+biz, bytes.NewReader([]byte(`{"target":"user"}`)))
+	req, _ := http.NewRequest(http.MethodPost, n.HTTPURL()+"/api/v1/instances", bytes.NewReader([]byte(`{"instanceId":"`+inst+`"}`)))
+	req.Header.Set("Authorization", "Bearer "+n.AdminToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("create instance: %v %v", err, resp)
+	}
+	var created struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodPut, n.HTTPURL()+"/api/v1/instances/"+inst+"/biztypes/"+biz, bytes.NewReader([]byte(`{"target":"user"}`)))
+	req.Header.Set("Authorization", "Bearer "+n.AdminToken())
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		b.Fatalf("create bizType: %v %v", err, resp)
 	}
@@ -103,7 +119,10 @@ func benchPushToDelivery(b *testing.B, callers int) {
 				id := fmt.Sprintf("m%d", i)
 				body, _ := json.Marshal(map[string]string{"bizType": biz, "linkToken": fmt.Sprintf("user-%d", c), "thirdMsgId": id, "payload": "0123456789012345678901234567890123456789"})
 				sentAt.Store(id, time.Now())
-				resp, err := httpc.Post(n.HTTPURL()+"/webapi/sync/single?instanceId="+inst, "application/json", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, n.HTTPURL()+"/webapi/sync/single?instanceId="+inst, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Opsync-Api-Key", created.Instance.APIKey)
+				resp, err := httpc.Do(req)
 				if err != nil {
 					b.Error(err)
 					return

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,11 +22,41 @@ import (
 
 // runTail runs in-process against a real node.
 
-const tailInst = "ws_TAIL"
+const (
+	tailInst       = "ws_TAIL"
+	tailAdminToken = "tail-test-admin-token"
+)
+
+// tailAPIKeys caches the instance's API key by node URL.
+var tailAPIKeys sync.Map
+
+// tailAPIKey returns tailInst's API key on n, creating the instance first.
+func tailAPIKey(t *testing.T, n *node.Node) string {
+	t.Helper()
+	if k, ok := tailAPIKeys.Load(n.HTTPURL()); ok {
+		return k.(string)
+	}
+	admin := withAdminToken(tailAdminToken)
+	st, raw, err := callJSON(http.MethodPost, n.HTTPURL()+"/api/v1/instances", map[string]string{"instanceId": tailInst}, admin)
+	if err != nil || (st != http.StatusCreated && st != http.StatusConflict) {
+		t.Fatalf("create instance: %d %s %v", st, raw, err)
+	}
+	st, raw, err = callJSON(http.MethodGet, n.HTTPURL()+"/api/v1/instances/"+tailInst, nil, admin)
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	if err != nil || st != http.StatusOK || json.Unmarshal(raw, &ans) != nil {
+		t.Fatalf("get instance: %d %s %v", st, raw, err)
+	}
+	tailAPIKeys.Store(n.HTTPURL(), ans.Instance.APIKey)
+	return ans.Instance.APIKey
+}
 
 func tailNode(t *testing.T) *node.Node {
 	t.Helper()
-	n, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0"})
+	n, err := node.Start(context.Background(), node.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", AdminToken: tailAdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +66,8 @@ func tailNode(t *testing.T) *node.Node {
 
 func tailPutBiz(t *testing.T, n *node.Node, biz, target string) {
 	t.Helper()
-	st, raw, err := callJSON(http.MethodPut, n.HTTPURL()+"/api/v1/instances/"+tailInst+"/biztypes/"+biz, map[string]any{"target": target})
+	tailAPIKey(t, n)
+	st, raw, err := callJSON(http.MethodPut, n.HTTPURL()+"/api/v1/instances/"+tailInst+"/biztypes/"+biz, map[string]any{"target": target}, withAdminToken(tailAdminToken))
 	if err != nil || st != http.StatusOK {
 		t.Fatalf("put bizType %s: %d %s %v", biz, st, raw, err)
 	}
@@ -44,7 +76,7 @@ func tailPutBiz(t *testing.T, n *node.Node, biz, target string) {
 // tailPush pushes one entry and returns its oplog id.
 func tailPush(t *testing.T, n *node.Node, body map[string]any) uint64 {
 	t.Helper()
-	st, raw, err := callJSON(http.MethodPost, n.HTTPURL()+"/webapi/sync/single?instanceId="+tailInst, body)
+	st, raw, err := callJSON(http.MethodPost, n.HTTPURL()+"/webapi/sync/single?instanceId="+tailInst, body, withAPIKey(tailAPIKey(t, n)))
 	var ans struct {
 		Msg     string `json:"msg"`
 		OplogID uint64 `json:"oplogId"`
