@@ -1,0 +1,372 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// FanoutConfig configures fanout: Clients connected clients, each a
+// distinct user (and device), receive Pushes entries each, pushed either
+// per user (Mode "user": Clients × Pushes entries through the batch API)
+// or as global pushes (Mode "global": Pushes entries of a global,
+// pushToOnline bizType, each delivered to every client).
+type FanoutConfig struct {
+	Mode        string
+	Clients     int
+	Pushes      int
+	Rate        int // offered deliveries per second; 0: as fast as the pushers go
+	Batch       int
+	Concurrency int
+	PayloadSize int
+	ConnectConc int
+	Sources     int
+	Timeout     time.Duration
+}
+
+func (c *FanoutConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Mode, "mode", "user", "user: per-user pushes (batch API); global: global pushes to a pushToOnline bizType")
+	fs.IntVar(&c.Clients, "clients", 10000, "connected clients, each a distinct user")
+	fs.IntVar(&c.Pushes, "pushes", 10, "entries each client receives (user mode: pushed per user; global mode: global pushes)")
+	fs.IntVar(&c.Rate, "rate", 200000, "offered deliveries per second (the pushes are paced to it); 0: unpaced")
+	fs.IntVar(&c.Batch, "batch", 100, "user mode: items per batch request (consecutive items go to different users)")
+	fs.IntVar(&c.Concurrency, "concurrency", 4, "push requests in flight")
+	fs.IntVar(&c.PayloadSize, "payload-size", 100, "payload bytes (the send time and padding)")
+	fs.IntVar(&c.ConnectConc, "connect-concurrency", 64, "connections being opened at a time")
+	fs.IntVar(&c.Sources, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (0: as the ephemeral port range needs)")
+	fs.DurationVar(&c.Timeout, "timeout", 3*time.Minute, "give up waiting for deliveries after this long")
+}
+
+func (c *FanoutConfig) check() error {
+	switch {
+	case c.Mode != "user" && c.Mode != "global":
+		return usageErr("--mode must be user or global")
+	case c.Clients < 1 || c.Pushes < 1 || c.Batch < 1 || c.Batch > 1000 || c.Concurrency < 1 || c.ConnectConc < 1 || c.Rate < 0:
+		return usageErr("--clients, --pushes, --concurrency, --connect-concurrency must be positive; --batch 1-1000; --rate >= 0")
+	case c.PayloadSize < 24 || c.PayloadSize > 4096:
+		return usageErr("--payload-size 24-4096")
+	}
+	return checkFiles(c.Clients)
+}
+
+// FanoutReport is fanout's report. Latency is from sending the push
+// request to the client reading the message, both clocks this process's.
+type FanoutReport struct {
+	Scenario         string  `json:"scenario"`
+	Mode             string  `json:"mode"`
+	Clients          int     `json:"clients"`
+	PushesPerClient  int     `json:"pushesPerClient"`
+	Expected         int64   `json:"expectedDeliveries"`
+	Deliveries       int64   `json:"deliveries"`
+	Missing          int64   `json:"missing"`
+	Duplicates       int64   `json:"duplicates"`
+	Disconnects      int64   `json:"disconnects"`
+	PushErrors       int64   `json:"pushErrors"`
+	FirstError       string  `json:"firstError,omitempty"`
+	OfferedPerSec    int     `json:"offeredDeliveriesPerSec"`
+	ConnectSeconds   float64 `json:"connectSeconds"`
+	ConnectsPerSec   float64 `json:"connectsPerSec"`
+	PushSeconds      float64 `json:"pushSeconds"`
+	Seconds          float64 `json:"seconds"`
+	DeliveriesPerSec float64 `json:"deliveriesPerSec"`
+	LatencyMs        Latency `json:"latencyMs"`
+	PushRequestMs    Latency `json:"pushRequestLatencyMs"`
+	SourceAddrs      int     `json:"sourceAddrs"`
+	Note             string  `json:"note"`
+	BenchCPU         Usage   `json:"benchCpu"`
+	ServerCPU        *Usage  `json:"serverCpu,omitempty"`
+	BenchRSSBytes    int64   `json:"benchRssBytes"`
+	ServerRSSBytes   int64   `json:"serverRssBytes,omitempty"`
+}
+
+// Failed implements Report.
+func (r *FanoutReport) Failed() bool {
+	return r.Missing > 0 || r.PushErrors > 0 || r.Disconnects > 0 || r.Duplicates > 0
+}
+
+func init() {
+	register(&Scenario{Name: "fanout", Summary: "N connected clients receiving per-user or global pushes: deliveries/s, push → receive latency",
+		Bind: func(fs *flag.FlagSet) func(context.Context, *Env) (Report, error) {
+			c := &FanoutConfig{}
+			c.flags(fs)
+			return func(ctx context.Context, env *Env) (Report, error) { return report(RunFanout(ctx, env, *c)) }
+		}})
+}
+
+// stamp encodes a send time (since epoch, monotonic) padded to size.
+func stamp(b []byte, epoch time.Time, size int) string {
+	b = strconv.AppendInt(b[:0], int64(time.Since(epoch)), 10)
+	b = append(b, '.')
+	for len(b) < size {
+		b = append(b, 'x')
+	}
+	return string(b)
+}
+
+// sentAt decodes a stamp; ok is false for other payloads.
+func sentAt(payload string) (time.Duration, bool) {
+	i := strings.IndexByte(payload, '.')
+	if i <= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(payload[:i], 10, 64)
+	return time.Duration(n), err == nil
+}
+
+// RunFanout runs fanout.
+func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	t, err := env.open(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	a := t.api(c.Concurrency + 2)
+	defer a.close()
+	biz, cfg := "FANOUT", map[string]any{"target": "user"}
+	if c.Mode == "global" {
+		biz, cfg = "FANOUT-G", map[string]any{"target": "user", "scope": "global", "pushToOnline": true}
+	}
+	if err := t.setup(ctx, a, biz, cfg); err != nil {
+		return nil, err
+	}
+	batch := c.Mode == "user" && a.hasBatch(ctx, env.Instance)
+	r := &FanoutReport{Scenario: "fanout", Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
+		Expected: int64(c.Clients) * int64(c.Pushes), OfferedPerSec: c.Rate}
+	switch {
+	case c.Mode == "user" && batch:
+		r.Note = fmt.Sprintf("per-user pushes through the batch API (%d items per request, each item a different user's stream); global mode: --mode global", c.Batch)
+	case c.Mode == "user":
+		r.Note = "per-user single pushes (the node has no batch API)"
+	default:
+		r.Note = "global pushes of a pushToOnline bizType: each push is delivered to every connected client"
+	}
+	prefix := "fan" + runID()
+	r.SourceAddrs = c.Sources
+	if r.SourceAddrs <= 0 {
+		r.SourceAddrs = sourcesFor(c.Clients + 2*c.Concurrency)
+	}
+	d, err := newDialer(t.url, r.SourceAddrs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Connect.
+	env.logf("fanout: connecting %d clients (%d at a time, %d source addresses)", c.Clients, c.ConnectConc, r.SourceAddrs)
+	t0 := time.Now()
+	fl, err := connectFleet(ctx, d, c.Clients, c.ConnectConc, func(i int) *opsyncpb.Connect {
+		return connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), map[string]uint64{biz: 0})
+	}, func(n int) {
+		if env.Progress > 0 {
+			env.logf("fanout: %d/%d connected", n, c.Clients)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.ConnectSeconds = round3(time.Since(t0).Seconds())
+	r.ConnectsPerSec = rate(int64(c.Clients), time.Since(t0))
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer func() { stopRun(); fl.close() }()
+	fl.keepAlive(runCtx, 20*time.Second)
+
+	// Every client reads, acknowledges each frame and records latencies;
+	// warm-up messages (payload "w") only count towards warmed.
+	epoch := time.Now()
+	h := &histogram{}
+	var delivered, dups, disconnects, warmed atomic.Int64
+	var firstErr atomic.Value
+	allWarm, allDone := make(chan struct{}), make(chan struct{})
+	var warmOnce, doneOnce sync.Once
+	fl.each(func(i int, cn *wsConn) {
+		var last uint64
+		warm := false
+		for {
+			f, err := cn.next(runCtx)
+			if err != nil {
+				if runCtx.Err() == nil {
+					disconnects.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("client %d: %v", i, err))
+				}
+				return
+			}
+			dl := f.GetDeliver()
+			if dl == nil {
+				continue
+			}
+			now := time.Since(epoch)
+			n := int64(0)
+			for _, m := range dl.Messages {
+				if m.OplogId <= last {
+					dups.Add(1)
+					continue
+				}
+				last = m.OplogId
+				if at, ok := sentAt(m.Payload); ok {
+					h.record(now - at)
+					n++
+				} else if !warm {
+					warm = true
+					if warmed.Add(1) == int64(c.Clients) {
+						warmOnce.Do(func() { close(allWarm) })
+					}
+				}
+			}
+			if err := cn.ack(runCtx, dl.Messages); err != nil && runCtx.Err() == nil {
+				disconnects.Add(1)
+				firstErr.CompareAndSwap(nil, fmt.Sprintf("client %d ack: %v", i, err))
+				return
+			}
+			if n > 0 && delivered.Add(n) == r.Expected {
+				doneOnce.Do(func() { close(allDone) })
+			}
+		}
+	})
+
+	// Warm up: one entry per client, so that every client is attached to
+	// its streams before the clock starts.
+	env.logf("fanout: warming up")
+	run := runID()
+	fill := newFiller(ctx, a, env.Instance, 1000, 4)
+	var werr error
+	if c.Mode == "global" {
+		var ans pushAnswer
+		ans, werr = a.push(ctx, env.Instance, true, appendItem(nil, biz, "", run+"-w", "w"))
+		if werr == nil && !ans.stored() {
+			werr = fmt.Errorf("bench: global push answered %s %s", ans.Msg, ans.Detail)
+		}
+	} else {
+		werr = fill.fill(ctx, c.Clients, func(b []byte, i int) []byte {
+			return appendItem(b, biz, fleetUser(prefix, i), run+"-w", "w")
+		})
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	warmTimer := time.NewTimer(c.Timeout)
+	defer warmTimer.Stop()
+	select {
+	case <-allWarm:
+	case <-warmTimer.C:
+		return nil, fmt.Errorf("bench: only %d of %d clients received the warm-up entry within %s", warmed.Load(), c.Clients, c.Timeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+
+	// Push, paced to the offered rate.
+	env.logf("fanout: pushing (%s mode, %d entries per client)", c.Mode, c.Pushes)
+	ph := &histogram{}
+	var pushErrs atomic.Int64
+	cpu := startCPU(t.pid())
+	start := time.Now()
+	stop := env.ticker(func() {
+		env.logf("fanout: %d/%d delivered, %.0f/s", delivered.Load(), r.Expected, float64(delivered.Load())/time.Since(start).Seconds())
+	})
+	var units, perUnit int // push requests, and deliveries each causes
+	if c.Mode == "global" {
+		units, perUnit = c.Pushes, c.Clients
+	} else {
+		per := 1
+		if batch {
+			per = c.Batch
+		}
+		units, perUnit = (c.Clients*c.Pushes+per-1)/per, per
+	}
+	var next atomic.Int64
+	var pwg sync.WaitGroup
+	for w := 0; w < c.Concurrency; w++ {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			var body, sb []byte
+			for runCtx.Err() == nil {
+				u := int(next.Add(1) - 1)
+				if u >= units {
+					return
+				}
+				if c.Rate > 0 {
+					due := start.Add(time.Duration(float64(u) * float64(perUnit) / float64(c.Rate) * float64(time.Second)))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait) // pacing, not synchronisation
+					}
+				}
+				var err error
+				t0 := time.Now()
+				switch {
+				case c.Mode == "global":
+					var ans pushAnswer
+					ans, err = a.push(runCtx, env.Instance, true, appendItem(body[:0], biz, "", run+"-"+strconv.Itoa(u), stamp(sb, epoch, c.PayloadSize)))
+					if err == nil && !ans.stored() {
+						err = fmt.Errorf("global push answered %s %s", ans.Msg, ans.Detail)
+					}
+				default:
+					lo, hi := u*perUnit, min((u+1)*perUnit, c.Clients*c.Pushes)
+					body = body[:0]
+					for i := lo; i < hi; i++ {
+						if i > lo {
+							body = append(body, ',')
+						}
+						body = appendItem(body, biz, fleetUser(prefix, i%c.Clients), run+"-"+strconv.Itoa(i), stamp(sb, epoch, c.PayloadSize))
+					}
+					if batch {
+						var res []pushAnswer
+						res, err = a.pushBatch(runCtx, env.Instance, body)
+						for _, ans := range res {
+							if err == nil && !ans.stored() {
+								err = fmt.Errorf("batch item answered %s %s", ans.Msg, ans.Detail)
+							}
+						}
+					} else {
+						var ans pushAnswer
+						ans, err = a.push(runCtx, env.Instance, false, body)
+						if err == nil && !ans.stored() {
+							err = fmt.Errorf("push answered %s %s", ans.Msg, ans.Detail)
+						}
+					}
+				}
+				ph.record(time.Since(t0))
+				if err != nil && runCtx.Err() == nil {
+					pushErrs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	pwg.Wait()
+	r.PushSeconds = round3(time.Since(start).Seconds())
+	timer := time.NewTimer(c.Timeout)
+	defer timer.Stop()
+	select {
+	case <-allDone:
+	case <-timer.C:
+		env.logf("fanout: timed out with %d of %d delivered", delivered.Load(), r.Expected)
+	case <-ctx.Done():
+	}
+	elapsed := time.Since(start)
+	stop()
+	benchCPU, serverCPU := cpu.stop()
+	r.BenchCPU = benchCPU
+	if t.srv != nil {
+		r.ServerCPU = &serverCPU
+		r.ServerRSSBytes, _ = t.srv.RSS()
+	}
+	r.BenchRSSBytes, _ = processRSS(0)
+	r.Deliveries, r.Duplicates, r.Disconnects, r.PushErrors = delivered.Load(), dups.Load(), disconnects.Load(), pushErrs.Load()
+	r.Missing = r.Expected - r.Deliveries
+	r.Seconds = round3(elapsed.Seconds())
+	r.DeliveriesPerSec = rate(r.Deliveries, elapsed)
+	r.LatencyMs, r.PushRequestMs = h.latency(), ph.latency()
+	if e, ok := firstErr.Load().(string); ok {
+		r.FirstError = e
+	}
+	return r, ctx.Err()
+}
