@@ -7,7 +7,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 # protoc itself comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
 
-.PHONY: build run test test-short proto bench lint fuzz clean
+.PHONY: build run test test-short proto bench chaos lint fuzz clean
 
 build:
 	$(GO) build -o $(BIN)/opsync ./cmd/opsync
@@ -38,8 +38,21 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePushBody$$' -fuzztime $(FUZZTIME) ./edge/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(FUZZTIME) ./edge/
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./persistence/ ./node/
+# The Go benchmarks (go test -bench ./persistence/ ./node/) and the standard
+# `opsync bench` set, each scenario on a node of its own; writes
+# docs/benchmarks.json and the tables of docs/benchmarks.md (takes ~10 min).
+# BENCH_ONLY=push,catchup runs those scenarios only, without the Go
+# benchmarks, into .bin/benchmarks-partial.{json,md}.
+BENCH_ONLY ?=
+bench: build
+	$(BIN)/opsync bench report --only '$(BENCH_ONLY)' \
+		$(if $(BENCH_ONLY),--go-bench=false --out $(BIN)/benchmarks-partial,--out docs/benchmarks)
+
+# The crash harness: repeated kill -9 of a node under push and tail load,
+# then lost / unexpected / duplicate / reordered counts (exit 1 unless 0).
+CHAOS_ROUNDS ?= 10
+chaos: build
+	$(BIN)/opsync bench chaos --rounds $(CHAOS_ROUNDS) --writers 8 --streams 4 --round-acks 3000
 
 lint:
 	$(GO) vet ./...

@@ -364,7 +364,7 @@ func writeReport(r *BenchReport, out string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return os.WriteFile(md, []byte(spliceMarkdown(string(old), renderMarkdown(r))), 0o644)
+	return os.WriteFile(md, []byte(spliceMarkdown(string(old), renderMarkdown(r, filepath.Base(out)+".json"))), 0o644)
 }
 
 // spliceMarkdown puts the generated part between the markers of doc,
@@ -383,7 +383,7 @@ func spliceMarkdown(doc, gen string) string {
 	return doc[:i] + block + rest
 }
 
-func renderMarkdown(r *BenchReport) string {
+func renderMarkdown(r *BenchReport, jsonName string) string {
 	var b strings.Builder
 	m := r.Machine
 	fmt.Fprintf(&b, "\nMachine: %s, %d cores, %.1f GiB memory, %s; %s", m.CPU, m.Cores, float64(m.MemoryBytes)/(1<<30), m.Kernel, m.GoVersion)
@@ -438,7 +438,7 @@ func renderMarkdown(r *BenchReport) string {
 			fmt.Fprintf(&b, "| %s | %d | %s |\n", name, g.Iterations, strings.Join(parts, ", "))
 		}
 	}
-	b.WriteString("\nThe full reports are in benchmarks.json.\n")
+	fmt.Fprintf(&b, "\nEach scenario's whole JSON report is in %s.\n", jsonName)
 	return b.String()
 }
 
