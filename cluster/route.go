@@ -51,6 +51,13 @@ func (m *Member) StreamStatus(ctx context.Context, instanceID string, target ops
 	return request[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
 }
 
+// Sweep wakes a stream (any kind of identity) so that it deletes its
+// expired entries.
+func (m *Member) Sweep(ctx context.Context, identity string) error {
+	_, err := request[*opsyncpb.StreamStatusResult](ctx, m, identity, actors.KindStream, &opsyncpb.StreamStatus{Limit: 1})
+	return err
+}
+
 // BizType asks an instance for one bizType config.
 func (m *Member) BizType(ctx context.Context, instanceID, bizType string) (*opsyncpb.BizTypeAnswer, error) {
 	return request[*opsyncpb.BizTypeAnswer](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetBizType{BizType: bizType})

@@ -96,3 +96,32 @@ func TestPassivationAndSnapshots(t *testing.T) {
 		t.Fatalf("journal list has no stream of %s:\n%s", user, out)
 	}
 }
+
+// A dormant stream (passivated, no client) still loses its expired
+// entries: the retention sweeper wakes it.
+func TestSweeperDeletesExpiredEntriesOfDormantStreams(t *testing.T) {
+	// Ticks every 50 ms look only 0.5 s ahead, so the stream does not stay
+	// awake for an entry expiring in 1.5 s: only the sweeper can remove it.
+	srv := startServer(t, t.TempDir(), "--passivate-after", "200ms", "--retry-interval", "100ms", "--sweep-interval", "1s")
+	const inst, user = "ws_SWEEP", "sam"
+	putBizType(t, srv.URL, inst, "COUPON", map[string]any{"target": "user"})
+	expiry := time.Now().Add(1500 * time.Millisecond)
+	pushOK(t, srv.URL, inst, "COUPON", user, "gone", "validTimeEnd", expiry.UnixMilli())
+	pushOK(t, srv.URL, inst, "COUPON", user, "kept")
+	waitFor(t, "the stream to passivate", 30*time.Second, func() bool { return activations(t, srv.URL)["stream"] == 0 })
+	if time.Now().After(expiry) {
+		t.Skip("the machine was too slow to passivate the stream before the entry expired")
+	}
+	before := metricValue(t, srv.URL, "opsync_journal_events_total")
+	waitFor(t, "the sweeper to remove the expired entry", 30*time.Second, func() bool {
+		return metricValue(t, srv.URL, "opsync_journal_events_total") > before
+	})
+	srv.kill()
+	out, errOut, code := run(t, "journal", "--data", srv.DataDir, "dump", "stream:"+inst+"/u/"+user)
+	if code != 0 {
+		t.Fatalf("journal dump: %d %s", code, errOut)
+	}
+	if strings.Contains(out, `"gone"`) || !strings.Contains(out, `"kept"`) || !strings.Contains(out, `"entriesRemoved"`) {
+		t.Fatalf("journal after the sweep:\n%s", out)
+	}
+}

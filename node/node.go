@@ -39,6 +39,9 @@ type Config struct {
 	PassivateAfter time.Duration
 	// RetryInterval: see actors.Deps.
 	RetryInterval time.Duration
+	// SweepInterval is how often every stream of the node is woken to
+	// delete its expired entries (default 1 h; negative: never).
+	SweepInterval time.Duration
 	// ClientWindow bounds the messages in flight per client connection.
 	ClientWindow int
 	// OriginPatterns: browser origins allowed to open client WebSockets.
@@ -57,12 +60,14 @@ type Config struct {
 
 // Node is a running node.
 type Node struct {
-	store    *persistence.PebbleStore
-	member   *cluster.Member
-	edge     *edge.Server
-	http     *http.Server
-	listener net.Listener
-	served   chan error
+	store     *persistence.PebbleStore
+	member    *cluster.Member
+	edge      *edge.Server
+	http      *http.Server
+	listener  net.Listener
+	served    chan error
+	stop      chan struct{} // closed by Close: background work ends
+	sweepDone chan struct{}
 
 	adminToken     string
 	adminTokenFile string
@@ -122,10 +127,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	n := &Node{store: store, member: member, listener: ln, served: make(chan error, 1),
+	n := &Node{store: store, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
 		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
 	n.edge = edge.New(member, edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
 		AdminToken: cfg.AdminToken, Validator: cfg.Validator})
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Hour
+	}
+	if cfg.SweepInterval > 0 {
+		go n.sweepLoop(cfg.SweepInterval, logger)
+	} else {
+		close(n.sweepDone)
+	}
 	n.http = &http.Server{Handler: n.edge, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
 	go func() {
 		if tlsConfig != nil {
@@ -185,6 +198,8 @@ func (n *Node) Served() <-chan error { return n.served }
 func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	close(n.stop)
+	<-n.sweepDone
 	n.edge.CloseClients()
 	err := n.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {

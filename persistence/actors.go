@@ -134,3 +134,30 @@ func actorPart(k []byte) []byte {
 	}
 	return k[1 : len(k)-seqLen]
 }
+
+// ActorIDs calls fn with the id of every actor that ever appended an
+// event, in key order. Unlike Actors it reads one key per actor, so a
+// serving node can use it (the retention sweeper does).
+func (s *PebbleStore) ActorIDs(fn func(id string) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	lo, hi := kindBounds(kindHighest)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("persistence: list actor ids: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) < 3 {
+			continue
+		}
+		if err := fn(string(k[3:])); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

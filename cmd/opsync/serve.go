@@ -23,6 +23,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	window := fs.Int("client-window", 512, "messages in flight per client connection")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
+	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
 	adminToken := fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API bearer token (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
@@ -44,7 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 	n, err := node.Start(context.Background(), node.Config{
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
-		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval,
+		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
 	})
 	if err != nil {
