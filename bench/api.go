@@ -216,3 +216,42 @@ func (a *api) waitStatus(ctx context.Context, path string, interval time.Duratio
 		}
 	}
 }
+
+// JournalStats is the node's journal activity over a run, from its
+// /metrics: appends (one fsync'd write each, possibly sharing an fsync
+// with others), events written, and the mean append latency.
+type JournalStats struct {
+	Appends         int64   `json:"appends"`
+	Events          int64   `json:"events"`
+	EventsPerAppend float64 `json:"eventsPerAppend"`
+	MeanAppendMs    float64 `json:"meanAppendMs"`
+}
+
+// journalMeter takes the node's journal counters at the start of a run.
+type journalMeter struct {
+	a                    *api
+	appends, events, sum float64
+	ok                   bool
+}
+
+func startJournal(ctx context.Context, a *api) *journalMeter {
+	m := &journalMeter{a: a}
+	if mt, err := a.metrics(ctx); err == nil {
+		m.appends, m.events, m.sum, m.ok = mt["opsync_journal_append_seconds_count"], mt["opsync_journal_events_total"], mt["opsync_journal_append_seconds_sum"], true
+	}
+	return m
+}
+
+// stop returns the activity since start (nil when /metrics is not there).
+func (m *journalMeter) stop(ctx context.Context) *JournalStats {
+	mt, err := m.a.metrics(ctx)
+	if err != nil || !m.ok {
+		return nil
+	}
+	s := &JournalStats{Appends: int64(mt["opsync_journal_append_seconds_count"] - m.appends), Events: int64(mt["opsync_journal_events_total"] - m.events)}
+	if s.Appends > 0 {
+		s.EventsPerAppend = round3(float64(s.Events) / float64(s.Appends))
+		s.MeanAppendMs = round3((mt["opsync_journal_append_seconds_sum"] - m.sum) * 1000 / float64(s.Appends))
+	}
+	return s
+}

@@ -428,7 +428,7 @@ func (tl *chaosTail) run(ctx context.Context, lf *life, instance, user, biz, run
 		point := tl.point
 		tl.mu.Unlock()
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cn, err := d.connect(dctx, connectFrame(instance, user, "tail", map[string]uint64{biz: point}))
+		cn, err := d.connect(dctx, connectFrame(instance, user, user+"-tail", map[string]uint64{biz: point}))
 		cancel()
 		if err != nil {
 			select { // the node is going down, or not quite up: try again shortly

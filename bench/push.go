@@ -39,18 +39,19 @@ func (c *PushConfig) check() error {
 // PushReport is the push scenario's report. Latency is the time from
 // sending a push to its SUCCESS answer (the entry is on disk).
 type PushReport struct {
-	Scenario     string  `json:"scenario"`
-	Pushes       int     `json:"pushes"`
-	Errors       int64   `json:"errors"`
-	Concurrency  int     `json:"concurrency"`
-	Users        int     `json:"users"`
-	PayloadBytes int     `json:"payloadBytes"`
-	Seconds      float64 `json:"seconds"`
-	PushesPerSec float64 `json:"pushesPerSec"`
-	LatencyMs    Latency `json:"latencyMs"`
-	FirstError   string  `json:"firstError,omitempty"`
-	BenchCPU     Usage   `json:"benchCpu"`
-	ServerCPU    *Usage  `json:"serverCpu,omitempty"`
+	Scenario     string        `json:"scenario"`
+	Pushes       int           `json:"pushes"`
+	Errors       int64         `json:"errors"`
+	Concurrency  int           `json:"concurrency"`
+	Users        int           `json:"users"`
+	PayloadBytes int           `json:"payloadBytes"`
+	Seconds      float64       `json:"seconds"`
+	PushesPerSec float64       `json:"pushesPerSec"`
+	LatencyMs    Latency       `json:"latencyMs"`
+	FirstError   string        `json:"firstError,omitempty"`
+	Journal      *JournalStats `json:"journal,omitempty"`
+	BenchCPU     Usage         `json:"benchCpu"`
+	ServerCPU    *Usage        `json:"serverCpu,omitempty"`
 }
 
 // Failed implements Report.
@@ -86,6 +87,7 @@ func RunPush(ctx context.Context, env *Env, c PushConfig) (*PushReport, error) {
 	var next, done, errs atomic.Int64
 	var firstErr atomic.Value
 	h := &histogram{}
+	jm := startJournal(ctx, a)
 	cpu := startCPU(t.pid())
 	start := time.Now()
 	stop := env.ticker(func() {
@@ -127,6 +129,7 @@ func RunPush(ctx context.Context, env *Env, c PushConfig) (*PushReport, error) {
 	if t.srv != nil {
 		r.ServerCPU = &serverCPU
 	}
+	r.Journal = jm.stop(ctx)
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}

@@ -41,21 +41,22 @@ func (c *PushBatchConfig) check() error {
 // PushBatchReport is push-batch's report. Latency is per request: from
 // sending a batch to its answer (every item on disk).
 type PushBatchReport struct {
-	Scenario       string  `json:"scenario"`
-	Entries        int64   `json:"entries"`
-	Requests       int64   `json:"requests"`
-	Errors         int64   `json:"errors"`
-	Batch          int     `json:"batch"`
-	Concurrency    int     `json:"concurrency"`
-	Users          int     `json:"users"`
-	PayloadBytes   int     `json:"payloadBytes"`
-	Seconds        float64 `json:"seconds"`
-	EntriesPerSec  float64 `json:"entriesPerSec"`
-	RequestsPerSec float64 `json:"requestsPerSec"`
-	LatencyMs      Latency `json:"latencyMs"`
-	FirstError     string  `json:"firstError,omitempty"`
-	BenchCPU       Usage   `json:"benchCpu"`
-	ServerCPU      *Usage  `json:"serverCpu,omitempty"`
+	Scenario       string        `json:"scenario"`
+	Entries        int64         `json:"entries"`
+	Requests       int64         `json:"requests"`
+	Errors         int64         `json:"errors"`
+	Batch          int           `json:"batch"`
+	Concurrency    int           `json:"concurrency"`
+	Users          int           `json:"users"`
+	PayloadBytes   int           `json:"payloadBytes"`
+	Seconds        float64       `json:"seconds"`
+	EntriesPerSec  float64       `json:"entriesPerSec"`
+	RequestsPerSec float64       `json:"requestsPerSec"`
+	LatencyMs      Latency       `json:"latencyMs"`
+	FirstError     string        `json:"firstError,omitempty"`
+	Journal        *JournalStats `json:"journal,omitempty"`
+	BenchCPU       Usage         `json:"benchCpu"`
+	ServerCPU      *Usage        `json:"serverCpu,omitempty"`
 }
 
 // Failed implements Report.
@@ -99,6 +100,7 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 		firstErr.CompareAndSwap(nil, err.Error())
 	}
 	h := &histogram{}
+	jm := startJournal(ctx, a)
 	cpu := startCPU(t.pid())
 	start := time.Now()
 	stop := env.ticker(func() {
@@ -154,6 +156,7 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 	if t.srv != nil {
 		r.ServerCPU = &serverCPU
 	}
+	r.Journal = jm.stop(ctx)
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}
