@@ -347,7 +347,8 @@ func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
 		}
 		r := reports[l]
 		if r == nil {
-			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{}}
+			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{},
+				ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id}
 			reports[l] = r
 		}
 		return r

@@ -43,7 +43,7 @@ type streamActor struct {
 
 	subs    map[string]*subscriber
 	subSeq  uint64             // subscribe order: the latest is the "most recently online"
-	tries   map[attempt]uint32 // deliveries of an entry to a device (or the user)
+	tries   map[string]map[uint64]uint32 // device (or the user) -> oplog id -> deliveries
 	removal map[uint64]bool    // entries whose removal is queued or being written
 	transit uint64             // the last id given to a transient entry
 	ticking bool               // a tick is scheduled
@@ -57,13 +57,6 @@ type streamActor struct {
 
 type entryKey struct{ biz, msg string }
 type syncKey struct{ device, biz string }
-
-// attempt identifies the deliveries counted against an entry's retries:
-// per device, or per user for single-device entries.
-type attempt struct {
-	device string
-	id     uint64
-}
 
 type pendingEvent struct {
 	ev    *opsyncpb.Event
@@ -142,7 +135,7 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	a.global = IsGlobalStream(a.identity)
 	metrics.Activations.WithLabelValues(KindStream).Inc()
 	a.subs = map[string]*subscriber{}
-	a.tries = map[attempt]uint32{}
+	a.tries = map[string]map[uint64]uint32{}
 	a.removal = map[uint64]bool{}
 	a.byKey = map[entryKey]*pendingEvent{}
 	a.queuedSync = map[syncKey]*pendingEvent{}
@@ -244,12 +237,7 @@ func (a *streamActor) onAck(m *opsyncpb.AckSyncPoints) {
 	if a.failed {
 		return
 	}
-	var sub *subscriber
-	for _, s := range a.subs {
-		if s.device == m.DeviceId {
-			sub = s
-		}
-	}
+	sub := a.subs[subKey(actor.NewPID(m.ClientAddress, m.ClientId))]
 	for biz, point := range m.Points {
 		if point > a.highest {
 			continue // not an id of this stream (a transient entry's)
@@ -268,8 +256,8 @@ func (a *streamActor) onAck(m *opsyncpb.AckSyncPoints) {
 		if sub != nil {
 			delete(sub.sent, p.OplogId)
 		}
-		delete(a.tries, attempt{m.DeviceId, p.OplogId})
-		delete(a.tries, attempt{events.UserDevice, p.OplogId})
+		delete(a.tries[m.DeviceId], p.OplogId)
+		delete(a.tries[events.UserDevice], p.OplogId)
 	}
 	a.flush()
 }
@@ -277,12 +265,16 @@ func (a *streamActor) onAck(m *opsyncpb.AckSyncPoints) {
 // settle forgets the deliveries of bizType up to point: they are
 // acknowledged.
 func (a *streamActor) settle(sub *subscriber, device, biz string, point uint64) {
-	for k := range a.tries {
-		if k.device == device && k.id <= point {
-			if ref, ok := a.state.Entry(k.id); !ok || ref.BizType == biz {
-				delete(a.tries, k)
+	tries := a.tries[device]
+	for id := range tries {
+		if id <= point {
+			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
+				delete(tries, id)
 			}
 		}
+	}
+	if len(tries) == 0 {
+		delete(a.tries, device)
 	}
 	if sub == nil {
 		return
@@ -429,10 +421,8 @@ func (a *streamActor) deleteRecords(ids []uint64) {
 	}
 	for _, id := range ids {
 		delete(a.removal, id)
-		for k := range a.tries {
-			if k.id == id {
-				delete(a.tries, k)
-			}
+		for _, tries := range a.tries {
+			delete(tries, id)
 		}
 		for _, s := range a.subs {
 			delete(s.sent, id)
@@ -503,15 +493,20 @@ func (a *streamActor) deliver(ctx actor.Context, s *subscriber, es []*opsyncpb.E
 		if !events.Deliverable(e, s.osType, s.appVersion, now) {
 			continue
 		}
-		k := attempt{s.device, e.OplogId}
+		device := s.device
 		if e.SingleDevice {
-			k.device = events.UserDevice
+			device = events.UserDevice
 		}
-		if n := a.tries[k]; n >= 1+e.MaxRetries {
+		tries := a.tries[device]
+		if tries == nil {
+			tries = map[uint64]uint32{}
+			a.tries[device] = tries
+		}
+		if tries[e.OplogId] >= 1+e.MaxRetries {
 			exhausted = append(exhausted, e)
 			continue
 		}
-		a.tries[k]++
+		tries[e.OplogId]++
 		s.sent[e.OplogId] = now
 		out = append(out, e)
 	}

@@ -559,7 +559,11 @@ type AckSyncPoints struct {
 	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	Points   map[string]uint64      `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Entries acknowledged above their bizType's sync point (out of order).
-	Acked         []*SyncPoint `protobuf:"bytes,3,rep,name=acked,proto3" json:"acked,omitempty"`
+	Acked []*SyncPoint `protobuf:"bytes,3,rep,name=acked,proto3" json:"acked,omitempty"`
+	// The client actor that reports them, so the stream finds its
+	// subscription without a search.
+	ClientAddress string `protobuf:"bytes,4,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
+	ClientId      string `protobuf:"bytes,5,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -613,6 +617,20 @@ func (x *AckSyncPoints) GetAcked() []*SyncPoint {
 		return x.Acked
 	}
 	return nil
+}
+
+func (x *AckSyncPoints) GetClientAddress() string {
+	if x != nil {
+		return x.ClientAddress
+	}
+	return ""
+}
+
+func (x *AckSyncPoints) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
 }
 
 type GetBizType struct {
@@ -1210,11 +1228,13 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06pushes\x18\x04 \x01(\x04R\x06pushes\x12\x1a\n" +
 	"\barrivals\x18\x05 \x01(\x04R\barrivals\x12-\n" +
 	"\aentries\x18\x06 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12\x18\n" +
-	"\adropped\x18\a \x01(\x04R\adropped\"\xd1\x01\n" +
+	"\adropped\x18\a \x01(\x04R\adropped\"\x95\x02\n" +
 	"\rAckSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12<\n" +
 	"\x06points\x18\x02 \x03(\v2$.opsync.v1.AckSyncPoints.PointsEntryR\x06points\x12*\n" +
-	"\x05acked\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\x05acked\x1a9\n" +
+	"\x05acked\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\x05acked\x12%\n" +
+	"\x0eclient_address\x18\x04 \x01(\tR\rclientAddress\x12\x1b\n" +
+	"\tclient_id\x18\x05 \x01(\tR\bclientId\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"'\n" +
