@@ -42,11 +42,11 @@ type streamActor struct {
 	failed   bool
 
 	subs    map[string]*subscriber
-	subSeq  uint64             // subscribe order: the latest is the "most recently online"
+	subSeq  uint64                       // subscribe order: the latest is the "most recently online"
 	tries   map[string]map[uint64]uint32 // device (or the user) -> oplog id -> deliveries
-	removal map[uint64]bool    // entries whose removal is queued or being written
-	transit uint64             // the last id given to a transient entry
-	ticking bool               // a tick is scheduled
+	removal map[uint64]bool              // entries whose removal is queued or being written
+	transit uint64                       // the last id given to a transient entry
+	ticking bool                         // a tick is scheduled
 
 	writing    bool
 	queue      []*pendingEvent
