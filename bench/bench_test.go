@@ -129,12 +129,17 @@ func TestConns(t *testing.T) {
 
 func TestCatchup(t *testing.T) {
 	env, ctx := spawnEnv(t)
-	r, err := RunCatchup(ctx, env, CatchupConfig{Backlog: 700, Batch: 300, Concurrency: 2, PayloadSize: 50, Timeout: time.Minute})
+	r, err := RunCatchup(ctx, env, CatchupConfig{Backlog: 700, Batch: 300, Concurrency: 2, PayloadSize: 50, Repeat: 2, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Received != 700 || r.Duplicates != 0 || r.OrderViolations != 0 || r.Frames == 0 || r.EntriesPerSec <= 0 || r.Failed() {
+	if r.Received != 700 || r.Duplicates != 0 || r.OrderViolations != 0 || r.Frames == 0 || r.EntriesPerSec <= 0 || len(r.Runs) != 2 || r.Failed() {
 		t.Fatalf("report %+v", r)
+	}
+	for _, x := range r.Runs {
+		if x.Received != 700 || x.FirstDeliveryMs <= 0 || x.FirstDeliveryMs > x.Seconds*1000 {
+			t.Fatalf("run %+v", x)
+		}
 	}
 }
 
