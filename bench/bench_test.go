@@ -114,7 +114,7 @@ func TestFanoutGlobal(t *testing.T) {
 
 func TestConns(t *testing.T) {
 	env, ctx := spawnEnv(t)
-	r, err := RunConns(ctx, env, ConnsConfig{Clients: 50, ConnectConc: 10, Settle: 5 * time.Second})
+	r, err := RunConns(ctx, env, ConnsConfig{Clients: 50, ConnectConc: 10, Settle: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
