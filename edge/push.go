@@ -42,39 +42,50 @@ func answerPush(w http.ResponseWriter, code, detail string, oplogID uint64) {
 	writeJSON(w, status, pushAnswer{Success: resultcode.Successful(code), Msg: code, OplogID: oplogID, Detail: detail})
 }
 
-func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
+// readPush checks what the single and global push APIs share: POST, the
+// instanceId, the API key, and the body. It answers the refusal itself and
+// returns ok false then.
+func (s *Server) readPush(w http.ResponseWriter, r *http.Request, withLinkToken bool) (instanceID string, req *PushRequest, ok bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeJSON(w, http.StatusMethodNotAllowed, pushAnswer{Msg: resultcode.ArgsInvalid, Detail: "use POST"})
-		return
+		return "", nil, false
 	}
-	instanceID := r.URL.Query().Get("instanceId")
+	instanceID = r.URL.Query().Get("instanceId")
 	if instanceID == "" {
 		answerPush(w, resultcode.ArgsIsNull, "instanceId query parameter is required", 0)
-		return
+		return "", nil, false
 	}
 	if !ValidInstanceID(instanceID) {
 		answerPush(w, resultcode.ArgsInvalid, "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'", 0)
-		return
+		return "", nil, false
 	}
 	if code := s.authorizePush(r, instanceID); code != "" {
 		answerPush(w, code, "", 0)
-		return
+		return "", nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			answerPush(w, resultcode.PayloadLong, "request body too large", 0)
-			return
+			return "", nil, false
 		}
 		answerPush(w, resultcode.ArgsInvalid, "reading body: "+err.Error(), 0)
-		return
+		return "", nil, false
 	}
-	req, err := ParsePushBody(body, true)
+	req, err = ParsePushBody(body, withLinkToken)
 	if err != nil {
 		code, detail := pushCode(err)
 		answerPush(w, code, detail, 0)
+		return "", nil, false
+	}
+	return instanceID, req, true
+}
+
+func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
+	instanceID, req, ok := s.readPush(w, r, true)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
