@@ -1,0 +1,6 @@
+package cluster
+
+import (
+	_ "github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	_ "github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+)

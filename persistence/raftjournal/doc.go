@@ -1,0 +1,4 @@
+// Package raftjournal is a persistence.Store replicated by hashicorp/raft.
+package raftjournal
+
+import _ "github.com/hashicorp/raft"
