@@ -21,3 +21,7 @@ func (i instrumented) Append(ctx context.Context, actorID string, first uint64, 
 	}
 	return err
 }
+
+// ReadBarrier forwards to the store (explicitly, so that a decorator change
+// can never hide it).
+func (i instrumented) ReadBarrier(ctx context.Context) error { return i.Store.ReadBarrier(ctx) }

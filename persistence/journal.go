@@ -57,6 +57,14 @@ type SnapshotStore interface {
 type Store interface {
 	Journal
 	SnapshotStore
+
+	// ReadBarrier waits until every write committed anywhere before the
+	// call is visible to this store's reads. A replicated store catches its
+	// replica up with the group; the local PebbleStore returns nil at once.
+	// An actor calls it before recovering, so that it sees its whole
+	// journal whichever node it activates on.
+	ReadBarrier(ctx context.Context) error
+
 	Close() error
 }
 

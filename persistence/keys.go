@@ -5,6 +5,7 @@ package persistence
 //	journal event   'j' | uint16 BE len(actorID) | actorID | uint64 BE seq  -> event bytes
 //	highest seq     'h' | uint16 BE len(actorID) | actorID                  -> uint64 BE seq
 //	snapshot        's' | uint16 BE len(actorID) | actorID | uint64 BE seq  -> snapshot bytes
+//	metadata        'm' | name                                              -> value
 //
 // The length prefix is what keeps actors apart: without it the events of
 // actor "a" with a seq starting with byte 'b' would sort among those of
@@ -21,6 +22,9 @@ package persistence
 // would reuse sequence numbers. It is written in the same batch as the events
 // it covers, so it is never ahead of or behind the journal.
 //
+// Metadata (for instance the replicated log index a replica has applied)
+// belongs to the store, not to an actor: listings and checkpoints skip it.
+//
 // Listing actors (offline) walks the 'h' keys: every actor that ever
 // appended has one, even with all its events deleted.
 
@@ -32,6 +36,7 @@ const (
 	kindEvent    byte = 'j'
 	kindHighest  byte = 'h'
 	kindSnapshot byte = 's'
+	kindMeta     byte = 'm'
 
 	seqLen = 8
 )
@@ -49,6 +54,8 @@ func actorPrefix(kind byte, id string) []byte {
 	k = binary.BigEndian.AppendUint16(k, uint16(len(id)))
 	return append(k, id...)
 }
+
+func metaKey(name string) []byte { return append([]byte{kindMeta}, name...) }
 
 func highestKey(id string) []byte { return actorPrefix(kindHighest, id) }
 

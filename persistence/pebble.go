@@ -349,6 +349,10 @@ func (s *PebbleStore) LoadSnapshot(ctx context.Context, actorID string, maxSeq u
 	return seq, append([]byte(nil), v...), true, nil
 }
 
+// ReadBarrier implements Store: every acknowledged write of a local store
+// is visible to its reads already.
+func (s *PebbleStore) ReadBarrier(ctx context.Context) error { return nil }
+
 // pebbleLogger keeps Pebble's informational chatter (it prints WAL recovery
 // details on every open) out of the node's logs and passes errors on.
 type pebbleLogger struct{ l *slog.Logger }
