@@ -3,6 +3,7 @@ package raftjournal
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opsync/opsync/persistence"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -12,22 +13,22 @@ import (
 
 func appendCmd(actorID string, first uint64, events [][]byte) *opsyncpb.JournalCommand {
 	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_Append{Append: &opsyncpb.JournalAppend{
-		ActorId: actorID, First: first, Events: events}}}
+		ActorId: []byte(actorID), First: first, Events: events}}}
 }
 
 func deleteRangeCmd(actorID string, from, to uint64) *opsyncpb.JournalCommand {
 	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_DeleteRange{DeleteRange: &opsyncpb.JournalDeleteRange{
-		ActorId: actorID, From: from, To: to}}}
+		ActorId: []byte(actorID), From: from, To: to}}}
 }
 
 func saveSnapshotCmd(actorID string, seq uint64, data []byte) *opsyncpb.JournalCommand {
 	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_SaveSnapshot{SaveSnapshot: &opsyncpb.JournalSaveSnapshot{
-		ActorId: actorID, Seq: seq, Data: data}}}
+		ActorId: []byte(actorID), Seq: seq, Data: data}}}
 }
 
 func deleteSnapshotsCmd(actorID string, from, to uint64) *opsyncpb.JournalCommand {
 	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_DeleteSnapshots{DeleteSnapshots: &opsyncpb.JournalDeleteSnapshots{
-		ActorId: actorID, From: from, To: to}}}
+		ActorId: []byte(actorID), From: from, To: to}}}
 }
 
 // applyCommand adds cmd to the replica batch. Its error is the entry's
@@ -37,16 +38,16 @@ func applyCommand(b *persistence.ApplyBatch, cmd *opsyncpb.JournalCommand) error
 	switch op := cmd.Op.(type) {
 	case *opsyncpb.JournalCommand_Append:
 		a := op.Append
-		return b.Append(a.ActorId, a.First, a.Events)
+		return b.Append(string(a.ActorId), a.First, a.Events)
 	case *opsyncpb.JournalCommand_DeleteRange:
 		d := op.DeleteRange
-		return b.DeleteRange(d.ActorId, d.From, d.To)
+		return b.DeleteRange(string(d.ActorId), d.From, d.To)
 	case *opsyncpb.JournalCommand_SaveSnapshot:
 		s := op.SaveSnapshot
-		return b.SaveSnapshot(s.ActorId, s.Seq, s.Data)
+		return b.SaveSnapshot(string(s.ActorId), s.Seq, s.Data)
 	case *opsyncpb.JournalCommand_DeleteSnapshots:
 		d := op.DeleteSnapshots
-		return b.DeleteSnapshots(d.ActorId, d.From, d.To)
+		return b.DeleteSnapshots(string(d.ActorId), d.From, d.To)
 	default:
 		// A newer node's command this binary does not know. Skipping it
 		// would let replicas diverge silently; the proposer sees the error,
@@ -76,7 +77,7 @@ func replyFor(index uint64, err error) *opsyncpb.JournalReply {
 	case errors.As(err, &nl):
 		return &opsyncpb.JournalReply{Code: opsyncpb.JournalReply_NOT_LEADER, LeaderId: nl.leaderID}
 	default:
-		return &opsyncpb.JournalReply{Code: opsyncpb.JournalReply_ERROR, Message: err.Error(),
+		return &opsyncpb.JournalReply{Code: opsyncpb.JournalReply_ERROR, Message: strings.ToValidUTF8(err.Error(), "\uFFFD"),
 			InvalidActorId: errors.Is(err, persistence.ErrInvalidActorID),
 			OutcomeUnknown: errors.Is(err, ErrUnknownOutcome)}
 	}

@@ -44,6 +44,10 @@ func (s *Store) write(ctx context.Context, actorID string, cmd *opsyncpb.Journal
 	var conflict *persistence.SeqConflictError
 	if errors.As(err, &conflict) {
 		conflict.ActorID = actorID
+		// The refusal was decided at index: reading after it shows the
+		// highest seq it was refused against, so a writer that re-reads
+		// HighestSeq and tries again does not spin on a lagging replica.
+		s.mark.raise(index)
 	}
 	if err == nil {
 		s.mark.raise(index)

@@ -22,6 +22,12 @@ import (
 // whose reads come from the node's local replica. It is safe for
 // concurrent use.
 //
+// Reads see every write this Store acknowledged (or refused with a seq
+// conflict) and, after ReadBarrier, every write acknowledged anywhere
+// before it. A Store just opened serves its replica as the restart left
+// it, possibly without the newest entries: call ReadBarrier before relying
+// on its reads (actors do, before recovering).
+//
 // Close shuts down the journal actor, raft, its transport and its log
 // database; it does not close Config.Local (the caller closes it after
 // Close) nor Config.System.

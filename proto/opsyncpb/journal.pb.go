@@ -203,7 +203,7 @@ func (*JournalCommand_DeleteSnapshots) isJournalCommand_Op() {}
 // actor's highest seq + 1 on the replica when the entry is applied.
 type JournalAppend struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ActorId       string                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ActorId       []byte                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"` // bytes: actor ids need not be valid UTF-8
 	First         uint64                 `protobuf:"varint,2,opt,name=first,proto3" json:"first,omitempty"`
 	Events        [][]byte               `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -240,11 +240,11 @@ func (*JournalAppend) Descriptor() ([]byte, []int) {
 	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *JournalAppend) GetActorId() string {
+func (x *JournalAppend) GetActorId() []byte {
 	if x != nil {
 		return x.ActorId
 	}
-	return ""
+	return nil
 }
 
 func (x *JournalAppend) GetFirst() uint64 {
@@ -264,7 +264,7 @@ func (x *JournalAppend) GetEvents() [][]byte {
 // JournalDeleteRange removes the events with from <= seq <= to.
 type JournalDeleteRange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ActorId       string                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ActorId       []byte                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"` // bytes: actor ids need not be valid UTF-8
 	From          uint64                 `protobuf:"varint,2,opt,name=from,proto3" json:"from,omitempty"`
 	To            uint64                 `protobuf:"varint,3,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -301,11 +301,11 @@ func (*JournalDeleteRange) Descriptor() ([]byte, []int) {
 	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *JournalDeleteRange) GetActorId() string {
+func (x *JournalDeleteRange) GetActorId() []byte {
 	if x != nil {
 		return x.ActorId
 	}
-	return ""
+	return nil
 }
 
 func (x *JournalDeleteRange) GetFrom() uint64 {
@@ -325,7 +325,7 @@ func (x *JournalDeleteRange) GetTo() uint64 {
 // JournalSaveSnapshot stores data as the actor's state after event seq.
 type JournalSaveSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ActorId       string                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ActorId       []byte                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"` // bytes: actor ids need not be valid UTF-8
 	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -362,11 +362,11 @@ func (*JournalSaveSnapshot) Descriptor() ([]byte, []int) {
 	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *JournalSaveSnapshot) GetActorId() string {
+func (x *JournalSaveSnapshot) GetActorId() []byte {
 	if x != nil {
 		return x.ActorId
 	}
-	return ""
+	return nil
 }
 
 func (x *JournalSaveSnapshot) GetSeq() uint64 {
@@ -386,7 +386,7 @@ func (x *JournalSaveSnapshot) GetData() []byte {
 // JournalDeleteSnapshots removes the snapshots with from <= seq <= to.
 type JournalDeleteSnapshots struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ActorId       string                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ActorId       []byte                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"` // bytes: actor ids need not be valid UTF-8
 	From          uint64                 `protobuf:"varint,2,opt,name=from,proto3" json:"from,omitempty"`
 	To            uint64                 `protobuf:"varint,3,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -423,11 +423,11 @@ func (*JournalDeleteSnapshots) Descriptor() ([]byte, []int) {
 	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *JournalDeleteSnapshots) GetActorId() string {
+func (x *JournalDeleteSnapshots) GetActorId() []byte {
 	if x != nil {
 		return x.ActorId
 	}
-	return ""
+	return nil
 }
 
 func (x *JournalDeleteSnapshots) GetFrom() uint64 {
@@ -705,7 +705,7 @@ type JournalReply struct {
 	Expected uint64            `protobuf:"varint,3,opt,name=expected,proto3" json:"expected,omitempty"`
 	Got      uint64            `protobuf:"varint,4,opt,name=got,proto3" json:"got,omitempty"`
 	LeaderId string            `protobuf:"bytes,5,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	Message  string            `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Message  string            `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"` // made valid UTF-8 (ids in it may not be)
 	// invalid_actor_id marks an ERROR that is persistence.ErrInvalidActorID.
 	InvalidActorId bool `protobuf:"varint,7,opt,name=invalid_actor_id,json=invalidActorId,proto3" json:"invalid_actor_id,omitempty"`
 	// outcome_unknown marks an ERROR after which the request may or may not
@@ -813,19 +813,19 @@ const file_opsync_v1_journal_proto_rawDesc = "" +
 	"\x10delete_snapshots\x18\x04 \x01(\v2!.opsync.v1.JournalDeleteSnapshotsH\x00R\x0fdeleteSnapshotsB\x04\n" +
 	"\x02op\"X\n" +
 	"\rJournalAppend\x12\x19\n" +
-	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x14\n" +
+	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x14\n" +
 	"\x05first\x18\x02 \x01(\x04R\x05first\x12\x16\n" +
 	"\x06events\x18\x03 \x03(\fR\x06events\"S\n" +
 	"\x12JournalDeleteRange\x12\x19\n" +
-	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x12\n" +
+	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x04R\x02to\"V\n" +
 	"\x13JournalSaveSnapshot\x12\x19\n" +
-	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x10\n" +
+	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"W\n" +
 	"\x16JournalDeleteSnapshots\x12\x19\n" +
-	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x12\n" +
+	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\x04R\x02to\"\x86\x02\n" +
 	"\x0eJournalRequest\x125\n" +
