@@ -269,3 +269,11 @@ func errIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// wipeReplica deletes node i's local journal database (not its raft state).
+func wipeReplica(t testing.TB, dir string, i int) {
+	t.Helper()
+	if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("node%d", i), "journal")); err != nil {
+		t.Fatal(err)
+	}
+}

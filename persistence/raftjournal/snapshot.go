@@ -3,8 +3,7 @@ package raftjournal
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
-	"fmt"
+		"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
@@ -67,6 +66,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
+	return f.importSnapshot(br, applied)
+}
+
+// importSnapshot installs the checkpoint that follows a snapshot header.
+func (f *fsm) importSnapshot(br *bufio.Reader, applied uint64) error {
 	if err := f.local.ImportCheckpoint(br, map[string][]byte{
 		metaApplied: binary.BigEndian.AppendUint64(nil, applied),
 	}); err != nil {
@@ -78,8 +82,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 func readSnapshotHeader(r *bufio.Reader) (applied uint64, err error) {
 	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != string(snapshotMagic) {
-		return 0, errors.New("raftjournal: not a journal snapshot")
+	if _, err := io.ReadFull(r, magic); err != nil {
+		return 0, fmt.Errorf("raftjournal: snapshot header: %w", err)
+	}
+	if string(magic) != string(snapshotMagic) {
+		return 0, fmt.Errorf("raftjournal: not a journal snapshot (starts %q)", magic)
 	}
 	applied, err = binary.ReadUvarint(r)
 	if err != nil {
@@ -114,10 +121,6 @@ func (f *fsm) restoreIfBehind(snaps raft.SnapshotStore) error {
 	}
 	f.logger.Warn("raftjournal: replica behind the latest raft snapshot, installing it",
 		"replica", f.applied.get(), "snapshot", snapApplied)
-	return f.Restore(readCloser{br, rc})
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
+	defer rc.Close()
+	return f.importSnapshot(br, snapApplied)
 }

@@ -85,7 +85,7 @@ func Open(c Config) (_ *Store, err error) {
 	}
 	cleanup = append(cleanup, func() { _ = s.rdb.Close() })
 	hlog := raftLogger(cfg.Logger)
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.Dir, "snapshots"), 2, hlog)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog) // in Dir/snapshots
 	if err != nil {
 		return nil, fmt.Errorf("raftjournal: snapshot store: %w", err)
 	}
