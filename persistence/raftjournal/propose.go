@@ -117,7 +117,37 @@ func (s *Store) forward(ctx context.Context, leaderID string, req *opsyncpb.Jour
 		return 0, ctx.Err()
 	}
 	pid := actor.NewPID(leaderID, JournalActorName)
-	res, err := s.cfg.System.Root.RequestFuture(pid, req, timeout).Result()
+	f := s.cfg.System.Root.RequestFuture(pid, req, timeout)
+	type result struct {
+		res any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := f.Result()
+		done <- result{res, err}
+	}()
+	// A leader that crashed never answers: rather than wait out the whole
+	// timeout, give up once raft here names another leader. The outcome is
+	// unknown either way (the old leader may have committed the write).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var res any
+	var err error
+wait:
+	for {
+		select {
+		case r := <-done:
+			res, err = r.res, r.err
+			break wait
+		case <-tick.C:
+			if _, now := s.raft.LeaderWithID(); now != "" && string(now) != leaderID {
+				return 0, fmt.Errorf("%w: leader changed from %s to %s while waiting for its answer", ErrUnknownOutcome, leaderID, now)
+			}
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%w: forwarding to leader %s: %v", ErrUnknownOutcome, leaderID, ctx.Err())
+		}
+	}
 	switch {
 	case errors.Is(err, actor.ErrDeadLetter):
 		// Not connected to that node, or it has no journal actor (yet):

@@ -3,7 +3,7 @@ package raftjournal
 import (
 	"bufio"
 	"encoding/binary"
-		"fmt"
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
