@@ -63,8 +63,22 @@ func newCluster(t testing.TB, dir string, n int, tweak func(*Config)) *testClust
 			t.Fatal(err)
 		}
 	} else {
+		// All listeners stay open until every port is picked, or the
+		// kernel may hand out one port twice.
+		var ls []net.Listener
+		port := func() int {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls = append(ls, l)
+			return l.Addr().(*net.TCPAddr).Port
+		}
 		for range n {
-			ports = append(ports, [2]int{freePort(t), freePort(t)})
+			ports = append(ports, [2]int{port(), port()})
+		}
+		for _, l := range ls {
+			l.Close()
 		}
 		b, _ := json.Marshal(ports)
 		if err := os.WriteFile(portsFile, b, 0o644); err != nil {
@@ -78,15 +92,6 @@ func newCluster(t testing.TB, dir string, n int, tweak func(*Config)) *testClust
 		c.start(i)
 	}
 	return c
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 var quiet = slog.New(slog.DiscardHandler)
