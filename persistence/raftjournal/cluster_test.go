@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -265,15 +264,6 @@ func (s clusterStore) Close() error {
 }
 
 var _ persistence.Store = clusterStore{}
-
-func errIsAny(err error, targets ...error) bool {
-	for _, t := range targets {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
-}
 
 // wipeReplica deletes node i's local journal database (not its raft state).
 func wipeReplica(t testing.TB, dir string, i int) {
