@@ -21,7 +21,8 @@ var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
 // called from its callbacks.
 type Client struct {
 	opts    Options
-	url     string
+	urls    []string // Server, then Servers: tried in turn
+	current int      // index into urls; used by the connection loop only
 	backoff backoff
 	events  *eventLoop
 
@@ -64,9 +65,13 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	url, err := endpoint(opts.Server)
-	if err != nil {
-		return nil, err
+	var urls []string
+	for _, s := range append([]string{opts.Server}, opts.Servers...) {
+		u, err := endpoint(s)
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, u)
 	}
 	var st state
 	if opts.StateFile != "" {
@@ -85,7 +90,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("opsync client: DeviceID longer than %d bytes", maxIDLen)
 	}
 	c := &Client{
-		opts: opts, url: url, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
+		opts: opts, urls: urls, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
 		deviceID: deviceID, token: opts.Token, owner: st.UserID, handlers: map[string]func(Message){},
 		points: newSyncPoints(st.SyncPoints),
 	}

@@ -110,6 +110,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		if fatal {
 			return
 		}
+		c.current = (c.current + 1) % len(c.urls)
 		t := time.NewTimer(c.backoff.delay(attempt))
 		attempt++
 		select {
@@ -126,7 +127,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 func (c *Client) connectOnce(ctx context.Context, attempt *int) error {
 	dialCtx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
 	defer cancel()
-	ws, _, err := websocket.Dial(dialCtx, c.url, &websocket.DialOptions{
+	ws, _, err := websocket.Dial(dialCtx, c.urls[c.current], &websocket.DialOptions{
 		HTTPClient: c.opts.HTTPClient, HTTPHeader: c.opts.HTTPHeader, Subprotocols: []string{Subprotocol},
 	})
 	if err != nil {

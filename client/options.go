@@ -30,7 +30,12 @@ const (
 type Options struct {
 	// Server is the node's base URL, http(s)://host:port (ws(s):// works
 	// too); the client connects to its /webapi/sync/ws.
-	Server     string
+	Server string
+	// Servers are more nodes of the same set (base URLs like Server).
+	// When a connection ends or cannot be made, the client tries the next
+	// one in turn, so that it resumes on a surviving node when its node
+	// dies.
+	Servers    []string
 	InstanceID string
 	// StateFile keeps the device id and the sync points across runs; ""
 	// keeps them in memory only.
