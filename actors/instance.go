@@ -43,6 +43,15 @@ type instanceActor struct {
 }
 
 func (a *instanceActor) Receive(ctx actor.Context) {
+	// A failed actor (recovery or a journal write failed, e.g. without a
+	// raft majority, or a second activation appended first) answers what
+	// it is handling and stops: the next request activates it anew from
+	// the journal instead of meeting a broken actor until passivation.
+	defer func() {
+		if a.failed {
+			ctx.Stop(ctx.Self())
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		a.recover(ctx, m)

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -16,6 +17,11 @@ type eventSourced interface {
 	Apply(seq uint64, ev *opsyncpb.Event) error
 }
 
+// recoverTimeout bounds a recovery whose caller set no deadline: on a
+// replicated journal without a reachable majority it fails rather than
+// hangs.
+const recoverTimeout = 15 * time.Second
+
 // recoverState rebuilds an actor's state: from the latest snapshot (if
 // any, decoded into newSnap() and given to restore), else from empty(),
 // then every later journal event is applied. It returns the state and the
@@ -24,6 +30,17 @@ type eventSourced interface {
 func recoverState[S eventSourced, M proto.Message](ctx context.Context, store persistence.Store, journal string,
 	empty func() S, newSnap func() M, restore func(M) S) (S, uint64, error) {
 	state := empty()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, recoverTimeout)
+		defer cancel()
+	}
+	// On a replicated journal this node's replica may lag the group: an
+	// actor that moved here must not recover from less than was committed
+	// (it would reuse sequence numbers its last activation wrote).
+	if err := store.ReadBarrier(ctx); err != nil {
+		return state, 0, fmt.Errorf("read barrier before recovering %s: %w", journal, err)
+	}
 	_, data, found, err := store.LoadSnapshot(ctx, journal, persistence.MaxSeq)
 	if err != nil {
 		return state, 0, fmt.Errorf("load snapshot of %s: %w", journal, err)

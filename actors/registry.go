@@ -38,6 +38,11 @@ type registryActor struct {
 }
 
 func (a *registryActor) Receive(ctx actor.Context) {
+	defer func() { // see instanceActor.Receive
+		if a.failed {
+			ctx.Stop(ctx.Self())
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		a.journal = JournalID(KindRegistry, m.Identity.Identity)

@@ -145,6 +145,7 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 	if err != nil {
 		a.deps.Logger.Error("stream recovery failed", slog.String("stream", a.identity), slog.Any("err", err))
 		a.failed = true
+		ctx.Stop(ctx.Self()) // the next message activates it anew
 		return
 	}
 	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
