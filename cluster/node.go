@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
@@ -22,6 +20,15 @@ type Config struct {
 	// RemoteAddr is where the member listens for other members
 	// (host:port; port 0 picks a free one). Default 127.0.0.1:0.
 	RemoteAddr string
+	// AdvertiseAddr is the host:port other members reach this one at,
+	// when it differs from RemoteAddr (a wildcard bind, NAT).
+	AdvertiseAddr string
+	// Membership says how members find each other; zero: standalone.
+	Membership Membership
+	// System is the actor system to run the member on; nil makes one.
+	// A node that spawns actors of its own before the member starts (the
+	// replicated journal's) makes it with NewSystem and passes it here.
+	System *actor.ActorSystem
 	// Logger receives protoactor's warnings and errors.
 	Logger *slog.Logger
 }
@@ -30,10 +37,21 @@ type Config struct {
 type Member struct {
 	system  *actor.ActorSystem
 	cluster *pcluster.Cluster
+	rejoin  <-chan struct{}
+}
+
+// NewSystem makes the actor system a member runs on.
+func NewSystem(logger *slog.Logger) *actor.ActorSystem {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return actor.NewActorSystemWithConfig(actor.Configure(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+	))
 }
 
 // Start boots the member with the stream, instance and registry kinds,
-// backed by deps.
+// backed by deps, and joins the set cfg.Membership describes.
 func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	if cfg.Name == "" {
 		cfg.Name = "opsync"
@@ -41,29 +59,43 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	if cfg.RemoteAddr == "" {
 		cfg.RemoteAddr = "127.0.0.1:0"
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	host, portStr, err := net.SplitHostPort(cfg.RemoteAddr)
+	host, port, err := splitHostPort(cfg.RemoteAddr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: remote address %q: %w", cfg.RemoteAddr, err)
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: remote port %q: %w", portStr, err)
+	var ropts []remote.ConfigOption
+	if cfg.AdvertiseAddr != "" {
+		if _, _, err := splitHostPort(cfg.AdvertiseAddr); err != nil {
+			return nil, fmt.Errorf("cluster: advertise address %q: %w", cfg.AdvertiseAddr, err)
+		}
+		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertiseAddr))
 	}
-	system := actor.NewActorSystemWithConfig(actor.Configure(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
-	))
-	ccfg := pcluster.Configure(cfg.Name, singleMember{}, disthash.New(), remote.Configure(host, port),
+	provider, err := cfg.Membership.provider()
+	if err != nil {
+		return nil, err
+	}
+	system := cfg.System
+	if system == nil {
+		system = NewSystem(cfg.Logger)
+	}
+	ccfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(host, port, ropts...),
 		pcluster.WithKinds(actors.StreamKind(deps), actors.InstanceKind(deps), actors.RegistryKind(deps)))
 	c := pcluster.New(system, ccfg)
 	if err := startMember(c); err != nil {
 		return nil, err
 	}
-	return &Member{system: system, cluster: c}, nil
+	m := &Member{system: system, cluster: c}
+	if sp, ok := provider.(*seedProvider); ok {
+		m.rejoin = sp.rejoin.needed
+	}
+	return m, nil
 }
+
+// RejoinNeeded is closed when this member was cut off from its set and
+// the set answers again: protoactor will not take it back under its old
+// member id, so the process should restart (see rejoinWatch). Nil (never
+// ready) for members that do not watch for it.
+func (m *Member) RejoinNeeded() <-chan struct{} { return m.rejoin }
 
 // startMember turns protoactor's panics on a failed start (a remote port
 // in use, say) into an error.
@@ -80,8 +112,21 @@ func startMember(c *pcluster.Cluster) (err error) {
 // RemoteAddr is the address other members reach this one at.
 func (m *Member) RemoteAddr() string { return m.system.Address() }
 
+// System is the actor system the member runs on.
+func (m *Member) System() *actor.ActorSystem { return m.system }
+
+// Members lists the remote addresses of the set's current members, as
+// this member sees them.
+func (m *Member) Members() []string {
+	var out []string
+	for _, mem := range m.cluster.MemberList.Members().Members() {
+		out = append(out, mem.Address())
+	}
+	return out
+}
+
 // Stop leaves the cluster and stops every actor of this member.
-func (m *Member) Stop() { m.cluster.Shutdown(false) }
+func (m *Member) Stop() { m.cluster.Shutdown(true) }
 
 // Activations counts the actors of each kind activated on this member.
 func (m *Member) Activations() map[string]int {

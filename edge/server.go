@@ -32,6 +32,8 @@ type Options struct {
 	// Validator asks instances' user-consistency validation endpoints
 	// (nil: no check is ever made).
 	Validator consistency.Validator
+	// Cluster manages the replicated journal's voters (nil: local journal).
+	Cluster ClusterAdmin
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
@@ -60,6 +62,7 @@ func New(member *cluster.Member, opts Options) *Server {
 	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
 	s.routeAdmin()
 	s.routeInstances()
+	s.routeCluster()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})

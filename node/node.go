@@ -20,6 +20,7 @@ import (
 	"github.com/opsync/opsync/edge"
 	"github.com/opsync/opsync/metrics"
 	"github.com/opsync/opsync/persistence"
+	"github.com/opsync/opsync/persistence/raftjournal"
 )
 
 // Defaults of the embedded single node.
@@ -33,7 +34,17 @@ type Config struct {
 	DataDir    string
 	HTTPAddr   string // host:port; port 0 picks a free one
 	RemoteAddr string // cluster member address; default 127.0.0.1:0
-	Logger     *slog.Logger
+	// AdvertiseAddr is the cluster address other members dial when it
+	// differs from RemoteAddr. The node's id in the set is this address
+	// (or RemoteAddr): it must stay the same across restarts.
+	AdvertiseAddr string
+	// Membership says how the members of a node set find each other;
+	// zero: a standalone node.
+	Membership cluster.Membership
+	// Raft, when Raft.Addr is set, replicates the journal; a node set
+	// (Membership given) requires it.
+	Raft   RaftConfig
+	Logger *slog.Logger
 	// SnapshotEvery, PassivateAfter: see actors.Deps.
 	SnapshotEvery  int
 	PassivateAfter time.Duration
@@ -60,7 +71,8 @@ type Config struct {
 
 // Node is a running node.
 type Node struct {
-	store     *persistence.PebbleStore
+	store     *persistence.PebbleStore // the local journal, or the replica under raft
+	raft      *raftjournal.Store       // nil for the local journal
 	member    *cluster.Member
 	edge      *edge.Server
 	http      *http.Server
@@ -111,6 +123,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Validator == nil {
 		cfg.Validator = consistency.NewCached(&consistency.HTTP{})
 	}
+	id, err := nodeID(cfg)
+	if err != nil {
+		return nil, err
+	}
 	store, err := persistence.OpenPebble(cfg.DataDir, persistence.PebbleOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("node: open journal: %w", err)
@@ -120,17 +136,37 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("node: listen %s: %w", cfg.HTTPAddr, err)
 	}
-	deps := &actors.Deps{Store: metrics.InstrumentStore(store), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger}
-	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, Logger: protoactorLogger(logger)}, deps)
+	system := cluster.NewSystem(protoactorLogger(logger))
+	var journal persistence.Store = store
+	var replicated *raftjournal.Store
+	if cfg.Raft.Addr != "" {
+		replicated, err = openReplicated(cfg.Raft, cfg.DataDir, id, store, system, logger)
+		if err != nil {
+			ln.Close()
+			store.Close()
+			return nil, err
+		}
+		journal = replicated
+	}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger}
+	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
+		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {
 		ln.Close()
+		if replicated != nil {
+			replicated.Close()
+		}
 		store.Close()
 		return nil, err
 	}
-	n := &Node{store: store, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
+	n := &Node{store: store, raft: replicated, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
 		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
-	n.edge = edge.New(member, edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
-		AdminToken: cfg.AdminToken, Validator: cfg.Validator})
+	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
+		AdminToken: cfg.AdminToken, Validator: cfg.Validator}
+	if replicated != nil {
+		eopts.Cluster = raftAdmin{store: replicated, id: id}
+	}
+	n.edge = edge.New(member, eopts)
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Hour
 	}
@@ -148,6 +184,28 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.served <- n.http.Serve(ln)
 	}()
 	return n, nil
+}
+
+// nodeID is the node's name in its set: the cluster address other members
+// dial. A node set needs it fixed (no port 0), since raft knows voters by
+// it across restarts.
+func nodeID(cfg Config) (string, error) {
+	id := cfg.AdvertiseAddr
+	if id == "" {
+		id = cfg.RemoteAddr
+	}
+	clustered := len(cfg.Membership.Seeds) > 0 || len(cfg.Membership.Etcd) > 0
+	if clustered && cfg.Raft.Addr == "" {
+		return "", errors.New("node: a node set needs the replicated journal (--raft): with local journals an actor moving to another node would not find its oplog there")
+	}
+	if cfg.Raft.Addr == "" {
+		return id, nil
+	}
+	host, port, err := net.SplitHostPort(id)
+	if err != nil || host == "" || port == "0" || port == "" {
+		return "", fmt.Errorf("node: the replicated journal needs a fixed cluster address (--remote or --advertise host:port, not port 0), got %q", id)
+	}
+	return id, nil
 }
 
 // protoactorLogger keeps protoactor's info chatter out of the node's log.
@@ -206,8 +264,17 @@ func (n *Node) Close() error {
 		err = n.http.Close()
 	}
 	n.member.Stop()
+	if n.raft != nil {
+		if cerr := n.raft.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if cerr := n.store.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
+
+// RejoinNeeded is closed when the node was cut off from its set and should
+// restart to be taken back (see cluster.Member.RejoinNeeded).
+func (n *Node) RejoinNeeded() <-chan struct{} { return n.member.RejoinNeeded() }

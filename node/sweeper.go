@@ -32,6 +32,9 @@ func (n *Node) sweepLoop(interval time.Duration, logger *slog.Logger) {
 }
 
 func (n *Node) sweepOnce(logger *slog.Logger) {
+	if !n.sweepsHere() {
+		return
+	}
 	var streams []string
 	err := n.store.ActorIDs(func(id string) error {
 		if kind, identity, ok := actors.ParseJournalID(id); ok && kind == actors.KindStream {
@@ -57,4 +60,17 @@ func (n *Node) sweepOnce(logger *slog.Logger) {
 		}
 		cancel()
 	}
+}
+
+// sweepsHere reports whether this node runs the retention sweep. Under
+// raft every replica lists every stream, so only the leader sweeps, and a
+// set wakes each stream once per interval rather than once per node.
+func (n *Node) sweepsHere() bool {
+	if n.raft == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := n.raft.Status(ctx)
+	return err == nil && st.State == "Leader"
 }

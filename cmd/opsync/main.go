@@ -21,6 +21,7 @@ commands:
   records   a user's or device's records: connected, pushes, arrivals, entries
   instance  create, read, list instances; rotate their keys; change their settings
   oplog     query an instance's operation log
+  cluster   a node set's members and raft voters: status, add-voter, remove-voter
   bench     load generator (push throughput and latency)
 
 'opsync <command> --help' describes a command's flags.
@@ -37,6 +38,7 @@ var commands = map[string]command{
 	"records":  runRecords,
 	"instance": runInstance,
 	"oplog":    runOplog,
+	"cluster":  runCluster,
 	"bench":    runBench,
 }
 

@@ -31,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
+	cf := addClusterFlags(fs)
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -42,8 +43,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "--log-level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	membership, raftCfg, err := cf.parse()
+	if err != nil {
+		return usageError(stderr, fs, "%v", err)
+	}
 
 	n, err := node.Start(context.Background(), node.Config{
+		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
@@ -76,9 +82,26 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		logger.Error("http server stopped", "err", err)
 		n.Close()
 		return 1
+	case <-n.RejoinNeeded():
+		logger.Warn("cut off from the node set and reachable again: restarting to rejoin under a new member id")
+		if err := n.Close(); err != nil {
+			logger.Warn("close", "err", err)
+		}
+		return reexec(stderr)
 	}
 	if err := n.Close(); err != nil {
 		logger.Warn("close", "err", err)
 	}
 	return 0
+}
+
+// reexec replaces this process with a fresh start of the same command
+// line (same pid, same stdout), as a supervisor restart would.
+func reexec(stderr io.Writer) int {
+	self, err := os.Executable()
+	if err == nil {
+		err = syscall.Exec(self, os.Args, os.Environ())
+	}
+	fmt.Fprintf(stderr, "serve: restart to rejoin failed: %v\n", err)
+	return 1
 }
