@@ -85,7 +85,14 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 func startServerEnv(t *testing.T, dataDir string, env []string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(opsyncBin, args...)
+	return launch(t, dataDir, env, append([]string{opsyncBin}, args...))
+}
+
+// launch runs argv (an `opsync serve` command line, maybe behind a
+// wrapper such as `ip netns exec`) and waits for serve's listening line.
+func launch(t *testing.T, dataDir string, env []string, argv []string) *server {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
