@@ -38,6 +38,12 @@ func newAPI(base string, cr *creds, conns int) *api {
 
 func (a *api) close() { a.hc.CloseIdleConnections() }
 
+func closeAPIs(as []*api) {
+	for _, a := range as {
+		a.close()
+	}
+}
+
 // do sends body (if not nil) and decodes a JSON answer into out (if not
 // nil); it returns the HTTP status.
 func (a *api) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
@@ -227,31 +233,46 @@ type JournalStats struct {
 	MeanAppendMs    float64 `json:"meanAppendMs"`
 }
 
-// journalMeter takes the node's journal counters at the start of a run.
+// journalMeter takes the nodes' journal counters at the start of a run;
+// a set's are summed (each node counts the appends of the actors it runs).
 type journalMeter struct {
-	a                    *api
+	as                   []*api
 	appends, events, sum float64
 	ok                   bool
 }
 
-func startJournal(ctx context.Context, a *api) *journalMeter {
-	m := &journalMeter{a: a}
-	if mt, err := a.metrics(ctx); err == nil {
-		m.appends, m.events, m.sum, m.ok = mt["opsync_journal_append_seconds_count"], mt["opsync_journal_events_total"], mt["opsync_journal_append_seconds_sum"], true
+// journalCounters sums the journal counters of the nodes behind as.
+func journalCounters(ctx context.Context, as []*api) (appends, events, sum float64, err error) {
+	for _, a := range as {
+		mt, err := a.metrics(ctx)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		appends += mt["opsync_journal_append_seconds_count"]
+		events += mt["opsync_journal_events_total"]
+		sum += mt["opsync_journal_append_seconds_sum"]
 	}
+	return appends, events, sum, nil
+}
+
+func startJournal(ctx context.Context, as ...*api) *journalMeter {
+	m := &journalMeter{as: as}
+	var err error
+	m.appends, m.events, m.sum, err = journalCounters(ctx, as)
+	m.ok = err == nil
 	return m
 }
 
 // stop returns the activity since start (nil when /metrics is not there).
 func (m *journalMeter) stop(ctx context.Context) *JournalStats {
-	mt, err := m.a.metrics(ctx)
+	appends, events, sum, err := journalCounters(ctx, m.as)
 	if err != nil || !m.ok {
 		return nil
 	}
-	s := &JournalStats{Appends: int64(mt["opsync_journal_append_seconds_count"] - m.appends), Events: int64(mt["opsync_journal_events_total"] - m.events)}
+	s := &JournalStats{Appends: int64(appends - m.appends), Events: int64(events - m.events)}
 	if s.Appends > 0 {
 		s.EventsPerAppend = round3(float64(s.Events) / float64(s.Appends))
-		s.MeanAppendMs = round3((mt["opsync_journal_append_seconds_sum"] - m.sum) * 1000 / float64(s.Appends))
+		s.MeanAppendMs = round3((sum - m.sum) * 1000 / float64(s.Appends))
 	}
 	return s
 }

@@ -59,7 +59,7 @@ func TestPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Pushes != 300 || r.Errors != 0 || r.LatencyMs.Count != 300 || r.PushesPerSec <= 0 || r.Failed() {
+	if r.Nodes != 1 || r.Pushes != 300 || r.Errors != 0 || r.LatencyMs.Count != 300 || r.PushesPerSec <= 0 || r.Failed() {
 		t.Fatalf("report %+v", r)
 	}
 	if r.LatencyMs.P50 <= 0 || r.LatencyMs.P50 > r.LatencyMs.P99 || r.LatencyMs.P99 > r.LatencyMs.Max {
@@ -67,6 +67,40 @@ func TestPush(t *testing.T) {
 	}
 	if r.ServerCPU == nil || r.ServerCPU.CPUSeconds <= 0 {
 		t.Fatalf("server CPU not measured: %+v", r.ServerCPU)
+	}
+}
+
+// push --spawn --nodes 3: a set of three nodes with the replicated
+// journal, callers spread over them; every push acknowledged.
+func TestPushNodeSet(t *testing.T) {
+	env, ctx := spawnEnv(t)
+	r, err := RunPush(ctx, env, PushConfig{Biz: "BENCH", Count: 50, Concurrency: 6, Users: 10, PayloadSize: 50, Nodes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Nodes != 3 || r.Pushes != 50 || r.Errors != 0 || r.LatencyMs.Count != 50 || r.Failed() {
+		t.Fatalf("report %+v", r)
+	}
+	if r.ServerCPU == nil || len(r.ServerCPUPerNode) != 3 {
+		t.Fatalf("server CPU not measured per node: %+v %+v", r.ServerCPU, r.ServerCPUPerNode)
+	}
+	var sum float64
+	for _, u := range r.ServerCPUPerNode {
+		sum += u.CPUSeconds
+	}
+	if d := sum - r.ServerCPU.CPUSeconds; d < -0.01 || d > 0.01 {
+		t.Fatalf("serverCpu %+v is not the sum of %+v", r.ServerCPU, r.ServerCPUPerNode)
+	}
+	if r.Journal == nil || r.Journal.Appends < 50 {
+		t.Fatalf("journal %+v", r.Journal)
+	}
+}
+
+// --nodes > 1 needs --spawn.
+func TestNodesNeedSpawn(t *testing.T) {
+	env := &Env{Server: "http://127.0.0.1:1", Instance: "x"}
+	if _, err := env.openSet(context.Background(), 3); err == nil {
+		t.Fatal("a set opened without --spawn")
 	}
 }
 
@@ -272,6 +306,32 @@ func TestFormatNum(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 0.1234: "0.123", 3.5: "3.5", 12.25: "12.25", 250.04: "250", 1234.6: "1,235", 1234567: "1,234,567", -2500: "-2,500"} {
 		if got := formatNum(in); got != want {
 			t.Errorf("formatNum(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The standard set compares 1 node with 3: each such row comes in a pair
+// differing only by --nodes.
+func TestStandardNodesRows(t *testing.T) {
+	var ones, threes []Row
+	for _, r := range Standard() {
+		if len(r.Args) < 4 || r.Args[2] != "--nodes" {
+			continue
+		}
+		switch r.Args[3] {
+		case "1":
+			ones = append(ones, r)
+		case "3":
+			threes = append(threes, r)
+		}
+	}
+	if len(ones) < 3 || len(ones) != len(threes) {
+		t.Fatalf("%d rows with --nodes 1, %d with --nodes 3", len(ones), len(threes))
+	}
+	for i := range ones {
+		a, b := commandLine(ones[i].Args), commandLine(threes[i].Args)
+		if strings.Replace(a, "--nodes 1", "--nodes 3", 1) != b || ones[i].Args[1] != "--spawn" {
+			t.Errorf("unpaired rows: %s / %s", a, b)
 		}
 	}
 }

@@ -86,13 +86,15 @@ func (e *Env) ticker(f func()) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// target is the node a scenario runs against.
+// target is the node a scenario runs against, or the nodes of a spawned
+// set (--nodes N): then srv and url are its first node's, set all of them.
 type target struct {
 	env  *Env
 	url  string
-	srv  *Server // nil for a node the bench did not spawn
-	dir  string  // the spawned node's data directory
-	temp bool    // dir is the bench's own, removed at close
+	srv  *Server   // nil for a node the bench did not spawn
+	set  []*Server // a spawned set's nodes (srv is set[0]); nil for one node
+	dir  string    // the spawned node's data directory (a set's: its nodes' parent)
+	temp bool      // dir is the bench's own, removed at close
 }
 
 // errNeedSpawn is returned by scenarios that must control the process.
@@ -146,8 +148,58 @@ func (t *target) pid() int {
 	return t.srv.PID
 }
 
+// nodes is how many nodes the run uses.
+func (t *target) nodes() int { return max(len(t.set), 1) }
+
+// urls are the nodes' base URLs, the first node's first.
+func (t *target) urls() []string {
+	if len(t.set) == 0 {
+		return []string{t.url}
+	}
+	out := make([]string, len(t.set))
+	for i, s := range t.set {
+		out[i] = s.URL
+	}
+	return out
+}
+
+// pids are the spawned nodes' process ids (none for a node not spawned).
+func (t *target) pids() []int {
+	if len(t.set) == 0 {
+		if t.srv == nil {
+			return nil
+		}
+		return []int{t.srv.PID}
+	}
+	out := make([]int, len(t.set))
+	for i, s := range t.set {
+		out[i] = s.PID
+	}
+	return out
+}
+
+// rss is the spawned nodes' resident set size, summed.
+func (t *target) rss() int64 {
+	var sum int64
+	for _, pid := range t.pids() {
+		if n, err := processRSS(pid); err == nil {
+			sum += n
+		}
+	}
+	return sum
+}
+
 func (t *target) close() {
-	if t.srv != nil {
+	if len(t.set) > 0 {
+		var wg sync.WaitGroup
+		for _, s := range t.set {
+			if s != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); s.Stop(10 * time.Second) }()
+			}
+		}
+		wg.Wait()
+	} else if t.srv != nil {
 		t.srv.Stop(10 * time.Second)
 	}
 	if t.temp && t.dir != "" {
@@ -162,8 +214,13 @@ func (t *target) close() {
 func (t *target) setup(ctx context.Context, a *api, biz string, cfg map[string]any) error {
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := a.waitStatus(c, "/readyz", 20*time.Millisecond); err != nil {
-		return err
+	for _, u := range t.urls() {
+		na := newAPI(u, a.creds, 1)
+		err := na.waitStatus(c, "/readyz", 20*time.Millisecond)
+		na.close()
+		if err != nil {
+			return err
+		}
 	}
 	if err := a.ensureInstance(c, t.env.Instance); err != nil {
 		return err
@@ -171,9 +228,18 @@ func (t *target) setup(ctx context.Context, a *api, biz string, cfg map[string]a
 	return a.putBizType(c, t.env.Instance, biz, cfg)
 }
 
-// api returns an API caller of the target's node, with the run's
+// api returns an API caller of the target's (first) node, with the run's
 // credentials, keeping up to conns connections open.
 func (t *target) api(conns int) *api { return newAPI(t.url, t.env.creds(), conns) }
+
+// apis returns an API caller of each node (see api), the first node's first.
+func (t *target) apis(conns int) []*api {
+	var out []*api
+	for _, u := range t.urls() {
+		out = append(out, newAPI(u, t.env.creds(), conns))
+	}
+	return out
+}
 
 // runID tells one run's message ids from another's on a shared node.
 func runID() string { return fmt.Sprintf("%x", time.Now().UnixNano()) }

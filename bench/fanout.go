@@ -29,6 +29,9 @@ type FanoutConfig struct {
 	ConnectConc int
 	Sources     int
 	Timeout     time.Duration
+	// Nodes > 1 spawns a set of that many nodes: client i connects to node
+	// i mod Nodes, push request u goes to node u mod Nodes.
+	Nodes int
 }
 
 func (c *FanoutConfig) flags(fs *flag.FlagSet) {
@@ -42,14 +45,15 @@ func (c *FanoutConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ConnectConc, "connect-concurrency", 64, "connections being opened at a time")
 	fs.IntVar(&c.Sources, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (0: as the ephemeral port range needs)")
 	fs.DurationVar(&c.Timeout, "timeout", 3*time.Minute, "give up waiting for deliveries after this long")
+	nodesFlag(fs, &c.Nodes)
 }
 
 func (c *FanoutConfig) check() error {
 	switch {
 	case c.Mode != "user" && c.Mode != "global":
 		return usageErr("--mode must be user or global")
-	case c.Clients < 1 || c.Pushes < 1 || c.Batch < 1 || c.Batch > 1000 || c.Concurrency < 1 || c.ConnectConc < 1 || c.Rate < 0:
-		return usageErr("--clients, --pushes, --concurrency, --connect-concurrency must be positive; --batch 1-1000; --rate >= 0")
+	case c.Clients < 1 || c.Pushes < 1 || c.Batch < 1 || c.Batch > 1000 || c.Concurrency < 1 || c.ConnectConc < 1 || c.Rate < 0 || c.Nodes < 0:
+		return usageErr("--clients, --pushes, --concurrency, --connect-concurrency, --nodes must be positive; --batch 1-1000; --rate >= 0")
 	case c.PayloadSize < 24 || c.PayloadSize > 4096:
 		return usageErr("--payload-size 24-4096")
 	}
@@ -58,8 +62,11 @@ func (c *FanoutConfig) check() error {
 
 // FanoutReport is fanout's report. Latency is from sending the push
 // request to the client reading the message, both clocks this process's.
+// Nodes is how many nodes took the clients and pushes; ServerCPU and
+// ServerRSSBytes are their sums, ServerCPUPerNode each one's CPU.
 type FanoutReport struct {
 	Scenario         string        `json:"scenario"`
+	Nodes            int           `json:"nodes"`
 	Mode             string        `json:"mode"`
 	Clients          int           `json:"clients"`
 	PushesPerClient  int           `json:"pushesPerClient"`
@@ -85,6 +92,7 @@ type FanoutReport struct {
 	ServerCPU        *Usage        `json:"serverCpu,omitempty"`
 	BenchRSSBytes    int64         `json:"benchRssBytes"`
 	ServerRSSBytes   int64         `json:"serverRssBytes,omitempty"`
+	ServerCPUPerNode []Usage       `json:"serverCpuPerNode,omitempty"`
 }
 
 // Failed implements Report: deliveries missing, pushes refused, clients
@@ -127,13 +135,14 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	t, err := env.open(ctx, false)
+	t, err := env.openSet(ctx, c.Nodes)
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
-	a := t.api(c.Concurrency + 2)
-	defer a.close()
+	as := t.apis(c.Concurrency + 2)
+	defer closeAPIs(as)
+	a := as[0]
 	biz, cfg := "FANOUT", map[string]any{"target": "user"}
 	if c.Mode == "global" {
 		biz, cfg = "FANOUT-G", map[string]any{"target": "user", "scope": "global", "pushToOnline": true}
@@ -142,7 +151,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 		return nil, err
 	}
 	batch := c.Mode == "user" && a.hasBatch(ctx, env.Instance)
-	r := &FanoutReport{Scenario: "fanout", Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
+	r := &FanoutReport{Scenario: "fanout", Nodes: t.nodes(), Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
 		Expected: int64(c.Clients) * int64(c.Pushes), OfferedPerSec: c.Rate}
 	switch {
 	case c.Mode == "user" && batch:
@@ -157,13 +166,13 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	if r.SourceAddrs <= 0 {
 		r.SourceAddrs = sourcesFor(c.Clients + 2*c.Concurrency)
 	}
-	d, err := newDialer(t.url, r.SourceAddrs)
+	d, err := newSetDialer(t.urls(), r.SourceAddrs)
 	if err != nil {
 		return nil, err
 	}
 
 	// Connect.
-	env.logf("fanout: connecting %d clients (%d at a time, %d source addresses)", c.Clients, c.ConnectConc, r.SourceAddrs)
+	env.logf("fanout: connecting %d clients to %d node(s) (%d at a time, %d source addresses)", c.Clients, len(as), c.ConnectConc, r.SourceAddrs)
 	t0 := time.Now()
 	fl, err := connectFleet(ctx, d, c.Clients, c.ConnectConc, func(i int) *opsyncpb.Connect {
 		return connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), map[string]uint64{biz: 0})
@@ -268,8 +277,8 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	env.logf("fanout: pushing (%s mode, %d entries per client)", c.Mode, c.Pushes)
 	ph := &histogram{}
 	var pushErrs atomic.Int64
-	jm := startJournal(ctx, a)
-	cpu := startCPU(t.pid())
+	jm := startJournal(ctx, as...)
+	cpu := startCPU(t.pids()...)
 	start := time.Now()
 	stop := env.ticker(func() {
 		env.logf("fanout: %d/%d delivered, %.0f/s", delivered.Load(), r.Expected, float64(delivered.Load())/time.Since(start).Seconds())
@@ -303,6 +312,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 					}
 				}
 				var err error
+				a := as[u%len(as)] // push requests round-robin over the nodes
 				t0 := time.Now()
 				switch {
 				case c.Mode == "global":
@@ -359,8 +369,8 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	benchCPU, serverCPU := cpu.stop()
 	r.BenchCPU = benchCPU
 	if t.srv != nil {
-		r.ServerCPU = &serverCPU
-		r.ServerRSSBytes, _ = t.srv.RSS()
+		r.ServerCPU, r.ServerCPUPerNode = &serverCPU, cpu.perNode()
+		r.ServerRSSBytes = t.rss()
 	}
 	r.BenchRSSBytes, _ = processRSS(0)
 	r.Journal = jm.stop(ctx)

@@ -30,8 +30,9 @@ func checkFiles(n int) error {
 	return nil
 }
 
-// connectFleet opens n connections, conc at a time; connect(i) is the
-// Connect of connection i. It calls progress with the count so far.
+// connectFleet opens n connections, conc at a time, connection i to the
+// dialer's node i mod nodes; connect(i) is the Connect of connection i.
+// It calls progress with the count so far.
 func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i int) *opsyncpb.Connect, progress func(int)) (*fleet, error) {
 	f := &fleet{conns: make([]*wsConn, n)}
 	var next, done atomic.Int64
@@ -50,7 +51,7 @@ func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i in
 					return
 				}
 				c, cancelDial := context.WithTimeout(ctx, 30*time.Second)
-				cn, err := d.connect(c, connect(i))
+				cn, err := d.connectAt(c, i, connect(i))
 				cancelDial()
 				if err != nil {
 					mu.Lock()

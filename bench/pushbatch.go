@@ -20,6 +20,9 @@ type PushBatchConfig struct {
 	Concurrency int
 	Users       int
 	PayloadSize int
+	// Nodes > 1 spawns a set of that many nodes; requests go round-robin
+	// to the nodes.
+	Nodes int
 }
 
 func (c *PushBatchConfig) flags(fs *flag.FlagSet) {
@@ -29,34 +32,38 @@ func (c *PushBatchConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "requests in flight")
 	fs.IntVar(&c.Users, "users", 1000, "distinct users (streams) the entries spread over; consecutive items go to consecutive users")
 	fs.IntVar(&c.PayloadSize, "payload-size", 200, "payload bytes")
+	nodesFlag(fs, &c.Nodes)
 }
 
 func (c *PushBatchConfig) check() error {
-	if c.Count < 1 || c.Batch < 1 || c.Batch > 1000 || c.Concurrency < 1 || c.Users < 1 || c.PayloadSize < 1 || c.PayloadSize > 4096 {
-		return usageErr("--count, --concurrency, --users must be positive; --batch 1-1000; --payload-size 1-4096")
+	if c.Count < 1 || c.Batch < 1 || c.Batch > 1000 || c.Concurrency < 1 || c.Users < 1 || c.PayloadSize < 1 || c.PayloadSize > 4096 || c.Nodes < 0 {
+		return usageErr("--count, --concurrency, --users, --nodes must be positive; --batch 1-1000; --payload-size 1-4096")
 	}
 	return nil
 }
 
 // PushBatchReport is push-batch's report. Latency is per request: from
-// sending a batch to its answer (every item on disk).
+// sending a batch to its answer (every item on disk). Nodes, ServerCPU and
+// ServerCPUPerNode: as in PushReport.
 type PushBatchReport struct {
-	Scenario       string        `json:"scenario"`
-	Entries        int64         `json:"entries"`
-	Requests       int64         `json:"requests"`
-	Errors         int64         `json:"errors"`
-	Batch          int           `json:"batch"`
-	Concurrency    int           `json:"concurrency"`
-	Users          int           `json:"users"`
-	PayloadBytes   int           `json:"payloadBytes"`
-	Seconds        float64       `json:"seconds"`
-	EntriesPerSec  float64       `json:"entriesPerSec"`
-	RequestsPerSec float64       `json:"requestsPerSec"`
-	LatencyMs      Latency       `json:"latencyMs"`
-	FirstError     string        `json:"firstError,omitempty"`
-	Journal        *JournalStats `json:"journal,omitempty"`
-	BenchCPU       Usage         `json:"benchCpu"`
-	ServerCPU      *Usage        `json:"serverCpu,omitempty"`
+	Scenario         string        `json:"scenario"`
+	Nodes            int           `json:"nodes"`
+	Entries          int64         `json:"entries"`
+	Requests         int64         `json:"requests"`
+	Errors           int64         `json:"errors"`
+	Batch            int           `json:"batch"`
+	Concurrency      int           `json:"concurrency"`
+	Users            int           `json:"users"`
+	PayloadBytes     int           `json:"payloadBytes"`
+	Seconds          float64       `json:"seconds"`
+	EntriesPerSec    float64       `json:"entriesPerSec"`
+	RequestsPerSec   float64       `json:"requestsPerSec"`
+	LatencyMs        Latency       `json:"latencyMs"`
+	FirstError       string        `json:"firstError,omitempty"`
+	Journal          *JournalStats `json:"journal,omitempty"`
+	BenchCPU         Usage         `json:"benchCpu"`
+	ServerCPU        *Usage        `json:"serverCpu,omitempty"`
+	ServerCPUPerNode []Usage       `json:"serverCpuPerNode,omitempty"`
 }
 
 // Failed implements Report.
@@ -76,13 +83,14 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	t, err := env.open(ctx, false)
+	t, err := env.openSet(ctx, c.Nodes)
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
-	a := t.api(c.Concurrency)
-	defer a.close()
+	as := t.apis(c.Concurrency)
+	defer closeAPIs(as)
+	a := as[0]
 	if err := t.setup(ctx, a, c.Biz, map[string]any{"target": "user"}); err != nil {
 		return nil, err
 	}
@@ -100,8 +108,8 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 		firstErr.CompareAndSwap(nil, err.Error())
 	}
 	h := &histogram{}
-	jm := startJournal(ctx, a)
-	cpu := startCPU(t.pid())
+	jm := startJournal(ctx, as...)
+	cpu := startCPU(t.pids()...)
 	start := time.Now()
 	stop := env.ticker(func() {
 		env.logf("push-batch: %d/%d entries, %.0f/s", entries.Load(), c.Count, float64(entries.Load())/time.Since(start).Seconds())
@@ -126,7 +134,7 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 					items = appendItem(items, c.Biz, "bench-user-"+strconv.Itoa(i%c.Users), run+"-"+strconv.Itoa(i), payload)
 				}
 				t0 := time.Now()
-				res, err := a.pushBatch(ctx, env.Instance, items)
+				res, err := as[int(r)%len(as)].pushBatch(ctx, env.Instance, items) // requests round-robin over the nodes
 				h.record(time.Since(t0))
 				reqs.Add(1)
 				if err != nil {
@@ -150,11 +158,11 @@ func RunPushBatch(ctx context.Context, env *Env, c PushBatchConfig) (*PushBatchR
 	elapsed := time.Since(start)
 	stop()
 	benchCPU, serverCPU := cpu.stop()
-	r := &PushBatchReport{Scenario: "push-batch", Entries: entries.Load(), Requests: reqs.Load(), Errors: errs.Load(), Batch: c.Batch,
+	r := &PushBatchReport{Scenario: "push-batch", Nodes: t.nodes(), Entries: entries.Load(), Requests: reqs.Load(), Errors: errs.Load(), Batch: c.Batch,
 		Concurrency: c.Concurrency, Users: c.Users, PayloadBytes: c.PayloadSize, Seconds: round3(elapsed.Seconds()),
 		EntriesPerSec: rate(entries.Load(), elapsed), RequestsPerSec: rate(reqs.Load(), elapsed), LatencyMs: h.latency(), BenchCPU: benchCPU}
 	if t.srv != nil {
-		r.ServerCPU = &serverCPU
+		r.ServerCPU, r.ServerCPUPerNode = &serverCPU, cpu.perNode()
 	}
 	r.Journal = jm.stop(ctx)
 	if e, ok := firstErr.Load().(string); ok {

@@ -41,9 +41,22 @@ var (
 	fanoutTargets = []Target{atLeast("deliveries", "deliveriesPerSec", "/s", 200000), atMost("p99", "latencyMs.p99", "ms", 50)}
 )
 
+// nodesRows are a row run on one spawned node and on a set of three
+// (--nodes 3, replicated journal), side by side; args start with the
+// scenario and --spawn.
+func nodesRows(name string, args []string, show []Metric) []Row {
+	var out []Row
+	for _, n := range []struct{ nodes, label string }{{"1", "1 node"}, {"3", "3 nodes (replicated journal)"}} {
+		a := append(append(append([]string{}, args[:2]...), "--nodes", n.nodes), args[2:]...)
+		out = append(out, Row{Name: name + ", " + n.label, Args: a,
+			Show: append(append([]Metric{}, show...), Metric{"server CPU", "serverCpu.cores", "cores"})})
+	}
+	return out
+}
+
 // Standard is the standard set `opsync bench report` (make bench) runs.
 func Standard() []Row {
-	return []Row{
+	rows := []Row{
 		{Name: "push: durable single pushes, 64 callers",
 			Args:    []string{"push", "--spawn", "--count", "200000", "--concurrency", "64", "--users", "1000"},
 			Show:    append([]Metric{{"pushes", "pushesPerSec", "/s"}}, latencyShow("latencyMs", "ack")...),
@@ -87,4 +100,14 @@ func Standard() []Row {
 				{"stream delivered", "restarts.0.streamDeliveredMs", "ms"}, {"after kill -9: HTTP", "restarts.1.healthzMs", "ms"},
 				{"ready", "restarts.1.readyzMs", "ms"}, {"stream delivered", "restarts.1.streamDeliveredMs", "ms"}}},
 	}
+	// 1 node vs 3, sized to run in well under a minute each here.
+	pushShow := append([]Metric{{"pushes", "pushesPerSec", "/s"}}, latencyShow("latencyMs", "ack")...)
+	rows = append(rows, nodesRows("push 1 vs 3 nodes: 8 callers",
+		[]string{"push", "--spawn", "--count", "20000", "--concurrency", "8", "--users", "1000"}, pushShow)...)
+	rows = append(rows, nodesRows("push 1 vs 3 nodes: 64 callers",
+		[]string{"push", "--spawn", "--count", "50000", "--concurrency", "64", "--users", "1000"}, pushShow)...)
+	rows = append(rows, nodesRows("fanout 1 vs 3 nodes: 1,000 clients, per-user pushes (batch API), clients and pushes spread over the nodes",
+		[]string{"fanout", "--spawn", "--clients", "1000", "--mode", "user", "--pushes", "20", "--rate", "0"},
+		append([]Metric{{"deliveries", "deliveriesPerSec", "/s"}}, latencyShow("latencyMs", "push→receive")...))...)
+	return rows
 }

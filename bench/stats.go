@@ -104,37 +104,60 @@ type Usage struct {
 	Cores      float64 `json:"cores"`
 }
 
-// cpuMeter measures the CPU time of this process and, if pid > 0, of a
-// spawned server over an interval.
+// cpuMeter measures the CPU time of this process and of the spawned
+// server processes pids (none when the node was not spawned) over an
+// interval.
 type cpuMeter struct {
-	pid        int
-	t0         time.Time
-	self0, srv float64
+	pids  []int
+	t0    time.Time
+	self0 float64
+	srv0  []float64
+	// nodes is each server's usage, set by stop.
+	nodes []Usage
 }
 
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid, t0: time.Now(), self0: selfCPU()}
-	if pid > 0 {
-		m.srv, _ = processCPU(pid)
+func startCPU(pids ...int) *cpuMeter {
+	m := &cpuMeter{t0: time.Now(), self0: selfCPU()}
+	for _, pid := range pids {
+		if pid > 0 {
+			c, _ := processCPU(pid)
+			m.pids, m.srv0 = append(m.pids, pid), append(m.srv0, c)
+		}
 	}
 	return m
 }
 
-// stop returns the bench's and the server's usage since start (the
-// server's is zero when it was not spawned or has exited).
+// stop returns the bench's usage since start and the servers', summed
+// (zero when none was spawned; a server that has exited counts zero).
 func (m *cpuMeter) stop() (bench, server Usage) {
 	wall := time.Since(m.t0).Seconds()
 	bench.CPUSeconds = round3(selfCPU() - m.self0)
-	if m.pid > 0 {
-		if c, err := processCPU(m.pid); err == nil {
-			server.CPUSeconds = round3(c - m.srv)
+	m.nodes = make([]Usage, len(m.pids))
+	var sum float64
+	for i, pid := range m.pids {
+		if c, err := processCPU(pid); err == nil {
+			m.nodes[i].CPUSeconds = round3(c - m.srv0[i])
+			sum += c - m.srv0[i]
 		}
 	}
+	server.CPUSeconds = round3(sum)
 	if wall > 0 {
 		bench.Cores = round3(bench.CPUSeconds / wall)
 		server.Cores = round3(server.CPUSeconds / wall)
+		for i := range m.nodes {
+			m.nodes[i].Cores = round3(m.nodes[i].CPUSeconds / wall)
+		}
 	}
 	return bench, server
+}
+
+// perNode is each server's usage when there was more than one (nil
+// otherwise), after stop.
+func (m *cpuMeter) perNode() []Usage {
+	if len(m.nodes) < 2 {
+		return nil
+	}
+	return m.nodes
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

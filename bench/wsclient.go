@@ -24,9 +24,10 @@ const subprotocol = "opsync.v1"
 
 // dialer opens client connections, spreading their source addresses over
 // 127.0.0.1 … 127.0.0.N so that many connections do not run out of
-// ephemeral ports (each source address has its own port range).
+// ephemeral ports (each source address has its own port range). With the
+// nodes of a set, connection i goes to node i mod nodes (connectAt).
 type dialer struct {
-	ws      string
+	ws      []string
 	clients []*http.Client
 	next    atomic.Uint64
 }
@@ -34,13 +35,24 @@ type dialer struct {
 // newDialer returns a dialer for the node at base using sources source
 // addresses (1: the default source address, no explicit bind).
 func newDialer(base string, sources int) (*dialer, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
+	return newSetDialer([]string{base}, sources)
+}
+
+// newSetDialer is newDialer for the nodes at bases.
+func newSetDialer(bases []string, sources int) (*dialer, error) {
+	d := &dialer{}
+	for _, base := range bases {
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, err
+		}
+		u.Scheme = "ws"
+		u.Path = strings.TrimRight(u.Path, "/") + "/webapi/sync/ws"
+		d.ws = append(d.ws, u.String())
 	}
-	u.Scheme = "ws"
-	u.Path = strings.TrimRight(u.Path, "/") + "/webapi/sync/ws"
-	d := &dialer{ws: u.String()}
+	if len(d.ws) == 0 {
+		return nil, errors.New("bench: no node to dial")
+	}
 	for i := 0; i < max(sources, 1); i++ {
 		nd := &net.Dialer{Timeout: 10 * time.Second}
 		if sources > 1 {
@@ -75,10 +87,15 @@ type wsConn struct {
 	ws *websocket.Conn
 }
 
-// connect dials, sends Connect and waits for Connected.
+// connect dials the (first) node, sends Connect and waits for Connected.
 func (d *dialer) connect(ctx context.Context, c *opsyncpb.Connect) (*wsConn, error) {
+	return d.connectAt(ctx, 0, c)
+}
+
+// connectAt is connect to node i mod the dialer's nodes.
+func (d *dialer) connectAt(ctx context.Context, i int, c *opsyncpb.Connect) (*wsConn, error) {
 	hc := d.clients[d.next.Add(1)%uint64(len(d.clients))]
-	ws, _, err := websocket.Dial(ctx, d.ws, &websocket.DialOptions{HTTPClient: hc, Subprotocols: []string{subprotocol}})
+	ws, _, err := websocket.Dial(ctx, d.ws[i%len(d.ws)], &websocket.DialOptions{HTTPClient: hc, Subprotocols: []string{subprotocol}})
 	if err != nil {
 		return nil, err
 	}
