@@ -18,6 +18,7 @@ import (
 type setNode struct {
 	host    string // the address it listens on
 	remote  string // its cluster address: its id in the set
+	raft    string // its raft address
 	argv    []string
 	dataDir string
 	srv     *server
@@ -75,12 +76,27 @@ func newNodeSet(t *testing.T, n int, layout setLayout, extra ...string) *nodeSet
 // etcdEndpoint ("" : seeds).
 func newNodeSetWith(t *testing.T, n int, layout setLayout, etcdEndpoint string, extra ...string) *nodeSet {
 	t.Helper()
+	set := planNodeSet(t, n, n, layout, etcdEndpoint, extra...)
+	for i := range set.nodes {
+		set.start(i)
+	}
+	set.waitReady(set.all()...)
+	return set
+}
+
+// planNodeSet lays out n nodes without starting them; the first voters
+// bootstrap the raft group, the others start without raft configuration
+// and wait to be added as voters.
+func planNodeSet(t *testing.T, n, voters int, layout setLayout, etcdEndpoint string, extra ...string) *nodeSet {
+	t.Helper()
 	set := &nodeSet{t: t}
 	var seeds, boot []string
 	for i := 0; i < n; i++ {
 		host, p, _ := layout(i)
 		seeds = append(seeds, fmt.Sprintf("%s:%d", host, p[1]))
-		boot = append(boot, fmt.Sprintf("%s:%d=%s:%d", host, p[0], host, p[2]))
+		if i < voters {
+			boot = append(boot, fmt.Sprintf("%s:%d=%s:%d", host, p[0], host, p[2]))
+		}
 	}
 	root := t.TempDir()
 	for i := 0; i < n; i++ {
@@ -88,20 +104,18 @@ func newNodeSetWith(t *testing.T, n int, layout setLayout, etcdEndpoint string, 
 		dir := filepath.Join(root, fmt.Sprintf("node%d", i))
 		argv := append(append([]string{}, wrapper...), opsyncBin, "serve", "--data", dir,
 			"--http", fmt.Sprintf("%s:%d", host, p[3]), "--remote", fmt.Sprintf("%s:%d", host, p[0]),
-			"--raft", fmt.Sprintf("%s:%d", host, p[2]), "--raft-bootstrap", strings.Join(boot, ","),
-			"--raft-election-timeout", "500ms", "--log-level", "warn")
+			"--raft", fmt.Sprintf("%s:%d", host, p[2]), "--raft-election-timeout", "500ms", "--log-level", "warn")
+		if i < voters {
+			argv = append(argv, "--raft-bootstrap", strings.Join(boot, ","))
+		}
 		if etcdEndpoint != "" {
 			argv = append(argv, "--etcd", etcdEndpoint, "--etcd-prefix", "/opsync-e2e/"+t.Name())
 		} else {
 			argv = append(argv, "--seeds", strings.Join(seeds, ","), "--seed-port", fmt.Sprint(p[1]))
 		}
 		argv = append(argv, extra...)
-		set.nodes = append(set.nodes, &setNode{host: host, remote: fmt.Sprintf("%s:%d", host, p[0]), argv: argv, dataDir: dir})
+		set.nodes = append(set.nodes, &setNode{host: host, remote: fmt.Sprintf("%s:%d", host, p[0]), raft: fmt.Sprintf("%s:%d", host, p[2]), argv: argv, dataDir: dir})
 	}
-	for i := range set.nodes {
-		set.start(i)
-	}
-	set.waitReady(set.all()...)
 	return set
 }
 

@@ -55,7 +55,9 @@ func testSetSurvivesKill9(t *testing.T, killLeader bool) {
 	t.Logf("kill -9 node %d (leader: %v) after %d acknowledged pushes", victim, killLeader, w.ackedCount())
 	set.kill9(victim)
 	survivors := []int{(victim + 1) % 3, (victim + 2) % 3}
-	w.waitAcked(t, w.ackedCount()+300) // the survivors acknowledge without the victim
+	// Every user's pushes are acknowledged again without the victim: the
+	// streams that lived on it activated on a survivor, from the journal.
+	w.waitEachAcked(t, 50)
 	set.waitReady(survivors...)
 
 	set.start(victim)
@@ -75,10 +77,14 @@ func testSetSurvivesKill9(t *testing.T, killLeader bool) {
 		r.waitSentinel(t)
 		r.check(t, w.ackedOf(u), w.attemptedOf(u))
 	}
-	// A new device of u0 on the restarted node reads u0's whole stream.
-	fresh := startSetReader(t, set, inst, biz, "u0", victim)
-	fresh.waitSentinel(t)
-	fresh.check(t, w.ackedOf(0), w.attemptedOf(0))
+	// A new device of each user on the restarted node reads the user's
+	// whole stream from the journal: what was acknowledged while the node
+	// was down is there, under the oplog ids the pushes were told.
+	for u := range readers {
+		fresh := startSetReader(t, set, inst, biz, fmt.Sprintf("u%d", u), victim)
+		fresh.waitSentinel(t)
+		fresh.check(t, w.ackedOf(u), w.attemptedOf(u))
+	}
 	t.Logf("acknowledged %d, attempted %d", w.ackedCount(), w.attemptedCount())
 }
 
@@ -86,7 +92,7 @@ func testSetSurvivesKill9(t *testing.T, killLeader bool) {
 // message ids; a writer whose node fails moves to the next node.
 type setWriters struct {
 	mu        sync.Mutex
-	acked     []map[string]bool
+	acked     []map[string]uint64 // message id -> the oplog id its SUCCESS named
 	attempted []map[string]bool
 	n         int
 	changed   chan struct{}
@@ -98,7 +104,7 @@ func startSetWriters(t *testing.T, set *nodeSet, inst, biz, key string, users in
 	w := &setWriters{changed: make(chan struct{}, 1), done: make(chan struct{})}
 	httpc := &http.Client{Timeout: 20 * time.Second}
 	for u := 0; u < users; u++ {
-		w.acked = append(w.acked, map[string]bool{})
+		w.acked = append(w.acked, map[string]uint64{})
 		w.attempted = append(w.attempted, map[string]bool{})
 		w.wg.Add(1)
 		go func(u int) {
@@ -115,12 +121,17 @@ func startSetWriters(t *testing.T, set *nodeSet, inst, biz, key string, users in
 				w.attempted[u][id] = true
 				w.mu.Unlock()
 				base := set.url(target)
-				if base == "" || !pushOnce(httpc, base, inst, key, biz, fmt.Sprintf("u%d", u), id) {
+				var oplog uint64
+				ok := false
+				if base != "" {
+					oplog, ok = pushAcked(httpc, base, inst, key, biz, fmt.Sprintf("u%d", u), id)
+				}
+				if !ok {
 					target = (target + 1) % 3
 					continue
 				}
 				w.mu.Lock()
-				w.acked[u][id] = true
+				w.acked[u][id] = oplog
 				w.n++
 				w.mu.Unlock()
 				select {
@@ -136,17 +147,26 @@ func startSetWriters(t *testing.T, set *nodeSet, inst, biz, key string, users in
 
 // pushOnce reports whether a push was answered SUCCESS.
 func pushOnce(httpc *http.Client, base, inst, key, biz, user, id string) bool {
+	_, ok := pushAcked(httpc, base, inst, key, biz, user, id)
+	return ok
+}
+
+// pushAcked pushes and returns the oplog id of a SUCCESS answer.
+func pushAcked(httpc *http.Client, base, inst, key, biz, user, id string) (uint64, bool) {
 	body, _ := json.Marshal(map[string]string{"bizType": biz, "linkToken": user, "thirdMsgId": id, "payload": id})
 	req, _ := http.NewRequest(http.MethodPost, base+"/webapi/sync/single?instanceId="+url.QueryEscape(inst), bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Opsync-Api-Key", key)
 	resp, err := httpc.Do(req)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	defer resp.Body.Close()
 	var a pushAnswer
-	return json.NewDecoder(resp.Body).Decode(&a) == nil && a.Msg == "SUCCESS"
+	if json.NewDecoder(resp.Body).Decode(&a) != nil || a.Msg != "SUCCESS" {
+		return 0, false
+	}
+	return a.OplogID, true
 }
 
 func (w *setWriters) stop() {
@@ -187,12 +207,44 @@ func (w *setWriters) waitAcked(t *testing.T, n int) {
 	}
 }
 
-func (w *setWriters) ackedOf(u int) map[string]bool {
+// waitEachAcked waits until every writer has n more acknowledged pushes
+// than when the wait began.
+func (w *setWriters) waitEachAcked(t *testing.T, n int) {
+	t.Helper()
+	w.mu.Lock()
+	base := make([]int, len(w.acked))
+	for u, a := range w.acked {
+		base[u] = len(a)
+	}
+	w.mu.Unlock()
+	deadline := time.After(90 * time.Second)
+	for {
+		w.mu.Lock()
+		behind := -1
+		for u, a := range w.acked {
+			if len(a) < base[u]+n {
+				behind = u
+				break
+			}
+		}
+		w.mu.Unlock()
+		if behind < 0 {
+			return
+		}
+		select {
+		case <-w.changed:
+		case <-deadline:
+			t.Fatalf("writer u%d: fewer than %d more pushes acknowledged within 90s", behind, n)
+		}
+	}
+}
+
+func (w *setWriters) ackedOf(u int) map[string]uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]bool{}
-	for k := range w.acked[u] {
-		out[k] = true
+	out := map[string]uint64{}
+	for k, v := range w.acked[u] {
+		out[k] = v
 	}
 	return out
 }
@@ -283,10 +335,11 @@ func (r *setReader) waitSentinel(t *testing.T) {
 }
 
 // check applies the lost-acknowledged-write check to what the reader got
-// before its sentinel: nothing acknowledged is missing, nothing arrived
-// that was never sent or arrived twice under two oplog ids, and the
+// before its sentinel: nothing acknowledged is missing, each arrived
+// under the oplog id its SUCCESS named (when known, non-zero), nothing
+// arrived that was never sent or twice under two oplog ids, and the
 // writer's order holds.
-func (r *setReader) check(t *testing.T, acked, attempted map[string]bool) {
+func (r *setReader) check(t *testing.T, acked map[string]uint64, attempted map[string]bool) {
 	t.Helper()
 	r.mu.Lock()
 	got := append([]client.Message(nil), r.got...)
@@ -311,9 +364,12 @@ func (r *setReader) check(t *testing.T, acked, attempted map[string]bool) {
 		last = n
 	}
 	var lost []string
-	for id := range acked {
-		if _, ok := read[id]; !ok {
+	for id, oplog := range acked {
+		got, ok := read[id]
+		if !ok {
 			lost = append(lost, id)
+		} else if oplog != 0 && got != oplog {
+			t.Fatalf("%s: %s acknowledged as oplog %d, delivered as oplog %d", r.user, id, oplog, got)
 		}
 	}
 	if len(lost) > 0 {
@@ -349,10 +405,11 @@ func TestSetDeliversAcrossNodes(t *testing.T) {
 	}
 	for _, r := range readers {
 		r.waitSentinel(t)
-		want := map[string]bool{}
+		want, sent := map[string]uint64{}, map[string]bool{}
 		for i := 0; i < 6; i++ {
-			want[fmt.Sprintf("%s-%06d", r.user, i)] = true
+			id := fmt.Sprintf("%s-%06d", r.user, i)
+			want[id], sent[id] = 0, true
 		}
-		r.check(t, want, want)
+		r.check(t, want, sent)
 	}
 }

@@ -62,7 +62,9 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	st := Status{
 		State:        s.raft.State().String(),
 		CommitIndex:  s.raft.CommitIndex(),
-		AppliedIndex: s.fsm.applied.get(),
+		// raft's own applied index also moves over entries the FSM never
+		// sees (a new leader's no-op), so that it reaches CommitIndex.
+		AppliedIndex: max(s.raft.AppliedIndex(), s.fsm.applied.get()),
 		LastIndex:    s.raft.LastIndex(),
 	}
 	addr, id := s.raft.LeaderWithID()
