@@ -103,9 +103,9 @@ func Standard() []Row {
 	// 1 node vs 3, sized to run in well under a minute each here.
 	pushShow := append([]Metric{{"pushes", "pushesPerSec", "/s"}}, latencyShow("latencyMs", "ack")...)
 	rows = append(rows, nodesRows("push 1 vs 3 nodes: 8 callers",
-		[]string{"push", "--spawn", "--count", "20000", "--concurrency", "8", "--users", "1000"}, pushShow)...)
+		[]string{"push", "--spawn", "--count", "10000", "--concurrency", "8", "--users", "1000"}, pushShow)...)
 	rows = append(rows, nodesRows("push 1 vs 3 nodes: 64 callers",
-		[]string{"push", "--spawn", "--count", "50000", "--concurrency", "64", "--users", "1000"}, pushShow)...)
+		[]string{"push", "--spawn", "--count", "30000", "--concurrency", "64", "--users", "1000"}, pushShow)...)
 	rows = append(rows, nodesRows("fanout 1 vs 3 nodes: 1,000 clients, per-user pushes (batch API), clients and pushes spread over the nodes",
 		[]string{"fanout", "--spawn", "--clients", "1000", "--mode", "user", "--pushes", "20", "--rate", "0"},
 		append([]Metric{{"deliveries", "deliveriesPerSec", "/s"}}, latencyShow("latencyMs", "push→receive")...))...)

@@ -60,8 +60,8 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 		return Status{}, persistence.ErrClosed
 	}
 	st := Status{
-		State:        s.raft.State().String(),
-		CommitIndex:  s.raft.CommitIndex(),
+		State:       s.raft.State().String(),
+		CommitIndex: s.raft.CommitIndex(),
 		// raft's own applied index also moves over entries the FSM never
 		// sees (a new leader's no-op), so that it reaches CommitIndex.
 		AppliedIndex: max(s.raft.AppliedIndex(), s.fsm.applied.get()),
