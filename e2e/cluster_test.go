@@ -412,4 +412,14 @@ func TestSetDeliversAcrossNodes(t *testing.T) {
 		}
 		r.check(t, want, sent)
 	}
+	// The acks flowed back from every node to the stream, wherever it
+	// lives: every entry counts as arrived, and the stream knows the
+	// user's three devices as connected.
+	for u := 0; u < 4; u++ {
+		user := fmt.Sprintf("a%d", u)
+		waitFor(t, user+"'s acks to reach its stream", 30*time.Second, func() bool {
+			rec := records(t, set.url((u+1)%3), inst, "users", user)
+			return rec.Pushes == 7 && rec.Arrivals == 7 && len(rec.ConnectedDevices) == 3
+		})
+	}
 }
