@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -45,15 +44,5 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageError(stderr, fs, "unknown verb %q (status, add-voter, remove-voter)", verb)
 	}
-	status, raw, err := callJSON(method, target, body, admin.option())
-	if err != nil {
-		fmt.Fprintf(stderr, "cluster %s: %v\n", verb, err)
-		return 1
-	}
-	if status/100 != 2 {
-		fmt.Fprintf(stderr, "cluster %s: HTTP %d: %s%s\n", verb, status, raw, hintFor(status))
-		return 1
-	}
-	printAnswer(stdout, raw)
-	return 0
+	return callAndPrint(stdout, stderr, "cluster "+verb, method, target, body, admin.option())
 }

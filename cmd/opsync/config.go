@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -66,17 +65,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageError(stderr, fs, "unknown verb %q (put, get, list, delete, online, offline)", verb)
 	}
-	status, raw, err := callJSON(method, target2, body, admin.option())
-	if err != nil {
-		fmt.Fprintf(stderr, "config %s: %v\n", verb, err)
-		return 1
-	}
-	if status/100 != 2 {
-		fmt.Fprintf(stderr, "config %s: HTTP %d: %s%s\n", verb, status, raw, hintFor(status))
-		return 1
-	}
-	printAnswer(stdout, raw)
-	return 0
+	return callAndPrint(stdout, stderr, "config "+verb, method, target2, body, admin.option())
 }
 
 // putBody is the whole config: PUT replaces a bizType's config, so every

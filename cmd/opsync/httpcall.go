@@ -45,6 +45,23 @@ func callJSON(method, url string, body any, opts ...reqOption) (int, []byte, err
 	return resp.StatusCode, out, err
 }
 
+// callAndPrint makes an admin call and prints its JSON answer; what names
+// the command in error messages. It returns the exit code: 1 unless the
+// answer is 2xx.
+func callAndPrint(stdout, stderr io.Writer, what, method, url string, body any, opts ...reqOption) int {
+	status, raw, err := callJSON(method, url, body, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", what, err)
+		return 1
+	}
+	if status/100 != 2 {
+		fmt.Fprintf(stderr, "%s: HTTP %d: %s%s\n", what, status, raw, hintFor(status))
+		return 1
+	}
+	printAnswer(stdout, raw)
+	return 0
+}
+
 // printAnswer prints a JSON answer on one line to stdout.
 func printAnswer(stdout io.Writer, raw []byte) {
 	fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))

@@ -64,17 +64,7 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageError(stderr, fs, "unknown verb %q (create, get, list, rotate-keys, settings)", verb)
 	}
-	status, raw, err := callJSON(method, target, body, admin.option())
-	if err != nil {
-		fmt.Fprintf(stderr, "instance %s: %v\n", verb, err)
-		return 1
-	}
-	if status/100 != 2 {
-		fmt.Fprintf(stderr, "instance %s: HTTP %d: %s%s\n", verb, status, raw, hintFor(status))
-		return 1
-	}
-	printAnswer(stdout, raw)
-	return 0
+	return callAndPrint(stdout, stderr, "instance "+verb, method, target, body, admin.option())
 }
 
 // settingsChanges is the PATCH body of the settings flags given.
