@@ -12,10 +12,17 @@ import (
 
 // protoactor blocks a member that failed a health check for good: when a
 // partition heals, both sides keep refusing each other's member ids, and
-// the set never forms again by itself. A member on the smaller side (its
-// blocked peers answer again and are at least as many as the members it
-// still has) therefore asks to be restarted: a new process joins with a
-// new member id, and its journal replica catches up through raft.
+// the set never forms again by itself; one missed poll (a pause under load)
+// leaves two members with different views of the set. A member that sees
+// blocked members answering again therefore asks to be restarted: a new
+// process joins with a new member id, and its journal replica catches up
+// through raft. The smaller side (blocked peers at least as many as the
+// members it still has) asks at once; a member on the larger side asks
+// only if the blocked peers are still there after patienceRounds polls, so
+// that after a partition heals only the minority restarts (its new id
+// is not blocked), while a one-sided block still ends.
+const patienceRounds = 5
+
 type rejoinWatch struct {
 	seeds    []string
 	interval time.Duration
@@ -33,6 +40,7 @@ func newRejoinWatch(seeds []string, interval time.Duration) *rejoinWatch {
 func (w *rejoinWatch) run(c *pcluster.Cluster) {
 	t := time.NewTicker(2 * w.interval)
 	defer t.Stop()
+	rounds := 0 // consecutive polls that found blocked members alive
 	for {
 		select {
 		case <-w.stop:
@@ -45,7 +53,12 @@ func (w *rejoinWatch) run(c *pcluster.Cluster) {
 				blockedAlive++
 			}
 		}
-		if blockedAlive > 0 && blockedAlive >= c.MemberList.Length() {
+		if blockedAlive == 0 {
+			rounds = 0
+			continue
+		}
+		rounds++
+		if blockedAlive >= c.MemberList.Length() || rounds >= patienceRounds {
 			w.once.Do(func() { close(w.needed) })
 			return
 		}
