@@ -208,9 +208,10 @@ func nodeID(cfg Config) (string, error) {
 	return id, nil
 }
 
-// protoactorLogger keeps protoactor's info chatter out of the node's log.
+// protoactorLogger keeps protoactor's info chatter out of the node's log,
+// and its repeats about an unreachable member down to one per 10 s.
 func protoactorLogger(l *slog.Logger) *slog.Logger {
-	return slog.New(levelFilter{h: l.Handler(), min: slog.LevelWarn})
+	return slog.New(levelFilter{h: newThrottle(l.Handler(), 10*time.Second), min: slog.LevelWarn})
 }
 
 type levelFilter struct {

@@ -50,7 +50,9 @@ func openReplicated(cfg RaftConfig, dataDir, id string, local *persistence.Pebbl
 	}
 	rcfg := raftjournal.Config{
 		ID: id, RaftAddr: cfg.Addr, Dir: dir,
-		Local: local, System: system, Bootstrap: cfg.Bootstrap, Logger: logger,
+		Local: local, System: system, Bootstrap: cfg.Bootstrap,
+		// A peer that is down makes raft log every heartbeat retry.
+		Logger: slog.New(newThrottle(logger.Handler(), 10*time.Second)),
 	}
 	if t := cfg.ElectionTimeout; t > 0 {
 		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
