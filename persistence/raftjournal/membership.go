@@ -20,9 +20,12 @@ func (s *Store) AddVoter(ctx context.Context, id, raftAddr string) error {
 	if s.closed.Load() {
 		return persistence.ErrClosed
 	}
-	_, err := s.do(ctx, &opsyncpb.JournalRequest{Op: &opsyncpb.JournalRequest_AddVoter{
+	index, err := s.do(ctx, &opsyncpb.JournalRequest{Op: &opsyncpb.JournalRequest_AddVoter{
 		AddVoter: &opsyncpb.JournalAddVoter{Id: id, Address: raftAddr}}})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.awaitLocal(ctx, index)
 }
 
 // RemoveServer removes the node id from the group. Removing the leader
@@ -31,9 +34,32 @@ func (s *Store) RemoveServer(ctx context.Context, id string) error {
 	if s.closed.Load() {
 		return persistence.ErrClosed
 	}
-	_, err := s.do(ctx, &opsyncpb.JournalRequest{Op: &opsyncpb.JournalRequest_RemoveServer{
+	index, err := s.do(ctx, &opsyncpb.JournalRequest{Op: &opsyncpb.JournalRequest_RemoveServer{
 		RemoveServer: &opsyncpb.JournalRemoveServer{Id: id}}})
-	return err
+	if err != nil || id == s.cfg.ID {
+		// A node that removed itself hears of no later entry.
+		return err
+	}
+	return s.awaitLocal(ctx, index)
+}
+
+// awaitLocal waits until this node's raft has applied index, so that a
+// membership change made through a follower shows in that follower's
+// Status when the call returns. Configuration entries never reach the
+// FSM, so this watches raft's own applied index.
+func (s *Store) awaitLocal(ctx context.Context, index uint64) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.raft.AppliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("raftjournal: change committed at index %d, not yet applied here: %w", index, ctx.Err())
+		case <-s.closing:
+			return persistence.ErrClosed
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // Status is this node's view of the raft group.
