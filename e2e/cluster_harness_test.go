@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,6 +156,23 @@ func (s *nodeSet) kill9(i int) {
 	s.nodes[i].srv = nil
 	s.mu.Unlock()
 	srv.kill9()
+}
+
+// stop stops node i with SIGTERM (a graceful close) and waits for it.
+func (s *nodeSet) stop(i int) {
+	s.t.Helper()
+	s.mu.Lock()
+	srv := s.nodes[i].srv
+	s.nodes[i].srv = nil
+	s.mu.Unlock()
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-srv.exited:
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("node %d did not stop within 30s of SIGTERM", i)
+	}
 }
 
 // status asks node i for its view of the set.
