@@ -56,7 +56,16 @@ func connectClient(t *testing.T, base, instance string, s clientSpec) *appClient
 			t.Fatal(err)
 		}
 	}
-	if err := c.UpdateUserInfo(s.user, "session-"+s.user); err != nil {
+	goOnline(t, c, s.user, up)
+	return ac
+}
+
+// goOnline signs c in as user, brings it to the foreground and waits until
+// up is closed (its OnStateChange saw the server's Connected); the client
+// is closed when the test ends.
+func goOnline(t *testing.T, c *client.Client, user string, up <-chan struct{}) {
+	t.Helper()
+	if err := c.UpdateUserInfo(user, "session-"+user); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.AppToForeground(); err != nil {
@@ -66,9 +75,8 @@ func connectClient(t *testing.T, base, instance string, s clientSpec) *appClient
 	select {
 	case <-up:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("client %s/%s did not connect", s.user, s.device)
+		t.Fatalf("client of %s (device %s) did not connect", user, c.SyncDeviceID())
 	}
-	return ac
 }
 
 // next returns the next message the client received.

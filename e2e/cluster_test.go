@@ -307,18 +307,7 @@ func startSetReader(t *testing.T, set *nodeSet, inst, biz, user string, first in
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.UpdateUserInfo(user, "session-"+user); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AppToForeground(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	select {
-	case <-up:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("client of %s did not connect", user)
-	}
+	goOnline(t, c, user, up)
 	return r
 }
 
