@@ -82,13 +82,27 @@ type streamLink struct {
 	identity    string
 	pid         *actor.PID
 	backlogOnly bool // a global stream whose new entries wait for the next connect
+	attempt     int  // subscriptions sent, to match a subscribeCheck to the latest
+	confirmed   bool // the stream answered the latest subscription
 }
 
 // resubscribe is the local message that retries attaching to a stream.
 type resubscribe struct{ link *streamLink }
 
+// subscribeCheck looks, subscribeTimeout after a subscription was sent,
+// whether the stream answered it. In a node set a subscription can go to
+// an activation on a node that has just died, before the membership says
+// so: no answer comes, and watching that address may never report the
+// death either. Without the check the client would wait for live entries
+// from a dead actor until it reconnected.
+type subscribeCheck struct {
+	link    *streamLink
+	attempt int
+}
+
 const (
 	resubscribeDelay = 200 * time.Millisecond
+	subscribeTimeout = 5 * time.Second
 	configTimeout    = 5 * time.Second
 )
 
@@ -128,6 +142,16 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	case *resubscribe:
 		if m.link.pid == nil {
 			a.subscribe(ctx, m.link, a.bizOf(m.link))
+		}
+	case *opsyncpb.Subscribed:
+		if l := a.links[m.Stream]; l != nil {
+			l.confirmed = true
+		}
+	case *subscribeCheck:
+		if l := m.link; m.attempt == l.attempt && !l.confirmed && l.pid != nil {
+			a.p.Logger.Debug("client: stream did not answer the subscription, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
+			l.pid = nil
+			a.subscribe(ctx, l, a.bizOf(l))
 		}
 	case *actor.Stopping:
 		for _, l := range a.links {
@@ -226,10 +250,14 @@ func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[stri
 	for b, p := range after {
 		points[b] = p
 	}
-	ctx.Send(pid, &opsyncpb.Subscribe{
+	l.attempt++
+	l.confirmed = false
+	ctx.Request(pid, &opsyncpb.Subscribe{
 		ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, DeviceId: a.p.DeviceID, After: points,
 		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly,
 	})
+	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
+	time.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
 }
 
 func (a *clientActor) retryLater(ctx actor.Context, l *streamLink) {
