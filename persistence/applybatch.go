@@ -46,8 +46,8 @@ func (s *PebbleStore) NewApplyBatch() (*ApplyBatch, error) {
 // *SeqConflictError, ErrInvalidActorID or an error for an empty batch, and
 // then adds nothing.
 func (a *ApplyBatch) Append(actorID string, first uint64, events [][]byte) error {
-	if !validActorID(actorID) {
-		return fmt.Errorf("%w: %d bytes", ErrInvalidActorID, len(actorID))
+	if err := CheckActorID(actorID); err != nil {
+		return err
 	}
 	if len(events) == 0 {
 		return fmt.Errorf("persistence: append to %q: no events", actorID)
@@ -89,8 +89,8 @@ func (a *ApplyBatch) DeleteSnapshots(actorID string, from, to uint64) error {
 }
 
 func (a *ApplyBatch) deleteRange(kind byte, actorID string, from, to uint64) error {
-	if !validActorID(actorID) {
-		return fmt.Errorf("%w: %d bytes", ErrInvalidActorID, len(actorID))
+	if err := CheckActorID(actorID); err != nil {
+		return err
 	}
 	if from > to {
 		return nil
@@ -104,8 +104,8 @@ func (a *ApplyBatch) deleteRange(kind byte, actorID string, from, to uint64) err
 
 // SaveSnapshot adds SnapshotStore.SaveSnapshot's write.
 func (a *ApplyBatch) SaveSnapshot(actorID string, seq uint64, data []byte) error {
-	if !validActorID(actorID) {
-		return fmt.Errorf("%w: %d bytes", ErrInvalidActorID, len(actorID))
+	if err := CheckActorID(actorID); err != nil {
+		return err
 	}
 	if err := a.b.Set(seqKey(kindSnapshot, actorID, seq), data, nil); err != nil {
 		return fmt.Errorf("persistence: save snapshot %q@%d: %w", actorID, seq, err)

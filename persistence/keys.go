@@ -30,6 +30,7 @@ package persistence
 
 import (
 	"encoding/binary"
+	"fmt"
 )
 
 const (
@@ -41,10 +42,14 @@ const (
 	seqLen = 8
 )
 
-// validActorID reports whether id can be encoded: the uint16 length prefix
-// would hold longer ids, MaxActorIDLen keeps keys small.
-func validActorID(id string) bool {
-	return len(id) > 0 && len(id) <= MaxActorIDLen
+// CheckActorID returns an ErrInvalidActorID unless id can be encoded: the
+// uint16 length prefix would hold longer ids, MaxActorIDLen keeps keys
+// small. A replicated store checks with it before proposing a write.
+func CheckActorID(id string) error {
+	if len(id) == 0 || len(id) > MaxActorIDLen {
+		return fmt.Errorf("%w: %d bytes", ErrInvalidActorID, len(id))
+	}
+	return nil
 }
 
 // actorPrefix returns kind | len | id with room for a seq after it.

@@ -107,8 +107,8 @@ func (s *PebbleStore) Close() error {
 // enter starts a call: it checks the store is open and the arguments valid,
 // and holds off Close until the returned release is called.
 func (s *PebbleStore) enter(ctx context.Context, actorID string, write bool) (release func(), err error) {
-	if !validActorID(actorID) {
-		return nil, fmt.Errorf("%w: %d bytes", ErrInvalidActorID, len(actorID))
+	if err := CheckActorID(actorID); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

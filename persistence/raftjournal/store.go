@@ -184,10 +184,18 @@ func (s *Store) enter(ctx context.Context, actorID string) error {
 	if s.closed.Load() {
 		return persistence.ErrClosed
 	}
-	if len(actorID) == 0 || len(actorID) > persistence.MaxActorIDLen {
-		return fmt.Errorf("%w: %d bytes", persistence.ErrInvalidActorID, len(actorID))
+	if err := persistence.CheckActorID(actorID); err != nil {
+		return err
 	}
 	return ctx.Err()
+}
+
+// beforeRead admits a read of actorID once the replica is caught up.
+func (s *Store) beforeRead(ctx context.Context, actorID string) error {
+	if err := s.enter(ctx, actorID); err != nil {
+		return err
+	}
+	return s.caughtUp(ctx)
 }
 
 // caughtUp waits until the replica has applied every write this node has
@@ -204,10 +212,7 @@ func (s *Store) caughtUp(ctx context.Context) error {
 
 // Replay implements persistence.Journal from the local replica.
 func (s *Store) Replay(ctx context.Context, actorID string, from, to uint64, max int, fn func(seq uint64, event []byte) error) (uint64, error) {
-	if err := s.enter(ctx, actorID); err != nil {
-		return 0, err
-	}
-	if err := s.caughtUp(ctx); err != nil {
+	if err := s.beforeRead(ctx, actorID); err != nil {
 		return 0, err
 	}
 	return s.cfg.Local.Replay(ctx, actorID, from, to, max, fn)
@@ -215,10 +220,7 @@ func (s *Store) Replay(ctx context.Context, actorID string, from, to uint64, max
 
 // HighestSeq implements persistence.Journal from the local replica.
 func (s *Store) HighestSeq(ctx context.Context, actorID string) (uint64, error) {
-	if err := s.enter(ctx, actorID); err != nil {
-		return 0, err
-	}
-	if err := s.caughtUp(ctx); err != nil {
+	if err := s.beforeRead(ctx, actorID); err != nil {
 		return 0, err
 	}
 	return s.cfg.Local.HighestSeq(ctx, actorID)
@@ -226,10 +228,7 @@ func (s *Store) HighestSeq(ctx context.Context, actorID string) (uint64, error) 
 
 // LoadSnapshot implements persistence.SnapshotStore from the local replica.
 func (s *Store) LoadSnapshot(ctx context.Context, actorID string, maxSeq uint64) (uint64, []byte, bool, error) {
-	if err := s.enter(ctx, actorID); err != nil {
-		return 0, nil, false, err
-	}
-	if err := s.caughtUp(ctx); err != nil {
+	if err := s.beforeRead(ctx, actorID); err != nil {
 		return 0, nil, false, err
 	}
 	return s.cfg.Local.LoadSnapshot(ctx, actorID, maxSeq)
