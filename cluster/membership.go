@@ -34,7 +34,9 @@ type Membership struct {
 	EtcdPrefix string
 }
 
-func (m Membership) clustered() bool { return len(m.Seeds) > 0 || len(m.Etcd) > 0 }
+// Clustered reports whether m describes a node set rather than a
+// standalone node.
+func (m Membership) Clustered() bool { return len(m.Seeds) > 0 || len(m.Etcd) > 0 }
 
 // provider builds the protoactor membership provider m describes.
 func (m Membership) provider() (pcluster.ClusterProvider, error) {

@@ -112,9 +112,6 @@ func startMember(c *pcluster.Cluster) (err error) {
 // RemoteAddr is the address other members reach this one at.
 func (m *Member) RemoteAddr() string { return m.system.Address() }
 
-// System is the actor system the member runs on.
-func (m *Member) System() *actor.ActorSystem { return m.system }
-
 // Members lists the remote addresses of the set's current members, as
 // this member sees them.
 func (m *Member) Members() []string {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"net/http"
-	"sync"
 	"time"
 
 	pcluster "github.com/asynkron/protoactor-go/cluster"
@@ -27,7 +26,6 @@ type rejoinWatch struct {
 	seeds    []string
 	interval time.Duration
 	client   *http.Client
-	once     sync.Once
 	needed   chan struct{}
 	stop     chan struct{}
 }
@@ -59,7 +57,7 @@ func (w *rejoinWatch) run(c *pcluster.Cluster) {
 		}
 		rounds++
 		if blockedAlive >= c.MemberList.Length() || rounds >= patienceRounds {
-			w.once.Do(func() { close(w.needed) })
+			close(w.needed) // run is its only writer, and returns here
 			return
 		}
 	}

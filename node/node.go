@@ -194,8 +194,7 @@ func nodeID(cfg Config) (string, error) {
 	if id == "" {
 		id = cfg.RemoteAddr
 	}
-	clustered := len(cfg.Membership.Seeds) > 0 || len(cfg.Membership.Etcd) > 0
-	if clustered && cfg.Raft.Addr == "" {
+	if cfg.Membership.Clustered() && cfg.Raft.Addr == "" {
 		return "", errors.New("node: a node set needs the replicated journal (--raft): with local journals an actor moving to another node would not find its oplog there")
 	}
 	if cfg.Raft.Addr == "" {

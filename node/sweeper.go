@@ -65,12 +65,4 @@ func (n *Node) sweepOnce(logger *slog.Logger) {
 // sweepsHere reports whether this node runs the retention sweep. Under
 // raft every replica lists every stream, so only the leader sweeps, and a
 // set wakes each stream once per interval rather than once per node.
-func (n *Node) sweepsHere() bool {
-	if n.raft == nil {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := n.raft.Status(ctx)
-	return err == nil && st.State == "Leader"
-}
+func (n *Node) sweepsHere() bool { return n.raft == nil || n.raft.IsLeader() }
