@@ -22,7 +22,6 @@ var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
 type Client struct {
 	opts    Options
 	urls    []string // Server, then Servers: tried in turn
-	current int      // index into urls; used by the connection loop only
 	backoff backoff
 	events  *eventLoop
 

@@ -94,9 +94,9 @@ func (cn *conn) read(ctx context.Context) (*opsyncpb.ServerFrame, error) {
 // ends, wait, connect again; until ctx ends or an error is fatal.
 func (c *Client) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	attempt := 0
+	attempt, current := 0, 0 // current: the index in c.urls tried next
 	for {
-		err := c.connectOnce(ctx, &attempt)
+		err := c.connectOnce(ctx, c.urls[current], &attempt)
 		if ctx.Err() != nil {
 			return
 		}
@@ -110,7 +110,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		if fatal {
 			return
 		}
-		c.current = (c.current + 1) % len(c.urls)
+		current = (current + 1) % len(c.urls)
 		t := time.NewTimer(c.backoff.delay(attempt))
 		attempt++
 		select {
@@ -122,12 +122,12 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// connectOnce opens one connection and serves it until it ends. It sets
-// *attempt to 0 once the server has answered Connected.
-func (c *Client) connectOnce(ctx context.Context, attempt *int) error {
+// connectOnce opens one connection to url and serves it until it ends. It
+// sets *attempt to 0 once the server has answered Connected.
+func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) error {
 	dialCtx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
 	defer cancel()
-	ws, _, err := websocket.Dial(dialCtx, c.urls[c.current], &websocket.DialOptions{
+	ws, _, err := websocket.Dial(dialCtx, url, &websocket.DialOptions{
 		HTTPClient: c.opts.HTTPClient, HTTPHeader: c.opts.HTTPHeader, Subprotocols: []string{Subprotocol},
 	})
 	if err != nil {
