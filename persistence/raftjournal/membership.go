@@ -43,21 +43,15 @@ func (s *Store) RemoveServer(ctx context.Context, id string) error {
 	return s.awaitLocal(ctx, index)
 }
 
-// awaitLocal waits until this node's raft has applied index, so that a
-// membership change made through a follower shows in that follower's
-// Status when the call returns. Configuration entries never reach the
-// FSM, so this watches raft's own applied index.
+// awaitLocal waits until this node's replica has applied index, so that
+// a membership change made through a follower shows in that follower's
+// Status when the call returns (configuration entries reach the FSM too).
 func (s *Store) awaitLocal(ctx context.Context, index uint64) error {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for s.raft.AppliedIndex() < index {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("raftjournal: change committed at index %d, not yet applied here: %w", index, ctx.Err())
-		case <-s.closing:
+	if err := s.fsm.applied.wait(ctx, index); err != nil {
+		if s.closed.Load() {
 			return persistence.ErrClosed
-		case <-tick.C:
 		}
+		return fmt.Errorf("raftjournal: change committed at index %d, not yet applied here: %w", index, err)
 	}
 	return nil
 }
