@@ -35,10 +35,10 @@ proto:
 # A short run of each fuzz target facing the network (part of `make test`);
 # `make fuzz FUZZTIME=10m` for a longer one.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePushBody$$' -fuzztime $(FUZZTIME) ./edge/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(FUZZTIME) ./edge/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePushBody$$' -fuzztime $(FUZZTIME) ./internal/edge/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientFrame$$' -fuzztime $(FUZZTIME) ./internal/edge/
 
-# The Go benchmarks (go test -bench ./persistence/ ./node/) and the standard
+# The Go benchmarks (go test -bench ./internal/persistence/ ./internal/node/) and the standard
 # `opsync bench` set, each scenario on a node of its own; writes
 # docs/benchmarks.json and the tables of docs/benchmarks.md (takes ~10 min).
 # BENCH_ONLY=push,catchup runs those scenarios only, without the Go

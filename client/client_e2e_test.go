@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/client"
-	"github.com/opsync/opsync/node"
+	"github.com/opsync/opsync/internal/node"
 )
 
 // These tests run the client against a real node in the same process.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsync/opsync/auth"
 	"github.com/opsync/opsync/client"
+	"github.com/opsync/opsync/internal/auth"
 )
 
 // instanceAnswer is the admin API's instance answer.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsync/opsync/edge"
+	"github.com/opsync/opsync/internal/edge"
 )
 
 // setNode is one `opsync serve` of a node set, restartable on its data.

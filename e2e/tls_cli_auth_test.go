@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsync/opsync/auth"
 	"github.com/opsync/opsync/client"
+	"github.com/opsync/opsync/internal/auth"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key,

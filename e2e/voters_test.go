@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/opsync/opsync/edge"
+	"github.com/opsync/opsync/internal/edge"
 )
 
 // Raft voters change through the CLI (the admin API), on any node: a

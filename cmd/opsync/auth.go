@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/opsync/opsync/edge"
-	"github.com/opsync/opsync/node"
+	"github.com/opsync/opsync/internal/edge"
+	"github.com/opsync/opsync/internal/node"
 )
 
 // adminAuth is how a command authenticates to the admin API: --admin-token

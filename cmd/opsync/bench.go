@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/opsync/opsync/bench"
+	"github.com/opsync/opsync/internal/bench"
 )
 
 // runBench dispatches `opsync bench <scenario>` to the bench package: one

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsync/opsync/cluster"
-	"github.com/opsync/opsync/node"
-	"github.com/opsync/opsync/persistence/raftjournal"
+	"github.com/opsync/opsync/internal/cluster"
+	"github.com/opsync/opsync/internal/node"
+	"github.com/opsync/opsync/internal/persistence/raftjournal"
 )
 
 // clusterFlags are serve's flags for running in a node set.

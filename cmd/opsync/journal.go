@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/opsync/opsync/persistence"
+	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opsync/opsync/node"
+	"github.com/opsync/opsync/internal/node"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) int {

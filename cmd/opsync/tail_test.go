@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsync/opsync/node"
+	"github.com/opsync/opsync/internal/node"
 )
 
 // runTail runs in-process against a real node.

@@ -1,0 +1,247 @@
+package actors
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/opsync/opsync/internal/auth"
+	"github.com/opsync/opsync/internal/state"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Instance result codes (InstanceResult.code) beyond the config ones.
+const (
+	InstanceAlreadyExists = "ALREADY_EXISTS"
+)
+
+// DefaultOperator is the operator of a change whose caller named none.
+const DefaultOperator = "admin"
+
+// maxValidationURLLen bounds an instance's validation endpoint URL.
+const maxValidationURLLen = 2048
+
+func operatorOf(s string) string {
+	if s == "" {
+		return DefaultOperator
+	}
+	return s
+}
+
+func opEvent(op *opsyncpb.Operation) *opsyncpb.Event {
+	return &opsyncpb.Event{Time: op.Time, Kind: &opsyncpb.Event_OperationRecorded{OperationRecorded: &opsyncpb.OperationRecorded{Operation: op}}}
+}
+
+// info describes the instance to its administrator.
+func (a *instanceActor) info() *opsyncpb.InstanceInfo {
+	keys, at := a.state.Keys()
+	return &opsyncpb.InstanceInfo{InstanceId: a.identity, CreatedAt: a.state.CreatedAt(), ApiKey: keys.ApiKey, ClientSecret: keys.ClientSecret,
+		KeysSetAt: at, Settings: a.state.Settings(), BizTypes: uint32(len(a.state.Configs()))}
+}
+
+func instanceFailure(err error) *opsyncpb.InstanceResult {
+	return &opsyncpb.InstanceResult{Code: ConfigSystemError, Message: err.Error()}
+}
+
+var instanceNotFound = &opsyncpb.InstanceResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
+
+// onCreate creates the instance with new random credentials.
+func (a *instanceActor) onCreate(m *opsyncpb.CreateInstance) *opsyncpb.InstanceResult {
+	if a.state.Exists() {
+		return &opsyncpb.InstanceResult{Code: InstanceAlreadyExists, Message: "instance exists"}
+	}
+	now := a.deps.Now().UnixMilli()
+	evs := []*opsyncpb.Event{
+		{Time: now, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: a.identity}}},
+		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
+		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionCreateInstance}),
+	}
+	if err := a.persist(evs); err != nil {
+		return instanceFailure(err)
+	}
+	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+}
+
+func (a *instanceActor) onGetInstance() *opsyncpb.InstanceResult {
+	if !a.state.Exists() {
+		return instanceNotFound
+	}
+	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+}
+
+// onRotate replaces both credentials; the old ones stop working at once.
+// The log row names the rotation, never the keys.
+func (a *instanceActor) onRotate(m *opsyncpb.RotateInstanceKeys) *opsyncpb.InstanceResult {
+	if !a.state.Exists() {
+		return instanceNotFound
+	}
+	now := a.deps.Now().UnixMilli()
+	evs := []*opsyncpb.Event{
+		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
+		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionRotateKeys}),
+	}
+	if err := a.persist(evs); err != nil {
+		return instanceFailure(err)
+	}
+	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+}
+
+// onSettings changes the settings m sets. A change of the signature switch
+// is logged as SIGNATURE_ON / SIGNATURE_OFF, any other as MODIFY_SETTINGS
+// with what changed; a request that changes nothing stores nothing.
+func (a *instanceActor) onSettings(m *opsyncpb.ChangeInstanceSettings) *opsyncpb.InstanceResult {
+	if !a.state.Exists() {
+		return instanceNotFound
+	}
+	if m.ValidationUrl != nil {
+		if err := CheckValidationURL(m.GetValidationUrl()); err != nil {
+			return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: err.Error()}
+		}
+	}
+	old := a.state.Settings()
+	cur := a.state.Settings()
+	if m.RequireToken != nil {
+		cur.RequireToken = m.GetRequireToken()
+	}
+	if m.ValidationUrl != nil {
+		cur.ValidationUrl = m.GetValidationUrl()
+	}
+	if m.SignatureCheck != nil {
+		cur.SignatureCheckOff = !m.GetSignatureCheck()
+	}
+	now := a.deps.Now().UnixMilli()
+	operator := operatorOf(m.Operator)
+	var ops []*opsyncpb.Operation
+	if old.SignatureCheckOff != cur.SignatureCheckOff {
+		action := state.ActionSignatureOn
+		if cur.SignatureCheckOff {
+			action = state.ActionSignatureOff
+		}
+		ops = append(ops, &opsyncpb.Operation{Time: now, Operator: operator, Action: action,
+			Changes: map[string]*opsyncpb.FieldChange{"signatureCheck": {Old: onOff(!old.SignatureCheckOff), New: onOff(!cur.SignatureCheckOff)}}})
+	}
+	changes := map[string]*opsyncpb.FieldChange{}
+	if old.RequireToken != cur.RequireToken {
+		changes["requireToken"] = &opsyncpb.FieldChange{Old: fmt.Sprint(old.RequireToken), New: fmt.Sprint(cur.RequireToken)}
+	}
+	if old.ValidationUrl != cur.ValidationUrl {
+		changes["validationUrl"] = &opsyncpb.FieldChange{Old: old.ValidationUrl, New: cur.ValidationUrl}
+	}
+	if len(changes) > 0 {
+		ops = append(ops, &opsyncpb.Operation{Time: now, Operator: operator, Action: state.ActionModifySettings, Changes: changes})
+	}
+	if len(ops) == 0 {
+		return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+	}
+	evs := []*opsyncpb.Event{{Time: now, Kind: &opsyncpb.Event_InstanceSettingsChanged{InstanceSettingsChanged: &opsyncpb.InstanceSettingsChanged{Settings: cur}}}}
+	for _, op := range ops {
+		evs = append(evs, opEvent(op))
+	}
+	if err := a.persist(evs); err != nil {
+		return instanceFailure(err)
+	}
+	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// onRecord appends a row the edge made (an admin push) to the log.
+func (a *instanceActor) onRecord(m *opsyncpb.RecordOperation) *opsyncpb.InstanceResult {
+	if !a.state.Exists() {
+		return instanceNotFound
+	}
+	op := m.GetOperation()
+	if op == nil || op.Action == "" {
+		return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: "operation missing"}
+	}
+	if op.Time == 0 {
+		op.Time = a.deps.Now().UnixMilli()
+	}
+	op.Operator = operatorOf(op.Operator)
+	if err := a.persist([]*opsyncpb.Event{opEvent(op)}); err != nil {
+		return instanceFailure(err)
+	}
+	return &opsyncpb.InstanceResult{Code: ConfigOK}
+}
+
+// onAuthorizePush checks a push API key (constant time). An instance
+// without a key (created before keys existed) refuses every push until
+// its keys are rotated.
+func (a *instanceActor) onAuthorizePush(m *opsyncpb.AuthorizePush) *opsyncpb.PushAuthorization {
+	if !a.state.Exists() {
+		return &opsyncpb.PushAuthorization{}
+	}
+	keys, _ := a.state.Keys()
+	return &opsyncpb.PushAuthorization{InstanceExists: true, Authorized: auth.Equal(m.ApiKey, keys.ApiKey)}
+}
+
+// onAuthorizeClient checks a connecting client. A token (Connect.token,
+// or the sessionId when the instance requires tokens and the client sent
+// none) must be an HS256 JWT signed with the instance's client secret whose
+// sub is the userId, iid the instance and, when it has one, did the device
+// id. Without a token the userId is trusted, as in the source, unless the
+// instance requires tokens. The answer carries the validation endpoint to
+// ask when the user-consistency check applies: an endpoint is set, the
+// signature switch is on, and some bizType has the check on.
+func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb.ClientAuthorization {
+	if !a.state.Exists() {
+		return &opsyncpb.ClientAuthorization{}
+	}
+	settings := a.state.Settings()
+	token := m.Token
+	if token == "" && settings.RequireToken {
+		token = m.SessionId
+	}
+	if token != "" || settings.RequireToken {
+		if reason := a.checkToken(token, m); reason != "" {
+			return &opsyncpb.ClientAuthorization{InstanceExists: true, Reason: reason}
+		}
+	}
+	res := &opsyncpb.ClientAuthorization{InstanceExists: true, Authorized: true}
+	if settings.ValidationUrl != "" && !settings.SignatureCheckOff && a.state.NeedsConsistency() {
+		res.ValidationUrl = settings.ValidationUrl
+	}
+	return res
+}
+
+// checkToken returns why token does not let m connect, or "".
+func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) string {
+	if token == "" {
+		return "this instance requires a client token"
+	}
+	keys, _ := a.state.Keys()
+	c, err := auth.VerifyHS256(token, []byte(keys.ClientSecret), a.deps.Now())
+	switch {
+	case err != nil:
+		return err.Error()
+	case c.Instance != a.identity:
+		return "token: iid is not this instance"
+	case c.Subject != m.UserId:
+		return "token: sub is not the userId"
+	case c.Device != "" && c.Device != m.DeviceId:
+		return "token: did is not the deviceId"
+	}
+	return ""
+}
+
+// CheckValidationURL checks an instance's validation endpoint: "" (none)
+// or an absolute http(s) URL.
+func CheckValidationURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > maxValidationURLLen || !utf8.ValidString(s) {
+		return fmt.Errorf("validationUrl longer than %d bytes", maxValidationURLLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("validationUrl must be an absolute http(s) URL, not %q", s)
+	}
+	return nil
+}

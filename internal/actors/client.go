@@ -1,0 +1,414 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// ClientParams describe one client connection.
+type ClientParams struct {
+	InstanceID string
+	UserID     string
+	DeviceID   string
+	SessionID  string
+	OSType     string
+	AppVersion string
+	// BizTypes the client registered at connect, with its sync point each.
+	BizTypes map[string]uint64
+	// ConsistencyChecked: the instance's validation endpoint was asked
+	// about this session; SessionValid is its answer. A checked, invalid
+	// session receives nothing of the bizTypes with consistencyCheck on.
+	ConsistencyChecked bool
+	SessionValid       bool
+	Sink               FrameSink
+	// Window bounds the messages delivered and not yet acknowledged.
+	Window int
+	Logger *slog.Logger
+}
+
+// Client is the edge's handle on a client actor.
+type Client struct {
+	pid  *actor.PID
+	root *actor.RootContext
+}
+
+// StartClient spawns the client actor of one connection on this node. It
+// attaches to the user's and the device's streams, and to the global
+// streams of the global bizTypes it registers, wherever in the cluster
+// they live.
+func StartClient(c *cluster.Cluster, p ClientParams) *Client {
+	if p.Window <= 0 {
+		p.Window = 512
+	}
+	if p.Logger == nil {
+		p.Logger = (&Deps{}).withDefaults().Logger
+	}
+	root := c.ActorSystem.Root
+	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newClientActor(c, p) }))
+	return &Client{pid: pid, root: root}
+}
+
+// Handle passes a frame the client sent (register, unregister, ack) to the
+// actor.
+func (h *Client) Handle(f *opsyncpb.ClientFrame) { h.root.Send(h.pid, f) }
+
+// Stop detaches the actor from its streams and stops it; the edge calls it
+// when the connection ends.
+func (h *Client) Stop() { h.root.Stop(h.pid) }
+
+// clientActor serves one connection: it merges the deliveries of the
+// streams it is attached to, keeps at most Window of them in flight, and
+// turns the client's acks into sync points for the streams.
+type clientActor struct {
+	p        ClientParams
+	cl       *cluster.Cluster
+	configs  map[string]*opsyncpb.BizTypeConfig
+	links    map[string]*streamLink // by stream identity
+	cursor   map[string]uint64      // registered bizType -> highest oplog id queued
+	bizLink  map[string]*streamLink // bizType -> the stream its entries came from
+	queue    []*opsyncpb.Entry
+	inflight *Inflight
+}
+
+// streamLink is the client's attachment to one stream.
+type streamLink struct {
+	identity    string
+	pid         *actor.PID
+	backlogOnly bool // a global stream whose new entries wait for the next connect
+	attempt     int  // subscriptions sent, to match a subscribeCheck to the latest
+	confirmed   bool // the stream answered the latest subscription
+}
+
+// resubscribe is the local message that retries attaching to a stream.
+type resubscribe struct{ link *streamLink }
+
+// subscribeCheck looks, subscribeTimeout after a subscription was sent,
+// whether the stream answered it. In a node set a subscription can go to
+// an activation on a node that has just died, before the membership says
+// so: no answer comes, and watching that address may never report the
+// death either. Without the check the client would wait for live entries
+// from a dead actor until it reconnected.
+type subscribeCheck struct {
+	link    *streamLink
+	attempt int
+}
+
+const (
+	resubscribeDelay = 200 * time.Millisecond
+	subscribeTimeout = 5 * time.Second
+	configTimeout    = 5 * time.Second
+)
+
+// maxFrameMessages bounds the messages of one Deliver frame.
+const maxFrameMessages = 256
+
+func newClientActor(c *cluster.Cluster, p ClientParams) *clientActor {
+	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight()}
+	for biz, point := range p.BizTypes {
+		a.cursor[biz] = point
+	}
+	return a
+}
+
+func (a *clientActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.loadConfigs()
+		a.attach(ctx, a.cursor)
+	case *opsyncpb.StreamDeliveries:
+		if m.Retry {
+			a.onRetry(ctx, m)
+			return
+		}
+		a.onDeliveries(ctx, m)
+	case *opsyncpb.ClientFrame:
+		a.onFrame(ctx, m)
+	case *actor.Terminated:
+		for _, l := range a.links {
+			if l.pid != nil && l.pid.Equal(m.Who) {
+				// The stream stopped (its node died, or it failed): attach
+				// again; the cluster activates it anew.
+				l.pid = nil
+				a.retryLater(ctx, l)
+			}
+		}
+	case *resubscribe:
+		if m.link.pid == nil {
+			a.subscribe(ctx, m.link, a.bizOf(m.link))
+		}
+	case *opsyncpb.Subscribed:
+		if l := a.links[m.Stream]; l != nil {
+			l.confirmed = true
+		}
+	case *subscribeCheck:
+		if l := m.link; m.attempt == l.attempt && !l.confirmed && l.pid != nil {
+			a.p.Logger.Debug("client: stream did not answer the subscription, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
+			l.pid = nil
+			a.subscribe(ctx, l, a.bizOf(l))
+		}
+	case *actor.Stopping:
+		for _, l := range a.links {
+			if l.pid != nil {
+				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
+			}
+		}
+	}
+}
+
+// loadConfigs reads the instance's bizType configs: which bizTypes are
+// global, and which need a validated session.
+func (a *clientActor) loadConfigs() {
+	a.configs = map[string]*opsyncpb.BizTypeConfig{}
+	res, err := a.cl.Request(a.p.InstanceID, KindInstance, &opsyncpb.ListBizTypes{}, cluster.WithTimeout(configTimeout))
+	list, ok := res.(*opsyncpb.BizTypeList)
+	if err != nil || !ok {
+		a.p.Logger.Warn("client: configs unavailable", slog.String("instance", a.p.InstanceID), slog.Any("err", err))
+		return
+	}
+	for _, c := range list.Configs {
+		a.configs[c.BizType] = c
+	}
+}
+
+// linkFor returns the stream a bizType's entries come from for this
+// client, or nil when the client may not receive them.
+func (a *clientActor) linkFor(biz string, user bool) *streamLink {
+	cfg := a.configs[biz]
+	if cfg != nil && cfg.ConsistencyCheck && a.p.ConsistencyChecked && !a.p.SessionValid {
+		return nil
+	}
+	id := DeviceStream(a.p.InstanceID, a.p.DeviceID)
+	switch {
+	case cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL:
+		id = GlobalStream(a.p.InstanceID, biz)
+	case user:
+		id = UserStream(a.p.InstanceID, a.p.UserID)
+	}
+	l := a.links[id]
+	if l == nil {
+		l = &streamLink{identity: id, backlogOnly: cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL && !cfg.PushToOnline}
+		a.links[id] = l
+	}
+	return l
+}
+
+// attach subscribes the bizTypes in after (with their sync points) to the
+// streams they come from: a specified-scope bizType to both the user's and
+// the device's stream (its config's target decides which one has entries),
+// a global one to its global stream.
+func (a *clientActor) attach(ctx actor.Context, after map[string]uint64) {
+	per := map[*streamLink]map[string]uint64{}
+	for biz, point := range after {
+		for _, user := range []bool{true, false} {
+			l := a.linkFor(biz, user)
+			if l == nil {
+				continue
+			}
+			if per[l] == nil {
+				per[l] = map[string]uint64{}
+			}
+			per[l][biz] = point
+		}
+	}
+	for l, points := range per {
+		a.subscribe(ctx, l, points)
+	}
+}
+
+// bizOf returns the registered bizTypes a link serves, with their cursors.
+func (a *clientActor) bizOf(l *streamLink) map[string]uint64 {
+	out := map[string]uint64{}
+	for biz, cur := range a.cursor {
+		if a.linkFor(biz, true) == l || a.linkFor(biz, false) == l {
+			out[biz] = cur
+		}
+	}
+	return out
+}
+
+func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[string]uint64) {
+	if len(after) == 0 {
+		return
+	}
+	pid := a.cl.Get(l.identity, KindStream)
+	if pid == nil {
+		a.retryLater(ctx, l)
+		return
+	}
+	if !l.backlogOnly && (l.pid == nil || !l.pid.Equal(pid)) {
+		ctx.Watch(pid)
+	}
+	l.pid = pid
+	points := make(map[string]uint64, len(after))
+	for b, p := range after {
+		points[b] = p
+	}
+	l.attempt++
+	l.confirmed = false
+	ctx.Request(pid, &opsyncpb.Subscribe{
+		ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, DeviceId: a.p.DeviceID, After: points,
+		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly,
+	})
+	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
+	time.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
+}
+
+func (a *clientActor) retryLater(ctx actor.Context, l *streamLink) {
+	self := ctx.Self()
+	root := ctx.ActorSystem().Root
+	time.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribe{link: l}) })
+}
+
+func (a *clientActor) onDeliveries(ctx actor.Context, m *opsyncpb.StreamDeliveries) {
+	link := a.links[m.Stream]
+	if link == nil {
+		return
+	}
+	for _, e := range m.Entries {
+		cur, registered := a.cursor[e.BizType]
+		if !registered || e.OplogId <= cur {
+			continue // unregistered meanwhile, or already queued
+		}
+		a.cursor[e.BizType] = e.OplogId
+		a.bizLink[e.BizType] = link
+		a.queue = append(a.queue, e)
+	}
+	a.pump(ctx)
+}
+
+// onRetry sends again the entries that are still unacknowledged here;
+// others are acknowledged meanwhile or still queued.
+func (a *clientActor) onRetry(ctx actor.Context, m *opsyncpb.StreamDeliveries) {
+	var msgs []*opsyncpb.SyncMessage
+	for _, e := range m.Entries {
+		if a.inflight.Pending(e.BizType, e.OplogId) {
+			msgs = append(msgs, toSyncMessage(e))
+		}
+	}
+	a.send(ctx, msgs)
+}
+
+// pump sends queued entries while the window has room.
+func (a *clientActor) pump(ctx actor.Context) {
+	for len(a.queue) > 0 && a.inflight.Len() < a.p.Window {
+		n := min(len(a.queue), a.p.Window-a.inflight.Len(), maxFrameMessages)
+		msgs := make([]*opsyncpb.SyncMessage, 0, n)
+		for _, e := range a.queue[:n] {
+			if a.inflight.Sent(e.BizType, e.OplogId) {
+				msgs = append(msgs, toSyncMessage(e))
+			}
+		}
+		a.queue = a.queue[n:]
+		if !a.send(ctx, msgs) {
+			return
+		}
+	}
+}
+
+// send writes one Deliver frame; false when the connection is gone.
+func (a *clientActor) send(ctx actor.Context, msgs []*opsyncpb.SyncMessage) bool {
+	if len(msgs) == 0 {
+		return true
+	}
+	err := a.p.Sink.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Deliver{Deliver: &opsyncpb.Deliver{Messages: msgs}}})
+	if err != nil {
+		a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
+		ctx.Stop(ctx.Self())
+		return false
+	}
+	metrics.Deliveries.Add(float64(len(msgs)))
+	return true
+}
+
+func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
+	switch m := f.Frame.(type) {
+	case *opsyncpb.ClientFrame_Ack:
+		a.onAck(ctx, m.Ack)
+	case *opsyncpb.ClientFrame_RegisterBiz:
+		biz := m.RegisterBiz.BizType
+		if _, ok := a.cursor[biz]; ok {
+			return
+		}
+		if _, known := a.configs[biz]; !known {
+			a.loadConfigs() // a bizType configured after this client connected
+		}
+		a.cursor[biz] = m.RegisterBiz.SyncPoint
+		a.attach(ctx, map[string]uint64{biz: m.RegisterBiz.SyncPoint})
+	case *opsyncpb.ClientFrame_UnregisterBiz:
+		biz := m.UnregisterBiz.BizType
+		delete(a.cursor, biz)
+		// Delivered but unacknowledged entries go again if the bizType is
+		// registered again.
+		a.inflight.Forget(biz)
+		kept := a.queue[:0]
+		for _, e := range a.queue {
+			if e.BizType != biz {
+				kept = append(kept, e)
+			}
+		}
+		a.queue = kept
+		for _, l := range a.links {
+			if l.pid != nil && !l.backlogOnly {
+				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, BizTypes: []string{biz}})
+			}
+		}
+	}
+}
+
+// onAck records the client's acks: a sync point that moved goes to the
+// stream as such, an ack above it (out of order) as an individual one, so
+// that the stream stops redelivering it.
+func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
+	metrics.Acks.Add(float64(len(ack.Received)))
+	reports := map[*streamLink]*opsyncpb.AckSyncPoints{}
+	report := func(biz string) *opsyncpb.AckSyncPoints {
+		l := a.bizLink[biz]
+		if l == nil || l.pid == nil {
+			return nil
+		}
+		r := reports[l]
+		if r == nil {
+			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{},
+				ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id}
+			reports[l] = r
+		}
+		return r
+	}
+	for _, rcv := range ack.Received {
+		if !a.inflight.Pending(rcv.BizType, rcv.OplogId) {
+			continue
+		}
+		point, advanced := a.inflight.Ack(rcv.BizType, rcv.OplogId)
+		r := report(rcv.BizType)
+		if r == nil {
+			continue
+		}
+		if advanced {
+			r.Points[rcv.BizType] = point
+		} else {
+			r.Acked = append(r.Acked, rcv)
+		}
+	}
+	for l, r := range reports {
+		ctx.Send(l.pid, r)
+	}
+	a.pump(ctx)
+}
+
+func toSyncMessage(e *opsyncpb.Entry) *opsyncpb.SyncMessage {
+	return &opsyncpb.SyncMessage{
+		BizType:       e.BizType,
+		OplogId:       e.OplogId,
+		ThirdMsgId:    e.ThirdMsgId,
+		Payload:       e.Payload,
+		BinaryPayload: e.BinaryPayload,
+		IsBinary:      len(e.BinaryPayload) > 0,
+		PushTime:      e.PushTime,
+	}
+}

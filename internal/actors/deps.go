@@ -1,0 +1,56 @@
+package actors
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/opsync/opsync/internal/persistence"
+)
+
+// Deps is what the persistent actors of a node share.
+type Deps struct {
+	Store persistence.Store
+	// SnapshotEvery is the number of events after which an actor stores a
+	// snapshot, so that activation replays at most that many events.
+	SnapshotEvery int
+	// PassivateAfter stops an actor that has had no message and no attached
+	// client for that long.
+	PassivateAfter time.Duration
+	// MaxBatch bounds the events a stream writes in one journal append.
+	MaxBatch int
+	// RetryInterval is how long a delivered entry waits for its ack before
+	// it is delivered again.
+	RetryInterval time.Duration
+	// TickInterval is how often a stream looks for retries and expired
+	// entries.
+	TickInterval time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+func (d *Deps) withDefaults() *Deps {
+	c := *d
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = 1000
+	}
+	if c.PassivateAfter <= 0 {
+		c.PassivateAfter = 2 * time.Minute
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 1024
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = 20 * time.Second
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = min(c.RetryInterval/2, 5*time.Second)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &c
+}

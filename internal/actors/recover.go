@@ -1,0 +1,94 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/persistence"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// eventSourced is the state of a persistent actor as recovery sees it.
+type eventSourced interface {
+	LastSeq() uint64
+	Apply(seq uint64, ev *opsyncpb.Event) error
+}
+
+// recoverTimeout bounds a recovery whose caller set no deadline: on a
+// replicated journal without a reachable majority it fails rather than
+// hangs.
+const recoverTimeout = 15 * time.Second
+
+// recoverState rebuilds an actor's state: from the latest snapshot (if
+// any, decoded into newSnap() and given to restore), else from empty(),
+// then every later journal event is applied. It returns the state and the
+// journal's highest sequence number, which may be above the state's last
+// applied one when the newest events were deleted.
+func recoverState[S eventSourced, M proto.Message](ctx context.Context, store persistence.Store, journal string,
+	empty func() S, newSnap func() M, restore func(M) S) (S, uint64, error) {
+	state := empty()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, recoverTimeout)
+		defer cancel()
+	}
+	// On a replicated journal this node's replica may lag the group: an
+	// actor that moved here must not recover from less than was committed
+	// (it would reuse sequence numbers its last activation wrote).
+	if err := store.ReadBarrier(ctx); err != nil {
+		return state, 0, fmt.Errorf("read barrier before recovering %s: %w", journal, err)
+	}
+	_, data, found, err := store.LoadSnapshot(ctx, journal, persistence.MaxSeq)
+	if err != nil {
+		return state, 0, fmt.Errorf("load snapshot of %s: %w", journal, err)
+	}
+	if found {
+		snap := newSnap()
+		if err := proto.Unmarshal(data, snap); err != nil {
+			return state, 0, fmt.Errorf("decode snapshot of %s: %w", journal, err)
+		}
+		state = restore(snap)
+	}
+	highest, err := store.Replay(ctx, journal, state.LastSeq()+1, persistence.MaxSeq, -1, func(seq uint64, b []byte) error {
+		ev := &opsyncpb.Event{}
+		if err := proto.Unmarshal(b, ev); err != nil {
+			return fmt.Errorf("decode event %d: %w", seq, err)
+		}
+		return state.Apply(seq, ev)
+	})
+	if err != nil {
+		return state, 0, fmt.Errorf("replay %s: %w", journal, err)
+	}
+	return state, max(highest, state.LastSeq()), nil
+}
+
+// marshalEvents encodes events for a journal append.
+func marshalEvents(evs []*opsyncpb.Event) ([][]byte, error) {
+	out := make([][]byte, len(evs))
+	for i, ev := range evs {
+		b, err := proto.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// saveSnapshot stores msg as the state at seq and drops older snapshots.
+func saveSnapshot(ctx context.Context, store persistence.Store, journal string, seq uint64, msg proto.Message) error {
+	b, err := proto.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	if err := store.SaveSnapshot(ctx, journal, seq, b); err != nil {
+		return err
+	}
+	if seq > 1 {
+		return store.DeleteSnapshots(ctx, journal, 0, seq-1)
+	}
+	return nil
+}

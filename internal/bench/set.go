@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsync/opsync/internal/edge"
+)
+
+// nodesFlag declares --nodes, the size of the spawned node set.
+func nodesFlag(fs *flag.FlagSet, n *int) {
+	fs.IntVar(n, "nodes", 1, "with --spawn: run on a set of N nodes on 127.0.0.1 (replicated raft journal; 1: one standalone node); "+
+		"callers and clients are spread round-robin over the nodes")
+}
+
+// openSet is open for a scenario that can run on a spawned node set:
+// nodes > 1 spawns a set of that many nodes (it needs --spawn).
+func (e *Env) openSet(ctx context.Context, nodes int) (*target, error) {
+	if nodes <= 1 {
+		return e.open(ctx, false)
+	}
+	if !e.Spawn {
+		return nil, usageErr("--nodes needs --spawn")
+	}
+	dir, err := os.MkdirTemp("", "opsync-bench-set-")
+	if err != nil {
+		return nil, err
+	}
+	t := &target{env: e, dir: dir, temp: !e.KeepData}
+	if err := t.startSet(ctx, nodes); err != nil {
+		t.close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// startSet spawns n nodes forming one set on 127.0.0.1, as docs/cluster.md
+// describes: static seeds, every node a raft voter, free ports, the data
+// directories under t.dir, the run's admin token; then waits until the set
+// is ready (waitSet).
+func (t *target) startSet(ctx context.Context, n int) error {
+	bin := t.env.Binary
+	if bin == "" {
+		bin = executable()
+	}
+	ports, err := freePorts(3 * n) // per node: remote (its id), seed, raft
+	if err != nil {
+		return err
+	}
+	addr := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	var seeds, boot []string
+	for i := 0; i < n; i++ {
+		seeds = append(seeds, addr(ports[3*i+1]))
+		boot = append(boot, addr(ports[3*i])+"="+addr(ports[3*i+2]))
+	}
+	t.set = make([]*Server, n)
+	errs := make([]error, n)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		args := append(append([]string{}, t.env.ServeArgs...),
+			"--remote", addr(ports[3*i]), "--seeds", strings.Join(seeds, ","), "--seed-port", strconv.Itoa(ports[3*i+1]),
+			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","))
+		o := SpawnOptions{Binary: bin, DataDir: filepath.Join(t.dir, fmt.Sprintf("node%d", i)), HTTPAddr: "127.0.0.1:0", Args: args,
+			AdminToken: t.env.creds().adminToken}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.set[i], errs[i] = Spawn(ctx, o)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("node %d: %w", i, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	t.srv, t.url = t.set[0], t.set[0].URL
+	leader, err := t.waitSet(ctx, time.Minute)
+	if err != nil {
+		return err
+	}
+	var pids []string
+	for _, s := range t.set {
+		pids = append(pids, fmt.Sprintf("%d at %s", s.PID, s.URL))
+	}
+	t.env.logf("spawned a set of %d nodes (pids %s; data under %s), ready after %s, raft leader node %d",
+		n, strings.Join(pids, ", "), t.dir, time.Since(t0).Round(time.Millisecond), leader)
+	return nil
+}
+
+// waitSet waits until every node of the set lists all of them as members
+// and all agree on one raft leader among them, and returns the leader's
+// index.
+func (t *target) waitSet(ctx context.Context, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	as := t.apis(1)
+	defer closeAPIs(as)
+	last := "no answer yet"
+	for {
+		leader, why := t.setAgrees(ctx, as)
+		if leader >= 0 {
+			return leader, nil
+		}
+		last = why
+		select {
+		case <-ctx.Done():
+			return -1, fmt.Errorf("bench: the node set was not ready within %s (last: %s)", timeout, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// setAgrees asks every node for its view of the set: the leader's index
+// when they agree (see waitSet), else -1 and why not.
+func (t *target) setAgrees(ctx context.Context, as []*api) (int, string) {
+	for _, s := range t.set {
+		select {
+		case <-s.Exited():
+			return -1, "a node exited: " + s.StderrTail()
+		default:
+		}
+	}
+	leader := ""
+	var ids []string
+	for i, a := range as {
+		var st edge.ClusterStatus
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		code, err := a.do(c, http.MethodGet, "/api/v1/cluster", nil, &st)
+		cancel()
+		switch {
+		case err != nil:
+			return -1, fmt.Sprintf("node %d: %v", i, err)
+		case code != http.StatusOK:
+			return -1, fmt.Sprintf("node %d: HTTP %d", i, code)
+		case len(st.Members) != len(as) || st.Leader == "" || (leader != "" && st.Leader != leader):
+			return -1, fmt.Sprintf("node %d: members %v, leader %q", i, st.Members, st.Leader)
+		}
+		leader = st.Leader
+		ids = append(ids, st.Node)
+	}
+	for i, id := range ids {
+		if id == leader {
+			return i, ""
+		}
+	}
+	return -1, fmt.Sprintf("leader %q is none of the nodes %v", leader, ids)
+}
+
+// freePorts returns n distinct ports of 127.0.0.1 that were free a moment
+// ago.
+func freePorts(n int) ([]int, error) {
+	var out []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for len(out) < n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}

@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// defaultTimeout bounds a command when the caller's context has no deadline.
+const defaultTimeout = 10 * time.Second
+
+// ErrUnavailable means the actor did not answer in time.
+var ErrUnavailable = errors.New("cluster: actor unavailable")
+
+// Push sends a push to the stream of linkToken under the config's target.
+// A transient push is delivered to the clients attached now and not stored.
+func (m *Member) Push(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, e *opsyncpb.Entry, transient bool) (*opsyncpb.PushResult, error) {
+	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e, Transient: transient})
+}
+
+// PushGlobal stores an entry in a global bizType's stream.
+func (m *Member) PushGlobal(ctx context.Context, instanceID, bizType string, e *opsyncpb.Entry) (*opsyncpb.PushResult, error) {
+	return request[*opsyncpb.PushResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.Push{Entry: e})
+}
+
+// PushBatch sends entries to one stream, to be written in one append.
+func (m *Member) PushBatch(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, es []*opsyncpb.Entry) (*opsyncpb.PushBatchResult, error) {
+	res, err := request[*opsyncpb.PushBatchResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.PushBatch{Entries: es})
+	if err == nil && len(res.Results) != len(es) {
+		err = fmt.Errorf("cluster: stream answered %d results for %d entries", len(res.Results), len(es))
+	}
+	return res, err
+}
+
+func streamIdentity(instanceID string, target opsyncpb.Target, linkToken string) string {
+	if target == opsyncpb.Target_TARGET_DEVICE {
+		return actors.DeviceStream(instanceID, linkToken)
+	}
+	return actors.UserStream(instanceID, linkToken)
+}
+
+// StreamStatus asks a user's or device's stream for its records.
+func (m *Member) StreamStatus(ctx context.Context, instanceID string, target opsyncpb.Target, id string, since int64, limit uint32) (*opsyncpb.StreamStatusResult, error) {
+	return request[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
+}
+
+// Sweep wakes a stream (any kind of identity) so that it deletes its
+// expired entries.
+func (m *Member) Sweep(ctx context.Context, identity string) error {
+	_, err := request[*opsyncpb.StreamStatusResult](ctx, m, identity, actors.KindStream, &opsyncpb.StreamStatus{Limit: 1})
+	return err
+}
+
+// BizType asks an instance for one bizType config.
+func (m *Member) BizType(ctx context.Context, instanceID, bizType string) (*opsyncpb.BizTypeAnswer, error) {
+	return request[*opsyncpb.BizTypeAnswer](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetBizType{BizType: bizType})
+}
+
+// BizTypes lists an instance's bizType configs.
+func (m *Member) BizTypes(ctx context.Context, instanceID string) (*opsyncpb.BizTypeList, error) {
+	return request[*opsyncpb.BizTypeList](ctx, m, instanceID, actors.KindInstance, &opsyncpb.ListBizTypes{})
+}
+
+// ChangeConfig sends a config command (PutBizType, DeleteBizType,
+// SetBizTypeOnline) to an instance.
+func (m *Member) ChangeConfig(ctx context.Context, instanceID string, cmd proto.Message) (*opsyncpb.ConfigResult, error) {
+	return request[*opsyncpb.ConfigResult](ctx, m, instanceID, actors.KindInstance, cmd)
+}
+
+// Attach starts the client actor of a new connection on this member.
+func (m *Member) Attach(p actors.ClientParams) *actors.Client {
+	return actors.StartClient(m.cluster, p)
+}
+
+func request[R proto.Message](ctx context.Context, m *Member, identity, kind string, msg proto.Message) (R, error) {
+	var zero R
+	timeout := defaultTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return zero, ErrUnavailable
+	}
+	res, err := m.cluster.Request(identity, kind, msg, pcluster.WithTimeout(timeout))
+	if err != nil {
+		return zero, fmt.Errorf("%w: %s %s: %v", ErrUnavailable, kind, identity, err)
+	}
+	r, ok := res.(R)
+	if !ok {
+		return zero, fmt.Errorf("cluster: %s %s answered %T", kind, identity, res)
+	}
+	return r, nil
+}

@@ -1,0 +1,126 @@
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/internal/auth"
+	"github.com/opsync/opsync/internal/consistency"
+	"github.com/opsync/opsync/internal/resultcode"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Headers of opsync's authentication.
+const (
+	// APIKeyHeader carries an instance's API key on the server push APIs.
+	APIKeyHeader = "X-Opsync-Api-Key"
+	// OperatorHeader names who makes an admin change, for the operation
+	// log (default "admin").
+	OperatorHeader = "X-Opsync-Operator"
+	maxOperatorLen = 64
+)
+
+// adminPrefix is the path of the admin API, which needs the admin token.
+const adminPrefix = "/api/v1/"
+
+// adminAuthorized checks the admin token of a request to the admin API:
+// "Authorization: Bearer TOKEN". Without a configured token nothing is
+// authorized.
+func (s *Server) adminAuthorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return auth.Equal(strings.TrimSpace(token), s.opts.AdminToken)
+}
+
+func writeUnauthorized(w http.ResponseWriter, message string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="opsync admin"`)
+	writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", message)
+}
+
+// operator is who makes an admin change: the X-Opsync-Operator header, or
+// "admin". ok is false (and the request answered) for an unusable header.
+func operator(w http.ResponseWriter, r *http.Request) (string, bool) {
+	op := strings.TrimSpace(r.Header.Get(OperatorHeader))
+	if op == "" {
+		return actors.DefaultOperator, true
+	}
+	if len(op) > maxOperatorLen || strings.IndexFunc(op, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
+		writeError(w, http.StatusBadRequest, "INVALID", OperatorHeader+" must be at most 64 printable characters")
+		return "", false
+	}
+	return op, true
+}
+
+// authorizePush checks a push request's API key with its instance: ""
+// when it may push, else the result code that refuses it (an unknown
+// instance stays INSTANCE_NOT_FOUND whatever the key).
+func (s *Server) authorizePush(r *http.Request, instanceID string) string {
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	res, err := s.member.AuthorizePush(ctx, instanceID, r.Header.Get(APIKeyHeader))
+	switch {
+	case err != nil:
+		s.opts.Logger.Warn("push authorization failed", slog.String("instance", instanceID), slog.Any("err", err))
+		return resultcode.SystemError
+	case !res.InstanceExists:
+		return resultcode.InstanceNotFound
+	case !res.Authorized:
+		return resultcode.Unauthorized
+	}
+	return ""
+}
+
+// pushRefusalStatus is the HTTP status of a push refused before its body
+// is read.
+func pushRefusalStatus(code string) int {
+	switch code {
+	case resultcode.InstanceNotFound:
+		return http.StatusNotFound
+	case resultcode.Unauthorized:
+		return http.StatusUnauthorized
+	}
+	return http.StatusOK
+}
+
+// authorizeClient checks a connecting client with its instance, then asks
+// the validation endpoint about its session when the instance says the
+// user-consistency check applies. It returns the consistency outcome for
+// the client actor, or the protocol error that closes the connection.
+func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (checked, valid bool, err error) {
+	rctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
+	res, err := s.member.AuthorizeClient(rctx, c.InstanceId, &opsyncpb.AuthorizeClient{
+		UserId: c.UserId, DeviceId: c.DeviceId, SessionId: c.SessionId, Token: c.Token})
+	switch {
+	case err != nil:
+		s.opts.Logger.Warn("client authorization failed", slog.String("instance", c.InstanceId), slog.Any("err", err))
+		return false, false, protocolErr(CloseInternal, "instance lookup failed")
+	case !res.InstanceExists:
+		return false, false, protocolErr(CloseUnknownInstance, "unknown instance %q", c.InstanceId)
+	case !res.Authorized:
+		return false, false, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
+	case res.ValidationUrl == "" || s.opts.Validator == nil:
+		return false, true, nil
+	}
+	if c.SessionId == "" || len(c.SessionId) > maxValidatedSession {
+		return true, false, nil
+	}
+	out, verr := s.opts.Validator.Validate(ctx, res.ValidationUrl, consistency.Request{InstanceID: c.InstanceId, UserID: c.UserId, SessionID: c.SessionId})
+	if verr != nil {
+		s.opts.Logger.Warn("user-consistency check failed: session treated as not valid",
+			slog.String("instance", c.InstanceId), slog.String("user", c.UserId), slog.Any("err", verr))
+		return true, false, nil
+	}
+	return true, out.Valid, nil
+}
+
+// maxValidatedSession is the source's limit of the sessionId the
+// validation endpoint is asked about.
+const maxValidatedSession = 100

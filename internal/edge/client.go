@@ -1,0 +1,211 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/internal/auth"
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Limits of the client protocol.
+const (
+	// Subprotocol is the WebSocket subprotocol of the client protocol.
+	Subprotocol     = "opsync.v1"
+	maxFrameBytes   = 64 << 10
+	connectTimeout  = 10 * time.Second
+	idleTimeout     = 75 * time.Second // clients ping every 20 s
+	maxIDLen        = 100
+	maxSessionLen   = 512
+	maxBizPerClient = 256
+	maxAcksPerFrame = 4096
+)
+
+// frameError is a protocol error: the connection closes with code.
+type frameError struct {
+	code   int
+	reason string
+}
+
+func (e *frameError) Error() string { return e.reason }
+
+func protocolErr(code int, format string, args ...any) *frameError {
+	return &frameError{code: code, reason: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{Subprotocol},
+		OriginPatterns: s.opts.OriginPatterns,
+	})
+	if err != nil {
+		return // Accept has answered the HTTP request
+	}
+	ws.SetReadLimit(maxFrameBytes)
+	conn := newClientConn(ws)
+	s.track(conn, true)
+	defer s.track(conn, false)
+
+	connect, err := readConnect(r.Context(), ws)
+	if err != nil {
+		closeWithErr(conn, err)
+		return
+	}
+	checked, valid, err := s.authorizeClient(r.Context(), connect)
+	if err != nil {
+		closeWithErr(conn, err)
+		return
+	}
+	params := actors.ClientParams{
+		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
+		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
+		ConsistencyChecked: checked, SessionValid: valid,
+		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
+	}
+	for _, b := range connect.BizTypes {
+		params.BizTypes[b.BizType] = b.OplogId
+	}
+	_ = conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Connected{Connected: &opsyncpb.Connected{
+		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli()}}})
+	client := s.member.Attach(params)
+	defer client.Stop()
+	metrics.ConnectedClients.Inc()
+	defer metrics.ConnectedClients.Dec()
+
+	for {
+		f, err := readFrame(r.Context(), ws, idleTimeout)
+		if err != nil {
+			closeWithErr(conn, err)
+			return
+		}
+		switch m := f.Frame.(type) {
+		case *opsyncpb.ClientFrame_Ping:
+			if conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Pong{Pong: &opsyncpb.Pong{Nonce: m.Ping.Nonce}}}) != nil {
+				return
+			}
+		case *opsyncpb.ClientFrame_Connect:
+			closeWithErr(conn, protocolErr(CloseProtocolError, "connect sent twice"))
+			return
+		default:
+			if err := checkFrame(f); err != nil {
+				closeWithErr(conn, err)
+				return
+			}
+			client.Handle(f)
+		}
+	}
+}
+
+func (s *Server) track(c *clientConn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+// closeWithErr ends the connection: protocol errors with their code, a
+// vanished peer or a server shutdown without further ado.
+func closeWithErr(conn *clientConn, err error) {
+	var fe *frameError
+	if errors.As(err, &fe) {
+		conn.Close(fe.code, fe.reason)
+		return
+	}
+	conn.Close(closeGoingAway, "connection ended")
+}
+
+func readConnect(ctx context.Context, ws *websocket.Conn) (*opsyncpb.Connect, error) {
+	f, err := readFrame(ctx, ws, connectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c := f.GetConnect()
+	if c == nil {
+		return nil, protocolErr(CloseProtocolError, "the first frame must be connect")
+	}
+	return c, checkConnect(c)
+}
+
+// readFrame reads one binary frame and decodes it.
+func readFrame(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (*opsyncpb.ClientFrame, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	typ, b, err := ws.Read(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, protocolErr(CloseTimeout, "no frame within %s", timeout)
+		}
+		return nil, err
+	}
+	if typ != websocket.MessageBinary {
+		return nil, protocolErr(CloseBadFrame, "frames must be binary protobuf messages")
+	}
+	return DecodeClientFrame(b)
+}
+
+// DecodeClientFrame decodes one client frame; any error is a protocol
+// error carrying its close code.
+func DecodeClientFrame(b []byte) (*opsyncpb.ClientFrame, error) {
+	f := &opsyncpb.ClientFrame{}
+	if err := proto.Unmarshal(b, f); err != nil {
+		return nil, protocolErr(CloseBadFrame, "undecodable frame: %v", err)
+	}
+	if f.Frame == nil {
+		return nil, protocolErr(CloseBadFrame, "empty frame")
+	}
+	if c := f.GetConnect(); c != nil {
+		return f, checkConnect(c)
+	}
+	return f, checkFrame(f)
+}
+
+func checkConnect(c *opsyncpb.Connect) error {
+	switch {
+	case !ValidInstanceID(c.InstanceId):
+		return protocolErr(CloseBadFrame, "connect: invalid instanceId")
+	case c.UserId == "" || len(c.UserId) > maxIDLen || !utf8.ValidString(c.UserId):
+		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d bytes of UTF-8", maxIDLen)
+	case c.DeviceId == "" || len(c.DeviceId) > maxIDLen || !utf8.ValidString(c.DeviceId):
+		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d bytes of UTF-8", maxIDLen)
+	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20, len(c.Token) > auth.MaxTokenLen:
+		return protocolErr(CloseBadFrame, "connect: sessionId, osType, appVersion or token too long")
+	case len(c.BizTypes) > maxBizPerClient:
+		return protocolErr(CloseBadFrame, "connect: more than %d bizTypes", maxBizPerClient)
+	}
+	for _, b := range c.BizTypes {
+		if !actors.ValidBizType(b.BizType) {
+			return protocolErr(CloseBadFrame, "connect: invalid bizType %q", b.BizType)
+		}
+	}
+	return nil
+}
+
+func checkFrame(f *opsyncpb.ClientFrame) error {
+	switch m := f.Frame.(type) {
+	case *opsyncpb.ClientFrame_RegisterBiz:
+		if !actors.ValidBizType(m.RegisterBiz.BizType) {
+			return protocolErr(CloseBadFrame, "register: invalid bizType %q", m.RegisterBiz.BizType)
+		}
+	case *opsyncpb.ClientFrame_UnregisterBiz:
+		if !actors.ValidBizType(m.UnregisterBiz.BizType) {
+			return protocolErr(CloseBadFrame, "unregister: invalid bizType %q", m.UnregisterBiz.BizType)
+		}
+	case *opsyncpb.ClientFrame_Ack:
+		if len(m.Ack.Received) > maxAcksPerFrame {
+			return protocolErr(CloseBadFrame, "ack: more than %d entries", maxAcksPerFrame)
+		}
+	}
+	return nil
+}

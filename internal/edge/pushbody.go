@@ -1,0 +1,186 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/opsync/opsync/internal/resultcode"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Field limits of the push APIs (source §5.2 "请求参数").
+const (
+	maxBizTypeLen    = 30
+	maxLinkTokenLen  = 100
+	maxPayloadLen    = 4096
+	maxThirdMsgIDLen = 100
+	maxOSTypeLen     = 10
+	maxVersionLen    = 20
+	maxValidTimeEnd  = 9999999999999 // 13 digits
+)
+
+// PushRequest is the JSON body of a single or global push.
+type PushRequest struct {
+	BizType       string `json:"bizType"`
+	LinkToken     string `json:"linkToken"`
+	Payload       string `json:"payload"`
+	BinaryPayload string `json:"binaryPayload"`
+	ThirdMsgID    string `json:"thirdMsgId"`
+	OSType        string `json:"osType"`
+	AppMinVersion string `json:"appMinVersion"`
+	AppMaxVersion string `json:"appMaxVersion"`
+	// ValidTimeEnd is milliseconds since the epoch; 0 when absent.
+	ValidTimeEnd int64 `json:"-"`
+
+	binary []byte
+}
+
+// pushWire accepts validTimeEnd as a JSON number or a numeric string, as
+// the source's Java samples send either.
+type pushWire struct {
+	PushRequest
+	ValidTimeEnd json.RawMessage `json:"validTimeEnd"`
+}
+
+// PushError is a push body that cannot be accepted: Code is the result
+// code to answer, Detail says why.
+type PushError struct {
+	Code   string
+	Detail string
+}
+
+func (e *PushError) Error() string { return e.Code + ": " + e.Detail }
+
+func invalid(format string, args ...any) *PushError {
+	return &PushError{Code: resultcode.ArgsInvalid, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ParsePushBody decodes and checks a push body. withLinkToken is true for
+// the single push API. The error, if any, is a *PushError.
+func ParsePushBody(body []byte, withLinkToken bool) (*PushRequest, error) {
+	var w pushWire
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&w); err != nil {
+		return nil, invalid("body is not a JSON object with string fields: %v", err)
+	}
+	if dec.More() {
+		return nil, invalid("body has data after the JSON object")
+	}
+	req := &w.PushRequest
+	if err := parseValidTimeEnd(w.ValidTimeEnd, req); err != nil {
+		return nil, err
+	}
+	for name, v := range map[string]string{"bizType": req.BizType, "linkToken": req.LinkToken, "payload": req.Payload,
+		"thirdMsgId": req.ThirdMsgID, "osType": req.OSType, "appMinVersion": req.AppMinVersion, "appMaxVersion": req.AppMaxVersion} {
+		if !utf8.ValidString(v) {
+			return nil, invalid("%s is not valid UTF-8", name)
+		}
+	}
+	return req, req.check(withLinkToken)
+}
+
+func parseValidTimeEnd(raw json.RawMessage, req *PushRequest) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return invalid("validTimeEnd: %v", err)
+		}
+		if s == "" {
+			return nil
+		}
+	} else {
+		s = string(raw)
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > maxValidTimeEnd {
+		return invalid("validTimeEnd must be milliseconds since the epoch (at most 13 digits)")
+	}
+	req.ValidTimeEnd = v
+	return nil
+}
+
+// check applies the source's rules in the order its result codes suggest:
+// missing arguments first, then lengths.
+func (r *PushRequest) check(withLinkToken bool) error {
+	switch {
+	case r.BizType == "" || (withLinkToken && r.LinkToken == "") || (r.Payload == "" && r.BinaryPayload == ""):
+		return &PushError{Code: resultcode.ArgsIsNull, Detail: "bizType, linkToken and payload or binaryPayload are required"}
+	case r.ThirdMsgID == "":
+		return &PushError{Code: resultcode.ThirdMsgIDIsNull, Detail: "thirdMsgId is required"}
+	case !withLinkToken && r.LinkToken != "":
+		return invalid("the global push API takes no linkToken")
+	case r.Payload != "" && r.BinaryPayload != "":
+		return invalid("payload and binaryPayload are exclusive")
+	case utf8.RuneCountInString(r.Payload) > maxPayloadLen || len(r.BinaryPayload) > maxPayloadLen:
+		return &PushError{Code: resultcode.PayloadLong, Detail: fmt.Sprintf("payload longer than %d characters", maxPayloadLen)}
+	case utf8.RuneCountInString(r.ThirdMsgID) > maxThirdMsgIDLen:
+		return &PushError{Code: resultcode.ThirdMsgIDLong, Detail: fmt.Sprintf("thirdMsgId longer than %d characters", maxThirdMsgIDLen)}
+	case utf8.RuneCountInString(r.BizType) > maxBizTypeLen:
+		return invalid("bizType longer than %d characters", maxBizTypeLen)
+	case utf8.RuneCountInString(r.LinkToken) > maxLinkTokenLen:
+		return invalid("linkToken longer than %d characters", maxLinkTokenLen)
+	case utf8.RuneCountInString(r.OSType) > maxOSTypeLen:
+		return invalid("osType longer than %d characters", maxOSTypeLen)
+	case len(r.AppMinVersion) > maxVersionLen || len(r.AppMaxVersion) > maxVersionLen:
+		return invalid("appMinVersion and appMaxVersion are at most %d characters", maxVersionLen)
+	}
+	if r.BinaryPayload != "" {
+		b, err := base64.StdEncoding.DecodeString(r.BinaryPayload)
+		if err != nil {
+			return invalid("binaryPayload is not standard base64: %v", err)
+		}
+		if len(b) == 0 {
+			return &PushError{Code: resultcode.ArgsIsNull, Detail: "binaryPayload is empty"}
+		}
+		r.binary = b
+	}
+	return nil
+}
+
+// EntryUnder is the entry to store under a bizType's config at nowMs: it
+// carries the config's policy (retention, threshold, retries, delivery
+// mode), so that the stream applies it as it was when the entry came.
+func (r *PushRequest) EntryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
+	e := r.Entry()
+	e.DeleteAfter = nowMs + int64(cfg.RetentionDays)*24*60*60*1000
+	if e.ValidTimeEnd > 0 && e.ValidTimeEnd < e.DeleteAfter {
+		e.DeleteAfter = e.ValidTimeEnd
+	}
+	if cfg.RepushMode == opsyncpb.RepushMode_REPUSH_MODE_THRESHOLD {
+		e.Threshold = cfg.Threshold
+	}
+	e.MaxRetries = cfg.MaxRetries
+	e.SingleDevice = cfg.Target == opsyncpb.Target_TARGET_USER && !cfg.MultiDevice && cfg.Scope != opsyncpb.Scope_SCOPE_GLOBAL
+	return e
+}
+
+// Entry is the oplog entry the push asks to store, without policy.
+func (r *PushRequest) Entry() *opsyncpb.Entry {
+	return &opsyncpb.Entry{
+		BizType:       r.BizType,
+		ThirdMsgId:    r.ThirdMsgID,
+		Payload:       r.Payload,
+		BinaryPayload: r.binary,
+		OsType:        r.OSType,
+		AppMinVersion: r.AppMinVersion,
+		AppMaxVersion: r.AppMaxVersion,
+		ValidTimeEnd:  r.ValidTimeEnd,
+	}
+}
+
+// pushCode returns the result code of a parse error.
+func pushCode(err error) (string, string) {
+	var pe *PushError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.Detail
+	}
+	return resultcode.ArgsInvalid, err.Error()
+}

@@ -1,0 +1,93 @@
+package edge
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// recordsWindow is how far back the console's records look by default.
+const recordsWindow = 30 * 24 * time.Hour
+
+// entryJSON is one entry of a stream's records.
+type entryJSON struct {
+	OplogID      uint64 `json:"oplogId"`
+	BizType      string `json:"bizType"`
+	ThirdMsgID   string `json:"thirdMsgId"`
+	PushTime     int64  `json:"pushTime"`
+	ValidTimeEnd int64  `json:"validTimeEnd,omitempty"`
+}
+
+// handleRecords answers the console's per user / device records: whether
+// a client is connected, pushes and arrivals (entries at least one device
+// acknowledged) in the window (default the last 30 days, ?since=ms), and
+// the newest entries (?limit=, at most 1000).
+func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	kind := r.PathValue("kind")
+	if kind != "users" && kind != "devices" {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "records are under /users/{userId}/ or /devices/{deviceId}/")
+		return
+	}
+	id := r.PathValue("id")
+	if id == "" || len(id) > maxIDLen {
+		writeError(w, http.StatusBadRequest, "INVALID", "user or device id must be 1-100 bytes")
+		return
+	}
+	since := time.Now().Add(-recordsWindow).UnixMilli()
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "INVALID", "since must be milliseconds since the epoch")
+			return
+		}
+		since = n
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "INVALID", "limit must be 1-1000")
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	list, err := s.member.BizTypes(ctx, instance)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	if !list.InstanceExists {
+		writeError(w, http.StatusNotFound, actors.ConfigInstanceNotFound, "no such instance")
+		return
+	}
+	target := opsyncpb.Target_TARGET_USER
+	if kind == "devices" {
+		target = opsyncpb.Target_TARGET_DEVICE
+	}
+	st, err := s.member.StreamStatus(ctx, instance, target, id, since, uint32(limit))
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	entries := make([]entryJSON, 0, len(st.Entries))
+	for _, e := range st.Entries {
+		entries = append(entries, entryJSON{OplogID: e.OplogId, BizType: e.BizType, ThirdMsgID: e.ThirdMsgId, PushTime: e.PushTime, ValidTimeEnd: e.ValidTimeEnd})
+	}
+	devices := st.ConnectedDevices
+	if devices == nil {
+		devices = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"connected": st.Connected, "connectedDevices": devices, "since": since,
+		"pushes": st.Pushes, "arrivals": st.Arrivals, "dropped": st.Dropped, "entries": entries,
+	})
+}

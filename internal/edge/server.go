@@ -1,0 +1,142 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsync/opsync/internal/cluster"
+	"github.com/opsync/opsync/internal/consistency"
+	"github.com/opsync/opsync/internal/metrics"
+)
+
+// Options configure the edge.
+type Options struct {
+	Logger *slog.Logger
+	// OriginPatterns lists the browser origins (host patterns) allowed to
+	// open client WebSockets; clients that send no Origin are always allowed.
+	OriginPatterns []string
+	// RequestTimeout bounds one API call through the cluster.
+	RequestTimeout time.Duration
+	// ClientWindow bounds the messages in flight per connection.
+	ClientWindow int
+	// AdminToken is the bearer token of the admin API (/api/v1/); when
+	// empty the admin API refuses every call.
+	AdminToken string
+	// Validator asks instances' user-consistency validation endpoints
+	// (nil: no check is ever made).
+	Validator consistency.Validator
+	// Cluster manages the replicated journal's voters (nil: local journal).
+	Cluster ClusterAdmin
+}
+
+// Server serves opsync's HTTP and WebSocket API on top of a cluster member.
+type Server struct {
+	member *cluster.Member
+	opts   Options
+	mux    *http.ServeMux
+
+	mu    sync.Mutex
+	conns map[*clientConn]struct{}
+}
+
+// New returns the edge of member.
+func New(member *cluster.Member, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	s := &Server{member: member, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
+	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
+	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
+	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)
+	s.mux.HandleFunc("GET /api/v1/instances/{instance}/{kind}/{id}/records", s.handleRecords)
+	s.mux.HandleFunc("GET /webapi/sync/ws", s.handleClient)
+	s.routeAdmin()
+	s.routeInstances()
+	s.routeCluster()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
+	})
+	s.mux.Handle("GET /metrics", metrics.Handler())
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler. A panic in a handler answers 500 with
+// a JSON body instead of a stack trace.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.opts.Logger.Error("handler panic", slog.String("path", r.URL.Path), slog.Any("panic", p))
+			writeError(w, http.StatusInternalServerError, "SYSTEM_ERROR", "internal error")
+		}
+	}()
+	if strings.HasPrefix(r.URL.Path, adminPrefix) && !s.adminAuthorized(r) {
+		writeUnauthorized(w, "the admin API needs the header Authorization: Bearer <admin token>")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// CloseClients ends every client connection with "going away", so that
+// clients reconnect elsewhere or later.
+func (s *Server) CloseClients() {
+	s.mu.Lock()
+	conns := make([]*clientConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close(1001, "server shutting down")
+	}
+}
+
+// instancePattern is the form of an instance id (workspaceId_AppId).
+var instancePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// ValidInstanceID reports whether s is a well-formed instance id.
+func ValidInstanceID(s string) bool { return instancePattern.MatchString(s) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers the admin API's error shape.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+// handleReady answers 200 once the node can serve: its cluster member
+// routes a request to an actor and back.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.member.BizTypes(ctx, readinessProbeInstance); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// readinessProbeInstance is asked for its configs by /readyz; the name
+// cannot be created (instance ids have no '~'), so the probe never reads
+// tenant data.
+const readinessProbeInstance = "~readyz"

@@ -1,0 +1,92 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/opsync/opsync/internal/edge"
+	"github.com/opsync/opsync/internal/persistence"
+	"github.com/opsync/opsync/internal/persistence/raftjournal"
+)
+
+// RaftConfig turns on the replicated journal: every push is committed on
+// a majority of the set's raft voters before it is answered.
+type RaftConfig struct {
+	// Addr is where this node's raft transport listens (host:port), and
+	// what the other voters dial.
+	Addr string
+	// Bootstrap lists the voters of a new set. It is used only when the
+	// node has no raft state yet; giving every initial node the same list
+	// is safe. A node started without it waits to be added as a voter.
+	Bootstrap []raftjournal.Server
+	// ElectionTimeout shortens raft's heartbeat and election timeouts
+	// (default 1 s): a lost leader is replaced after about this long.
+	ElectionTimeout time.Duration
+}
+
+// openReplicated opens the raft journal of id over the node's local
+// replica, on system (whose remote the cluster member starts).
+func openReplicated(cfg RaftConfig, dataDir, id string, local *persistence.PebbleStore, system *actor.ActorSystem, logger *slog.Logger) (*raftjournal.Store, error) {
+	dir := filepath.Join(dataDir, "raft")
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		// A replica must hold only what raft put there: journals a
+		// standalone node wrote would exist on this node alone.
+		errLocal := errors.New("local journals")
+		err := local.ActorIDs(func(string) error { return errLocal })
+		if errors.Is(err, errLocal) {
+			return nil, fmt.Errorf("node: %s holds a standalone node's journals; a set member starts on an empty data directory", dataDir)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	rcfg := raftjournal.Config{
+		ID: id, RaftAddr: cfg.Addr, Dir: dir,
+		Local: local, System: system, Bootstrap: cfg.Bootstrap,
+		// A peer that is down makes raft log every heartbeat retry.
+		Logger: slog.New(newThrottle(logger.Handler(), 10*time.Second)),
+	}
+	if t := cfg.ElectionTimeout; t > 0 {
+		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
+	}
+	s, err := raftjournal.Open(rcfg)
+	if err != nil {
+		return nil, fmt.Errorf("node: replicated journal: %w", err)
+	}
+	return s, nil
+}
+
+// raftAdmin adapts the raft journal to the edge's cluster endpoints.
+type raftAdmin struct {
+	store *raftjournal.Store
+	id    string
+}
+
+func (a raftAdmin) Status(ctx context.Context) (edge.ClusterStatus, error) {
+	st, err := a.store.Status(ctx)
+	if err != nil {
+		return edge.ClusterStatus{}, err
+	}
+	out := edge.ClusterStatus{Journal: "raft", Node: a.id, State: st.State, Leader: st.LeaderID,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex}
+	for _, s := range st.Servers {
+		out.Servers = append(out.Servers, edge.RaftServer{ID: s.ID, Address: s.Address, Suffrage: s.Suffrage})
+	}
+	return out, nil
+}
+
+func (a raftAdmin) AddVoter(ctx context.Context, id, addr string) error {
+	return a.store.AddVoter(ctx, id, addr)
+}
+
+func (a raftAdmin) RemoveServer(ctx context.Context, id string) error {
+	return a.store.RemoveServer(ctx, id)
+}

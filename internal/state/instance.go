@@ -1,0 +1,146 @@
+package state
+
+import (
+	"fmt"
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Instance is the state of one instance (tenant): whether it exists, its
+// credentials and settings, its bizType configs and the recent rows of its
+// operation log.
+type Instance struct {
+	lastSeq   uint64
+	created   bool
+	createdAt int64
+	configs   map[string]*opsyncpb.BizTypeConfig
+	keys      *opsyncpb.InstanceKeysSet
+	keysSetAt int64
+	settings  *opsyncpb.InstanceSettings
+	oplog     oplog
+}
+
+// NewInstance returns the state of an instance that has no events.
+func NewInstance() *Instance {
+	return &Instance{configs: map[string]*opsyncpb.BizTypeConfig{}, keys: &opsyncpb.InstanceKeysSet{}, settings: &opsyncpb.InstanceSettings{}}
+}
+
+// CreatedAt is when the instance was created (ms).
+func (in *Instance) CreatedAt() int64 { return in.createdAt }
+
+// Keys returns a copy of the instance's credentials (empty before any
+// InstanceKeysSet) and when they were set.
+func (in *Instance) Keys() (*opsyncpb.InstanceKeysSet, int64) {
+	return proto.Clone(in.keys).(*opsyncpb.InstanceKeysSet), in.keysSetAt
+}
+
+// Settings returns a copy of the instance's settings.
+func (in *Instance) Settings() *opsyncpb.InstanceSettings {
+	return proto.Clone(in.settings).(*opsyncpb.InstanceSettings)
+}
+
+// NeedsConsistency reports whether some bizType has the user-consistency
+// check on.
+func (in *Instance) NeedsConsistency() bool {
+	for _, c := range in.configs {
+		if c.ConsistencyCheck {
+			return true
+		}
+	}
+	return false
+}
+
+// Operations answers an operation log query from the rows kept in memory.
+func (in *Instance) Operations(q *opsyncpb.QueryOperations) (rows []*opsyncpb.Operation, truncated bool) {
+	return in.oplog.query(q)
+}
+
+// LastSeq is the sequence number of the last applied event.
+func (in *Instance) LastSeq() uint64 { return in.lastSeq }
+
+// Exists reports whether the instance was created.
+func (in *Instance) Exists() bool { return in.created }
+
+// Config returns a copy of the bizType's config.
+func (in *Instance) Config(bizType string) (*opsyncpb.BizTypeConfig, bool) {
+	c, ok := in.configs[bizType]
+	if !ok {
+		return nil, false
+	}
+	return proto.Clone(c).(*opsyncpb.BizTypeConfig), true
+}
+
+// Configs returns copies of all configs, ordered by bizType.
+func (in *Instance) Configs() []*opsyncpb.BizTypeConfig {
+	out := make([]*opsyncpb.BizTypeConfig, 0, len(in.configs))
+	for _, c := range in.configs {
+		out = append(out, proto.Clone(c).(*opsyncpb.BizTypeConfig))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].BizType < out[j].BizType })
+	return out
+}
+
+// Apply applies the event stored under seq.
+func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
+	if seq <= in.lastSeq {
+		return fmt.Errorf("events: instance event %d applied after %d", seq, in.lastSeq)
+	}
+	switch k := ev.Kind.(type) {
+	case *opsyncpb.Event_InstanceCreated:
+		in.created = true
+		in.createdAt = ev.Time
+	case *opsyncpb.Event_InstanceKeysSet:
+		in.keys = proto.Clone(k.InstanceKeysSet).(*opsyncpb.InstanceKeysSet)
+		in.keysSetAt = ev.Time
+	case *opsyncpb.Event_InstanceSettingsChanged:
+		in.settings = proto.Clone(k.InstanceSettingsChanged.GetSettings()).(*opsyncpb.InstanceSettings)
+	case *opsyncpb.Event_OperationRecorded:
+		in.oplog.add(k.OperationRecorded.GetOperation())
+	case *opsyncpb.Event_BizTypePut:
+		c := proto.Clone(k.BizTypePut.Config).(*opsyncpb.BizTypeConfig)
+		in.configs[c.BizType] = c
+	case *opsyncpb.Event_BizTypeDeleted:
+		delete(in.configs, k.BizTypeDeleted.BizType)
+	case *opsyncpb.Event_BizTypeOnlineChanged:
+		if c, ok := in.configs[k.BizTypeOnlineChanged.BizType]; ok {
+			c.Online = k.BizTypeOnlineChanged.Online
+			c.UpdatedAt = ev.Time
+		}
+	default:
+		return fmt.Errorf("events: %T is not an instance event", ev.Kind)
+	}
+	in.lastSeq = seq
+	return nil
+}
+
+// Snapshot returns the state as a message to store.
+func (in *Instance) Snapshot() *opsyncpb.InstanceSnapshot {
+	keys, _ := in.Keys()
+	return &opsyncpb.InstanceSnapshot{LastSeq: in.lastSeq, Created: in.created, Configs: in.Configs(),
+		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.oplog.rows()}
+}
+
+// RestoreInstance rebuilds the state a snapshot was taken of.
+func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
+	in := NewInstance()
+	in.lastSeq = snap.LastSeq
+	in.created = snap.Created
+	in.createdAt = snap.CreatedAt
+	if snap.Keys != nil {
+		in.keys = proto.Clone(snap.Keys).(*opsyncpb.InstanceKeysSet)
+	}
+	in.keysSetAt = snap.KeysSetAt
+	if snap.Settings != nil {
+		in.settings = proto.Clone(snap.Settings).(*opsyncpb.InstanceSettings)
+	}
+	for _, op := range snap.Operations {
+		in.oplog.add(op)
+	}
+	for _, c := range snap.Configs {
+		in.configs[c.BizType] = proto.Clone(c).(*opsyncpb.BizTypeConfig)
+	}
+	return in
+}

@@ -1,0 +1,245 @@
+package state
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// Stream is the state of one user or device stream: the entries it retains,
+// the idempotency keys of those entries, and each device's sync points.
+type Stream struct {
+	lastSeq    uint64
+	entries    []*opsyncpb.EntryRef // ascending oplog id
+	keys       map[idemKey]uint64
+	syncPoints map[string]map[string]uint64 // device -> bizType -> oplog id
+	dropped    uint64                       // entries removed after their last retry
+}
+
+// UserDevice is the device id under which a stream records the sync points
+// of single-device entries: there the user, not each device, acknowledges.
+const UserDevice = ""
+
+// idemKey is the source's idempotency key within one stream (whose
+// linkToken is fixed): bizType + thirdMsgId.
+type idemKey struct{ biz, msg string }
+
+// NewStream returns the state of a stream that has no events.
+func NewStream() *Stream {
+	return &Stream{keys: map[idemKey]uint64{}, syncPoints: map[string]map[string]uint64{}}
+}
+
+// LastSeq is the sequence number of the last applied event.
+func (s *Stream) LastSeq() uint64 { return s.lastSeq }
+
+// Len is the number of retained entries.
+func (s *Stream) Len() int { return len(s.entries) }
+
+// Duplicate returns the oplog id of the retained entry with this bizType and
+// thirdMsgId, if there is one.
+func (s *Stream) Duplicate(bizType, thirdMsgID string) (uint64, bool) {
+	id, ok := s.keys[idemKey{bizType, thirdMsgID}]
+	return id, ok
+}
+
+// SyncPoint is the highest oplog id of bizType that device acknowledged.
+func (s *Stream) SyncPoint(device, bizType string) uint64 {
+	return s.syncPoints[device][bizType]
+}
+
+// EntriesAfter returns the retained entries of the given bizTypes whose
+// oplog id is above the bizType's value in after, in oplog order. A
+// single-device entry is above the user's sync point too: once any device
+// acknowledged it, no device gets it again.
+func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
+	if len(after) == 0 {
+		return nil
+	}
+	low := uint64(0)
+	first := true
+	for _, a := range after {
+		if first || a < low {
+			low, first = a, false
+		}
+	}
+	user := s.syncPoints[UserDevice]
+	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId > low })
+	var out []*opsyncpb.EntryRef
+	for _, e := range s.entries[i:] {
+		a, ok := after[e.BizType]
+		if !ok || e.OplogId <= a || (e.SingleDevice && e.OplogId <= user[e.BizType]) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Apply applies the event stored under seq. Events must come in sequence
+// order; a gap is allowed (deleted events are never replayed) but going
+// back is an error.
+func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
+	if seq <= s.lastSeq {
+		return fmt.Errorf("events: stream event %d applied after %d", seq, s.lastSeq)
+	}
+	switch k := ev.Kind.(type) {
+	case *opsyncpb.Event_EntryAppended:
+		e := k.EntryAppended
+		s.entries = append(s.entries, &opsyncpb.EntryRef{
+			OplogId:      seq,
+			BizType:      e.BizType,
+			ThirdMsgId:   e.ThirdMsgId,
+			ValidTimeEnd: e.ValidTimeEnd,
+			PushTime:     e.PushTime,
+			DeleteAfter:  e.DeleteAfter,
+			Threshold:    e.Threshold,
+			MaxRetries:   e.MaxRetries,
+			SingleDevice: e.SingleDevice,
+		})
+		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = seq
+	case *opsyncpb.Event_SyncPointAdvanced:
+		p := k.SyncPointAdvanced
+		dev := s.syncPoints[p.DeviceId]
+		if dev == nil {
+			dev = map[string]uint64{}
+			s.syncPoints[p.DeviceId] = dev
+		}
+		if p.OplogId > dev[p.BizType] {
+			dev[p.BizType] = p.OplogId
+		}
+	case *opsyncpb.Event_EntriesRemoved:
+		s.remove(k.EntriesRemoved)
+	default:
+		return fmt.Errorf("events: %T is not a stream event", ev.Kind)
+	}
+	s.lastSeq = seq
+	return nil
+}
+
+func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
+	gone := make(map[uint64]bool, len(r.OplogIds))
+	for _, id := range r.OplogIds {
+		gone[id] = true
+	}
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		if !gone[e.OplogId] {
+			kept = append(kept, e)
+			continue
+		}
+		delete(s.keys, idemKey{e.BizType, e.ThirdMsgId})
+		if r.Reason == opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED {
+			s.dropped++
+		}
+	}
+	clear(s.entries[len(kept):])
+	s.entries = kept
+}
+
+// Entry returns the retained entry with oplogID.
+func (s *Stream) Entry(oplogID uint64) (*opsyncpb.EntryRef, bool) {
+	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId >= oplogID })
+	if i < len(s.entries) && s.entries[i].OplogId == oplogID {
+		return s.entries[i], true
+	}
+	return nil, false
+}
+
+// Expired returns the retained entries whose delete_after has passed at
+// nowMs, in oplog order.
+func (s *Stream) Expired(nowMs int64) []uint64 {
+	var out []uint64
+	for _, e := range s.entries {
+		if e.DeleteAfter > 0 && e.DeleteAfter <= nowMs {
+			out = append(out, e.OplogId)
+		}
+	}
+	return out
+}
+
+// OverThreshold returns the oldest entries of bizType beyond the newest
+// threshold ones, as the bizType's newest entry sets the threshold (0:
+// none).
+func (s *Stream) OverThreshold(bizType string) []uint64 {
+	var ids []uint64
+	var threshold uint32
+	for _, e := range s.entries {
+		if e.BizType == bizType {
+			ids = append(ids, e.OplogId)
+			threshold = e.Threshold
+		}
+	}
+	if threshold == 0 || len(ids) <= int(threshold) {
+		return nil
+	}
+	return ids[:len(ids)-int(threshold)]
+}
+
+// Dropped is the number of entries removed after their last retry.
+func (s *Stream) Dropped() uint64 { return s.dropped }
+
+// Status summarizes the entries pushed at or after sinceMs: how many, how
+// many at least one device acknowledged, and the newest limit of them.
+func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newest []*opsyncpb.EntryRef) {
+	for i := len(s.entries) - 1; i >= 0; i-- {
+		e := s.entries[i]
+		if e.PushTime < sinceMs {
+			continue
+		}
+		pushes++
+		if s.acknowledged(e) {
+			arrivals++
+		}
+		if len(newest) < limit {
+			newest = append(newest, e)
+		}
+	}
+	return pushes, arrivals, newest
+}
+
+func (s *Stream) acknowledged(e *opsyncpb.EntryRef) bool {
+	for _, points := range s.syncPoints {
+		if points[e.BizType] >= e.OplogId {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot returns the state as a message to store.
+func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
+	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped}
+	devices := make([]string, 0, len(s.syncPoints))
+	for d := range s.syncPoints {
+		devices = append(devices, d)
+	}
+	sort.Strings(devices)
+	for _, d := range devices {
+		points := make(map[string]uint64, len(s.syncPoints[d]))
+		for b, p := range s.syncPoints[d] {
+			points[b] = p
+		}
+		snap.SyncPoints = append(snap.SyncPoints, &opsyncpb.DeviceSyncPoints{DeviceId: d, Points: points})
+	}
+	return snap
+}
+
+// RestoreStream rebuilds the state a snapshot was taken of.
+func RestoreStream(snap *opsyncpb.StreamSnapshot) *Stream {
+	s := NewStream()
+	s.lastSeq = snap.LastSeq
+	s.entries = snap.Entries
+	s.dropped = snap.Dropped
+	for _, e := range s.entries {
+		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = e.OplogId
+	}
+	for _, d := range snap.SyncPoints {
+		points := make(map[string]uint64, len(d.Points))
+		for b, p := range d.Points {
+			points[b] = p
+		}
+		s.syncPoints[d.DeviceId] = points
+	}
+	return s
+}
