@@ -2,6 +2,9 @@ package actors
 
 import (
 	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -40,27 +43,24 @@ func (a *instanceActor) info() *opsyncpb.InstanceInfo {
 		KeysSetAt: at, Settings: a.state.Settings(), BizTypes: uint32(len(a.state.Configs()))}
 }
 
-func instanceFailure(err error) *opsyncpb.InstanceResult {
+func instanceFailure(err error) proto.Message {
 	return &opsyncpb.InstanceResult{Code: ConfigSystemError, Message: err.Error()}
 }
 
 var instanceNotFound = &opsyncpb.InstanceResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
 
 // onCreate creates the instance with new random credentials.
-func (a *instanceActor) onCreate(m *opsyncpb.CreateInstance) *opsyncpb.InstanceResult {
+func (a *instanceActor) onCreate(ctx actor.Context, sender *actor.PID, m *opsyncpb.CreateInstance) proto.Message {
 	if a.state.Exists() {
 		return &opsyncpb.InstanceResult{Code: InstanceAlreadyExists, Message: "instance exists"}
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	evs := []*opsyncpb.Event{
 		{Time: now, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: a.identity}}},
 		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionCreateInstance}),
 	}
-	if err := a.persist(evs); err != nil {
-		return instanceFailure(err)
-	}
-	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()} })
 }
 
 func (a *instanceActor) onGetInstance() *opsyncpb.InstanceResult {
@@ -72,25 +72,22 @@ func (a *instanceActor) onGetInstance() *opsyncpb.InstanceResult {
 
 // onRotate replaces both credentials; the old ones stop working at once.
 // The log row names the rotation, never the keys.
-func (a *instanceActor) onRotate(m *opsyncpb.RotateInstanceKeys) *opsyncpb.InstanceResult {
+func (a *instanceActor) onRotate(ctx actor.Context, sender *actor.PID, m *opsyncpb.RotateInstanceKeys) proto.Message {
 	if !a.state.Exists() {
 		return instanceNotFound
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	evs := []*opsyncpb.Event{
 		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionRotateKeys}),
 	}
-	if err := a.persist(evs); err != nil {
-		return instanceFailure(err)
-	}
-	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()} })
 }
 
 // onSettings changes the settings m sets. A change of the signature switch
 // is logged as SIGNATURE_ON / SIGNATURE_OFF, any other as MODIFY_SETTINGS
 // with what changed; a request that changes nothing stores nothing.
-func (a *instanceActor) onSettings(m *opsyncpb.ChangeInstanceSettings) *opsyncpb.InstanceResult {
+func (a *instanceActor) onSettings(ctx actor.Context, sender *actor.PID, m *opsyncpb.ChangeInstanceSettings) proto.Message {
 	if !a.state.Exists() {
 		return instanceNotFound
 	}
@@ -110,7 +107,7 @@ func (a *instanceActor) onSettings(m *opsyncpb.ChangeInstanceSettings) *opsyncpb
 	if m.SignatureCheck != nil {
 		cur.SignatureCheckOff = !m.GetSignatureCheck()
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	operator := operatorOf(m.Operator)
 	var ops []*opsyncpb.Operation
 	if old.SignatureCheckOff != cur.SignatureCheckOff {
@@ -138,10 +135,7 @@ func (a *instanceActor) onSettings(m *opsyncpb.ChangeInstanceSettings) *opsyncpb
 	for _, op := range ops {
 		evs = append(evs, opEvent(op))
 	}
-	if err := a.persist(evs); err != nil {
-		return instanceFailure(err)
-	}
-	return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()}
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()} })
 }
 
 func onOff(on bool) string {
@@ -152,7 +146,7 @@ func onOff(on bool) string {
 }
 
 // onRecord appends a row the edge made (an admin push) to the log.
-func (a *instanceActor) onRecord(m *opsyncpb.RecordOperation) *opsyncpb.InstanceResult {
+func (a *instanceActor) onRecord(ctx actor.Context, sender *actor.PID, m *opsyncpb.RecordOperation) proto.Message {
 	if !a.state.Exists() {
 		return instanceNotFound
 	}
@@ -161,13 +155,10 @@ func (a *instanceActor) onRecord(m *opsyncpb.RecordOperation) *opsyncpb.Instance
 		return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: "operation missing"}
 	}
 	if op.Time == 0 {
-		op.Time = a.deps.Now().UnixMilli()
+		op.Time = a.deps.now().UnixMilli()
 	}
 	op.Operator = operatorOf(op.Operator)
-	if err := a.persist([]*opsyncpb.Event{opEvent(op)}); err != nil {
-		return instanceFailure(err)
-	}
-	return &opsyncpb.InstanceResult{Code: ConfigOK}
+	return a.persist(ctx, sender, []*opsyncpb.Event{opEvent(op)}, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK} })
 }
 
 // onAuthorizePush checks a push API key (constant time). An instance
@@ -216,7 +207,7 @@ func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) st
 		return "this instance requires a client token"
 	}
 	keys, _ := a.state.Keys()
-	c, err := auth.VerifyHS256(token, []byte(keys.ClientSecret), a.deps.Now())
+	c, err := auth.VerifyHS256(token, []byte(keys.ClientSecret), a.deps.now())
 	switch {
 	case err != nil:
 		return err.Error()

@@ -26,7 +26,8 @@ type Deps struct {
 	// entries.
 	TickInterval time.Duration
 	Logger       *slog.Logger
-	Now          func() time.Time
+	// Clock is the time of the actors; nil is the wall clock.
+	Clock Clock
 }
 
 func (d *Deps) withDefaults() *Deps {
@@ -49,8 +50,11 @@ func (d *Deps) withDefaults() *Deps {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = WallClock{}
 	}
 	return &c
 }
+
+// now is the current time of the deps' clock.
+func (d *Deps) now() time.Time { return d.Clock.Now() }

@@ -1,13 +1,10 @@
 package actors
 
 import (
-	"context"
-	"log/slog"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
 
-	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -26,56 +23,51 @@ const (
 func InstanceKind(d *Deps) *cluster.Kind {
 	deps := d.withDefaults()
 	return cluster.NewKind(KindInstance, actor.PropsFromProducer(func() actor.Actor {
-		return &instanceActor{deps: deps}
+		return &instanceActor{deps: deps, j: newJournaled(deps, KindInstance, func(s *state.Instance) proto.Message { return s.Snapshot() })}
 	}))
 }
 
-// instanceActor owns one instance's configs. Config changes are rare, so it
-// writes each command's events synchronously.
+// instanceActor owns one instance: configs, credentials, settings and the
+// operation log. Reads (a push's key and config, a client's token) are
+// answered at once from the state, also while a change is being written;
+// changes are written one command at a time (a command waiting for the one
+// before it sees its effect).
 type instanceActor struct {
-	deps      *Deps
-	identity  string
-	journal   string
-	state     *state.Instance
-	highest   uint64
-	failed    bool
-	sinceSnap int
+	j        *journaled[*state.Instance]
+	deps     *Deps
+	identity string
+	state    *state.Instance
+	stash    []stashed // changes that arrived while one was being written
+}
+
+// stashed is a change waiting for the one being written.
+type stashed struct {
+	msg    any
+	sender *actor.PID
 }
 
 func (a *instanceActor) Receive(ctx actor.Context) {
-	// A failed actor (recovery or a journal write failed, e.g. without a
-	// raft majority, or a second activation appended first) answers what
-	// it is handling and stops: the next request activates it anew from
-	// the journal instead of meeting a broken actor until passivation.
-	defer func() {
-		if a.failed {
-			ctx.Stop(ctx.Self())
-		}
-	}()
+	if a.j.receive(ctx) {
+		a.unstash(ctx)
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
-		a.recover(ctx, m)
+		a.identity = m.Identity.Identity
+		err := a.j.recover(ctx, m, state.NewInstance, restoreWith(func() *opsyncpb.InstanceSnapshot { return &opsyncpb.InstanceSnapshot{} }, state.RestoreInstance))
+		a.state = a.j.state
+		if err != nil {
+			ctx.Stop(ctx.Self())
+			return
+		}
+		ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 	case *opsyncpb.GetBizType:
 		c, ok := a.state.Config(m.BizType)
 		ctx.Respond(&opsyncpb.BizTypeAnswer{InstanceExists: a.state.Exists(), Found: ok, Config: c})
 	case *opsyncpb.ListBizTypes:
 		ctx.Respond(&opsyncpb.BizTypeList{InstanceExists: a.state.Exists(), Configs: a.state.Configs()})
-	case *opsyncpb.PutBizType:
-		ctx.Respond(a.onPut(m))
-	case *opsyncpb.DeleteBizType:
-		ctx.Respond(a.onDelete(m))
-	case *opsyncpb.SetBizTypeOnline:
-		ctx.Respond(a.onSetOnline(m))
-	case *opsyncpb.CreateInstance:
-		ctx.Respond(a.onCreate(m))
 	case *opsyncpb.GetInstance:
 		ctx.Respond(a.onGetInstance())
-	case *opsyncpb.RotateInstanceKeys:
-		ctx.Respond(a.onRotate(m))
-	case *opsyncpb.ChangeInstanceSettings:
-		ctx.Respond(a.onSettings(m))
-	case *opsyncpb.RecordOperation:
-		ctx.Respond(a.onRecord(m))
 	case *opsyncpb.QueryOperations:
 		rows, truncated := a.state.Operations(m)
 		ctx.Respond(&opsyncpb.OperationList{InstanceExists: a.state.Exists(), Operations: rows, Truncated: truncated})
@@ -83,33 +75,54 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		ctx.Respond(a.onAuthorizePush(m))
 	case *opsyncpb.AuthorizeClient:
 		ctx.Respond(a.onAuthorizeClient(m))
+	case *opsyncpb.PutBizType, *opsyncpb.DeleteBizType, *opsyncpb.SetBizTypeOnline, *opsyncpb.CreateInstance,
+		*opsyncpb.RotateInstanceKeys, *opsyncpb.ChangeInstanceSettings, *opsyncpb.RecordOperation:
+		a.stash = append(a.stash, stashed{msg: m, sender: ctx.Sender()})
+		a.unstash(ctx)
 	case *actor.ReceiveTimeout:
-		ctx.Stop(ctx.Self())
+		if a.j.idle() && len(a.stash) == 0 {
+			ctx.Stop(ctx.Self())
+		}
 	}
 }
 
-func (a *instanceActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
-	a.identity = init.Identity.Identity
-	a.journal = JournalID(KindInstance, a.identity)
-	metrics.Activations.WithLabelValues(KindInstance).Inc()
-	state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, state.NewInstance,
-		func() *opsyncpb.InstanceSnapshot { return &opsyncpb.InstanceSnapshot{} }, state.RestoreInstance)
-	a.state, a.highest = state, highest
-	if err != nil {
-		a.deps.Logger.Error("instance recovery failed", slog.String("instance", a.identity), slog.Any("err", err))
-		a.failed = true
+// unstash handles the waiting changes, in order, while no change is being
+// written.
+func (a *instanceActor) unstash(ctx actor.Context) {
+	for len(a.stash) > 0 && !a.j.busy() {
+		s := a.stash[0]
+		a.stash = a.stash[1:]
+		var res proto.Message
+		switch m := s.msg.(type) {
+		case *opsyncpb.PutBizType:
+			res = a.onPut(ctx, s.sender, m)
+		case *opsyncpb.DeleteBizType:
+			res = a.onDelete(ctx, s.sender, m)
+		case *opsyncpb.SetBizTypeOnline:
+			res = a.onSetOnline(ctx, s.sender, m)
+		case *opsyncpb.CreateInstance:
+			res = a.onCreate(ctx, s.sender, m)
+		case *opsyncpb.RotateInstanceKeys:
+			res = a.onRotate(ctx, s.sender, m)
+		case *opsyncpb.ChangeInstanceSettings:
+			res = a.onSettings(ctx, s.sender, m)
+		case *opsyncpb.RecordOperation:
+			res = a.onRecord(ctx, s.sender, m)
+		}
+		if res != nil {
+			sendTo(ctx, s.sender, res)
+		}
 	}
-	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 }
 
 // onPut creates or replaces a config of an existing instance (instances
 // are created by an administrator: CreateInstance), logging the creation
 // with the config's fields or the modification with what changed.
-func (a *instanceActor) onPut(m *opsyncpb.PutBizType) *opsyncpb.ConfigResult {
+func (a *instanceActor) onPut(ctx actor.Context, sender *actor.PID, m *opsyncpb.PutBizType) proto.Message {
 	if !a.state.Exists() {
 		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	existing, _ := a.state.Config(m.GetConfig().GetBizType())
 	cfg, err := normalizeConfig(m.GetConfig(), existing, now)
 	if err != nil {
@@ -123,33 +136,27 @@ func (a *instanceActor) onPut(m *opsyncpb.PutBizType) *opsyncpb.ConfigResult {
 		{Time: now, Kind: &opsyncpb.Event_BizTypePut{BizTypePut: &opsyncpb.BizTypePut{Config: cfg}}},
 		opEvent(op),
 	}
-	if err := a.persist(evs); err != nil {
-		return configFailure(err)
-	}
-	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: cfg}
+	return a.persist(ctx, sender, evs, configFailure, func() proto.Message { return &opsyncpb.ConfigResult{Code: ConfigOK, Config: cfg} })
 }
 
-func (a *instanceActor) onDelete(m *opsyncpb.DeleteBizType) *opsyncpb.ConfigResult {
+func (a *instanceActor) onDelete(ctx actor.Context, sender *actor.PID, m *opsyncpb.DeleteBizType) proto.Message {
 	if res := a.lookup(m.BizType); res != nil {
 		return res
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	old, _ := a.state.Config(m.BizType)
 	evs := []*opsyncpb.Event{
 		{Time: now, Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType}}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionDeleteConfig, Target: m.BizType, Details: state.ConfigFields(old)}),
 	}
-	if err := a.persist(evs); err != nil {
-		return configFailure(err)
-	}
-	return &opsyncpb.ConfigResult{Code: ConfigOK}
+	return a.persist(ctx, sender, evs, configFailure, func() proto.Message { return &opsyncpb.ConfigResult{Code: ConfigOK} })
 }
 
-func (a *instanceActor) onSetOnline(m *opsyncpb.SetBizTypeOnline) *opsyncpb.ConfigResult {
+func (a *instanceActor) onSetOnline(ctx actor.Context, sender *actor.PID, m *opsyncpb.SetBizTypeOnline) proto.Message {
 	if res := a.lookup(m.BizType); res != nil {
 		return res
 	}
-	now := a.deps.Now().UnixMilli()
+	now := a.deps.now().UnixMilli()
 	c, _ := a.state.Config(m.BizType)
 	c.Online, c.UpdatedAt = m.Online, now
 	action := state.ActionOfflineConfig
@@ -160,15 +167,14 @@ func (a *instanceActor) onSetOnline(m *opsyncpb.SetBizTypeOnline) *opsyncpb.Conf
 		{Time: now, Kind: &opsyncpb.Event_BizTypeOnlineChanged{BizTypeOnlineChanged: &opsyncpb.BizTypeOnlineChanged{BizType: m.BizType, Online: m.Online}}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: action, Target: m.BizType, Details: state.ConfigFields(c)}),
 	}
-	if err := a.persist(evs); err != nil {
-		return configFailure(err)
-	}
-	c, _ = a.state.Config(m.BizType)
-	return &opsyncpb.ConfigResult{Code: ConfigOK, Config: c}
+	return a.persist(ctx, sender, evs, configFailure, func() proto.Message {
+		c, _ := a.state.Config(m.BizType)
+		return &opsyncpb.ConfigResult{Code: ConfigOK, Config: c}
+	})
 }
 
 // lookup answers the error result for a bizType that cannot be changed.
-func (a *instanceActor) lookup(bizType string) *opsyncpb.ConfigResult {
+func (a *instanceActor) lookup(bizType string) proto.Message {
 	if !a.state.Exists() {
 		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
 	}
@@ -178,44 +184,28 @@ func (a *instanceActor) lookup(bizType string) *opsyncpb.ConfigResult {
 	return nil
 }
 
-// errPersist is a failure to store or apply events; the actor refuses
-// every later change (a restart recovers it from its journal).
-type errPersist struct{ msg string }
-
-func (e *errPersist) Error() string { return e.msg }
-
-// configFailure answers a config command that could not be persisted.
-func configFailure(err error) *opsyncpb.ConfigResult {
-	return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: err.Error()}
+// persist writes evs, one command's events, in one append; once they are
+// durable and applied the sender gets ok(), or failed(err). It answers nil:
+// the answer comes later.
+func (a *instanceActor) persist(ctx actor.Context, sender *actor.PID, evs []*opsyncpb.Event, failed func(error) proto.Message, ok func() proto.Message) proto.Message {
+	for i, ev := range evs {
+		p := &pending{ev: ev}
+		if i == len(evs)-1 {
+			p.done = func(ctx actor.Context, _ uint64, err error) {
+				if err != nil {
+					sendTo(ctx, sender, failed(err))
+					return
+				}
+				sendTo(ctx, sender, ok())
+			}
+		}
+		a.j.persist(ctx, p)
+	}
+	a.j.flush()
+	return nil
 }
 
-// persist appends evs durably (one append) and applies them.
-func (a *instanceActor) persist(evs []*opsyncpb.Event) error {
-	if a.failed {
-		return &errPersist{"instance unavailable"}
-	}
-	data, err := marshalEvents(evs)
-	if err == nil {
-		err = a.deps.Store.Append(context.Background(), a.journal, a.highest+1, data)
-	}
-	if err != nil {
-		a.deps.Logger.Error("instance append failed", slog.String("instance", a.identity), slog.Any("err", err))
-		a.failed = true
-		return &errPersist{"journal write failed"}
-	}
-	for i, ev := range evs {
-		if err := a.state.Apply(a.highest+1+uint64(i), ev); err != nil {
-			a.failed = true
-			return &errPersist{err.Error()}
-		}
-	}
-	a.highest += uint64(len(evs))
-	a.sinceSnap += len(evs)
-	if a.sinceSnap >= a.deps.SnapshotEvery {
-		if err := saveSnapshot(context.Background(), a.deps.Store, a.journal, a.state.LastSeq(), a.state.Snapshot()); err != nil {
-			a.deps.Logger.Warn("instance snapshot failed", slog.String("instance", a.identity), slog.Any("err", err))
-		}
-		a.sinceSnap = 0
-	}
-	return nil
+// configFailure answers a config command that could not be persisted.
+func configFailure(err error) proto.Message {
+	return &opsyncpb.ConfigResult{Code: ConfigSystemError, Message: err.Error()}
 }

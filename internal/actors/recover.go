@@ -11,24 +11,18 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// eventSourced is the state of a persistent actor as recovery sees it.
-type eventSourced interface {
-	LastSeq() uint64
-	Apply(seq uint64, ev *opsyncpb.Event) error
-}
-
 // recoverTimeout bounds a recovery whose caller set no deadline: on a
 // replicated journal without a reachable majority it fails rather than
 // hangs.
 const recoverTimeout = 15 * time.Second
 
 // recoverState rebuilds an actor's state: from the latest snapshot (if
-// any, decoded into newSnap() and given to restore), else from empty(),
-// then every later journal event is applied. It returns the state and the
-// journal's highest sequence number, which may be above the state's last
-// applied one when the newest events were deleted.
-func recoverState[S eventSourced, M proto.Message](ctx context.Context, store persistence.Store, journal string,
-	empty func() S, newSnap func() M, restore func(M) S) (S, uint64, error) {
+// any, decoded by restore), else from empty(), then every later journal
+// event is applied. It returns the state and the journal's highest
+// sequence number, which may be above the state's last applied one when
+// the newest events were deleted.
+func recoverState[S eventSourced](ctx context.Context, store persistence.Store, journal string,
+	empty func() S, restore func([]byte) (S, error)) (S, uint64, error) {
 	state := empty()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -46,11 +40,9 @@ func recoverState[S eventSourced, M proto.Message](ctx context.Context, store pe
 		return state, 0, fmt.Errorf("load snapshot of %s: %w", journal, err)
 	}
 	if found {
-		snap := newSnap()
-		if err := proto.Unmarshal(data, snap); err != nil {
-			return state, 0, fmt.Errorf("decode snapshot of %s: %w", journal, err)
+		if state, err = restore(data); err != nil {
+			return empty(), 0, fmt.Errorf("decode snapshot of %s: %w", journal, err)
 		}
-		state = restore(snap)
 	}
 	highest, err := store.Replay(ctx, journal, state.LastSeq()+1, persistence.MaxSeq, -1, func(seq uint64, b []byte) error {
 		ev := &opsyncpb.Event{}
@@ -65,30 +57,15 @@ func recoverState[S eventSourced, M proto.Message](ctx context.Context, store pe
 	return state, max(highest, state.LastSeq()), nil
 }
 
-// marshalEvents encodes events for a journal append.
-func marshalEvents(evs []*opsyncpb.Event) ([][]byte, error) {
-	out := make([][]byte, len(evs))
-	for i, ev := range evs {
-		b, err := proto.Marshal(ev)
-		if err != nil {
-			return nil, err
+// restoreWith decodes a snapshot message of type M and rebuilds the state
+// from it: the restore function of recover for a state package's Restore.
+func restoreWith[S eventSourced, M proto.Message](newSnap func() M, restore func(M) S) func([]byte) (S, error) {
+	return func(data []byte) (S, error) {
+		snap := newSnap()
+		if err := proto.Unmarshal(data, snap); err != nil {
+			var zero S
+			return zero, err
 		}
-		out[i] = b
+		return restore(snap), nil
 	}
-	return out, nil
-}
-
-// saveSnapshot stores msg as the state at seq and drops older snapshots.
-func saveSnapshot(ctx context.Context, store persistence.Store, journal string, seq uint64, msg proto.Message) error {
-	b, err := proto.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	if err := store.SaveSnapshot(ctx, journal, seq, b); err != nil {
-		return err
-	}
-	if seq > 1 {
-		return store.DeleteSnapshots(ctx, journal, 0, seq-1)
-	}
-	return nil
 }

@@ -1,13 +1,10 @@
 package actors
 
 import (
-	"context"
-	"log/slog"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
 
-	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -24,74 +21,62 @@ const (
 func RegistryKind(d *Deps) *cluster.Kind {
 	deps := d.withDefaults()
 	return cluster.NewKind(KindRegistry, actor.PropsFromProducer(func() actor.Actor {
-		return &registryActor{deps: deps}
+		return &registryActor{j: newJournaled(deps, KindRegistry, func(s *state.Registry) proto.Message { return s.Snapshot() })}
 	}))
 }
 
 type registryActor struct {
-	deps      *Deps
-	journal   string
-	state     *state.Registry
-	highest   uint64
-	failed    bool
-	sinceSnap int
+	j *journaled[*state.Registry]
+	// registering are the ids whose InstanceRegistered is being written,
+	// with whoever waits for it.
+	registering map[string][]*actor.PID
 }
 
 func (a *registryActor) Receive(ctx actor.Context) {
-	defer func() { // see instanceActor.Receive
-		if a.failed {
-			ctx.Stop(ctx.Self())
-		}
-	}()
+	if a.j.receive(ctx) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
-		a.journal = JournalID(KindRegistry, m.Identity.Identity)
-		metrics.Activations.WithLabelValues(KindRegistry).Inc()
-		state, highest, err := recoverState(context.Background(), a.deps.Store, a.journal, state.NewRegistry,
-			func() *opsyncpb.RegistrySnapshot { return &opsyncpb.RegistrySnapshot{} }, state.RestoreRegistry)
-		a.state, a.highest = state, highest
-		if err != nil {
-			a.deps.Logger.Error("registry recovery failed", slog.Any("err", err))
-			a.failed = true
+		a.registering = map[string][]*actor.PID{}
+		if a.j.recover(ctx, m, state.NewRegistry, restoreWith(func() *opsyncpb.RegistrySnapshot { return &opsyncpb.RegistrySnapshot{} }, state.RestoreRegistry)) != nil {
+			ctx.Stop(ctx.Self())
+			return
 		}
-		ctx.SetReceiveTimeout(a.deps.PassivateAfter)
+		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 	case *opsyncpb.RegisterInstance:
-		ctx.Respond(&opsyncpb.RegistryResult{Ok: a.register(m.InstanceId)})
+		a.register(ctx, m.InstanceId)
 	case *opsyncpb.ListInstances:
-		ctx.Respond(&opsyncpb.InstanceList{Instances: a.state.Instances()})
+		ctx.Respond(&opsyncpb.InstanceList{Instances: a.j.state.Instances()})
 	case *actor.ReceiveTimeout:
-		ctx.Stop(ctx.Self())
+		if a.j.idle() {
+			ctx.Stop(ctx.Self())
+		}
 	}
 }
 
-// register adds id (once) and reports whether it is registered.
-func (a *registryActor) register(id string) bool {
-	if a.state.Has(id) {
-		return true
+// register adds id (once) and answers whether it is registered, once that
+// is durable.
+func (a *registryActor) register(ctx actor.Context, id string) {
+	switch {
+	case a.j.state.Has(id):
+		respond(ctx, &opsyncpb.RegistryResult{Ok: true})
+		return
+	case id == "":
+		respond(ctx, &opsyncpb.RegistryResult{Ok: false})
+		return
 	}
-	if a.failed || id == "" {
-		return false
+	waiting, writing := a.registering[id]
+	a.registering[id] = append(waiting, ctx.Sender())
+	if writing {
+		return
 	}
-	ev := &opsyncpb.Event{Time: a.deps.Now().UnixMilli(), Kind: &opsyncpb.Event_InstanceRegistered{InstanceRegistered: &opsyncpb.InstanceRegistered{InstanceId: id}}}
-	data, err := marshalEvents([]*opsyncpb.Event{ev})
-	if err == nil {
-		err = a.deps.Store.Append(context.Background(), a.journal, a.highest+1, data)
-	}
-	if err == nil {
-		err = a.state.Apply(a.highest+1, ev)
-	}
-	if err != nil {
-		a.deps.Logger.Error("registry append failed", slog.Any("err", err))
-		a.failed = true
-		return false
-	}
-	a.highest++
-	a.sinceSnap++
-	if a.sinceSnap >= a.deps.SnapshotEvery {
-		if err := saveSnapshot(context.Background(), a.deps.Store, a.journal, a.state.LastSeq(), a.state.Snapshot()); err != nil {
-			a.deps.Logger.Warn("registry snapshot failed", slog.Any("err", err))
+	ev := &opsyncpb.Event{Time: a.j.deps.now().UnixMilli(), Kind: &opsyncpb.Event_InstanceRegistered{InstanceRegistered: &opsyncpb.InstanceRegistered{InstanceId: id}}}
+	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
+		for _, pid := range a.registering[id] {
+			sendTo(ctx, pid, &opsyncpb.RegistryResult{Ok: err == nil})
 		}
-		a.sinceSnap = 0
-	}
-	return true
+		delete(a.registering, id)
+	}})
+	a.j.flush()
 }

@@ -33,6 +33,15 @@ func NewStream() *Stream {
 // LastSeq is the sequence number of the last applied event.
 func (s *Stream) LastSeq() uint64 { return s.lastSeq }
 
+// OldestRetained is the oplog id of the oldest retained entry, 0 when the
+// stream retains none.
+func (s *Stream) OldestRetained() uint64 {
+	if len(s.entries) == 0 {
+		return 0
+	}
+	return s.entries[0].OplogId
+}
+
 // Len is the number of retained entries.
 func (s *Stream) Len() int { return len(s.entries) }
 

@@ -1,0 +1,82 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/opsync/opsync/internal/state"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
+	if a.j.failed {
+		return
+	}
+	sub := a.subs[subKey(actor.NewPID(m.ClientAddress, m.ClientId))]
+	for biz, point := range m.Points {
+		if point > a.j.highest {
+			continue // not an id of this stream (a transient entry's)
+		}
+		device := m.DeviceId
+		if ref, ok := a.state.Entry(point); ok && ref.SingleDevice {
+			device = state.UserDevice
+		}
+		a.settle(sub, device, biz, point)
+		if a.global {
+			continue // global streams leave sync points to the clients
+		}
+		a.queueSyncPoint(ctx, device, biz, point)
+	}
+	for _, p := range m.Acked {
+		if sub != nil {
+			delete(sub.sent, p.OplogId)
+		}
+		delete(a.tries[m.DeviceId], p.OplogId)
+		delete(a.tries[state.UserDevice], p.OplogId)
+	}
+	a.j.flush()
+}
+
+// settle forgets the deliveries of bizType up to point: they are
+// acknowledged.
+func (a *streamActor) settle(sub *subscriber, device, biz string, point uint64) {
+	tries := a.tries[device]
+	for id := range tries {
+		if id <= point {
+			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
+				delete(tries, id)
+			}
+		}
+	}
+	if len(tries) == 0 {
+		delete(a.tries, device)
+	}
+	if sub == nil {
+		return
+	}
+	for id := range sub.sent {
+		if id <= point {
+			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
+				delete(sub.sent, id)
+			}
+		}
+	}
+}
+
+// queueSyncPoint queues a device's new sync point; acks that arrive before
+// it joins an append raise the queued one instead of adding events.
+func (a *streamActor) queueSyncPoint(ctx actor.Context, device, biz string, point uint64) {
+	k := syncKey{device, biz}
+	if sp, ok := a.queuedSync[k]; ok {
+		sp.OplogId = max(sp.OplogId, point)
+		return
+	}
+	if point <= a.state.SyncPoint(device, biz) {
+		return
+	}
+	sp := &opsyncpb.SyncPointAdvanced{DeviceId: device, BizType: biz, OplogId: point}
+	a.queuedSync[k] = sp
+	a.j.persist(ctx, &pending{
+		ev:    &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_SyncPointAdvanced{SyncPointAdvanced: sp}},
+		stamp: func(uint64) { delete(a.queuedSync, k) },
+	})
+}

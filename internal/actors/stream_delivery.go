@@ -1,0 +1,275 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/internal/persistence"
+	"github.com/opsync/opsync/internal/state"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// subscriber is a client actor attached to the stream.
+type subscriber struct {
+	pid        *actor.PID
+	device     string
+	seq        uint64
+	biz        map[string]bool
+	osType     string
+	appVersion string
+	sent       map[uint64]int64 // delivered, unacknowledged: oplog id -> when (ms)
+	// loading: its backlog is being read; new entries reach it through
+	// that read (in order), not live.
+	loading  bool
+	retrying bool // a read of its redeliveries is under way
+}
+
+// backlogBatch bounds the entries of one StreamDeliveries message.
+const backlogBatch = 256
+
+func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
+	if a.j.failed {
+		return
+	}
+	pid := actor.NewPID(m.ClientAddress, m.ClientId)
+	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}}
+	if !m.BacklogOnly {
+		key := subKey(pid)
+		if old := a.subs[key]; old != nil {
+			s = old
+		} else {
+			a.subs[key] = s
+			ctx.Watch(pid)
+		}
+		a.subSeq++
+		s.seq = a.subSeq
+		s.device, s.osType, s.appVersion = m.DeviceId, m.OsType, m.AppVersion
+		for biz := range m.After {
+			s.biz[biz] = true
+		}
+	}
+	a.sendBacklog(ctx, s, m.After)
+	a.ensureTick()
+	respond(ctx, &opsyncpb.Subscribed{Stream: a.identity, LastSeq: a.state.LastSeq()})
+}
+
+// sendBacklog sends the retained entries after the given sync points. Their
+// payloads are read from the journal off the loop; entries stored meanwhile
+// follow through another read, so the subscriber gets everything in order.
+func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[string]uint64) {
+	var ids []uint64
+	for _, r := range a.state.EntriesAfter(after) {
+		if !a.removal[r.OplogId] {
+			ids = append(ids, r.OplogId)
+		}
+	}
+	if len(ids) == 0 {
+		s.loading = false
+		return
+	}
+	s.loading = true
+	upTo := a.j.highest
+	a.readEntries(ids, func(ctx actor.Context, es []*opsyncpb.Entry, err error) {
+		if err != nil {
+			a.deps.Logger.Error("stream backlog read failed", slog.String("stream", a.identity), slog.Any("err", err))
+			s.loading = false
+			return
+		}
+		a.deliver(ctx, s, a.retained(es), false)
+		// Entries stored while the read ran: read them too, before any
+		// live delivery to this subscriber.
+		next := make(map[string]uint64, len(after))
+		for biz, p := range after {
+			next[biz] = max(p, upTo)
+		}
+		a.sendBacklog(ctx, s, next)
+	})
+}
+
+// retained keeps the entries the stream still retains (a read may return
+// one whose removal was written meanwhile).
+func (a *streamActor) retained(es []*opsyncpb.Entry) []*opsyncpb.Entry {
+	out := es[:0]
+	for _, e := range es {
+		if _, ok := a.state.Entry(e.OplogId); ok && !a.removal[e.OplogId] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (a *streamActor) onUnsubscribe(m *opsyncpb.Unsubscribe) {
+	key := subKey(actor.NewPID(m.ClientAddress, m.ClientId))
+	s := a.subs[key]
+	if s == nil {
+		return
+	}
+	if len(m.BizTypes) == 0 {
+		delete(a.subs, key)
+		return
+	}
+	for _, b := range m.BizTypes {
+		delete(s.biz, b)
+		for id := range s.sent {
+			if ref, ok := a.state.Entry(id); ok && ref.BizType == b {
+				delete(s.sent, id)
+			}
+		}
+	}
+}
+
+// deliverFresh sends newly stored entries to the attached clients, unless
+// the threshold already removed them.
+func (a *streamActor) deliverFresh(ctx actor.Context, fresh []*opsyncpb.Entry) {
+	if len(fresh) == 0 || len(a.subs) == 0 {
+		return
+	}
+	out := map[*subscriber][]*opsyncpb.Entry{}
+	for _, e := range fresh {
+		if a.removal[e.OplogId] {
+			continue
+		}
+		for _, s := range a.recipients(e) {
+			if !s.loading {
+				out[s] = append(out[s], e)
+			}
+		}
+	}
+	for s, es := range out {
+		a.deliver(ctx, s, es, false)
+	}
+}
+
+// recipients are the attached clients an entry goes to: every one that
+// registered its bizType, or for a single-device entry the most recently
+// attached of them.
+func (a *streamActor) recipients(e *opsyncpb.Entry) []*subscriber {
+	var out []*subscriber
+	var latest *subscriber
+	for _, s := range a.subs {
+		if !s.biz[e.BizType] {
+			continue
+		}
+		out = append(out, s)
+		if latest == nil || s.seq > latest.seq {
+			latest = s
+		}
+	}
+	if e.SingleDevice && latest != nil {
+		return []*subscriber{latest}
+	}
+	return out
+}
+
+// deliver sends entries to a client, counting each delivery against the
+// entry's retries; an entry delivered 1 + max_retries times already is
+// removed instead.
+func (a *streamActor) deliver(ctx actor.Context, s *subscriber, es []*opsyncpb.Entry, retry bool) {
+	now := a.deps.now().UnixMilli()
+	var out []*opsyncpb.Entry
+	var exhausted []uint64
+	for _, e := range es {
+		if !Deliverable(e, s.osType, s.appVersion, now) {
+			continue
+		}
+		device := s.device
+		if e.SingleDevice {
+			device = state.UserDevice
+		}
+		tries := a.tries[device]
+		if tries == nil {
+			tries = map[uint64]uint32{}
+			a.tries[device] = tries
+		}
+		if tries[e.OplogId] >= 1+e.MaxRetries {
+			exhausted = append(exhausted, e.OplogId)
+			continue
+		}
+		tries[e.OplogId]++
+		s.sent[e.OplogId] = now
+		out = append(out, e)
+	}
+	for len(out) > 0 {
+		n := min(len(out), backlogBatch)
+		ctx.Send(s.pid, &opsyncpb.StreamDeliveries{Stream: a.identity, Entries: out[:n], Retry: retry})
+		out = out[n:]
+	}
+	if len(exhausted) > 0 {
+		metrics.Drops.Add(float64(len(exhausted)))
+		a.queueRemoval(ctx, exhausted, opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED)
+	}
+}
+
+// retry redelivers what attached clients have not acknowledged within the
+// retry interval.
+func (a *streamActor) retry(ctx actor.Context, now int64) {
+	due := now - a.deps.RetryInterval.Milliseconds()
+	for _, s := range a.subs {
+		if s.retrying {
+			continue
+		}
+		var ids []uint64
+		for id, at := range s.sent {
+			if at <= due && !a.removal[id] {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		s.retrying = true
+		a.readEntries(ids, func(ctx actor.Context, es []*opsyncpb.Entry, err error) {
+			s.retrying = false
+			if err != nil {
+				a.deps.Logger.Warn("stream retry read failed", slog.String("stream", a.identity), slog.Any("err", err))
+				return
+			}
+			// Only what is still unacknowledged (acks came meanwhile).
+			es = slices.DeleteFunc(a.retained(es), func(e *opsyncpb.Entry) bool { _, out := s.sent[e.OplogId]; return !out })
+			if a.subs[subKey(s.pid)] != s || len(es) == 0 {
+				return
+			}
+			metrics.Retries.Add(float64(len(es)))
+			a.deliver(ctx, s, es, true)
+			a.j.flush() // exhausted retries queue removals
+		})
+	}
+}
+
+// readEntries reads entries by oplog id from the journal, off the loop,
+// and hands them, in oplog order, to then on the loop.
+func (a *streamActor) readEntries(ids []uint64, then func(ctx actor.Context, es []*opsyncpb.Entry, err error)) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	journal := a.j.journal
+	a.j.read(func(ctx context.Context, store persistence.Store) (any, error) {
+		want := make(map[uint64]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
+		}
+		var out []*opsyncpb.Entry
+		_, err := store.Replay(ctx, journal, ids[0], ids[len(ids)-1], -1, func(seq uint64, b []byte) error {
+			if !want[seq] {
+				return nil
+			}
+			ev := &opsyncpb.Event{}
+			if err := proto.Unmarshal(b, ev); err != nil {
+				return err
+			}
+			if e := ev.GetEntryAppended(); e != nil {
+				e.OplogId = seq
+				out = append(out, e)
+			}
+			return nil
+		})
+		return out, err
+	}, func(ctx actor.Context, v any, err error) {
+		es, _ := v.([]*opsyncpb.Entry)
+		then(ctx, es, err)
+	})
+}

@@ -1,0 +1,30 @@
+package actors
+
+import (
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// onStatus answers a records query (and wakes the stream for a sweep: the
+// node's sweeper asks every stream this way).
+func (a *streamActor) onStatus(ctx actor.Context, m *opsyncpb.StreamStatus) {
+	if !a.j.failed {
+		a.sweep(ctx)
+		a.j.flush()
+	}
+	limit := int(m.Limit)
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	pushes, arrivals, newest := a.state.Status(m.Since, limit)
+	res := &opsyncpb.StreamStatusResult{Stream: a.identity, Pushes: pushes, Arrivals: arrivals, Entries: newest, Dropped: a.state.Dropped()}
+	for _, s := range a.subs {
+		res.ConnectedDevices = append(res.ConnectedDevices, s.device)
+	}
+	sort.Strings(res.ConnectedDevices)
+	res.Connected = len(res.ConnectedDevices) > 0
+	respond(ctx, res)
+}
