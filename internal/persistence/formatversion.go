@@ -13,7 +13,8 @@ import (
 // binary reads and writes: the journal store's keys and values (keys.go)
 // and everything else the node keeps under the directory (the raft
 // journal's log and snapshots). OpenPebble records it in the journal store
-// and refuses a store of a newer format.
+// and refuses a store of a newer format; a node opens that store before
+// the raft journal's, so the check guards the whole directory.
 //
 // It is only ever raised, never lowered or reused. Raise it for a change an
 // older binary would misread; raising it requires, in the same change:
