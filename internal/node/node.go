@@ -127,6 +127,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// OpenPebble refuses a data directory of a newer format (see
+	// persistence.FormatVersion). It must come before anything else under
+	// DataDir is opened, the raft journal included, for that check to
+	// guard them.
 	store, err := persistence.OpenPebble(cfg.DataDir, persistence.PebbleOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("node: open journal: %w", err)

@@ -6,6 +6,7 @@ package persistence
 //	highest seq     'h' | uint16 BE len(actorID) | actorID                  -> uint64 BE seq
 //	snapshot        's' | uint16 BE len(actorID) | actorID | uint64 BE seq  -> snapshot bytes
 //	metadata        'm' | name                                              -> value
+//	format version  'v'                                                     -> uint64 BE version
 //
 // The length prefix is what keeps actors apart: without it the events of
 // actor "a" with a seq starting with byte 'b' would sort among those of
@@ -25,6 +26,10 @@ package persistence
 // Metadata (for instance the replicated log index a replica has applied)
 // belongs to the store, not to an actor: listings and checkpoints skip it.
 //
+// The format version (see FormatVersion) belongs to the data directory, not
+// to what is replicated into it: it is a kind of its own, so checkpoints,
+// their imports and metadata writes never carry or overwrite it.
+//
 // Listing actors (offline) walks the 'h' keys: every actor that ever
 // appended has one, even with all its events deleted.
 
@@ -38,6 +43,7 @@ const (
 	kindHighest  byte = 'h'
 	kindSnapshot byte = 's'
 	kindMeta     byte = 'm'
+	kindFormat   byte = 'v'
 
 	seqLen = 8
 )
@@ -63,6 +69,8 @@ func actorPrefix(kind byte, id string) []byte {
 func metaKey(name string) []byte { return append([]byte{kindMeta}, name...) }
 
 func highestKey(id string) []byte { return actorPrefix(kindHighest, id) }
+
+func formatKey() []byte { return []byte{kindFormat} }
 
 func seqKey(kind byte, id string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(actorPrefix(kind, id), seq)

@@ -38,6 +38,12 @@ type PebbleOptions struct {
 // chance that two busy actors share a stripe low.
 const stripes = 256
 
+// pebbleFormat is Pebble's own format version for the store. Pinned rather
+// than FormatNewest: a Pebble upgrade must not silently rewrite the on-disk
+// format, which would stop an older opsync binary from opening the data
+// after a rollback.
+const pebbleFormat = pebble.FormatValueSeparation
+
 // PebbleStore is the local Store: one Pebble database per node, shared by
 // all its actors. It is safe for concurrent use.
 type PebbleStore struct {
@@ -57,18 +63,17 @@ type PebbleStore struct {
 var _ Store = (*PebbleStore)(nil)
 
 // OpenPebble opens (and unless opts.ReadOnly, creates) the store in dir.
+// It fails with a *FormatTooNewError for a store of a newer FormatVersion;
+// a writable open records the version in a store that has none.
 func OpenPebble(dir string, opts PebbleOptions) (*PebbleStore, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	po := &pebble.Options{
-		Logger:   pebbleLogger{logger},
-		ReadOnly: opts.ReadOnly,
-		// Pinned rather than FormatNewest: a Pebble upgrade must not
-		// silently rewrite the on-disk format, which would stop an older
-		// opsync binary from opening the data after a rollback.
-		FormatMajorVersion: pebble.FormatValueSeparation,
+		Logger:             pebbleLogger{logger},
+		ReadOnly:           opts.ReadOnly,
+		FormatMajorVersion: pebbleFormat,
 		MemTableSize:       opts.memTableSize,
 	}
 	if opts.ReadOnly {
@@ -84,6 +89,10 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleStore, error) {
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
+		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
+	}
+	if err := checkFormat(db, opts.ReadOnly); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
 	}
 	return &PebbleStore{db: db, readOnly: opts.ReadOnly, seed: maphash.MakeSeed()}, nil
