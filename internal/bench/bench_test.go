@@ -256,13 +256,13 @@ func TestReportRunsRowsAndWritesMarkdown(t *testing.T) {
 
 func TestParseGoBench(t *testing.T) {
 	out := `goos: linux
-pkg: github.com/opsync/opsync/persistence
+pkg: github.com/opsync/opsync/internal/persistence
 BenchmarkAppend1Writer-2       	   10000	    205920 ns/op	      4856 events/s	       201.9 p50-µs	      95 B/op	       3 allocs/op
 BenchmarkAppendManyWriters/writers=16-2         	   87652	     37361 ns/op	     26766 events/s
 PASS
-pkg: github.com/opsync/opsync/node
+pkg: github.com/opsync/opsync/internal/node
 BenchmarkPushToDelivery/callers=1-2 	 1000	 1200000 ns/op	 833.3 pushes/s	 1.1 p50-ms
-ok  	github.com/opsync/opsync/node	3.1s
+ok  	github.com/opsync/opsync/internal/node	3.1s
 `
 	res := parseGoBench(out)
 	if len(res) != 3 {
