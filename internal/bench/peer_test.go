@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -99,5 +100,49 @@ func TestPeerSourceAndBuildError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "building the centrifuge peer") || !strings.Contains(err.Error(), "undefinedThing") ||
 		!strings.Contains(err.Error(), "--peer-bin") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestCompareFanout(t *testing.T) {
+	bin := testPeerBin(t)
+	env, ctx := spawnEnv(t)
+	env.Spawn = false // compare-fanout spawns its servers whatever the Env says
+	r, err := RunCompareFanout(ctx, env, CompareFanoutConfig{Rounds: 1, Fanout: FanoutConfig{Mode: "global", Clients: 20, Pushes: 3,
+		Rate: 0, Batch: 100, Concurrency: 2, PayloadSize: 40, ConnectConc: 8, Timeout: time.Minute, PeerBin: bin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Runs) != 2 || r.Runs[0].Server != "opsync" || r.Runs[1].Server != peerCentrifuge || r.Failed() {
+		t.Fatalf("runs %+v", r.Runs)
+	}
+	for _, x := range r.Runs {
+		if x.Error != "" || x.Report == nil || x.Report.Server != x.Server || x.Report.Deliveries != 60 || x.Report.LatencyMs.P99 <= 0 {
+			t.Fatalf("run %+v: %+v", x, x.Report)
+		}
+	}
+	if r.Opsync.Runs != 1 || r.PeerSide.Runs != 1 || r.Opsync.DeliveriesPerSec.Median <= 0 || r.PeerSide.DeliveriesPerSec.Median <= 0 ||
+		r.Ratio.DeliveriesPerSec <= 0 || r.Ratio.P99Ms <= 0 {
+		t.Fatalf("summary %+v %+v %+v", r.Opsync, r.PeerSide, r.Ratio)
+	}
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"opsync/centrifuge", "deliveries/s", "median [min – max]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestSpread(t *testing.T) {
+	if s := spread([]float64{3, 1, 2}); s != (Spread{Median: 2, Min: 1, Max: 3}) {
+		t.Fatalf("odd: %+v", s)
+	}
+	if s := spread([]float64{4, 1, 2, 10}); s != (Spread{Median: 3, Min: 1, Max: 10}) {
+		t.Fatalf("even: %+v", s)
+	}
+	if s := spread(nil); s != (Spread{}) {
+		t.Fatalf("empty: %+v", s)
 	}
 }
