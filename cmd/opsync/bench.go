@@ -19,9 +19,9 @@ import (
 func runBench(args []string, stdout, stderr io.Writer) int {
 	var list strings.Builder
 	for _, s := range bench.Scenarios() {
-		fmt.Fprintf(&list, "  %-10s %s\n", s.Name, s.Summary)
+		fmt.Fprintf(&list, "  %-14s %s\n", s.Name, s.Summary)
 	}
-	fmt.Fprintf(&list, "  %-10s %s\n", "report", "run the Go benchmarks and the standard set; write docs/benchmarks.{json,md}")
+	fmt.Fprintf(&list, "  %-14s %s\n", "report", "run the Go benchmarks and the standard set; write docs/benchmarks.{json,md}")
 	synopsis := "opsync bench <scenario> [--server URL | --spawn] [flags]\n\nscenarios:\n" + list.String() +
 		"\n'opsync bench <scenario> --help' lists a scenario's flags."
 	fs := newFlags("bench", synopsis, stdout, stderr)
@@ -51,7 +51,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}
 	r, err := run(ctx, env)
-	if r != nil {
+	if t, ok := r.(bench.TextReport); ok && t.WantsText() {
+		_ = t.WriteText(stdout)
+	} else if r != nil {
 		_ = json.NewEncoder(stdout).Encode(r)
 	}
 	if err != nil {

@@ -32,6 +32,11 @@ type FanoutConfig struct {
 	// Nodes > 1 spawns a set of that many nodes: client i connects to node
 	// i mod Nodes, push request u goes to node u mod Nodes.
 	Nodes int
+	// Peer runs the same load against a peer server instead of opsync
+	// ("centrifuge": bench/peers/centrifuge, see peer.go), spawned from
+	// PeerBin (default: built with go build for the run).
+	Peer    string
+	PeerBin string
 }
 
 func (c *FanoutConfig) flags(fs *flag.FlagSet) {
@@ -48,6 +53,13 @@ func (c *FanoutConfig) flags(fs *flag.FlagSet) {
 	nodesFlag(fs, &c.Nodes)
 }
 
+// peerFlags declares --peer and --peer-bin.
+func (c *FanoutConfig) peerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Peer, "peer", "", "run the same load against a peer server instead of opsync: centrifuge "+
+		"(bench/peers/centrifuge, spawned for the run; --server and --spawn do not apply)")
+	peerBinFlag(fs, &c.PeerBin)
+}
+
 func (c *FanoutConfig) check() error {
 	switch {
 	case c.Mode != "user" && c.Mode != "global":
@@ -56,6 +68,10 @@ func (c *FanoutConfig) check() error {
 		return usageErr("--clients, --pushes, --concurrency, --connect-concurrency, --nodes must be positive; --batch 1-1000; --rate >= 0")
 	case c.PayloadSize < 24 || c.PayloadSize > 4096:
 		return usageErr("--payload-size 24-4096")
+	case c.Peer != "" && c.Peer != peerCentrifuge:
+		return usageErr("--peer must be " + peerCentrifuge)
+	case c.Peer != "" && c.Nodes > 1:
+		return usageErr("--peer runs one peer server: no --nodes")
 	}
 	return checkFiles(c.Clients)
 }
@@ -66,6 +82,7 @@ func (c *FanoutConfig) check() error {
 // ServerRSSBytes are their sums, ServerCPUPerNode each one's CPU.
 type FanoutReport struct {
 	Scenario         string        `json:"scenario"`
+	Server           string        `json:"server"` // opsync, or the peer (centrifuge)
 	Nodes            int           `json:"nodes"`
 	Mode             string        `json:"mode"`
 	Clients          int           `json:"clients"`
@@ -93,6 +110,16 @@ type FanoutReport struct {
 	BenchRSSBytes    int64         `json:"benchRssBytes"`
 	ServerRSSBytes   int64         `json:"serverRssBytes,omitempty"`
 	ServerCPUPerNode []Usage       `json:"serverCpuPerNode,omitempty"`
+	// ServerCPUPerDeliveryUs is the servers' CPU time per delivery, in
+	// microseconds (spawned servers only).
+	ServerCPUPerDeliveryUs float64 `json:"serverCpuPerDeliveryUs,omitempty"`
+}
+
+// cpuPerDelivery sets ServerCPUPerDeliveryUs from ServerCPU and Deliveries.
+func (r *FanoutReport) cpuPerDelivery() {
+	if r.ServerCPU != nil && r.Deliveries > 0 {
+		r.ServerCPUPerDeliveryUs = round1(r.ServerCPU.CPUSeconds * 1e6 / float64(r.Deliveries))
+	}
 }
 
 // Failed implements Report: deliveries missing, pushes refused, clients
@@ -106,6 +133,7 @@ func init() {
 		Bind: func(fs *flag.FlagSet) func(context.Context, *Env) (Report, error) {
 			c := &FanoutConfig{}
 			c.flags(fs)
+			c.peerFlags(fs)
 			return func(ctx context.Context, env *Env) (Report, error) { return report(RunFanout(ctx, env, *c)) }
 		}})
 }
@@ -135,6 +163,9 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	if c.Peer != "" {
+		return runPeerFanout(ctx, env, c)
+	}
 	t, err := env.openSet(ctx, c.Nodes)
 	if err != nil {
 		return nil, err
@@ -151,7 +182,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 		return nil, err
 	}
 	batch := c.Mode == "user" && a.hasBatch(ctx, env.Instance)
-	r := &FanoutReport{Scenario: "fanout", Nodes: t.nodes(), Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
+	r := &FanoutReport{Scenario: "fanout", Server: "opsync", Nodes: t.nodes(), Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
 		Expected: int64(c.Clients) * int64(c.Pushes), OfferedPerSec: c.Rate}
 	switch {
 	case c.Mode == "user" && batch:
@@ -379,6 +410,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	r.Seconds = round3(elapsed.Seconds())
 	r.DeliveriesPerSec = rate(r.Deliveries, elapsed)
 	r.LatencyMs, r.PushRequestMs = h.latency(), ph.latency()
+	r.cpuPerDelivery()
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}

@@ -18,14 +18,23 @@ type fleet struct {
 	wg    sync.WaitGroup
 }
 
-// checkFiles fails early when this process may not open n more files.
+// checkFiles fails early when this process may not open n more files,
+// after raising its soft limit towards the hard one if that is too low.
 func checkFiles(n int) error {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return nil
 	}
-	if need := uint64(n) + 256; l.Cur < need {
-		return fmt.Errorf("bench: %d connections need %d open files; the limit is %d (ulimit -n)", n, need, l.Cur)
+	need := uint64(n) + 256
+	if l.Cur < need && l.Max > l.Cur {
+		raised := l
+		raised.Cur = min(max(need, 2*l.Cur), l.Max)
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			l = raised
+		}
+	}
+	if l.Cur < need {
+		return fmt.Errorf("bench: %d connections need %d open files; the limit is %d (hard limit %d; ulimit -n)", n, need, l.Cur, l.Max)
 	}
 	return nil
 }
@@ -34,7 +43,21 @@ func checkFiles(n int) error {
 // dialer's node i mod nodes; connect(i) is the Connect of connection i.
 // It calls progress with the count so far.
 func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i int) *opsyncpb.Connect, progress func(int)) (*fleet, error) {
-	f := &fleet{conns: make([]*wsConn, n)}
+	conns, err := openConns(ctx, n, conc, func(ctx context.Context, i int) (*wsConn, error) {
+		return d.connectAt(ctx, i, connect(i))
+	}, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &fleet{conns: conns}, nil
+}
+
+// openConns opens n connections with open(ctx, i), conc at a time, each
+// within 30 s, calling progress every 1000. On the first error it stops
+// and closes those it opened.
+func openConns[C interface{ close() }](ctx context.Context, n, conc int, open func(ctx context.Context, i int) (C, error), progress func(int)) ([]C, error) {
+	conns := make([]C, n)
+	opened := make([]bool, n)
 	var next, done atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
@@ -51,7 +74,7 @@ func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i in
 					return
 				}
 				c, cancelDial := context.WithTimeout(ctx, 30*time.Second)
-				cn, err := d.connectAt(c, i, connect(i))
+				cn, err := open(c, i)
 				cancelDial()
 				if err != nil {
 					mu.Lock()
@@ -62,7 +85,7 @@ func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i in
 					cancel()
 					return
 				}
-				f.conns[i] = cn
+				conns[i], opened[i] = cn, true
 				if k := done.Add(1); progress != nil && k%1000 == 0 {
 					progress(int(k))
 				}
@@ -74,10 +97,14 @@ func connectFleet(ctx context.Context, d *dialer, n, conc int, connect func(i in
 		firstErr = ctx.Err()
 	}
 	if firstErr != nil {
-		f.close()
+		for i, c := range conns {
+			if opened[i] {
+				c.close()
+			}
+		}
 		return nil, firstErr
 	}
-	return f, nil
+	return conns, nil
 }
 
 // each starts read(i, conn) on its own goroutine for every connection.

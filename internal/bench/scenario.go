@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"io"
 	"sort"
 )
 
@@ -11,6 +12,14 @@ type Report interface {
 	// Failed reports whether the run went wrong (errors, lost writes): the
 	// command then exits 1. Missed performance targets are not failures.
 	Failed() bool
+}
+
+// TextReport is a Report that is printed for people (WriteText) unless
+// its command was asked for JSON (WantsText false).
+type TextReport interface {
+	Report
+	WantsText() bool
+	WriteText(w io.Writer) error
 }
 
 // Scenario is one `opsync bench` scenario.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +33,8 @@ type SpawnOptions struct {
 	ListenTimeout time.Duration
 }
 
-// Server is a spawned `opsync serve` process.
+// Server is a spawned `opsync serve` process (or a peer server, see
+// SpawnPeer).
 type Server struct {
 	URL     string // http://127.0.0.1:PORT
 	Addr    string // 127.0.0.1:PORT
@@ -59,22 +61,42 @@ func Spawn(ctx context.Context, o SpawnOptions) (*Server, error) {
 		o.ListenTimeout = 2 * time.Minute
 	}
 	args := append([]string{"serve", "--data", o.DataDir, "--http", o.HTTPAddr, "--log-level", "warn"}, o.Args...)
-	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = os.Environ()
+	var env []string
 	if o.AdminToken != "" {
-		cmd.Env = append(cmd.Env, "OPSYNC_ADMIN_TOKEN="+o.AdminToken)
+		env = append(env, "OPSYNC_ADMIN_TOKEN="+o.AdminToken)
 	}
-	// The node dies with the bench, however the bench ends.
+	s, err := startProcess(ctx, o.Binary, args, env, o.ListenTimeout, func(line string) (string, string, bool) {
+		var l struct{ Event, HTTP, URL string }
+		if json.Unmarshal([]byte(line), &l) != nil || l.Event != "listening" {
+			return "", "", false
+		}
+		return l.URL, l.HTTP, true
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.DataDir = o.DataDir
+	return s, nil
+}
+
+// startProcess starts bin with args (and env added to this process's
+// environment) and waits up to timeout for its first line on stdout, which
+// listening turns into the server's URL and address (ok false: not a
+// listening line).
+func startProcess(ctx context.Context, bin string, args, env []string, timeout time.Duration, listening func(line string) (url, addr string, ok bool)) (*Server, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	// The server dies with the bench, however the bench ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{DataDir: o.DataDir, cmd: cmd, exited: make(chan struct{}), stderr: &tailWriter{max: 64 << 10}}
+	s := &Server{cmd: cmd, exited: make(chan struct{}), stderr: &tailWriter{max: 64 << 10}}
 	cmd.Stderr = s.stderr
 	s.Started = time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: starting %s: %w", o.Binary, err)
+		return nil, fmt.Errorf("bench: starting %s: %w", bin, err)
 	}
 	s.PID = cmd.Process.Pid
 	lines := make(chan string, 1)
@@ -90,20 +112,23 @@ func Spawn(ctx context.Context, o SpawnOptions) (*Server, error) {
 		close(lines)
 	}()
 	go func() { _ = cmd.Wait(); close(s.exited) }()
-	timer := time.NewTimer(o.ListenTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case line, ok := <-lines:
-		var l struct{ Event, HTTP, URL string }
-		if !ok || json.Unmarshal([]byte(line), &l) != nil || l.Event != "listening" {
-			s.Kill()
-			return nil, fmt.Errorf("bench: serve did not print its listening line (got %q): %s", line, s.StderrTail())
+		u, a, lok := "", "", false
+		if ok {
+			u, a, lok = listening(line)
 		}
-		s.Listening, s.URL, s.Addr = time.Now(), l.URL, l.HTTP
+		if !lok {
+			s.Kill()
+			return nil, fmt.Errorf("bench: %s did not print its listening line (got %q): %s", filepath.Base(bin), line, s.StderrTail())
+		}
+		s.Listening, s.URL, s.Addr = time.Now(), u, a
 		return s, nil
 	case <-timer.C:
 		s.Kill()
-		return nil, fmt.Errorf("bench: serve did not listen within %s: %s", o.ListenTimeout, s.StderrTail())
+		return nil, fmt.Errorf("bench: %s did not listen within %s: %s", filepath.Base(bin), timeout, s.StderrTail())
 	case <-ctx.Done():
 		s.Kill()
 		return nil, ctx.Err()

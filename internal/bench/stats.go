@@ -79,6 +79,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 type Latency struct {
 	Count int64   `json:"count"`
 	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
 	P99   float64 `json:"p99"`
 	P999  float64 `json:"p999"`
 	Max   float64 `json:"max"`
@@ -89,7 +90,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
 func (h *histogram) latency() Latency {
 	n := h.n.Load()
-	l := Latency{Count: int64(n), P50: ms(h.quantile(0.50)), P99: ms(h.quantile(0.99)), P999: ms(h.quantile(0.999)),
+	l := Latency{Count: int64(n), P50: ms(h.quantile(0.50)), P90: ms(h.quantile(0.90)), P99: ms(h.quantile(0.99)), P999: ms(h.quantile(0.999)),
 		Max: ms(time.Duration(h.max.Load()))}
 	if n > 0 {
 		l.Mean = ms(time.Duration(h.sum.Load() / n))

@@ -40,6 +40,12 @@ func newDialer(base string, sources int) (*dialer, error) {
 
 // newSetDialer is newDialer for the nodes at bases.
 func newSetDialer(bases []string, sources int) (*dialer, error) {
+	return newWSDialer(bases, "/webapi/sync/ws", sources)
+}
+
+// newWSDialer is a dialer of the WebSocket endpoint path of the servers at
+// bases (http://host:port).
+func newWSDialer(bases []string, path string, sources int) (*dialer, error) {
 	d := &dialer{}
 	for _, base := range bases {
 		u, err := url.Parse(base)
@@ -47,7 +53,7 @@ func newSetDialer(bases []string, sources int) (*dialer, error) {
 			return nil, err
 		}
 		u.Scheme = "ws"
-		u.Path = strings.TrimRight(u.Path, "/") + "/webapi/sync/ws"
+		u.Path = strings.TrimRight(u.Path, "/") + path
 		d.ws = append(d.ws, u.String())
 	}
 	if len(d.ws) == 0 {
@@ -94,8 +100,7 @@ func (d *dialer) connect(ctx context.Context, c *opsyncpb.Connect) (*wsConn, err
 
 // connectAt is connect to node i mod the dialer's nodes.
 func (d *dialer) connectAt(ctx context.Context, i int, c *opsyncpb.Connect) (*wsConn, error) {
-	hc := d.clients[d.next.Add(1)%uint64(len(d.clients))]
-	ws, _, err := websocket.Dial(ctx, d.ws[i%len(d.ws)], &websocket.DialOptions{HTTPClient: hc, Subprotocols: []string{subprotocol}})
+	ws, _, err := websocket.Dial(ctx, d.ws[i%len(d.ws)], &websocket.DialOptions{HTTPClient: d.client(), Subprotocols: []string{subprotocol}})
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +125,10 @@ func (d *dialer) connectAt(ctx context.Context, i int, c *opsyncpb.Connect) (*ws
 	}
 	return cn, nil
 }
+
+// client is the HTTP client of the next connection (the source addresses
+// in turn).
+func (d *dialer) client() *http.Client { return d.clients[d.next.Add(1)%uint64(len(d.clients))] }
 
 // connectFrame is the Connect of a client registering bizTypes at their
 // sync points.
