@@ -30,6 +30,8 @@ type ClientParams struct {
 	// Window bounds the messages delivered and not yet acknowledged.
 	Window int
 	Logger *slog.Logger
+	// Clock drives the actor's timeouts; nil is the wall clock.
+	Clock Clock
 }
 
 // Client is the edge's handle on a client actor.
@@ -38,18 +40,30 @@ type Client struct {
 	root *actor.RootContext
 }
 
+// Grains finds the cluster's virtual actors: *cluster.Cluster in a node, a
+// map of locally spawned actors in the actors' own tests.
+type Grains interface {
+	// Get returns the PID of the activation of identity, activating it.
+	Get(identity, kind string) *actor.PID
+	// Request asks the activation of identity and waits for its answer.
+	Request(identity, kind string, msg interface{}, opts ...cluster.GrainCallOption) (interface{}, error)
+}
+
 // StartClient spawns the client actor of one connection on this node. It
 // attaches to the user's and the device's streams, and to the global
 // streams of the global bizTypes it registers, wherever in the cluster
 // they live.
-func StartClient(c *cluster.Cluster, p ClientParams) *Client {
+func StartClient(system *actor.ActorSystem, c Grains, p ClientParams) *Client {
 	if p.Window <= 0 {
 		p.Window = 512
 	}
 	if p.Logger == nil {
 		p.Logger = (&Deps{}).withDefaults().Logger
 	}
-	root := c.ActorSystem.Root
+	if p.Clock == nil {
+		p.Clock = WallClock{}
+	}
+	root := system.Root
 	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newClientActor(c, p) }))
 	return &Client{pid: pid, root: root}
 }
@@ -67,7 +81,7 @@ func (h *Client) Stop() { h.root.Stop(h.pid) }
 // turns the client's acks into sync points for the streams.
 type clientActor struct {
 	p        ClientParams
-	cl       *cluster.Cluster
+	cl       Grains
 	configs  map[string]*opsyncpb.BizTypeConfig
 	links    map[string]*streamLink // by stream identity
 	cursor   map[string]uint64      // registered bizType -> highest oplog id queued
@@ -108,7 +122,7 @@ const (
 // maxFrameMessages bounds the messages of one Deliver frame.
 const maxFrameMessages = 256
 
-func newClientActor(c *cluster.Cluster, p ClientParams) *clientActor {
+func newClientActor(c Grains, p ClientParams) *clientActor {
 	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight()}
 	for biz, point := range p.BizTypes {
 		a.cursor[biz] = point
@@ -121,9 +135,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.loadConfigs()
 		a.attach(ctx, a.cursor)
-	case *opsyncpb.StreamDeliveries:
-		if m.Retry {
-			a.onRetry(ctx, m)
+	case *hubDelivery:
+		if m.retry {
+			a.onRetry(ctx, m.entries)
 			return
 		}
 		a.onDeliveries(ctx, m)
@@ -256,21 +270,24 @@ func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[stri
 		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly,
 	})
 	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
-	time.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
+	a.p.Clock.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
 }
 
 func (a *clientActor) retryLater(ctx actor.Context, l *streamLink) {
 	self := ctx.Self()
 	root := ctx.ActorSystem().Root
-	time.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribe{link: l}) })
+	a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribe{link: l}) })
 }
 
-func (a *clientActor) onDeliveries(ctx actor.Context, m *opsyncpb.StreamDeliveries) {
-	link := a.links[m.Stream]
+func (a *clientActor) onDeliveries(ctx actor.Context, m *hubDelivery) {
+	link := a.links[m.stream]
 	if link == nil {
 		return
 	}
-	for _, e := range m.Entries {
+	if a.sendShared(ctx, link, m) {
+		return
+	}
+	for _, e := range m.entries {
 		cur, registered := a.cursor[e.BizType]
 		if !registered || e.OplogId <= cur {
 			continue // unregistered meanwhile, or already queued
@@ -282,11 +299,39 @@ func (a *clientActor) onDeliveries(ctx actor.Context, m *opsyncpb.StreamDeliveri
 	a.pump(ctx)
 }
 
+// sendShared writes the hub's frame as it is, when every entry in it is
+// new to this client and the window has room for all: the common case of a
+// live delivery. It reports false (nothing done) otherwise; the entries
+// then take the queue.
+func (a *clientActor) sendShared(ctx actor.Context, link *streamLink, m *hubDelivery) bool {
+	if m.frame == nil || len(a.queue) > 0 || a.inflight.Len()+len(m.entries) > a.p.Window {
+		return false
+	}
+	for i, e := range m.entries {
+		cur, registered := a.cursor[e.BizType]
+		if !registered || e.OplogId <= cur || (i > 0 && m.entries[i-1].OplogId >= e.OplogId) {
+			return false
+		}
+	}
+	for _, e := range m.entries {
+		a.cursor[e.BizType] = e.OplogId
+		a.bizLink[e.BizType] = link
+		a.inflight.Sent(e.BizType, e.OplogId)
+	}
+	if err := a.p.Sink.SendEncoded(m.frame); err != nil {
+		a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
+		ctx.Stop(ctx.Self())
+		return true
+	}
+	metrics.Deliveries.Add(float64(len(m.entries)))
+	return true
+}
+
 // onRetry sends again the entries that are still unacknowledged here;
 // others are acknowledged meanwhile or still queued.
-func (a *clientActor) onRetry(ctx actor.Context, m *opsyncpb.StreamDeliveries) {
+func (a *clientActor) onRetry(ctx actor.Context, es []*opsyncpb.Entry) {
 	var msgs []*opsyncpb.SyncMessage
-	for _, e := range m.Entries {
+	for _, e := range es {
 		if a.inflight.Pending(e.BizType, e.OplogId) {
 			msgs = append(msgs, toSyncMessage(e))
 		}

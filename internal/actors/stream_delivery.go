@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"slices"
 
@@ -130,19 +131,28 @@ func (a *streamActor) deliverFresh(ctx actor.Context, fresh []*opsyncpb.Entry) {
 		return
 	}
 	out := map[*subscriber][]*opsyncpb.Entry{}
+	var order []*subscriber
 	for _, e := range fresh {
 		if a.removal[e.OplogId] {
 			continue
 		}
 		for _, s := range a.recipients(e) {
-			if !s.loading {
-				out[s] = append(out[s], e)
+			if s.loading {
+				continue
 			}
+			if _, ok := out[s]; !ok {
+				order = append(order, s)
+			}
+			out[s] = append(out[s], e)
 		}
 	}
-	for s, es := range out {
-		a.deliver(ctx, s, es, false)
+	ds := make([]delivery, 0, len(order))
+	for _, s := range order {
+		if es := a.prepare(ctx, s, out[s]); len(es) > 0 {
+			ds = append(ds, delivery{s, es})
+		}
 	}
+	a.send(ctx, ds, false)
 }
 
 // recipients are the attached clients an entry goes to: every one that
@@ -166,10 +176,23 @@ func (a *streamActor) recipients(e *opsyncpb.Entry) []*subscriber {
 	return out
 }
 
-// deliver sends entries to a client, counting each delivery against the
-// entry's retries; an entry delivered 1 + max_retries times already is
-// removed instead.
+// delivery is entries bound for one subscriber.
+type delivery struct {
+	s  *subscriber
+	es []*opsyncpb.Entry
+}
+
+// deliver sends entries to one client (see prepare and send).
 func (a *streamActor) deliver(ctx actor.Context, s *subscriber, es []*opsyncpb.Entry, retry bool) {
+	if out := a.prepare(ctx, s, es); len(out) > 0 {
+		a.send(ctx, []delivery{{s, out}}, retry)
+	}
+}
+
+// prepare returns the entries of es that go to s, counting each delivery
+// against the entry's retries; an entry delivered 1 + max_retries times
+// already is removed instead.
+func (a *streamActor) prepare(ctx actor.Context, s *subscriber, es []*opsyncpb.Entry) []*opsyncpb.Entry {
 	now := a.deps.now().UnixMilli()
 	var out []*opsyncpb.Entry
 	var exhausted []uint64
@@ -194,14 +217,53 @@ func (a *streamActor) deliver(ctx actor.Context, s *subscriber, es []*opsyncpb.E
 		s.sent[e.OplogId] = now
 		out = append(out, e)
 	}
-	for len(out) > 0 {
-		n := min(len(out), backlogBatch)
-		ctx.Send(s.pid, &opsyncpb.StreamDeliveries{Stream: a.identity, Entries: out[:n], Retry: retry})
-		out = out[n:]
-	}
 	if len(exhausted) > 0 {
 		metrics.Drops.Add(float64(len(exhausted)))
 		a.queueRemoval(ctx, exhausted, opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED)
+	}
+	return out
+}
+
+// send hands deliveries to the fan-out hubs of the recipients' nodes: one
+// message per node and distinct list of entries, naming every recipient
+// there (a global push to 10,000 clients of one node is one message). A
+// recipient whose entries take several messages gets them on its own, in
+// order.
+func (a *streamActor) send(ctx actor.Context, ds []delivery, retry bool) {
+	type groupKey struct {
+		address string
+		ids     string
+	}
+	var order []*opsyncpb.HubDeliveries
+	var to []string // the node of each message in order
+	groups := map[groupKey]*opsyncpb.HubDeliveries{}
+	var key []byte
+	for _, d := range ds {
+		if len(d.es) > backlogBatch {
+			for es := d.es; len(es) > 0; {
+				n := min(len(es), backlogBatch)
+				order = append(order, &opsyncpb.HubDeliveries{Stream: a.identity, Entries: es[:n], ClientIds: []string{d.s.pid.Id}, Retry: retry})
+				to = append(to, d.s.pid.Address)
+				es = es[n:]
+			}
+			continue
+		}
+		key = key[:0]
+		for _, e := range d.es {
+			key = binary.AppendUvarint(key, e.OplogId)
+		}
+		k := groupKey{d.s.pid.Address, string(key)}
+		g := groups[k]
+		if g == nil {
+			g = &opsyncpb.HubDeliveries{Stream: a.identity, Entries: d.es, Retry: retry}
+			groups[k] = g
+			order = append(order, g)
+			to = append(to, d.s.pid.Address)
+		}
+		g.ClientIds = append(g.ClientIds, d.s.pid.Id)
+	}
+	for i, m := range order {
+		ctx.Send(hubFor(to[i], a.identity), m)
 	}
 }
 

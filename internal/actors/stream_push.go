@@ -64,14 +64,14 @@ func (a *streamActor) onTransient(ctx actor.Context, e *opsyncpb.Entry) {
 	a.transit = max(a.transit+1, uint64(now.UnixMicro()))
 	e = proto.Clone(e).(*opsyncpb.Entry)
 	e.OplogId, e.PushTime = a.transit, now.UnixMilli()
-	delivered := false
+	var ds []delivery
 	for _, s := range a.recipients(e) {
 		if Deliverable(e, s.osType, s.appVersion, now.UnixMilli()) {
-			ctx.Send(s.pid, &opsyncpb.StreamDeliveries{Stream: a.identity, Entries: []*opsyncpb.Entry{e}})
-			delivered = true
+			ds = append(ds, delivery{s, []*opsyncpb.Entry{e}})
 		}
 	}
-	if !delivered {
+	a.send(ctx, ds, false)
+	if len(ds) == 0 {
 		respond(ctx, &opsyncpb.PushResult{Code: resultcode.NotOnline})
 		return
 	}

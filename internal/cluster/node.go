@@ -84,6 +84,10 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	if err := startMember(c); err != nil {
 		return nil, err
 	}
+	if err := actors.StartHub(system); err != nil {
+		c.Shutdown(true)
+		return nil, err
+	}
 	m := &Member{system: system, cluster: c}
 	if sp, ok := provider.(*seedProvider); ok {
 		m.rejoin = sp.rejoin.needed

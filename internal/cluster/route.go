@@ -76,7 +76,7 @@ func (m *Member) ChangeConfig(ctx context.Context, instanceID string, cmd proto.
 
 // Attach starts the client actor of a new connection on this member.
 func (m *Member) Attach(p actors.ClientParams) *actors.Client {
-	return actors.StartClient(m.cluster, p)
+	return actors.StartClient(m.system, m.cluster, p)
 }
 
 func request[R proto.Message](ctx context.Context, m *Member, identity, kind string, msg proto.Message) (R, error) {

@@ -9,23 +9,27 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
 // WebSocket close codes of the client protocol. The client treats 4400,
 // 4401, 4403, 4404 and 4409 as final and reconnects after any other.
 const (
-	CloseBadFrame         = 4400
-	CloseUnauthorized     = 4401
-	CloseForbidden        = 4403
-	CloseUnknownInstance  = 4404
-	CloseTimeout          = 4408
-	CloseProtocolError    = 4409
-	CloseTooSlow          = 4429
-	CloseInternal         = 4500
-	closeGoingAway        = 1001
-	outboundFrames        = 256
-	writeTimeout          = 10 * time.Second
+	CloseBadFrame        = 4400
+	CloseUnauthorized    = 4401
+	CloseForbidden       = 4403
+	CloseUnknownInstance = 4404
+	CloseTimeout         = 4408
+	CloseProtocolError   = 4409
+	CloseTooSlow         = 4429
+	CloseInternal        = 4500
+	closeGoingAway       = 1001
+	outboundFrames       = 256
+	writeTimeout         = 10 * time.Second
+	// coalesceBytes bounds one WebSocket message of coalesced Deliver
+	// frames (far below the clients' 16 MiB read limit).
+	coalesceBytes         = 1 << 20
 	errTooSlowDescription = "client too slow: outbound queue full"
 )
 
@@ -37,8 +41,9 @@ var errConnClosed = errors.New("edge: connection closed")
 // the queue fill is disconnected.
 type clientConn struct {
 	ws   *websocket.Conn
-	out  chan *opsyncpb.ServerFrame
+	out  chan outFrame
 	done chan struct{}
+	buf  []byte // the writer's
 
 	mu        sync.Mutex
 	closed    bool
@@ -47,13 +52,31 @@ type clientConn struct {
 }
 
 func newClientConn(ws *websocket.Conn) *clientConn {
-	c := &clientConn{ws: ws, out: make(chan *opsyncpb.ServerFrame, outboundFrames), done: make(chan struct{})}
+	c := &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
 	go c.writeLoop()
 	return c
 }
 
+// outFrame is a frame queued for the writer: a message, or the encoding
+// of a Deliver frame the hub shared.
+type outFrame struct {
+	frame *opsyncpb.ServerFrame
+	raw   []byte
+}
+
+// delivers reports whether f delivers messages: such frames may leave
+// together as one WebSocket message, since the protobuf encodings of two
+// ServerFrames that both hold a Deliver concatenate into one ServerFrame
+// whose Deliver holds the messages of both, in order.
+func (f outFrame) delivers() bool { return f.raw != nil || f.frame.GetDeliver() != nil }
+
 // Send implements actors.FrameSink.
-func (c *clientConn) Send(f *opsyncpb.ServerFrame) error {
+func (c *clientConn) Send(f *opsyncpb.ServerFrame) error { return c.enqueue(outFrame{frame: f}) }
+
+// SendEncoded implements actors.FrameSink.
+func (c *clientConn) SendEncoded(b []byte) error { return c.enqueue(outFrame{raw: b}) }
+
+func (c *clientConn) enqueue(f outFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -84,14 +107,51 @@ func (c *clientConn) closeLocked(code int, reason string) {
 	close(c.out)
 }
 
+// writeLoop writes the queued frames. Deliver frames queued together leave
+// in one WebSocket message (one write), however many there are.
 func (c *clientConn) writeLoop() {
 	defer close(c.done)
-	for f := range c.out {
-		if err := c.write(f); err != nil {
-			c.Close(closeGoingAway, "write failed")
-			c.ws.CloseNow()
-			for range c.out {
+	var carry *outFrame
+	for {
+		var f outFrame
+		if carry != nil {
+			f, carry = *carry, nil
+		} else {
+			var ok bool
+			if f, ok = <-c.out; !ok {
+				break
 			}
+		}
+		if !f.delivers() {
+			if err := c.write(f); err != nil {
+				c.fail()
+				return
+			}
+			continue
+		}
+		b, err := c.appendFrame(c.buf[:0], f)
+		for err == nil && len(b) < coalesceBytes {
+			var next outFrame
+			var ok bool
+			select {
+			case next, ok = <-c.out:
+			default:
+			}
+			if !ok {
+				break
+			}
+			if !next.delivers() {
+				carry = &next
+				break
+			}
+			b, err = c.appendFrame(b, next)
+		}
+		c.buf = b[:0]
+		if err == nil {
+			err = c.writeBytes(b)
+		}
+		if err != nil {
+			c.fail()
 			return
 		}
 	}
@@ -99,17 +159,37 @@ func (c *clientConn) writeLoop() {
 	code, why := c.closeCode, c.closeWhy
 	c.mu.Unlock()
 	if code >= 4000 {
-		_ = c.write(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Error{Error: &opsyncpb.Error{Code: uint32(code), Reason: why}}})
+		_ = c.write(outFrame{frame: &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Error{Error: &opsyncpb.Error{Code: uint32(code), Reason: why}}}})
 	}
 	_ = c.ws.Close(websocket.StatusCode(code), why)
 }
 
-func (c *clientConn) write(f *opsyncpb.ServerFrame) error {
-	b, err := proto.Marshal(f)
+// fail ends a connection whose write failed.
+func (c *clientConn) fail() {
+	c.Close(closeGoingAway, "write failed")
+	c.ws.CloseNow()
+	for range c.out {
+	}
+}
+
+func (c *clientConn) appendFrame(b []byte, f outFrame) ([]byte, error) {
+	if f.raw != nil {
+		return append(b, f.raw...), nil
+	}
+	return proto.MarshalOptions{}.MarshalAppend(b, f.frame)
+}
+
+func (c *clientConn) write(f outFrame) error {
+	b, err := c.appendFrame(nil, f)
 	if err != nil {
 		return err
 	}
+	return c.writeBytes(b)
+}
+
+func (c *clientConn) writeBytes(b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
+	metrics.ConnWrites.Inc()
 	return c.ws.Write(ctx, websocket.MessageBinary, b)
 }

@@ -21,6 +21,21 @@ var (
 	Deliveries = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_deliveries_total", Help: "Messages delivered to client connections (first deliveries and retries).",
 	})
+	// HubFramesEncoded counts the client frames a node's fan-out hub
+	// encoded: one per source delivery per node, whatever the number of
+	// recipients on that node.
+	HubFramesEncoded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_hub_frames_encoded_total", Help: "Client frames encoded by this node's fan-out hub (one per source delivery, shared by its recipients).",
+	})
+	// HubRecipients counts the client actors the hub handed a frame to.
+	HubRecipients = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_hub_recipients_total", Help: "Recipients the fan-out hub handed a delivery to.",
+	})
+	// ConnWrites counts WebSocket messages written to clients: several
+	// queued frames leave in one.
+	ConnWrites = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_conn_writes_total", Help: "WebSocket messages written to client connections (queued deliveries are coalesced into one).",
+	})
 	// Acks counts acknowledgements received from clients.
 	Acks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_acks_total", Help: "Message acknowledgements received from clients.",
@@ -54,7 +69,7 @@ var (
 
 var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
-	r.MustRegister(Pushes, Deliveries, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations,
+	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

@@ -1,0 +1,85 @@
+package actors
+
+import (
+	"fmt"
+	"hash/fnv"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// HubShards is the number of fan-out hub actors on every node. A source
+// picks its shard by its identity, so all of one source's deliveries to a
+// node pass one shard, in order, while different sources' deliveries are
+// encoded on different cores. Every node of a set must use the same number.
+const HubShards = 8
+
+// hubName is the registered name of a hub shard on each node.
+func hubName(shard int) string { return fmt.Sprintf("opsync-hub-%d", shard) }
+
+// hubFor is the hub shard of a source on the node at address.
+func hubFor(address, source string) *actor.PID {
+	h := fnv.New32a()
+	h.Write([]byte(source))
+	return actor.NewPID(address, hubName(int(h.Sum32()%HubShards)))
+}
+
+// StartHub spawns this node's fan-out hub: a per-node stage between the
+// sources (streams, wherever they live) and the client actors of this
+// node. A source sends one HubDeliveries per node with recipients; the hub
+// encodes the client frame once and hands the same bytes to every
+// recipient, so a global push to 10,000 clients costs one remote message
+// per node and one encoding per node, not 10,000 of each.
+func StartHub(system *actor.ActorSystem) error {
+	for i := range HubShards {
+		if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &hubActor{} }), hubName(i)); err != nil {
+			return fmt.Errorf("hub shard %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// hubActor is one shard of a node's hub.
+type hubActor struct{}
+
+// hubDelivery is what the hub hands each local recipient: the entries (for
+// its window and cursor) and the frame they make, encoded once for all.
+// Both are shared between recipients: read-only.
+type hubDelivery struct {
+	stream  string
+	entries []*opsyncpb.Entry
+	frame   []byte // nil for a retry: each client resends only what it still misses
+	retry   bool
+}
+
+func (h *hubActor) Receive(ctx actor.Context) {
+	m, ok := ctx.Message().(*opsyncpb.HubDeliveries)
+	if !ok || len(m.Entries) == 0 || len(m.ClientIds) == 0 {
+		return
+	}
+	d := &hubDelivery{stream: m.Stream, entries: m.Entries, retry: m.Retry}
+	if !m.Retry {
+		frame, err := proto.Marshal(deliverFrame(m.Entries))
+		if err == nil {
+			d.frame = frame
+			metrics.HubFramesEncoded.Inc()
+		}
+	}
+	metrics.HubRecipients.Add(float64(len(m.ClientIds)))
+	address := ctx.Self().Address
+	for _, id := range m.ClientIds {
+		ctx.Send(actor.NewPID(address, id), d)
+	}
+}
+
+// deliverFrame is the client frame that delivers entries.
+func deliverFrame(es []*opsyncpb.Entry) *opsyncpb.ServerFrame {
+	msgs := make([]*opsyncpb.SyncMessage, len(es))
+	for i, e := range es {
+		msgs[i] = toSyncMessage(e)
+	}
+	return &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Deliver{Deliver: &opsyncpb.Deliver{Messages: msgs}}}
+}
