@@ -22,9 +22,11 @@ const (
 // bizType configs.
 func InstanceKind(d *Deps) *cluster.Kind {
 	deps := d.withDefaults()
-	return cluster.NewKind(KindInstance, actor.PropsFromProducer(func() actor.Actor {
-		return &instanceActor{deps: deps, j: newJournaled(deps, KindInstance, func(s *state.Instance) proto.Message { return s.Snapshot() })}
-	}))
+	return cluster.NewKind(KindInstance, actor.PropsFromProducer(func() actor.Actor { return newInstanceActor(deps) }))
+}
+
+func newInstanceActor(deps *Deps) *instanceActor {
+	return &instanceActor{deps: deps, j: newJournaled(deps, KindInstance, func(s *state.Instance) proto.Message { return s.Snapshot() })}
 }
 
 // instanceActor owns one instance: configs, credentials, settings and the
