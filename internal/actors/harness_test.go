@@ -702,6 +702,8 @@ type clientTest struct {
 	clock  *fakeClock
 	client *Client
 	sink   *testSink
+	// userSub is the client's subscription to its user's stream.
+	userSub *opsyncpb.Subscribe
 
 	mu     sync.Mutex
 	inboxs map[string]chan proto.Message // stream identity -> what the client sent it
@@ -736,7 +738,7 @@ func newClientTest(t *testing.T, window int, biz map[string]uint64) *clientTest 
 	}}
 	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
 		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
-	c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok })
+	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
 	return c
 }
 
@@ -777,11 +779,24 @@ func (c *clientTest) nextAck(identity string) *opsyncpb.AckSyncPoints {
 }
 
 // deliver sends entries of stream to the client through the node's hub,
-// as a stream does.
+// as a stream does, and returns once the client has them in its mailbox:
+// whatever is sent to the client afterwards (an ack) comes after them.
 func (c *clientTest) deliver(stream string, retry bool, es ...*opsyncpb.Entry) {
-	c.system.Root.Send(hubFor(c.system.Address(), stream), &opsyncpb.HubDeliveries{
-		Stream: stream, Entries: es, ClientIds: []string{c.client.pid.Id}, Retry: retry,
-	})
+	c.t.Helper()
+	hub := hubFor(c.system.Address(), stream)
+	c.system.Root.Send(hub, &opsyncpb.HubDeliveries{Stream: stream, Entries: es, ClientIds: []string{c.client.pid.Id}, Retry: retry})
+	// The hub shard hands out in order: once a marker sent after the
+	// delivery reached another actor, the delivery is in the client's
+	// mailbox.
+	reached := make(chan struct{})
+	marker := c.system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*hubDelivery); ok {
+			close(reached)
+			ctx.Stop(ctx.Self())
+		}
+	}))
+	c.system.Root.Send(hub, &opsyncpb.HubDeliveries{Stream: stream, Entries: []*opsyncpb.Entry{ent("MARKER", 1)}, ClientIds: []string{marker.Id}, Retry: true})
+	awaitClosed(c.t, reached, "the hub handing out a delivery")
 }
 
 // ack sends the client's Ack frame for entries.
@@ -855,12 +870,23 @@ func (s *testSink) next() sinkFrame {
 	}
 }
 
-// String shows a frame as its messages, "A1 A2 B3", marked "(shared)"
-// when written as the hub's bytes.
+// String shows a frame as its messages, "A1 A2 B3", a run of three or
+// more consecutive ids of one bizType as "A1-256", and "(shared)" at the
+// end when it was written as the hub's bytes.
 func (f sinkFrame) String() string {
-	parts := make([]string, len(f.msgs))
-	for i, m := range f.msgs {
-		parts[i] = fmt.Sprintf("%s%d", m.BizType, m.OplogId)
+	var parts []string
+	for i := 0; i < len(f.msgs); {
+		j := i
+		for j+1 < len(f.msgs) && f.msgs[j+1].BizType == f.msgs[i].BizType && f.msgs[j+1].OplogId == f.msgs[j].OplogId+1 {
+			j++
+		}
+		if j-i >= 2 {
+			parts = append(parts, fmt.Sprintf("%s%d-%d", f.msgs[i].BizType, f.msgs[i].OplogId, f.msgs[j].OplogId))
+			i = j + 1
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s%d", f.msgs[i].BizType, f.msgs[i].OplogId))
+		i++
 	}
 	s := strings.Join(parts, " ")
 	if f.shared {
@@ -873,8 +899,13 @@ func (f sinkFrame) String() string {
 func (s *testSink) expectFrames(want ...string) {
 	s.t.Helper()
 	for i, w := range want {
-		if got := s.next().String(); got != w {
-			s.t.Fatalf("frame %d = %q, want %q", i, got, w)
+		select {
+		case f := <-s.frames:
+			if got := f.String(); got != w {
+				s.t.Fatalf("frame %d = %q, want %q", i, got, w)
+			}
+		case <-time.After(awaitTimeout):
+			s.t.Fatalf("frame %d: nothing written, want %q", i, w)
 		}
 	}
 }
