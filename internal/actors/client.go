@@ -403,6 +403,9 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, BizTypes: []string{biz}})
 			}
 		}
+		// The bizType's entries no longer hold the window: what is queued
+		// of others goes now.
+		a.pump(ctx)
 	}
 }
 
