@@ -583,7 +583,10 @@ type probe struct {
 	device     string
 	osType     string
 	appVersion string
-	got        chan *hubDelivery
+	// backlogOnly: it subscribes for the backlog alone, as clients of a
+	// global bizType without pushToOnline do.
+	backlogOnly bool
+	got         chan *hubDelivery
 }
 
 // probe spawns a subscriber for device.
@@ -604,7 +607,7 @@ func (p *probe) subscribe(after map[string]uint64) {
 	p.t.Helper()
 	request[*opsyncpb.Subscribed](p.t, p.h.system, p.h.pid, &opsyncpb.Subscribe{
 		ClientAddress: p.pid.Address, ClientId: p.pid.Id, DeviceId: p.device, After: after,
-		OsType: p.osType, AppVersion: p.appVersion,
+		OsType: p.osType, AppVersion: p.appVersion, BacklogOnly: p.backlogOnly,
 	})
 }
 

@@ -545,3 +545,49 @@ func TestStreamRestartResumesFromSyncPoints(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamSingleDeviceAckUpToARemovedEntry(t *testing.T) {
+	// A device acknowledges up to an entry that expired after it was
+	// delivered: the single-device entries below it are acknowledged for
+	// the user all the same, and no other device gets them.
+	h := newStreamTest(t, aliceUser)
+	d2 := h.probe("d2")
+	d2.subscribe(map[string]uint64{"A": 0})
+	single := func(e *opsyncpb.Entry) { e.SingleDevice = true }
+	h.pushOK(with(entry("A", "m1"), single), with(entry("A", "m2"), func(e *opsyncpb.Entry) { single(e); e.DeleteAfter = ms(time.Second) }))
+	d2.expect(1, 2)
+	h.clock.Advance(testTick)
+	h.awaitRemoved(opsyncpb.RemovalReason_REMOVAL_REASON_EXPIRED, 2)
+	d2.ack(map[string]uint64{"A": 2})
+	h.awaitEvent("the user's sync point", syncPointWritten("", "A", 2))
+	d3 := h.probe("d3")
+	d3.subscribe(map[string]uint64{"A": 0, "M": 0})
+	d3.expect(h.pushOK(entry("M", "marker"))...)
+}
+
+func TestStreamBacklogDeliveryExhaustsRetries(t *testing.T) {
+	// A delivery in a backlog counts against an entry's retries as any
+	// other; the removal it leads to is written at once.
+	cases := []struct {
+		name        string
+		stream      string
+		backlogOnly bool
+	}{
+		{name: "a device reconnecting", stream: aliceUser},
+		{name: "a global stream's backlog-only clients", stream: "inst/g/A", backlogOnly: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newStreamTest(t, c.stream)
+			h.pushOK(with(entry("A", "x"), func(e *opsyncpb.Entry) { e.MaxRetries = 0 }))
+			first := h.probe("d1")
+			first.backlogOnly = c.backlogOnly
+			first.subscribe(map[string]uint64{"A": 0})
+			first.expect(1)
+			again := h.probe("d1")
+			again.backlogOnly = c.backlogOnly
+			again.subscribe(map[string]uint64{"A": 0})
+			h.awaitRemoved(opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED, 1)
+		})
+	}
+}
