@@ -17,7 +17,7 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 			continue // not an id of this stream (a transient entry's)
 		}
 		device := m.DeviceId
-		if ref, ok := a.state.Entry(point); ok && ref.SingleDevice {
+		if a.singleDevice(biz, point) {
 			device = state.UserDevice
 		}
 		a.settle(sub, device, biz, point)
@@ -34,6 +34,24 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		delete(a.tries[state.UserDevice], p.OplogId)
 	}
 	a.j.flush()
+}
+
+// singleDevice reports whether the entries of biz up to point are
+// single-device, as the entry at point is or, when that one was removed
+// meanwhile (expired, say), the newest retained entry of biz below it.
+// With none left that the user has not acknowledged, it does not matter.
+func (a *streamActor) singleDevice(biz string, point uint64) bool {
+	if ref, ok := a.state.Entry(point); ok {
+		return ref.SingleDevice
+	}
+	single := false
+	for _, ref := range a.state.EntriesAfter(map[string]uint64{biz: 0}) {
+		if ref.OplogId > point {
+			break
+		}
+		single = ref.SingleDevice
+	}
+	return single
 }
 
 // settle forgets the deliveries of bizType up to point: they are
