@@ -82,6 +82,7 @@ func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[st
 			return
 		}
 		a.deliver(ctx, s, a.retained(es), false)
+		a.j.flush() // exhausted retries queue removals
 		// Entries stored while the read ran: read them too, before any
 		// live delivery to this subscriber.
 		next := make(map[string]uint64, len(after))
