@@ -124,9 +124,9 @@ type testStore struct {
 	changed    chan struct{} // closed and replaced on every change
 	appends    []appendCall
 	replays    []replayCall
-	holdAppend chan struct{} // while set, appends wait for it to close
-	holdReplay chan struct{} // likewise for replays
-	held       chan string   // a call that started waiting on a hold
+	holdAppend *gate       // while set, appends wait at it
+	holdReplay *gate       // likewise for replays
+	held       chan string // a call that started waiting at a gate
 }
 
 type appendCall struct {
@@ -154,11 +154,10 @@ func (s *testStore) notify() {
 
 func (s *testStore) Append(ctx context.Context, journal string, first uint64, events [][]byte) error {
 	s.mu.Lock()
-	hold := s.holdAppend
+	g := s.holdAppend
 	s.mu.Unlock()
-	if hold != nil {
-		s.held <- "append"
-		<-hold
+	if g != nil {
+		g.wait()
 	}
 	err := s.MemStore.Append(ctx, journal, first, events)
 	s.mu.Lock()
@@ -170,12 +169,11 @@ func (s *testStore) Append(ctx context.Context, journal string, first uint64, ev
 
 func (s *testStore) Replay(ctx context.Context, journal string, from, to uint64, max int, fn func(uint64, []byte) error) (uint64, error) {
 	s.mu.Lock()
-	hold := s.holdReplay
+	g := s.holdReplay
 	s.replays = append(s.replays, replayCall{journal, from, to})
 	s.mu.Unlock()
-	if hold != nil {
-		s.held <- "replay"
-		<-hold
+	if g != nil {
+		g.wait()
 	}
 	return s.MemStore.Replay(ctx, journal, from, to, max, fn)
 }
@@ -195,35 +193,74 @@ func (s *testStore) DeleteSnapshots(ctx context.Context, journal string, from, t
 	return s.MemStore.DeleteSnapshots(ctx, journal, from, to)
 }
 
-// hold makes later appends (or replays) wait until release is called.
-func (s *testStore) hold(t *testing.T, what string) (release func()) {
+// gate holds the appends (or replays) that reach a testStore until it
+// lets them through, one at a time or all.
+type gate struct {
+	s       *testStore
+	what    string
+	mu      sync.Mutex
+	waiting []chan struct{}
+	open    bool
+}
+
+// hold makes later appends (or replays) wait at a gate.
+func (s *testStore) hold(t *testing.T, what string) *gate {
 	t.Helper()
-	ch := make(chan struct{})
+	g := &gate{s: s, what: what}
 	s.mu.Lock()
 	switch what {
 	case "append":
-		s.holdAppend = ch
+		s.holdAppend = g
 	case "replay":
-		s.holdReplay = ch
+		s.holdReplay = g
 	default:
 		t.Fatalf("hold %q", what)
 	}
 	s.mu.Unlock()
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			s.mu.Lock()
-			if what == "append" {
-				s.holdAppend = nil
-			} else {
-				s.holdReplay = nil
-			}
-			s.mu.Unlock()
-			close(ch)
-		})
+	t.Cleanup(g.release)
+	return g
+}
+
+func (g *gate) wait() {
+	g.mu.Lock()
+	if g.open {
+		g.mu.Unlock()
+		return
 	}
-	t.Cleanup(release)
-	return release
+	ch := make(chan struct{})
+	g.waiting = append(g.waiting, ch)
+	g.mu.Unlock()
+	g.s.held <- g.what
+	<-ch
+}
+
+// releaseOne lets the call that has waited longest through.
+func (g *gate) releaseOne() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiting) > 0 {
+		close(g.waiting[0])
+		g.waiting = g.waiting[1:]
+	}
+}
+
+// release lets every waiting call through and holds no more.
+func (g *gate) release() {
+	g.s.mu.Lock()
+	if g.s.holdAppend == g {
+		g.s.holdAppend = nil
+	}
+	if g.s.holdReplay == g {
+		g.s.holdReplay = nil
+	}
+	g.s.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = true
+	for _, ch := range g.waiting {
+		close(ch)
+	}
+	g.waiting = nil
 }
 
 // awaitHeld waits until a call of the kind is waiting on a hold.

@@ -91,7 +91,7 @@ func TestInstanceReadDoesNotWaitForAWrite(t *testing.T) {
 					t.Fatalf("%T: %s %s", m, r.Code, r.Message)
 				}
 			}
-			release := h.store.hold(t, "append")
+			release := h.store.hold(t, "append").release
 			change := h.system.Root.RequestFuture(h.pid, c.change, awaitTimeout)
 			h.store.awaitHeld(t, "append")
 			if got := h.read(); got != c.during {
@@ -135,7 +135,7 @@ func TestInstanceChangesApplyInOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newInstanceTest(t)
-			release := h.store.hold(t, "append")
+			release := h.store.hold(t, "append").release
 			var futures []*actor.Future
 			for i, m := range c.changes {
 				futures = append(futures, h.system.Root.RequestFuture(h.pid, m, awaitTimeout))

@@ -31,7 +31,7 @@ func TestJournaledGroupCommit(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newStreamTest(t, aliceUser, func(d *Deps) { d.MaxBatch = c.maxBatch })
-			release := h.store.hold(t, "append")
+			release := h.store.hold(t, "append").release
 			futures := []*actor.Future{h.system.Root.RequestFuture(h.pid, &opsyncpb.Push{Entry: entry("A", "m1")}, awaitTimeout)}
 			h.store.awaitHeld(t, "append")
 			for _, msgs := range c.during {
@@ -142,7 +142,7 @@ func TestJournaledAppendFailure(t *testing.T) {
 			h := newStreamTest(t, aliceUser)
 			h.pushOK(entry("A", "m1"), entry("A", "m2"))
 
-			release := h.store.hold(t, "append")
+			release := h.store.hold(t, "append").release
 			futures := []*actor.Future{h.system.Root.RequestFuture(h.pid, &opsyncpb.Push{Entry: entry("A", "m3")}, awaitTimeout)}
 			h.store.awaitHeld(t, "append")
 			for _, m := range c.queued {

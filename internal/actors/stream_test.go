@@ -70,7 +70,7 @@ func TestStreamPushAnswers(t *testing.T) {
 			}
 			var release func()
 			if c.whileWriting {
-				release = h.store.hold(t, "append")
+				release = h.store.hold(t, "append").release
 			}
 			var later []*actor.Future
 			for i, s := range c.steps {
@@ -447,7 +447,7 @@ func TestStreamEntriesPushedDuringBacklogRead(t *testing.T) {
 				}
 			}
 			push(c.before, "before-", false)
-			release := h.store.hold(t, "replay")
+			release := h.store.hold(t, "replay").release
 			p := h.probe("d1")
 			p.subscribe(map[string]uint64{"A": 0})
 			h.store.awaitHeld(t, "replay")
@@ -460,6 +460,27 @@ func TestStreamEntriesPushedDuringBacklogRead(t *testing.T) {
 			p.expect(total + 1)
 		})
 	}
+}
+
+func TestStreamBacklogsOfTwoSubscriptionsOverlap(t *testing.T) {
+	// A client registers bizType B while the backlog of A is being read.
+	// A's backlog is done first: A's new entries go live, B's wait and
+	// come after B's backlog.
+	h := newStreamTest(t, aliceUser)
+	h.pushOK(entry("A", "a1"), entry("B", "b1")) // 1, 2
+	g := h.store.hold(t, "replay")
+	p := h.probe("d1")
+	p.subscribe(map[string]uint64{"A": 0})
+	h.store.awaitHeld(t, "replay")
+	p.subscribe(map[string]uint64{"B": 0})
+	h.store.awaitHeld(t, "replay")
+	g.releaseOne() // A's backlog
+	p.expect(1)
+	h.pushOK(entry("B", "b2"), entry("A", "a2")) // 3, 4
+	p.expect(4)
+	g.release() // B's backlog
+	p.expect(2, 3)
+	p.expect(h.pushOK(entry("B", "after"))...) // and nothing twice
 }
 
 func TestStreamSyncPoints(t *testing.T) {
