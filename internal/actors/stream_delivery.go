@@ -24,9 +24,10 @@ type subscriber struct {
 	osType     string
 	appVersion string
 	sent       map[uint64]int64 // delivered, unacknowledged: oplog id -> when (ms)
-	// loading: its backlog is being read; new entries reach it through
-	// that read (in order), not live.
-	loading  bool
+	// loading: the bizTypes whose backlog is being read (bizType ->
+	// reads under way); their new entries reach it through that read (in
+	// order), not live.
+	loading  map[string]int
 	retrying bool // a read of its redeliveries is under way
 }
 
@@ -38,7 +39,7 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 		return
 	}
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
-	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}}
+	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}, loading: map[string]int{}}
 	if !m.BacklogOnly {
 		key := subKey(pid)
 		if old := a.subs[key]; old != nil {
@@ -70,15 +71,20 @@ func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[st
 		}
 	}
 	if len(ids) == 0 {
-		s.loading = false
 		return
 	}
-	s.loading = true
+	for biz := range after {
+		s.loading[biz]++
+	}
 	upTo := a.j.highest
 	a.readEntries(ids, func(ctx actor.Context, es []*opsyncpb.Entry, err error) {
+		for biz := range after {
+			if s.loading[biz]--; s.loading[biz] <= 0 {
+				delete(s.loading, biz)
+			}
+		}
 		if err != nil {
 			a.deps.Logger.Error("stream backlog read failed", slog.String("stream", a.identity), slog.Any("err", err))
-			s.loading = false
 			return
 		}
 		a.deliver(ctx, s, a.retained(es), false)
@@ -138,7 +144,7 @@ func (a *streamActor) deliverFresh(ctx actor.Context, fresh []*opsyncpb.Entry) {
 			continue
 		}
 		for _, s := range a.recipients(e) {
-			if s.loading {
+			if s.loading[e.BizType] > 0 {
 				continue
 			}
 			if _, ok := out[s]; !ok {
