@@ -217,3 +217,32 @@ func TestClientSubscribesToItsStreams(t *testing.T) {
 		}
 	}
 }
+
+func TestClientSubscribesAgainWhenAStreamDoesNotAnswer(t *testing.T) {
+	cases := []struct {
+		name    string
+		answers bool
+		next    string // the bizTypes of the next subscription to the user's stream
+	}{
+		{name: "no answer within subscribeTimeout: subscribes again", next: "A B"},
+		{name: "answered: no second subscription", answers: true, next: "C"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ct := startClientTest(t, 10, map[string]uint64{"A": 0, "B": 0}, c.answers)
+			ct.clock.Advance(subscribeTimeout)
+			// A registration after the timeout: its subscription comes next
+			// unless the client subscribed again.
+			ct.client.Handle(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_RegisterBiz{RegisterBiz: &opsyncpb.RegisterBiz{BizType: "C"}}})
+			s := ct.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+			var got []string
+			for biz := range s.After {
+				got = append(got, biz)
+			}
+			slices.Sort(got)
+			if strings.Join(got, " ") != c.next {
+				t.Fatalf("next subscription for %v, want %s", got, c.next)
+			}
+		})
+	}
+}

@@ -761,14 +761,24 @@ const (
 // it has subscribed to its user's stream.
 func newClientTest(t *testing.T, window int, biz map[string]uint64) *clientTest {
 	t.Helper()
+	return startClientTest(t, window, biz, true)
+}
+
+// startClientTest is newClientTest with fake streams that answer
+// subscriptions or, answer false, leave them unanswered (a stream on a
+// node that died).
+func startClientTest(t *testing.T, window int, biz map[string]uint64, answer bool) *clientTest {
+	t.Helper()
 	c := &clientTest{t: t, system: newSystem(t), clock: newFakeClock(), sink: newTestSink(t), inboxs: map[string]chan proto.Message{}}
 	grains := &fakeGrains{pids: map[string]*actor.PID{}, spawn: func(identity string) *actor.PID {
 		inbox := c.inbox(identity)
 		return c.system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 			switch m := ctx.Message().(type) {
 			case *opsyncpb.Subscribe:
+				if answer { // first: the answer is on its way once a test sees the subscription
+					ctx.Respond(&opsyncpb.Subscribed{Stream: identity})
+				}
 				inbox <- m
-				ctx.Respond(&opsyncpb.Subscribed{Stream: identity})
 			case *opsyncpb.Unsubscribe:
 				inbox <- m
 			case *opsyncpb.AckSyncPoints:
