@@ -131,14 +131,12 @@ type testStore struct {
 
 type appendCall struct {
 	journal string
-	first   uint64
-	n       int
-	err     error
+	n       int // events
 }
 
 type replayCall struct {
-	journal  string
-	from, to uint64
+	journal string
+	from    uint64
 }
 
 func newTestStore() *testStore {
@@ -161,7 +159,7 @@ func (s *testStore) Append(ctx context.Context, journal string, first uint64, ev
 	}
 	err := s.MemStore.Append(ctx, journal, first, events)
 	s.mu.Lock()
-	s.appends = append(s.appends, appendCall{journal, first, len(events), err})
+	s.appends = append(s.appends, appendCall{journal, len(events)})
 	s.mu.Unlock()
 	s.notify()
 	return err
@@ -170,7 +168,7 @@ func (s *testStore) Append(ctx context.Context, journal string, first uint64, ev
 func (s *testStore) Replay(ctx context.Context, journal string, from, to uint64, max int, fn func(uint64, []byte) error) (uint64, error) {
 	s.mu.Lock()
 	g := s.holdReplay
-	s.replays = append(s.replays, replayCall{journal, from, to})
+	s.replays = append(s.replays, replayCall{journal, from})
 	s.mu.Unlock()
 	if g != nil {
 		g.wait()
