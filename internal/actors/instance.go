@@ -81,6 +81,8 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		ctx.Respond(&opsyncpb.OperationList{InstanceExists: a.state.Exists(), Operations: rows, Truncated: truncated})
 	case *opsyncpb.AuthorizePush:
 		ctx.Respond(a.onAuthorizePush(m))
+	case *opsyncpb.GetPushContext:
+		ctx.Respond(a.onGetPushContext())
 	case *opsyncpb.AuthorizeClient:
 		ctx.Respond(a.onAuthorizeClient(m))
 	case *actor.ReceiveTimeout:
@@ -210,6 +212,7 @@ func (a *instanceActor) persist(evs []*opsyncpb.Event) error {
 		}
 	}
 	a.highest += uint64(len(evs))
+	a.announceChange(evs)
 	a.sinceSnap += len(evs)
 	if a.sinceSnap >= a.deps.SnapshotEvery {
 		if err := saveSnapshot(context.Background(), a.deps.Store, a.journal, a.state.LastSeq(), a.state.Snapshot()); err != nil {
