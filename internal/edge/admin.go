@@ -40,6 +40,30 @@ func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request, withBiz boo
 	return instance, biz, true
 }
 
+// readJSON decodes a small JSON object body strictly (unknown fields are
+// refused); an empty body leaves v as it is.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "INVALID", "body too large")
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil || dec.More() {
+		msg := "body must be one JSON object"
+		if err != nil {
+			msg = "body: " + err.Error()
+		}
+		writeError(w, http.StatusBadRequest, "INVALID", msg)
+		return false
+	}
+	return true
+}
+
 func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 }
