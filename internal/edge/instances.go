@@ -25,7 +25,10 @@ func (s *Server) routeInstances() {
 	s.mux.HandleFunc("POST "+base+"/{instance}/keys/rotate", s.instanceRotate)
 	s.mux.HandleFunc("GET "+base+"/{instance}/settings", s.settingsGet)
 	s.mux.HandleFunc("PATCH "+base+"/{instance}/settings", s.settingsPatch)
-	s.mux.HandleFunc("GET "+base+"/{instance}/oplog", s.oplogQuery)
+	s.mux.HandleFunc("GET "+base+"/{instance}/operations", s.operationsQuery)
+	// Deprecated: /oplog is the operation log's first path, kept as an
+	// alias of /operations ("oplog" names the sync oplog everywhere else).
+	s.mux.HandleFunc("GET "+base+"/{instance}/oplog", s.operationsQuery)
 	s.mux.HandleFunc("POST "+base+"/{instance}/push", s.adminPush)
 }
 

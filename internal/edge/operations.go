@@ -14,13 +14,14 @@ import (
 
 // The operation log query: who changed what in an instance, and when.
 
-// oplogWindow is the default range of an operation log query.
-const oplogWindow = 7 * 24 * time.Hour
+// operationsWindow is the default range of an operation log query.
+const operationsWindow = 7 * 24 * time.Hour
 
-// oplogQuery answers GET …/oplog?operator=&action=&from=&to=&limit=: the
-// rows in [from, to] (RFC 3339, a date, or ms since the epoch; default the
-// last 7 days), newest first, at most limit (default and maximum 1000).
-func (s *Server) oplogQuery(w http.ResponseWriter, r *http.Request) {
+// operationsQuery answers GET …/operations?operator=&action=&from=&to=&limit=
+// (and its deprecated alias …/oplog): the rows in [from, to] (RFC 3339, a
+// date, or ms since the epoch; default the last 7 days), newest first, at
+// most limit (default and maximum 1000).
+func (s *Server) operationsQuery(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
 		return
@@ -41,7 +42,7 @@ func (s *Server) oplogQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("from") == "" {
-		from = time.UnixMilli(to).Add(-oplogWindow).UnixMilli()
+		from = time.UnixMilli(to).Add(-operationsWindow).UnixMilli()
 	}
 	if from > to {
 		writeError(w, http.StatusBadRequest, "INVALID", "from is after to")
