@@ -172,6 +172,11 @@ func (s *Server) changeConfig(w http.ResponseWriter, r *http.Request, instance s
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	res, err := s.member.ChangeConfig(ctx, instance, cmd)
+	// The next push on this node sees the change, whatever the answer (a
+	// change that timed out may still have been stored); other nodes
+	// hear of it from the instance (InstanceChanged), or within
+	// push.CacheTTL.
+	s.push.Invalidate(instance)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return

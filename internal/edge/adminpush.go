@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -18,8 +19,9 @@ import (
 
 // adminPush is the console's "send data": one push body (with linkToken
 // for a specified-scope bizType, without for a global one), answered as
-// the push APIs answer it, and recorded in the operation log as
-// CREATE_PUSH with its fields and result.
+// the push APIs answer it. A push that reached its stream is recorded in
+// the operation log as CREATE_PUSH with its fields and result; one the
+// push service refused first is not.
 func (s *Server) adminPush(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -37,6 +39,8 @@ func (s *Server) adminPush(w http.ResponseWriter, r *http.Request) {
 	var peek struct {
 		LinkToken json.RawMessage `json:"linkToken"`
 	}
+	// A body with a linkToken is a specified-scope push (which then needs
+	// one); without, a global push.
 	single := json.Unmarshal(body, &peek) != nil || len(peek.LinkToken) > 0
 	req, err := ParsePushBody(body, single)
 	if err != nil {
@@ -46,42 +50,22 @@ func (s *Server) adminPush(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	cfg, code := s.pushConfig(ctx, instance, req.BizType)
-	if code != "" {
-		answerPush(w, code, "", 0)
+	res := s.push.Push(ctx, instance, push.Admin, req.Request(push.ByLinkToken))
+	if !res.Routed {
+		answerResult(w, res)
 		return
-	}
-	global := cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL
-	switch {
-	case global && single:
-		answerPush(w, resultcode.NotSupportGlobal, "bizType is global: push without linkToken", 0)
-		return
-	case !global && !single:
-		answerPush(w, resultcode.ArgsIsNull, "linkToken is required", 0)
-		return
-	}
-	entry := req.EntryUnder(cfg, time.Now().UnixMilli())
-	var res *opsyncpb.PushResult
-	if global {
-		res, err = s.member.PushGlobal(ctx, instance, req.BizType, entry)
-	} else {
-		res, err = s.member.Push(ctx, instance, cfg.Target, req.LinkToken, entry, !cfg.Persistent)
-	}
-	if err != nil {
-		s.opts.Logger.Warn("admin push failed", slog.String("instance", instance), slog.Any("err", err))
-		res = &opsyncpb.PushResult{Code: resultcode.SystemError}
 	}
 	details := pushDetails(req)
 	details["msg"] = res.Code
-	if res.OplogId > 0 {
-		details["oplogId"] = strconv.FormatUint(res.OplogId, 10)
+	if res.OplogID > 0 {
+		details["oplogId"] = strconv.FormatUint(res.OplogID, 10)
 	}
 	rec, rerr := s.member.InstanceCommand(ctx, instance, &opsyncpb.RecordOperation{Operation: &opsyncpb.Operation{
 		Time: time.Now().UnixMilli(), Operator: op, Action: state.ActionCreatePush, Target: req.BizType, Details: details}})
 	if rerr != nil || rec.Code != actors.ConfigOK {
 		s.opts.Logger.Warn("admin push not recorded in the operation log", slog.String("instance", instance), slog.Any("err", rerr))
 	}
-	answerPush(w, res.Code, "", res.OplogId)
+	answerResult(w, res)
 }
 
 // pushDetails are the fields of a push as its operation log row shows

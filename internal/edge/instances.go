@@ -56,6 +56,11 @@ func (s *Server) instanceCommand(w http.ResponseWriter, r *http.Request, instanc
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	res, err := s.member.InstanceCommand(ctx, instance, cmd)
+	if _, read := cmd.(*opsyncpb.GetInstance); !read {
+		// A creation or a key rotation: the next push on this node must
+		// see it.
+		s.push.Invalidate(instance)
+	}
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return

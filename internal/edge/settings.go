@@ -58,6 +58,7 @@ func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	res, err := s.member.InstanceCommand(ctx, instance, &opsyncpb.ChangeInstanceSettings{Operator: op,
 		RequireToken: body.RequireToken, ValidationUrl: body.ValidationURL, SignatureCheck: body.SignatureCheck})
+	s.push.Invalidate(instance)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return

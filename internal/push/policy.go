@@ -3,7 +3,7 @@ package push
 import "github.com/opsync/opsync/proto/opsyncpb"
 
 // Entry is the oplog entry the request asks to store, without policy.
-func (r *Request) Entry() *opsyncpb.Entry {
+func (r Request) Entry() *opsyncpb.Entry {
 	return &opsyncpb.Entry{
 		BizType:       r.BizType,
 		ThirdMsgId:    r.ThirdMsgID,
@@ -28,7 +28,7 @@ const dayMs = 24 * 60 * 60 * 1000
 //   - maxRetries: the config's;
 //   - singleDevice: a specified-scope user bizType without multiDevice
 //     (an entry goes to the user's most recently connected device, once).
-func (r *Request) entryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
+func (r Request) entryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
 	e := r.Entry()
 	e.DeleteAfter = nowMs + int64(cfg.RetentionDays)*dayMs
 	if e.ValidTimeEnd > 0 && e.ValidTimeEnd < e.DeleteAfter {

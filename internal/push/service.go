@@ -89,6 +89,10 @@ type Result struct {
 	Code    string
 	Detail  string
 	OplogID uint64
+	// Routed: the entry was sent to its stream (Code is the stream's
+	// answer, or SYSTEM_ERROR when none came); false when the service
+	// refused the push before.
+	Routed bool
 }
 
 // Success reports whether the push API counts the result as success.
@@ -207,9 +211,9 @@ func (t *Tenant) Push(ctx context.Context, req Request) Result {
 	}
 	if err != nil {
 		t.s.log.Warn("push failed", slog.String("instance", t.id), slog.Bool("global", global), slog.Any("err", err))
-		return Result{Code: resultcode.SystemError}
+		return Result{Code: resultcode.SystemError, Routed: true}
 	}
-	return Result{Code: res.Code, OplogID: res.OplogId}
+	return Result{Code: res.Code, OplogID: res.OplogId, Routed: true}
 }
 
 // Batch pushes many specified-scope entries: reqs[i] is answered in
@@ -277,11 +281,11 @@ func (t *Tenant) Batch(ctx context.Context, reqs []*Request) []Result {
 			}
 			for j, i := range g.items {
 				if err != nil {
-					results[i] = Result{Code: resultcode.SystemError}
+					results[i] = Result{Code: resultcode.SystemError, Routed: true}
 					continue
 				}
 				rc := res.Results[j]
-				results[i] = Result{Code: rc.Code, OplogID: rc.OplogId}
+				results[i] = Result{Code: rc.Code, OplogID: rc.OplogId, Routed: true}
 			}
 		}()
 	}

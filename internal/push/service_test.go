@@ -179,6 +179,9 @@ func TestServiceResultCodes(t *testing.T) {
 			if (res.OplogID != 0) != (tc.code == resultcode.Success) {
 				t.Fatalf("oplog id %d with %s", res.OplogID, res.Code)
 			}
+			if res.Routed != (tc.route != "") {
+				t.Fatalf("Routed %v, want %v", res.Routed, tc.route != "")
+			}
 			switch {
 			case tc.route == "" && len(f.calls) != 0:
 				t.Fatalf("refused, yet routed %+v", f.calls)
