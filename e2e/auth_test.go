@@ -70,6 +70,7 @@ func TestAdminAPINeedsTheAdminToken(t *testing.T) {
 		{"POST", "/api/v1/instances/ws_ADMIN/keys/rotate"},
 		{"PATCH", "/api/v1/instances/ws_ADMIN/settings"},
 		{"GET", "/api/v1/instances/ws_ADMIN/oplog"},
+		{"GET", "/api/v1/instances/ws_ADMIN/operations"},
 		{"POST", "/api/v1/instances/ws_ADMIN/push"},
 		{"PUT", "/api/v1/instances/ws_ADMIN/biztypes/CHAT"},
 		{"GET", "/api/v1/instances/ws_ADMIN/biztypes"},

@@ -29,7 +29,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 }
 
 func TestCLIHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records", "instance", "oplog", "cluster"} {
+	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records", "instance", "operations", "oplog", "cluster"} {
 		out, _, code := run(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "usage:") {
 			t.Errorf("opsync %s --help: exit %d, stdout %q", c, code, out)

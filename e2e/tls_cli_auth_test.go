@@ -158,8 +158,8 @@ func TestTLS(t *testing.T) {
 }
 
 // The CLI's instance, push (--api-key or through the admin API), tail
-// (--token) and oplog commands.
-func TestCLIInstancesKeysTokensAndOplog(t *testing.T) {
+// (--token) and operations (alias oplog) commands.
+func TestCLIInstancesKeysTokensAndOperations(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	s := []string{"--server", srv.URL, "--instance", "ws_CLIAUTH"}
 	cli := func(wantCode int, args ...string) map[string]any {
@@ -225,17 +225,17 @@ func TestCLIInstancesKeysTokensAndOplog(t *testing.T) {
 		t.Fatalf("tail: %+v", lines)
 	}
 
-	// oplog: newest first, filtered.
-	all := cli(0, append([]string{"oplog"}, s...)...)["operations"].([]any)
+	// operations: newest first, filtered.
+	all := cli(0, append([]string{"operations"}, s...)...)["operations"].([]any)
 	var actions []string
 	for _, o := range all {
 		actions = append(actions, o.(map[string]any)["action"].(string))
 	}
 	want := "CREATE_PUSH CREATE_CONFIG MODIFY_SETTINGS SIGNATURE_OFF ROTATE_KEYS CREATE_INSTANCE"
 	if strings.Join(actions, " ") != want {
-		t.Fatalf("oplog actions %v, want %s", actions, want)
+		t.Fatalf("operations actions %v, want %s", actions, want)
 	}
-	pushes := cli(0, append([]string{"oplog", "--action", "CREATE_PUSH", "--operator", "dave"}, s...)...)["operations"].([]any)
+	pushes := cli(0, append([]string{"operations", "--action", "CREATE_PUSH", "--operator", "dave"}, s...)...)["operations"].([]any)
 	if len(pushes) != 1 {
 		t.Fatalf("dave's pushes: %v", pushes)
 	}
@@ -243,6 +243,7 @@ func TestCLIInstancesKeysTokensAndOplog(t *testing.T) {
 	if d["linkToken"] != "u1" || d["thirdMsgId"] != "k3" || d["payload"] != "by admin" || d["msg"] != "SUCCESS" {
 		t.Fatalf("push details %v", d)
 	}
+	// oplog is a deprecated alias of operations.
 	if none := cli(0, append([]string{"oplog", "--operator", "nobody"}, s...)...)["operations"].([]any); len(none) != 0 {
 		t.Fatalf("nobody's operations: %v", none)
 	}

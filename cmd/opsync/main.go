@@ -13,16 +13,16 @@ const usage = `opsync: a self-hosted, clustered data-sync server
 usage: opsync <command> [flags]
 
 commands:
-  serve     run a node
-  config    create, read, list, delete and switch bizType configs
-  push      push one entry through the single (or global) push API
-  tail      connect as a client and print each delivered message as JSON
-  journal   inspect a stopped node's journal offline
-  records   a user's or device's records: connected, pushes, arrivals, entries
-  instance  create, read, list instances; rotate their keys; change their settings
-  oplog     query an instance's operation log
-  cluster   a node set's members and raft voters: status, add-voter, remove-voter
-  bench     load generator (push throughput and latency)
+  serve       run a node
+  config      create, read, list, delete and switch bizType configs
+  push        push one entry through the single (or global) push API
+  tail        connect as a client and print each delivered message as JSON
+  journal     inspect a stopped node's journal offline
+  records     a user's or device's records: connected, pushes, arrivals, entries
+  instance    create, read, list instances; rotate their keys; change their settings
+  operations  query an instance's operation log (deprecated alias: oplog)
+  cluster     a node set's members and raft voters: status, add-voter, remove-voter
+  bench       load generator (push throughput and latency)
 
 'opsync <command> --help' describes a command's flags.
 `
@@ -30,16 +30,17 @@ commands:
 type command func(args []string, stdout, stderr io.Writer) int
 
 var commands = map[string]command{
-	"serve":    runServe,
-	"config":   runConfig,
-	"push":     runPush,
-	"tail":     runTail,
-	"journal":  runJournal,
-	"records":  runRecords,
-	"instance": runInstance,
-	"oplog":    runOplog,
-	"cluster":  runCluster,
-	"bench":    runBench,
+	"serve":      runServe,
+	"config":     runConfig,
+	"push":       runPush,
+	"tail":       runTail,
+	"journal":    runJournal,
+	"records":    runRecords,
+	"instance":   runInstance,
+	"operations": runOperations,
+	"oplog":      runOperations, // deprecated alias of operations
+	"cluster":    runCluster,
+	"bench":      runBench,
 }
 
 func main() {

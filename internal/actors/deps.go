@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/opsync/opsync/internal/persistence"
 )
 
@@ -25,7 +27,11 @@ type Deps struct {
 	// TickInterval is how often a stream looks for retries and expired
 	// entries.
 	TickInterval time.Duration
-	Logger       *slog.Logger
+	// System is the actor system of the cluster member the actors run
+	// on (cluster.Start sets it); the instance actor tells the set's
+	// members about its changes through it. Nil: nobody is told.
+	System *actor.ActorSystem
+	Logger *slog.Logger
 	// Clock is the time of the actors; nil is the wall clock.
 	Clock Clock
 }

@@ -75,6 +75,8 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		ctx.Respond(&opsyncpb.OperationList{InstanceExists: a.state.Exists(), Operations: rows, Truncated: truncated})
 	case *opsyncpb.AuthorizePush:
 		ctx.Respond(a.onAuthorizePush(m))
+	case *opsyncpb.GetPushContext:
+		ctx.Respond(a.onGetPushContext())
 	case *opsyncpb.AuthorizeClient:
 		ctx.Respond(a.onAuthorizeClient(m))
 	case *opsyncpb.PutBizType, *opsyncpb.DeleteBizType, *opsyncpb.SetBizTypeOnline, *opsyncpb.CreateInstance,
@@ -198,6 +200,7 @@ func (a *instanceActor) persist(ctx actor.Context, sender *actor.PID, evs []*ops
 					sendTo(ctx, sender, failed(err))
 					return
 				}
+				a.announceChange(evs)
 				sendTo(ctx, sender, ok())
 			}
 		}

@@ -24,6 +24,12 @@ func (m *Member) Operations(ctx context.Context, instanceID string, q *opsyncpb.
 	return request[*opsyncpb.OperationList](ctx, m, instanceID, actors.KindInstance, q)
 }
 
+// PushContext asks an instance for its API key and configs with its
+// journal version: what the push service caches.
+func (m *Member) PushContext(ctx context.Context, instanceID string) (*opsyncpb.PushContext, error) {
+	return request[*opsyncpb.PushContext](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetPushContext{})
+}
+
 // AuthorizePush checks a push API key against the instance's.
 func (m *Member) AuthorizePush(ctx context.Context, instanceID, apiKey string) (*opsyncpb.PushAuthorization, error) {
 	return request[*opsyncpb.PushAuthorization](ctx, m, instanceID, actors.KindInstance, &opsyncpb.AuthorizePush{ApiKey: apiKey})

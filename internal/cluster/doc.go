@@ -1,6 +1,8 @@
 // Package cluster boots a node's protoactor cluster member with opsync's
-// actor kinds and routes the edge's commands to the actors, wherever in the
-// cluster they are activated.
+// actor kinds and routes the commands of the edge and the push service to
+// the actors, wherever in the cluster they are activated. Each member also
+// runs the instance watch actor, which passes the instances' change
+// notices (InstanceChanged) to whoever subscribed with OnInstanceChanged.
 //
 // A single node runs through the same cluster path as a node set: only the
 // membership provider differs, so growing to several nodes changes

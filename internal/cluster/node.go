@@ -35,9 +35,11 @@ type Config struct {
 
 // Member is a running cluster member.
 type Member struct {
-	system  *actor.ActorSystem
-	cluster *pcluster.Cluster
-	rejoin  <-chan struct{}
+	system   *actor.ActorSystem
+	cluster  *pcluster.Cluster
+	rejoin   <-chan struct{}
+	watch    *actor.PID
+	watchers *watchers
 }
 
 // NewSystem makes the actor system a member runs on.
@@ -78,17 +80,27 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	if system == nil {
 		system = NewSystem(cfg.Logger)
 	}
+	kdeps := *deps
+	kdeps.System = system // instance actors tell every member's watch actor about their changes
 	ccfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(host, port, ropts...),
-		pcluster.WithKinds(actors.StreamKind(deps), actors.InstanceKind(deps), actors.RegistryKind(deps)))
+		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps)))
 	c := pcluster.New(system, ccfg)
+	// The watch actor is there before the member joins, so no notice sent
+	// to it once the member is known finds it missing.
+	subs := &watchers{}
+	watch, err := spawnInstanceWatch(system, subs)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: instance watch: %w", err)
+	}
 	if err := startMember(c); err != nil {
+		system.Root.Stop(watch)
 		return nil, err
 	}
 	if err := actors.StartHub(system); err != nil {
 		c.Shutdown(true)
 		return nil, err
 	}
-	m := &Member{system: system, cluster: c}
+	m := &Member{system: system, cluster: c, watch: watch, watchers: subs}
 	if sp, ok := provider.(*seedProvider); ok {
 		m.rejoin = sp.rejoin.needed
 	}
@@ -127,7 +139,10 @@ func (m *Member) Members() []string {
 }
 
 // Stop leaves the cluster and stops every actor of this member.
-func (m *Member) Stop() { m.cluster.Shutdown(true) }
+func (m *Member) Stop() {
+	m.cluster.Shutdown(true)
+	m.system.Root.Stop(m.watch)
+}
 
 // Activations counts the actors of each kind activated on this member.
 func (m *Member) Activations() map[string]int {

@@ -40,6 +40,30 @@ func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request, withBiz boo
 	return instance, biz, true
 }
 
+// readJSON decodes a small JSON object body strictly (unknown fields are
+// refused); an empty body leaves v as it is.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "INVALID", "body too large")
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil || dec.More() {
+		msg := "body must be one JSON object"
+		if err != nil {
+			msg = "body: " + err.Error()
+		}
+		writeError(w, http.StatusBadRequest, "INVALID", msg)
+		return false
+	}
+	return true
+}
+
 func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 }
@@ -148,6 +172,11 @@ func (s *Server) changeConfig(w http.ResponseWriter, r *http.Request, instance s
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	res, err := s.member.ChangeConfig(ctx, instance, cmd)
+	// The next push on this node sees the change, whatever the answer (a
+	// change that timed out may still have been stored); other nodes
+	// hear of it from the instance (InstanceChanged), or within
+	// push.CacheTTL.
+	s.push.Invalidate(instance)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return

@@ -10,7 +10,6 @@ import (
 	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/auth"
 	"github.com/opsync/opsync/internal/consistency"
-	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -56,37 +55,6 @@ func operator(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return op, true
-}
-
-// authorizePush checks a push request's API key with its instance: ""
-// when it may push, else the result code that refuses it (an unknown
-// instance stays INSTANCE_NOT_FOUND whatever the key).
-func (s *Server) authorizePush(r *http.Request, instanceID string) string {
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	res, err := s.member.AuthorizePush(ctx, instanceID, r.Header.Get(APIKeyHeader))
-	switch {
-	case err != nil:
-		s.opts.Logger.Warn("push authorization failed", slog.String("instance", instanceID), slog.Any("err", err))
-		return resultcode.SystemError
-	case !res.InstanceExists:
-		return resultcode.InstanceNotFound
-	case !res.Authorized:
-		return resultcode.Unauthorized
-	}
-	return ""
-}
-
-// pushRefusalStatus is the HTTP status of a push refused before its body
-// is read.
-func pushRefusalStatus(code string) int {
-	switch code {
-	case resultcode.InstanceNotFound:
-		return http.StatusNotFound
-	case resultcode.Unauthorized:
-		return http.StatusUnauthorized
-	}
-	return http.StatusOK
 }
 
 // authorizeClient checks a connecting client with its instance, then asks

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -35,7 +36,7 @@ func FuzzParsePushBody(f *testing.F) {
 			}
 			return
 		}
-		e := req.Entry()
+		e := req.Request(push.Specified).Entry()
 		switch {
 		case e.BizType == "" || e.ThirdMsgId == "" || (single && req.LinkToken == ""):
 			t.Fatal("accepted without a required field")
@@ -59,7 +60,7 @@ func FuzzParsePushBody(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded body refused: %v", err)
 		}
-		if !proto.Equal(req2.Entry(), e) || req2.LinkToken != req.LinkToken {
+		if !proto.Equal(req2.Request(push.Specified).Entry(), e) || req2.LinkToken != req.LinkToken {
 			t.Fatal("round trip changed the entry")
 		}
 	})

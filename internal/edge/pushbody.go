@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
-	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
 // Field limits of the push APIs (source §5.2 "请求参数").
@@ -145,34 +145,17 @@ func (r *PushRequest) check(withLinkToken bool) error {
 	return nil
 }
 
-// EntryUnder is the entry to store under a bizType's config at nowMs: it
-// carries the config's policy (retention, threshold, retries, delivery
-// mode), so that the stream applies it as it was when the entry came.
-func (r *PushRequest) EntryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
-	e := r.Entry()
-	e.DeleteAfter = nowMs + int64(cfg.RetentionDays)*24*60*60*1000
-	if e.ValidTimeEnd > 0 && e.ValidTimeEnd < e.DeleteAfter {
-		e.DeleteAfter = e.ValidTimeEnd
-	}
-	if cfg.RepushMode == opsyncpb.RepushMode_REPUSH_MODE_THRESHOLD {
-		e.Threshold = cfg.Threshold
-	}
-	e.MaxRetries = cfg.MaxRetries
-	e.SingleDevice = cfg.Target == opsyncpb.Target_TARGET_USER && !cfg.MultiDevice && cfg.Scope != opsyncpb.Scope_SCOPE_GLOBAL
-	return e
-}
-
-// Entry is the oplog entry the push asks to store, without policy.
-func (r *PushRequest) Entry() *opsyncpb.Entry {
-	return &opsyncpb.Entry{
-		BizType:       r.BizType,
-		ThirdMsgId:    r.ThirdMsgID,
-		Payload:       r.Payload,
-		BinaryPayload: r.binary,
-		OsType:        r.OSType,
-		AppMinVersion: r.AppMinVersion,
-		AppMaxVersion: r.AppMaxVersion,
-		ValidTimeEnd:  r.ValidTimeEnd,
+// Request is the push the body asks for, as the push service takes it.
+func (r *PushRequest) Request(scope push.Scope) push.Request {
+	return push.Request{
+		Scope:        scope,
+		BizType:      r.BizType,
+		LinkToken:    r.LinkToken,
+		ThirdMsgID:   r.ThirdMsgID,
+		Payload:      r.Payload,
+		Binary:       r.binary,
+		Filters:      push.Filters{OSType: r.OSType, AppMinVersion: r.AppMinVersion, AppMaxVersion: r.AppMaxVersion},
+		ValidTimeEnd: r.ValidTimeEnd,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/opsync/opsync/internal/cluster"
 	"github.com/opsync/opsync/internal/consistency"
 	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/internal/push"
 )
 
 // Options configure the edge.
@@ -34,11 +35,15 @@ type Options struct {
 	Validator consistency.Validator
 	// Cluster manages the replicated journal's voters (nil: local journal).
 	Cluster ClusterAdmin
+	// Push is the push service every push API hands its pushes to (nil:
+	// one on member, subscribed to its instance change notices).
+	Push *push.Service
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
 type Server struct {
 	member *cluster.Member
+	push   *push.Service
 	opts   Options
 	mux    *http.ServeMux
 
@@ -54,7 +59,11 @@ func New(member *cluster.Member, opts Options) *Server {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
-	s := &Server{member: member, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
+	if opts.Push == nil {
+		opts.Push = push.New(member, push.Options{Logger: opts.Logger})
+		member.OnInstanceChanged(opts.Push.InstanceChanged)
+	}
+	s := &Server{member: member, push: opts.Push, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
 	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)

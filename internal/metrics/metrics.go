@@ -61,6 +61,16 @@ var (
 	JournalEvents = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_journal_events_total", Help: "Events appended to journals.",
 	})
+	// PushInstanceRequests counts the round trips the push service makes
+	// to instance actors (push context lookups).
+	PushInstanceRequests = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_push_instance_requests_total", Help: "Round trips of the push service to instance actors (push context lookups).",
+	})
+	// PushCache counts the push service's cache lookups: hit (no round
+	// trip of its own) or miss.
+	PushCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opsync_push_cache_total", Help: "Push context cache lookups, by result (hit: answered without a round trip of its own; miss).",
+	}, []string{"result"})
 	// Activations counts actor activations by kind.
 	Activations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "opsync_actor_activations_total", Help: "Persistent actor activations (recoveries), by kind.",
@@ -69,7 +79,9 @@ var (
 
 var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
-	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations,
+	PushCache.WithLabelValues("hit")
+	PushCache.WithLabelValues("miss")
+	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

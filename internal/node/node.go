@@ -21,7 +21,11 @@ import (
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/internal/persistence/raftjournal"
+	"github.com/opsync/opsync/internal/push"
 )
+
+// The cluster member is the push service's router.
+var _ push.Router = (*cluster.Member)(nil)
 
 // Defaults of the embedded single node.
 const (
@@ -170,6 +174,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if replicated != nil {
 		eopts.Cluster = raftAdmin{store: replicated, id: id}
 	}
+	// The push service: every push API's path to the streams, with the
+	// node's instance cache, which the instances' change notices reach.
+	eopts.Push = push.New(member, push.Options{Logger: logger})
+	member.OnInstanceChanged(eopts.Push.InstanceChanged)
 	n.edge = edge.New(member, eopts)
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Hour

@@ -1181,6 +1181,171 @@ func (x *PushBatchResult) GetResults() []*PushResult {
 	return nil
 }
 
+// GetPushContext asks an instance for what the push service needs to
+// check and stamp a push: its API key and bizType configs, in one answer.
+type GetPushContext struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPushContext) Reset() {
+	*x = GetPushContext{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPushContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPushContext) ProtoMessage() {}
+
+func (x *GetPushContext) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPushContext.ProtoReflect.Descriptor instead.
+func (*GetPushContext) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
+}
+
+// PushContext answers GetPushContext. version is the sequence number of
+// the instance journal's last event: a push context is as new as the
+// highest version its holder saw.
+type PushContext struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
+	ApiKey         string                 `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	Configs        []*BizTypeConfig       `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
+	Version        uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PushContext) Reset() {
+	*x = PushContext{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushContext) ProtoMessage() {}
+
+func (x *PushContext) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushContext.ProtoReflect.Descriptor instead.
+func (*PushContext) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PushContext) GetInstanceExists() bool {
+	if x != nil {
+		return x.InstanceExists
+	}
+	return false
+}
+
+func (x *PushContext) GetApiKey() string {
+	if x != nil {
+		return x.ApiKey
+	}
+	return ""
+}
+
+func (x *PushContext) GetConfigs() []*BizTypeConfig {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
+func (x *PushContext) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// InstanceChanged tells a member that an instance journaled a change
+// (configs, keys, settings, creation) at version. The instance actor
+// sends it, one way and best effort, to the instance watch actor of
+// every member, which drops its cached push context.
+type InstanceChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceChanged) Reset() {
+	*x = InstanceChanged{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceChanged) ProtoMessage() {}
+
+func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceChanged.ProtoReflect.Descriptor instead.
+func (*InstanceChanged) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *InstanceChanged) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *InstanceChanged) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
@@ -1268,7 +1433,17 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\tPushBatch\x12*\n" +
 	"\aentries\x18\x01 \x03(\v2\x10.opsync.v1.EntryR\aentries\"B\n" +
 	"\x0fPushBatchResult\x12/\n" +
-	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresultsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresults\"\x10\n" +
+	"\x0eGetPushContext\"\x9d\x01\n" +
+	"\vPushContext\x12'\n" +
+	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x17\n" +
+	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x122\n" +
+	"\aconfigs\x18\x03 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"L\n" +
+	"\x0fInstanceChanged\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversionB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_commands_proto_rawDescOnce sync.Once
@@ -1282,7 +1457,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
@@ -1304,31 +1479,35 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*ConfigResult)(nil),       // 17: opsync.v1.ConfigResult
 	(*PushBatch)(nil),          // 18: opsync.v1.PushBatch
 	(*PushBatchResult)(nil),    // 19: opsync.v1.PushBatchResult
-	nil,                        // 20: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 21: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),              // 22: opsync.v1.Entry
-	(*EntryRef)(nil),           // 23: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 24: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 25: opsync.v1.BizTypeConfig
+	(*GetPushContext)(nil),     // 20: opsync.v1.GetPushContext
+	(*PushContext)(nil),        // 21: opsync.v1.PushContext
+	(*InstanceChanged)(nil),    // 22: opsync.v1.InstanceChanged
+	nil,                        // 23: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 24: opsync.v1.AckSyncPoints.PointsEntry
+	(*Entry)(nil),              // 25: opsync.v1.Entry
+	(*EntryRef)(nil),           // 26: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 27: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 28: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	22, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	20, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	22, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	23, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	21, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	24, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	25, // 6: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	25, // 7: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	25, // 8: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	25, // 9: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	22, // 10: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	25, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	23, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	25, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	26, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	24, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	27, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	28, // 6: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	28, // 7: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	28, // 8: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	28, // 9: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	25, // 10: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
 	1,  // 11: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	28, // 12: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1345,7 +1524,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

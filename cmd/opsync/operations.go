@@ -7,11 +7,15 @@ import (
 	"net/url"
 )
 
-func runOplog(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("oplog", "opsync oplog --server URL --instance ID [--operator NAME] [--action ACTION] [--from T] [--to T] [--limit N]\n\n"+
+// runOperations queries an instance's operation log (who changed what,
+// when). "opsync oplog" is its deprecated alias: oplog names the sync
+// oplog everywhere else.
+func runOperations(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("operations", "opsync operations --server URL --instance ID [--operator NAME] [--action ACTION] [--from T] [--to T] [--limit N]\n\n"+
 		"  T is RFC 3339, a date (YYYY-MM-DD) or milliseconds since the epoch; default: the last 7 days.\n"+
 		"  ACTION: CREATE_CONFIG, MODIFY_CONFIG, DELETE_CONFIG, CREATE_PUSH, ONLINE_CONFIG, OFFLINE_CONFIG,\n"+
-		"  SIGNATURE_ON, SIGNATURE_OFF, CREATE_INSTANCE, ROTATE_KEYS, MODIFY_SETTINGS", stdout, stderr)
+		"  SIGNATURE_ON, SIGNATURE_OFF, CREATE_INSTANCE, ROTATE_KEYS, MODIFY_SETTINGS\n"+
+		"  'opsync oplog' is a deprecated alias of this command.", stdout, stderr)
 	server := serverFlag(fs)
 	instance := fs.String("instance", "", "instance id")
 	who := fs.String("operator", "", "only the operations of this operator")
@@ -32,14 +36,14 @@ func runOplog(args []string, stdout, stderr io.Writer) int {
 			q.Set(k, v)
 		}
 	}
-	u := trimURL(*server) + "/api/v1/instances/" + url.PathEscape(*instance) + "/oplog?" + q.Encode()
+	u := trimURL(*server) + "/api/v1/instances/" + url.PathEscape(*instance) + "/operations?" + q.Encode()
 	status, raw, err := callJSON(http.MethodGet, u, nil, admin.option())
 	if err != nil {
-		fmt.Fprintf(stderr, "oplog: %v\n", err)
+		fmt.Fprintf(stderr, "operations: %v\n", err)
 		return 1
 	}
 	if status != http.StatusOK {
-		fmt.Fprintf(stderr, "oplog: HTTP %d: %s%s\n", status, raw, hintFor(status))
+		fmt.Fprintf(stderr, "operations: HTTP %d: %s%s\n", status, raw, hintFor(status))
 		return 1
 	}
 	printAnswer(stdout, raw)

@@ -29,10 +29,10 @@ type opList struct {
 	Error      struct{ Code string }
 }
 
-func queryOplog(t *testing.T, base, instance string, q url.Values) (int, opList) {
+func queryOperations(t *testing.T, base, instance string, q url.Values) (int, opList) {
 	t.Helper()
 	var l opList
-	st := call(t, http.MethodGet, base+"/api/v1/instances/"+instance+"/oplog?"+q.Encode(), nil, &l)
+	st := call(t, http.MethodGet, base+"/api/v1/instances/"+instance+"/operations?"+q.Encode(), nil, &l)
 	return st, l
 }
 
@@ -85,15 +85,20 @@ func TestOperationLog(t *testing.T) {
 	as(t, "alice", http.MethodDelete, base+"/biztypes/PRICE", nil)
 	end := time.Now().UnixMilli()
 
-	st, all := queryOplog(t, srv.URL, inst, nil)
+	st, all := queryOperations(t, srv.URL, inst, nil)
 	want := "DELETE_CONFIG SIGNATURE_ON SIGNATURE_OFF CREATE_PUSH ONLINE_CONFIG OFFLINE_CONFIG MODIFY_CONFIG CREATE_CONFIG CREATE_INSTANCE"
 	if st != 200 || actionsOf(all) != want || all.Truncated {
-		t.Fatalf("oplog: HTTP %d %q (truncated %v), want %q", st, actionsOf(all), all.Truncated, want)
+		t.Fatalf("operations: HTTP %d %q (truncated %v), want %q", st, actionsOf(all), all.Truncated, want)
 	}
 	for i, o := range all.Operations {
 		if o.Time < start || o.Time > end || (i > 0 && o.Time > all.Operations[i-1].Time) {
 			t.Fatalf("row %d time %d outside [%d, %d] or not newest first", i, o.Time, start, end)
 		}
+	}
+	// The deprecated path /oplog answers the same.
+	var alias opList
+	if st := call(t, http.MethodGet, base+"/oplog?to="+fmt.Sprint(all.To), nil, &alias); st != 200 || actionsOf(alias) != want {
+		t.Fatalf("the /oplog alias: HTTP %d %q, want %q", st, actionsOf(alias), want)
 	}
 	if all.To < end || all.From != all.To-7*24*60*60*1000 {
 		t.Fatalf("default range [%d, %d]", all.From, all.To)
@@ -147,18 +152,18 @@ func TestOperationLog(t *testing.T) {
 		{url.Values{"to": {fmt.Sprint(end + 6*24*60*60*1000)}}, want},
 		{url.Values{"to": {fmt.Sprint(end + 8*24*60*60*1000)}}, ""},
 	} {
-		st, l := queryOplog(t, srv.URL, inst, tc.q)
+		st, l := queryOperations(t, srv.URL, inst, tc.q)
 		if st != 200 || actionsOf(l) != tc.want {
-			t.Errorf("oplog?%s: HTTP %d %q, want %q", tc.q.Encode(), st, actionsOf(l), tc.want)
+			t.Errorf("operations?%s: HTTP %d %q, want %q", tc.q.Encode(), st, actionsOf(l), tc.want)
 		}
 	}
 	for _, q := range []url.Values{{"from": {"yesterday"}}, {"from": {fmt.Sprint(end)}, "to": {fmt.Sprint(start)}}, {"limit": {"0"}}, {"limit": {"1001"}}} {
-		if st, l := queryOplog(t, srv.URL, inst, q); st != 400 || l.Error.Code != "INVALID" {
-			t.Errorf("oplog?%s: HTTP %d %+v", q.Encode(), st, l.Error)
+		if st, l := queryOperations(t, srv.URL, inst, q); st != 400 || l.Error.Code != "INVALID" {
+			t.Errorf("operations?%s: HTTP %d %+v", q.Encode(), st, l.Error)
 		}
 	}
-	if st, l := queryOplog(t, srv.URL, "ws_NOSUCH", nil); st != 404 || l.Error.Code != "INSTANCE_NOT_FOUND" {
-		t.Errorf("oplog of an unknown instance: HTTP %d %+v", st, l.Error)
+	if st, l := queryOperations(t, srv.URL, "ws_NOSUCH", nil); st != 404 || l.Error.Code != "INSTANCE_NOT_FOUND" {
+		t.Errorf("operations of an unknown instance: HTTP %d %+v", st, l.Error)
 	}
 	var bad map[string]any
 	if st := callWith(t, http.MethodPost, base+"/biztypes/PRICE/online", nil, &bad, http.Header{"Authorization": {"Bearer " + adminToken}, "X-Opsync-Operator": {strings.Repeat("x", 65)}}); st != 400 {
@@ -183,14 +188,14 @@ func TestOperationLog(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
-	st, capped := queryOplog(t, srv.URL, inst, nil)
+	st, capped := queryOperations(t, srv.URL, inst, nil)
 	if st != 200 || len(capped.Operations) != 1000 || !capped.Truncated {
 		t.Fatalf("after 1018 rows: HTTP %d, %d rows, truncated %v", st, len(capped.Operations), capped.Truncated)
 	}
 	if o := capped.Operations[0]; !strings.HasPrefix(o.Operator, "flipper-") {
 		t.Fatalf("newest row %+v", o)
 	}
-	_, one := queryOplog(t, srv.URL, inst, url.Values{"operator": {"flipper-2"}})
+	_, one := queryOperations(t, srv.URL, inst, url.Values{"operator": {"flipper-2"}})
 	if len(one.Operations) != 252 || one.Truncated {
 		t.Fatalf("flipper-2: %d rows", len(one.Operations))
 	}
@@ -198,7 +203,7 @@ func TestOperationLog(t *testing.T) {
 	// The log is journaled: a restarted node answers the same.
 	srv.kill9()
 	srv2 := startServer(t, dir)
-	st, again := queryOplog(t, srv2.URL, inst, url.Values{"to": {fmt.Sprint(end)}})
+	st, again := queryOperations(t, srv2.URL, inst, url.Values{"to": {fmt.Sprint(end)}})
 	if st != 200 || actionsOf(again) != want {
 		t.Fatalf("after restart: HTTP %d %q", st, actionsOf(again))
 	}

@@ -1,0 +1,71 @@
+package edge
+
+import (
+	"net/http"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// An instance's settings: requireToken, validationUrl, the signature
+// switch.
+
+func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := s.member.InstanceCommand(ctx, instance, &opsyncpb.GetInstance{})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	if res.Code != actors.ConfigOK {
+		answerInstance(w, res, http.StatusOK, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"settings": settingsJSON(res.Instance.Settings)})
+}
+
+// settingsPatch changes the settings given: {"requireToken": bool,
+// "validationUrl": "https://..." or "", "signatureCheck": bool}.
+func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	var body struct {
+		RequireToken   *bool   `json:"requireToken"`
+		ValidationURL  *string `json:"validationUrl"`
+		SignatureCheck *bool   `json:"signatureCheck"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	if body.ValidationURL != nil {
+		if err := actors.CheckValidationURL(*body.ValidationURL); err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID", err.Error())
+			return
+		}
+	}
+	op, ok := operator(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := s.member.InstanceCommand(ctx, instance, &opsyncpb.ChangeInstanceSettings{Operator: op,
+		RequireToken: body.RequireToken, ValidationUrl: body.ValidationURL, SignatureCheck: body.SignatureCheck})
+	s.push.Invalidate(instance)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	if res.Code != actors.ConfigOK {
+		answerInstance(w, res, http.StatusOK, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"settings": settingsJSON(res.Instance.Settings)})
+}
