@@ -88,6 +88,9 @@ type clientActor struct {
 	bizLink  map[string]*streamLink // bizType -> the stream its entries came from
 	queue    []*opsyncpb.Entry
 	inflight *Inflight
+	// acks gathered for each stream, sent every ackDelay
+	acks         map[*streamLink]*opsyncpb.AckSyncPoints
+	ackScheduled bool
 }
 
 // streamLink is the client's attachment to one stream.
@@ -123,7 +126,7 @@ const (
 const maxFrameMessages = 256
 
 func newClientActor(c Grains, p ClientParams) *clientActor {
-	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight()}
+	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}}
 	for biz, point := range p.BizTypes {
 		a.cursor[biz] = point
 	}
@@ -166,7 +169,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			l.pid = nil
 			a.subscribe(ctx, l, a.bizOf(l))
 		}
+	case *flushAcks:
+		a.sendAcks(ctx)
 	case *actor.Stopping:
+		a.sendAcks(ctx)
 		for _, l := range a.links {
 			if l.pid != nil {
 				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
@@ -409,44 +415,59 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 	}
 }
 
+// ackDelay is how long a client actor gathers acks before it reports them
+// to the streams: one report per stream then, not one per ack frame (a
+// global stream hears from every client). The window is freed at once; a
+// sync point reaches the journal up to ackDelay later (a node dying
+// meanwhile means a redelivery, never a loss).
+const ackDelay = 20 * time.Millisecond
+
+// flushAcks is the local message that sends the gathered acks.
+type flushAcks struct{}
+
 // onAck records the client's acks: a sync point that moved goes to the
 // stream as such, an ack above it (out of order) as an individual one, so
 // that the stream stops redelivering it.
 func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
 	metrics.Acks.Add(float64(len(ack.Received)))
-	reports := map[*streamLink]*opsyncpb.AckSyncPoints{}
-	report := func(biz string) *opsyncpb.AckSyncPoints {
-		l := a.bizLink[biz]
-		if l == nil || l.pid == nil {
-			return nil
-		}
-		r := reports[l]
-		if r == nil {
-			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{},
-				ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id}
-			reports[l] = r
-		}
-		return r
-	}
 	for _, rcv := range ack.Received {
 		if !a.inflight.Pending(rcv.BizType, rcv.OplogId) {
 			continue
 		}
 		point, advanced := a.inflight.Ack(rcv.BizType, rcv.OplogId)
-		r := report(rcv.BizType)
-		if r == nil {
+		l := a.bizLink[rcv.BizType]
+		if l == nil || l.pid == nil {
 			continue
 		}
+		r := a.acks[l]
+		if r == nil {
+			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{},
+				ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id}
+			a.acks[l] = r
+		}
 		if advanced {
-			r.Points[rcv.BizType] = point
+			r.Points[rcv.BizType] = max(r.Points[rcv.BizType], point)
 		} else {
 			r.Acked = append(r.Acked, rcv)
 		}
 	}
-	for l, r := range reports {
-		ctx.Send(l.pid, r)
+	if len(a.acks) > 0 && !a.ackScheduled {
+		a.ackScheduled = true
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.p.Clock.AfterFunc(ackDelay, func() { root.Send(self, &flushAcks{}) })
 	}
 	a.pump(ctx)
+}
+
+// sendAcks reports the gathered acks to their streams.
+func (a *clientActor) sendAcks(ctx actor.Context) {
+	a.ackScheduled = false
+	for l, r := range a.acks {
+		if l.pid != nil {
+			ctx.Send(l.pid, r)
+		}
+	}
+	clear(a.acks)
 }
 
 func toSyncMessage(e *opsyncpb.Entry) *opsyncpb.SyncMessage {

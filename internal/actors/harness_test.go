@@ -50,6 +50,7 @@ type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*fakeTimer
+	added  chan struct{} // a signal after each AfterFunc
 }
 
 type fakeTimer struct {
@@ -58,7 +59,30 @@ type fakeTimer struct {
 	done bool // fired or stopped
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: epoch} }
+func newFakeClock() *fakeClock { return &fakeClock{now: epoch, added: make(chan struct{}, 1)} }
+
+// awaitTimerWithin waits until a callback is due within d from now (an
+// actor scheduled it), failing t after a few seconds.
+func (c *fakeClock) awaitTimerWithin(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		c.mu.Lock()
+		limit := c.now.Add(d)
+		for _, tm := range c.timers {
+			if !tm.done && !tm.at.After(limit) {
+				c.mu.Unlock()
+				return
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.added:
+		case <-deadline:
+			t.Fatalf("no timer due within %s was scheduled", d)
+		}
+	}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
@@ -71,6 +95,10 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	defer c.mu.Unlock()
 	t := &fakeTimer{at: c.now.Add(d), f: f}
 	c.timers = append(c.timers, t)
+	select {
+	case c.added <- struct{}{}:
+	default:
+	}
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -823,6 +851,9 @@ func (c *clientTest) awaitFromClient(identity string, match func(proto.Message) 
 // nextAck is the next AckSyncPoints the client sent to identity.
 func (c *clientTest) nextAck(identity string) *opsyncpb.AckSyncPoints {
 	c.t.Helper()
+	// The client gathers acks for ackDelay before it reports them.
+	c.clock.awaitTimerWithin(c.t, ackDelay)
+	c.clock.Advance(ackDelay)
 	return c.awaitFromClient(identity, func(m proto.Message) bool { _, ok := m.(*opsyncpb.AckSyncPoints); return ok }).(*opsyncpb.AckSyncPoints)
 }
 
