@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsync/opsync/internal/cluster"
 	"github.com/opsync/opsync/internal/consistency"
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
@@ -42,7 +41,7 @@ type Options struct {
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
 type Server struct {
-	member *cluster.Member
+	member Backend
 	push   *push.Service
 	opts   Options
 	mux    *http.ServeMux
@@ -51,8 +50,8 @@ type Server struct {
 	conns map[*clientConn]struct{}
 }
 
-// New returns the edge of member.
-func New(member *cluster.Member, opts Options) *Server {
+// New returns the edge of member (in a node, its *cluster.Member).
+func New(member Backend, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
