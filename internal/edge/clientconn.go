@@ -52,7 +52,7 @@ type clientConn struct {
 }
 
 func newClientConn(ws *websocket.Conn) *clientConn {
-	c := &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
+	c := newIdleClientConn(ws)
 	go c.writeLoop()
 	return c
 }
@@ -69,6 +69,11 @@ type outFrame struct {
 // ServerFrames that both hold a Deliver concatenate into one ServerFrame
 // whose Deliver holds the messages of both, in order.
 func (f outFrame) delivers() bool { return f.raw != nil || f.frame.GetDeliver() != nil }
+
+// newIdleClientConn is a connection whose writer is not started yet.
+func newIdleClientConn(ws *websocket.Conn) *clientConn {
+	return &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
+}
 
 // Send implements actors.FrameSink.
 func (c *clientConn) Send(f *opsyncpb.ServerFrame) error { return c.enqueue(outFrame{frame: f}) }

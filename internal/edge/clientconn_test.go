@@ -1,0 +1,88 @@
+package edge
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+func deliverOf(ids ...uint64) *opsyncpb.ServerFrame {
+	d := &opsyncpb.Deliver{}
+	for _, id := range ids {
+		d.Messages = append(d.Messages, &opsyncpb.SyncMessage{BizType: "A", OplogId: id})
+	}
+	return &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Deliver{Deliver: d}}
+}
+
+// Deliver frames queued together leave as one WebSocket message that
+// decodes to one Deliver with every message in order; any other frame
+// leaves on its own, in its place.
+func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
+	conns := make(chan *clientConn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c := newIdleClientConn(ws)
+		shared, _ := proto.Marshal(deliverOf(2, 3))
+		for _, err := range []error{
+			c.Send(deliverOf(1)),
+			c.SendEncoded(shared), // as the hub shares it
+			c.Send(deliverOf(4)),
+			c.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Error{Error: &opsyncpb.Error{Code: 1, Reason: "not a delivery"}}}),
+			c.Send(deliverOf(5)),
+		} {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		go c.writeLoop()
+		conns <- c
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	c := <-conns
+	defer c.Close(1000, "")
+	var got []string
+	for range 3 {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f opsyncpb.ServerFrame
+		if err := proto.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case f.GetDeliver() != nil:
+			s := "deliver"
+			for _, m := range f.GetDeliver().Messages {
+				s += " " + string(rune('0'+m.OplogId))
+			}
+			got = append(got, s)
+		default:
+			got = append(got, "other")
+		}
+	}
+	want := []string{"deliver 1 2 3 4", "other", "deliver 5"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("WebSocket messages %q, want %q", got, want)
+	}
+}
