@@ -2,6 +2,8 @@ package actors
 
 import (
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,8 +38,9 @@ type ClientParams struct {
 
 // Client is the edge's handle on a client actor.
 type Client struct {
-	pid  *actor.PID
-	root *actor.RootContext
+	pid   *actor.PID
+	root  *actor.RootContext
+	actor *clientActor
 }
 
 // Grains finds the cluster's virtual actors: *cluster.Cluster in a node, a
@@ -64,13 +67,21 @@ func StartClient(system *actor.ActorSystem, c Grains, p ClientParams) *Client {
 		p.Clock = WallClock{}
 	}
 	root := system.Root
-	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newClientActor(c, p) }))
-	return &Client{pid: pid, root: root}
+	ca := newClientActor(c, p)
+	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return ca }))
+	return &Client{pid: pid, root: root, actor: ca}
 }
 
 // Handle passes a frame the client sent (register, unregister, ack) to the
-// actor.
-func (h *Client) Handle(f *opsyncpb.ClientFrame) { h.root.Send(h.pid, f) }
+// actor. Acks are taken on the caller's goroutine (the connection's
+// reader) under the actor's lock: the hot path of every delivery skips a
+// trip through the mailbox.
+func (h *Client) Handle(f *opsyncpb.ClientFrame) {
+	if ack := f.GetAck(); ack != nil && h.actor.ackDirect(ack) {
+		return
+	}
+	h.root.Send(h.pid, f)
+}
 
 // Stop detaches the actor from its streams and stops it; the edge calls it
 // when the connection ends.
@@ -79,7 +90,21 @@ func (h *Client) Stop() { h.root.Stop(h.pid) }
 // clientActor serves one connection: it merges the deliveries of the
 // streams it is attached to, keeps at most Window of them in flight, and
 // turns the client's acks into sync points for the streams.
+//
+// Its state is guarded by mu: the actor's own messages hold it, and so do
+// the two hot paths that reach it directly, without the mailbox — the
+// node's hub offering a delivery (offer) and the connection's reader
+// passing acks (ackDirect).
 type clientActor struct {
+	mu   sync.Mutex
+	self *actor.PID
+	root *actor.RootContext
+	// mailboxed counts the deliveries the hub put in the mailbox and the
+	// actor has not handled yet: while there are any, the hub's later
+	// deliveries take the mailbox too, so none overtakes an earlier one.
+	mailboxed atomic.Int32
+	stopped   bool
+
 	p        ClientParams
 	cl       Grains
 	configs  map[string]*opsyncpb.BizTypeConfig
@@ -96,6 +121,7 @@ type clientActor struct {
 // streamLink is the client's attachment to one stream.
 type streamLink struct {
 	identity    string
+	global      bool // a bizType's global stream
 	pid         *actor.PID
 	backlogOnly bool // a global stream whose new entries wait for the next connect
 	attempt     int  // subscriptions sent, to match a subscribeCheck to the latest
@@ -134,16 +160,19 @@ func newClientActor(c Grains, p ClientParams) *clientActor {
 }
 
 func (a *clientActor) Receive(ctx actor.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
 		a.loadConfigs()
 		a.attach(ctx, a.cursor)
+		clientsOf(ctx.ActorSystem()).Store(a.self.Id, a)
 	case *hubDelivery:
-		if m.retry {
-			a.onRetry(ctx, m.entries)
-			return
-		}
-		a.onDeliveries(ctx, m)
+		a.onHubDelivery(m)
+	case *mailboxDelivery:
+		a.mailboxed.Add(-1)
+		a.onHubDelivery(m.d)
 	case *opsyncpb.ClientFrame:
 		a.onFrame(ctx, m)
 	case *actor.Terminated:
@@ -170,9 +199,11 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			a.subscribe(ctx, l, a.bizOf(l))
 		}
 	case *flushAcks:
-		a.sendAcks(ctx)
+		a.sendAcks()
 	case *actor.Stopping:
-		a.sendAcks(ctx)
+		a.stopped = true
+		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
+		a.sendAcks()
 		for _, l := range a.links {
 			if l.pid != nil {
 				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
@@ -212,7 +243,7 @@ func (a *clientActor) linkFor(biz string, user bool) *streamLink {
 	}
 	l := a.links[id]
 	if l == nil {
-		l = &streamLink{identity: id, backlogOnly: cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL && !cfg.PushToOnline}
+		l = &streamLink{identity: id, global: IsGlobalStream(id), backlogOnly: cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL && !cfg.PushToOnline}
 		a.links[id] = l
 	}
 	return l
@@ -285,12 +316,39 @@ func (a *clientActor) retryLater(ctx actor.Context, l *streamLink) {
 	a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribe{link: l}) })
 }
 
-func (a *clientActor) onDeliveries(ctx actor.Context, m *hubDelivery) {
+// mailboxDelivery is a hub delivery the hub put in the mailbox (counted in
+// mailboxed).
+type mailboxDelivery struct{ d *hubDelivery }
+
+// offer is how the node's hub hands a delivery over: written at once when
+// the client can take the shared frame as it is, else through the
+// mailbox. It never waits for the actor (a hub shard serves many).
+func (a *clientActor) offer(d *hubDelivery) {
+	if a.mailboxed.Load() == 0 && !d.retry && a.mu.TryLock() {
+		done := a.stopped || (a.mailboxed.Load() == 0 && a.sendShared(a.links[d.stream], d))
+		a.mu.Unlock()
+		if done {
+			return
+		}
+	}
+	a.mailboxed.Add(1)
+	a.root.Send(a.self, &mailboxDelivery{d})
+}
+
+func (a *clientActor) onHubDelivery(m *hubDelivery) {
+	if m.retry {
+		a.onRetry(m.entries)
+		return
+	}
+	a.onDeliveries(m)
+}
+
+func (a *clientActor) onDeliveries(m *hubDelivery) {
 	link := a.links[m.stream]
 	if link == nil {
 		return
 	}
-	if a.sendShared(ctx, link, m) {
+	if a.sendShared(link, m) {
 		return
 	}
 	for _, e := range m.entries {
@@ -302,15 +360,15 @@ func (a *clientActor) onDeliveries(ctx actor.Context, m *hubDelivery) {
 		a.bizLink[e.BizType] = link
 		a.queue = append(a.queue, e)
 	}
-	a.pump(ctx)
+	a.pump()
 }
 
 // sendShared writes the hub's frame as it is, when every entry in it is
 // new to this client and the window has room for all: the common case of a
 // live delivery. It reports false (nothing done) otherwise; the entries
 // then take the queue.
-func (a *clientActor) sendShared(ctx actor.Context, link *streamLink, m *hubDelivery) bool {
-	if m.frame == nil || len(a.queue) > 0 || a.inflight.Len()+len(m.entries) > a.p.Window {
+func (a *clientActor) sendShared(link *streamLink, m *hubDelivery) bool {
+	if link == nil || m.frame == nil || len(a.queue) > 0 || a.inflight.Len()+len(m.entries) > a.p.Window {
 		return false
 	}
 	for i, e := range m.entries {
@@ -325,8 +383,7 @@ func (a *clientActor) sendShared(ctx actor.Context, link *streamLink, m *hubDeli
 		a.inflight.Sent(e.BizType, e.OplogId)
 	}
 	if err := a.p.Sink.SendEncoded(m.frame); err != nil {
-		a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
-		ctx.Stop(ctx.Self())
+		a.gone(err)
 		return true
 	}
 	metrics.Deliveries.Add(float64(len(m.entries)))
@@ -335,18 +392,18 @@ func (a *clientActor) sendShared(ctx actor.Context, link *streamLink, m *hubDeli
 
 // onRetry sends again the entries that are still unacknowledged here;
 // others are acknowledged meanwhile or still queued.
-func (a *clientActor) onRetry(ctx actor.Context, es []*opsyncpb.Entry) {
+func (a *clientActor) onRetry(es []*opsyncpb.Entry) {
 	var msgs []*opsyncpb.SyncMessage
 	for _, e := range es {
 		if a.inflight.Pending(e.BizType, e.OplogId) {
 			msgs = append(msgs, toSyncMessage(e))
 		}
 	}
-	a.send(ctx, msgs)
+	a.send(msgs)
 }
 
 // pump sends queued entries while the window has room.
-func (a *clientActor) pump(ctx actor.Context) {
+func (a *clientActor) pump() {
 	for len(a.queue) > 0 && a.inflight.Len() < a.p.Window {
 		n := min(len(a.queue), a.p.Window-a.inflight.Len(), maxFrameMessages)
 		msgs := make([]*opsyncpb.SyncMessage, 0, n)
@@ -356,21 +413,30 @@ func (a *clientActor) pump(ctx actor.Context) {
 			}
 		}
 		a.queue = a.queue[n:]
-		if !a.send(ctx, msgs) {
+		if !a.send(msgs) {
 			return
 		}
 	}
 }
 
+// gone stops the actor of a connection that is gone.
+func (a *clientActor) gone(err error) {
+	if a.stopped {
+		return
+	}
+	a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
+	a.stopped = true
+	a.root.Stop(a.self)
+}
+
 // send writes one Deliver frame; false when the connection is gone.
-func (a *clientActor) send(ctx actor.Context, msgs []*opsyncpb.SyncMessage) bool {
+func (a *clientActor) send(msgs []*opsyncpb.SyncMessage) bool {
 	if len(msgs) == 0 {
 		return true
 	}
 	err := a.p.Sink.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Deliver{Deliver: &opsyncpb.Deliver{Messages: msgs}}})
 	if err != nil {
-		a.p.Logger.Debug("client connection gone", slog.String("device", a.p.DeviceID), slog.Any("err", err))
-		ctx.Stop(ctx.Self())
+		a.gone(err)
 		return false
 	}
 	metrics.Deliveries.Add(float64(len(msgs)))
@@ -380,7 +446,7 @@ func (a *clientActor) send(ctx actor.Context, msgs []*opsyncpb.SyncMessage) bool
 func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ClientFrame_Ack:
-		a.onAck(ctx, m.Ack)
+		a.onAck(m.Ack)
 	case *opsyncpb.ClientFrame_RegisterBiz:
 		biz := m.RegisterBiz.BizType
 		if _, ok := a.cursor[biz]; ok {
@@ -411,15 +477,14 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 		}
 		// The bizType's entries no longer hold the window: what is queued
 		// of others goes now.
-		a.pump(ctx)
+		a.pump()
 	}
 }
 
-// ackDelay is how long a client actor gathers acks before it reports them
-// to the streams: one report per stream then, not one per ack frame (a
-// global stream hears from every client). The window is freed at once; a
-// sync point reaches the journal up to ackDelay later (a node dying
-// meanwhile means a redelivery, never a loss).
+// ackDelay is how long a client actor gathers the acks of a global
+// stream's entries before it reports them: one report then, not one per
+// ack frame (a global stream hears from every client). The window is freed
+// at once; the stream stops its redeliveries up to ackDelay later.
 const ackDelay = 20 * time.Millisecond
 
 // flushAcks is the local message that sends the gathered acks.
@@ -428,7 +493,25 @@ type flushAcks struct{}
 // onAck records the client's acks: a sync point that moved goes to the
 // stream as such, an ack above it (out of order) as an individual one, so
 // that the stream stops redelivering it.
-func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
+// ackDirect takes acks on the connection reader's goroutine; false when
+// the actor is not started yet, or deliveries wait in its mailbox (the
+// acks then take the mailbox too, behind them).
+func (a *clientActor) ackDirect(ack *opsyncpb.Ack) bool {
+	if a.mailboxed.Load() > 0 {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.self == nil {
+		return false
+	}
+	if !a.stopped {
+		a.onAck(ack)
+	}
+	return true
+}
+
+func (a *clientActor) onAck(ack *opsyncpb.Ack) {
 	metrics.Acks.Add(float64(len(ack.Received)))
 	for _, rcv := range ack.Received {
 		if !a.inflight.Pending(rcv.BizType, rcv.OplogId) {
@@ -442,7 +525,7 @@ func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
 		r := a.acks[l]
 		if r == nil {
 			r = &opsyncpb.AckSyncPoints{DeviceId: a.p.DeviceID, Points: map[string]uint64{},
-				ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id}
+				ClientAddress: a.self.Address, ClientId: a.self.Id}
 			a.acks[l] = r
 		}
 		if advanced {
@@ -451,20 +534,31 @@ func (a *clientActor) onAck(ctx actor.Context, ack *opsyncpb.Ack) {
 			r.Acked = append(r.Acked, rcv)
 		}
 	}
+	// A user's or device's stream hears at once: its sync points decide
+	// what a reinstall or another device gets (a single-device entry, once
+	// acknowledged, goes to no device again), and it coalesces the acks
+	// that come while it writes anyway. A global stream, which hears from
+	// every client and stores no sync point, gets them gathered.
+	for l, r := range a.acks {
+		if !l.global {
+			a.root.Send(l.pid, r)
+			delete(a.acks, l)
+		}
+	}
 	if len(a.acks) > 0 && !a.ackScheduled {
 		a.ackScheduled = true
-		self, root := ctx.Self(), ctx.ActorSystem().Root
+		self, root := a.self, a.root
 		a.p.Clock.AfterFunc(ackDelay, func() { root.Send(self, &flushAcks{}) })
 	}
-	a.pump(ctx)
+	a.pump()
 }
 
 // sendAcks reports the gathered acks to their streams.
-func (a *clientActor) sendAcks(ctx actor.Context) {
+func (a *clientActor) sendAcks() {
 	a.ackScheduled = false
 	for l, r := range a.acks {
 		if l.pid != nil {
-			ctx.Send(l.pid, r)
+			a.root.Send(l.pid, r)
 		}
 	}
 	clear(a.acks)

@@ -152,44 +152,34 @@ func TestClientUnregister(t *testing.T) {
 }
 
 func TestClientReportsAcks(t *testing.T) {
-	// The Ack frames that arrive within ackDelay become one report to the
-	// stream: the sync point of a bizType when the acks moved it, and the
-	// entries acked out of order.
-	type round struct {
-		acks   [][]*opsyncpb.SyncPoint // Ack frames gathered into one report
-		report string                  // what the stream gets ("": nothing)
-	}
+	// Each Ack frame becomes one report to the stream: the sync point of a
+	// bizType when the ack moved it, else the entry as acked out of order.
 	cases := []struct {
 		name      string
 		delivered []*opsyncpb.Entry
-		rounds    []round
+		acks      [][]*opsyncpb.SyncPoint // Ack frames, in order
+		reports   []string                // what the stream gets for each that reports anything
 	}{
-		{name: "contiguous: a sync point", delivered: ents("A", 1, 2, 3), rounds: []round{
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 1)}}, report: "A=1"},
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 2), sp("A", 3)}}, report: "A=3"}}},
-		{name: "frames within the delay: one report", delivered: ents("A", 1, 2, 3), rounds: []round{
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 1)}, {sp("A", 2)}, {sp("A", 3)}}, report: "A=3"}}},
-		{name: "out of order: acked, until the gap closes", delivered: ents("A", 1, 2, 3), rounds: []round{
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 2)}}, report: "acked A2"},
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 1)}}, report: "A=2"},
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 3)}}, report: "A=3"}}},
-		{name: "two bizTypes in one frame: one report", delivered: []*opsyncpb.Entry{ent("A", 1), ent("B", 2), ent("A", 3)}, rounds: []round{
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 1), sp("B", 2), sp("A", 3)}}, report: "A=3 B=2"}}},
-		{name: "what was not delivered, or acked before, is not reported", delivered: ents("A", 1, 2), rounds: []round{
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 9)}, {sp("A", 1)}}, report: "A=1"},
-			{acks: [][]*opsyncpb.SyncPoint{{sp("A", 1)}, {sp("A", 2)}}, report: "A=2"}}},
+		{name: "contiguous: a sync point", delivered: ents("A", 1, 2, 3),
+			acks: [][]*opsyncpb.SyncPoint{{sp("A", 1)}, {sp("A", 2), sp("A", 3)}}, reports: []string{"A=1", "A=3"}},
+		{name: "out of order: acked, until the gap closes", delivered: ents("A", 1, 2, 3),
+			acks: [][]*opsyncpb.SyncPoint{{sp("A", 2)}, {sp("A", 1)}, {sp("A", 3)}}, reports: []string{"acked A2", "A=2", "A=3"}},
+		{name: "two bizTypes in one frame: one report", delivered: []*opsyncpb.Entry{ent("A", 1), ent("B", 2), ent("A", 3)},
+			acks: [][]*opsyncpb.SyncPoint{{sp("A", 1), sp("B", 2), sp("A", 3)}}, reports: []string{"A=3 B=2"}},
+		{name: "what was not delivered, or acked before, is not reported", delivered: ents("A", 1, 2),
+			acks: [][]*opsyncpb.SyncPoint{{sp("A", 9)}, {sp("A", 1)}, {sp("A", 1)}, {sp("A", 2)}}, reports: []string{"A=1", "A=2"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ct := newClientTest(t, 10, map[string]uint64{"A": 0, "B": 0})
 			ct.deliver(aliceStream, false, c.delivered...)
 			ct.sink.next()
-			for i, r := range c.rounds {
-				for _, a := range r.acks {
-					ct.ack(a...)
-				}
-				if got := ackReport(ct.nextAck(aliceStream)); got != r.report {
-					t.Fatalf("report %d = %q, want %q", i, got, r.report)
+			for _, a := range c.acks {
+				ct.ack(a...)
+			}
+			for i, want := range c.reports {
+				if got := ackReport(ct.nextAck(aliceStream)); got != want {
+					t.Fatalf("report %d = %q, want %q", i, got, want)
 				}
 			}
 		})
@@ -254,5 +244,31 @@ func TestClientSubscribesAgainWhenAStreamDoesNotAnswer(t *testing.T) {
 				t.Fatalf("next subscription for %v, want %s", got, c.next)
 			}
 		})
+	}
+}
+
+// Acks of a global stream's entries are gathered for ackDelay and reach
+// the stream as one report (it hears from every client); those of the
+// user's stream go at once (its sync points decide what a reinstall gets).
+func TestClientGathersGlobalAcks(t *testing.T) {
+	global := &opsyncpb.BizTypeConfig{BizType: "G", Scope: opsyncpb.Scope_SCOPE_GLOBAL, PushToOnline: true, Online: true, Persistent: true}
+	ct := startClientTest(t, 10, map[string]uint64{"A": 0, "G": 0}, true, global)
+	gStream := GlobalStream(testInstance, "G")
+	ct.awaitFromClient(gStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok })
+	ct.deliver(gStream, false, ents("G", 1, 2, 3)...)
+	ct.sink.next()
+	ct.deliver(aliceStream, false, ent("A", 7))
+	ct.sink.next()
+	ct.ack(sp("G", 1))
+	ct.ack(sp("G", 2))
+	ct.ack(sp("A", 7))
+	if got := ackReport(ct.nextAck(aliceStream)); got != "A=7" {
+		t.Fatalf("the user stream got %q, want A=7 at once", got)
+	}
+	ct.ack(sp("G", 3))
+	ct.clock.awaitTimerWithin(t, ackDelay)
+	ct.clock.Advance(ackDelay)
+	if got := ackReport(ct.nextAck(gStream)); got != "G=3" {
+		t.Fatalf("the global stream got %q, want one report G=3", got)
 	}
 }

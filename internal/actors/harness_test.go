@@ -793,7 +793,7 @@ func newClientTest(t *testing.T, window int, biz map[string]uint64) *clientTest 
 // startClientTest is newClientTest with fake streams that answer
 // subscriptions or, answer false, leave them unanswered (a stream on a
 // node that died).
-func startClientTest(t *testing.T, window int, biz map[string]uint64, answer bool) *clientTest {
+func startClientTest(t *testing.T, window int, biz map[string]uint64, answer bool, configs ...*opsyncpb.BizTypeConfig) *clientTest {
 	t.Helper()
 	c := &clientTest{t: t, system: newSystem(t), clock: newFakeClock(), sink: newTestSink(t), inboxs: map[string]chan proto.Message{}}
 	grains := &fakeGrains{pids: map[string]*actor.PID{}, spawn: func(identity string) *actor.PID {
@@ -811,7 +811,7 @@ func startClientTest(t *testing.T, window int, biz map[string]uint64, answer boo
 				inbox <- m
 			}
 		}))
-	}}
+	}, configs: configs}
 	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
 		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
 	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
@@ -851,9 +851,6 @@ func (c *clientTest) awaitFromClient(identity string, match func(proto.Message) 
 // nextAck is the next AckSyncPoints the client sent to identity.
 func (c *clientTest) nextAck(identity string) *opsyncpb.AckSyncPoints {
 	c.t.Helper()
-	// The client gathers acks for ackDelay before it reports them.
-	c.clock.awaitTimerWithin(c.t, ackDelay)
-	c.clock.Advance(ackDelay)
 	return c.awaitFromClient(identity, func(m proto.Message) bool { _, ok := m.(*opsyncpb.AckSyncPoints); return ok }).(*opsyncpb.AckSyncPoints)
 }
 

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"hash/fnv"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -69,10 +70,24 @@ func (h *hubActor) Receive(ctx actor.Context) {
 		}
 	}
 	metrics.HubRecipients.Add(float64(len(m.ClientIds)))
-	address := ctx.Self().Address
+	address, clients := ctx.Self().Address, clientsOf(ctx.ActorSystem())
 	for _, id := range m.ClientIds {
+		if c, ok := clients.Load(id); ok {
+			c.(*clientActor).offer(d)
+			continue
+		}
 		ctx.Send(actor.NewPID(address, id), d)
 	}
+}
+
+// clients holds the client actors of each actor system (a node; tests run
+// several in one process) by actor id, for the hub to offer deliveries to
+// directly.
+var clients sync.Map // *actor.ActorSystem -> *sync.Map (id -> *clientActor)
+
+func clientsOf(system *actor.ActorSystem) *sync.Map {
+	m, _ := clients.LoadOrStore(system, &sync.Map{})
+	return m.(*sync.Map)
 }
 
 // deliverFrame is the client frame that delivers entries.

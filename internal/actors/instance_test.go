@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -159,5 +160,31 @@ func TestInstanceChangesApplyInOrder(t *testing.T) {
 				t.Fatalf("operation log %q, want CREATE_INSTANCE then %q", got, c.actions)
 			}
 		})
+	}
+}
+
+// A change whose append fails fails the actor: it and every change waiting
+// behind it are answered SYSTEM_ERROR at once (none is left to time out),
+// and the next request activates the instance anew from its journal.
+func TestInstanceFailureAnswersWaitingChanges(t *testing.T) {
+	h := newInstanceTest(t)
+	release := h.store.hold(t, "append").release
+	first := h.system.Root.RequestFuture(h.pid, putConfig("A", "v1"), awaitTimeout)
+	h.store.awaitHeld(t, "append")
+	waiting := []*actor.Future{
+		h.system.Root.RequestFuture(h.pid, putConfig("B", "v1"), awaitTimeout),
+		h.system.Root.RequestFuture(h.pid, &opsyncpb.RotateInstanceKeys{}, awaitTimeout),
+	}
+	h.read() // both have arrived and wait behind the first
+	h.store.FailAppends(errors.New("disk gone"))
+	release()
+	if r := answer[*opsyncpb.ConfigResult](t, first); r.Code != ConfigSystemError {
+		t.Fatalf("the failed change answered %s", r.Code)
+	}
+	if r := answer[*opsyncpb.ConfigResult](t, waiting[0]); r.Code != ConfigSystemError {
+		t.Fatalf("a change waiting behind it answered %s", r.Code)
+	}
+	if r := answer[*opsyncpb.InstanceResult](t, waiting[1]); r.Code != ConfigSystemError {
+		t.Fatalf("a key rotation waiting behind it answered %s", r.Code)
 	}
 }

@@ -47,7 +47,6 @@ type journaled[S eventSourced] struct {
 	writing   bool
 	queue     []*pending
 	sinceSnap int
-	trimmedTo uint64 // events up to here were trimmed (or never existed)
 
 	side     []sideJob // journal side work, run in order
 	sideBusy bool
@@ -238,7 +237,6 @@ func (j *journaled[S]) takeSnapshot() {
 			trimTo = k - 1
 		}
 	}
-	from := j.trimmedTo + 1
 	j.sideWork("snapshot", func(ctx context.Context, store persistence.Store) error {
 		if err := store.SaveSnapshot(ctx, j.journal, seq, data); err != nil {
 			return err
@@ -249,15 +247,14 @@ func (j *journaled[S]) takeSnapshot() {
 			}
 		}
 		// Recovery starts from the snapshot: the events it covers are
-		// needed no more, except the entries a stream still retains.
-		if trimTo >= from {
-			return store.DeleteRange(ctx, j.journal, from, trimTo)
+		// needed no more, except the entries a stream still retains. The
+		// range starts at 1 each time (one range tombstone, whatever is
+		// already gone), so a trim that failed is made good by the next.
+		if trimTo >= 1 {
+			return store.DeleteRange(ctx, j.journal, 1, trimTo)
 		}
 		return nil
 	})
-	if trimTo >= from {
-		j.trimmedTo = trimTo
-	}
 }
 
 // sideWork queues journal work that runs off the loop, in order.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -81,8 +82,10 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	metrics.ConnectedClients.Inc()
 	defer metrics.ConnectedClients.Dec()
 
+	frames := newFrameReader(ws, idleTimeout)
+	defer frames.stop()
 	for {
-		f, err := readFrame(r.Context(), ws, idleTimeout)
+		f, err := frames.next()
 		if err != nil {
 			closeWithErr(conn, err)
 			return
@@ -154,6 +157,44 @@ func readFrame(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (
 	}
 	return DecodeClientFrame(b)
 }
+
+// frameReader reads a connection's frames, each within timeout of the one
+// before. One timer per connection, reset per frame, keeps the time limit:
+// a deadline context per read would cost allocations and a timer each,
+// on the path every ack takes.
+type frameReader struct {
+	ws       *websocket.Conn
+	timeout  time.Duration
+	timer    *time.Timer
+	timedOut atomic.Bool
+}
+
+func newFrameReader(ws *websocket.Conn, timeout time.Duration) *frameReader {
+	r := &frameReader{ws: ws, timeout: timeout}
+	r.timer = time.AfterFunc(timeout, func() {
+		r.timedOut.Store(true)
+		ws.CloseNow()
+	})
+	return r
+}
+
+// next reads the next frame.
+func (r *frameReader) next() (*opsyncpb.ClientFrame, error) {
+	r.timer.Reset(r.timeout)
+	typ, b, err := r.ws.Read(context.Background())
+	if err != nil {
+		if r.timedOut.Load() {
+			return nil, protocolErr(CloseTimeout, "no frame within %s", r.timeout)
+		}
+		return nil, err
+	}
+	if typ != websocket.MessageBinary {
+		return nil, protocolErr(CloseBadFrame, "frames must be binary protobuf messages")
+	}
+	return DecodeClientFrame(b)
+}
+
+func (r *frameReader) stop() { r.timer.Stop() }
 
 // DecodeClientFrame decodes one client frame; any error is a protocol
 // error carrying its close code.

@@ -44,6 +44,9 @@ type clientConn struct {
 	out  chan outFrame
 	done chan struct{}
 	buf  []byte // the writer's
+	// wtimer ends a write that takes longer than writeTimeout (one timer
+	// per connection, not a deadline context per write).
+	wtimer *time.Timer
 
 	mu        sync.Mutex
 	closed    bool
@@ -72,7 +75,10 @@ func (f outFrame) delivers() bool { return f.raw != nil || f.frame.GetDeliver() 
 
 // newIdleClientConn is a connection whose writer is not started yet.
 func newIdleClientConn(ws *websocket.Conn) *clientConn {
-	return &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
+	c := &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
+	c.wtimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
+	c.wtimer.Stop()
+	return c
 }
 
 // Send implements actors.FrameSink.
@@ -193,8 +199,8 @@ func (c *clientConn) write(f outFrame) error {
 }
 
 func (c *clientConn) writeBytes(b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
+	c.wtimer.Reset(writeTimeout)
+	defer c.wtimer.Stop()
 	metrics.ConnWrites.Inc()
-	return c.ws.Write(ctx, websocket.MessageBinary, b)
+	return c.ws.Write(context.Background(), websocket.MessageBinary, b)
 }

@@ -48,11 +48,11 @@ func (s *Server) operationsQuery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID", "from is after to")
 		return
 	}
-	limit := state.OplogMaxQuery
+	limit := state.OperationsMaxQuery
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > state.OplogMaxQuery {
-			writeError(w, http.StatusBadRequest, "INVALID", fmt.Sprintf("limit must be 1-%d", state.OplogMaxQuery))
+		if err != nil || n < 1 || n > state.OperationsMaxQuery {
+			writeError(w, http.StatusBadRequest, "INVALID", fmt.Sprintf("limit must be 1-%d", state.OperationsMaxQuery))
 			return
 		}
 		limit = n

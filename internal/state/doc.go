@@ -1,5 +1,6 @@
-// Package events holds the state of opsync's persistent actors and the
-// functions that apply journal events to it.
+// Package state holds the state of opsync's persistent actors (streams,
+// instances, the instance registry, the operation log of an instance) and
+// the pure functions that apply journal events to it.
 //
 // Nothing here does IO: an actor rebuilds its state by applying its
 // snapshot and then every later journal event, in order, and applies each

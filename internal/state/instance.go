@@ -20,7 +20,7 @@ type Instance struct {
 	keys      *opsyncpb.InstanceKeysSet
 	keysSetAt int64
 	settings  *opsyncpb.InstanceSettings
-	oplog     oplog
+	ops       operationLog
 }
 
 // NewInstance returns the state of an instance that has no events.
@@ -55,7 +55,7 @@ func (in *Instance) NeedsConsistency() bool {
 
 // Operations answers an operation log query from the rows kept in memory.
 func (in *Instance) Operations(q *opsyncpb.QueryOperations) (rows []*opsyncpb.Operation, truncated bool) {
-	return in.oplog.query(q)
+	return in.ops.query(q)
 }
 
 // LastSeq is the sequence number of the last applied event.
@@ -98,7 +98,7 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 	case *opsyncpb.Event_InstanceSettingsChanged:
 		in.settings = proto.Clone(k.InstanceSettingsChanged.GetSettings()).(*opsyncpb.InstanceSettings)
 	case *opsyncpb.Event_OperationRecorded:
-		in.oplog.add(k.OperationRecorded.GetOperation())
+		in.ops.add(k.OperationRecorded.GetOperation())
 	case *opsyncpb.Event_BizTypePut:
 		c := proto.Clone(k.BizTypePut.Config).(*opsyncpb.BizTypeConfig)
 		in.configs[c.BizType] = c
@@ -120,7 +120,7 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 func (in *Instance) Snapshot() *opsyncpb.InstanceSnapshot {
 	keys, _ := in.Keys()
 	return &opsyncpb.InstanceSnapshot{LastSeq: in.lastSeq, Created: in.created, Configs: in.Configs(),
-		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.oplog.rows()}
+		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows()}
 }
 
 // RestoreInstance rebuilds the state a snapshot was taken of.
@@ -137,7 +137,7 @@ func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
 		in.settings = proto.Clone(snap.Settings).(*opsyncpb.InstanceSettings)
 	}
 	for _, op := range snap.Operations {
-		in.oplog.add(op)
+		in.ops.add(op)
 	}
 	for _, c := range snap.Configs {
 		in.configs[c.BizType] = proto.Clone(c).(*opsyncpb.BizTypeConfig)

@@ -63,11 +63,11 @@ func TestInstanceCredentialsSettingsAndSnapshot(t *testing.T) {
 	}
 	rows, _ := re.Operations(&opsyncpb.QueryOperations{})
 	if len(rows) != 1 || rows[0].Operator != "alice" {
-		t.Fatalf("restored oplog %v", rows)
+		t.Fatalf("restored operation log %v", rows)
 	}
 }
 
-func TestOplogQuery(t *testing.T) {
+func TestOperationsQuery(t *testing.T) {
 	in := NewInstance()
 	// Day d has an op by alice (CREATE_CONFIG) and one by bob (CREATE_PUSH).
 	for d := int64(1); d <= 10; d++ {
@@ -106,24 +106,24 @@ func TestOplogQuery(t *testing.T) {
 	}
 }
 
-func TestOplogCapsAndBounds(t *testing.T) {
+func TestOperationsCapsAndBounds(t *testing.T) {
 	in := NewInstance()
-	for i := 0; i < OplogMaxQuery+500; i++ {
+	for i := 0; i < OperationsMaxQuery+500; i++ {
 		applyAll(t, in, opEv(int64(1000+i), "op", ActionCreatePush))
 	}
 	rows, trunc := in.Operations(&opsyncpb.QueryOperations{Limit: 5000})
-	if len(rows) != OplogMaxQuery || !trunc {
-		t.Fatalf("a query answered %d rows (truncated %v), cap %d", len(rows), trunc, OplogMaxQuery)
+	if len(rows) != OperationsMaxQuery || !trunc {
+		t.Fatalf("a query answered %d rows (truncated %v), cap %d", len(rows), trunc, OperationsMaxQuery)
 	}
-	// Memory keeps at most OplogMaxRows rows...
-	for i := 0; i < OplogMaxRows; i++ {
+	// Memory keeps at most OperationsMaxRows rows...
+	for i := 0; i < OperationsMaxRows; i++ {
 		applyAll(t, in, opEv(int64(100000+i), "op", ActionCreatePush))
 	}
-	if n := len(in.Snapshot().Operations); n != OplogMaxRows {
-		t.Fatalf("kept %d rows, bound %d", n, OplogMaxRows)
+	if n := len(in.Snapshot().Operations); n != OperationsMaxRows {
+		t.Fatalf("kept %d rows, bound %d", n, OperationsMaxRows)
 	}
-	// ... and only the last OplogKeepMillis before the newest row.
-	applyAll(t, in, opEv(100000+OplogKeepMillis+5000, "late", ActionSignatureOff))
+	// ... and only the last OperationsKeepMillis before the newest row.
+	applyAll(t, in, opEv(100000+OperationsKeepMillis+5000, "late", ActionSignatureOff))
 	ops := in.Snapshot().Operations
 	if ops[0].Time < 100000+5000 || ops[len(ops)-1].Operator != "late" {
 		t.Fatalf("after a row a month later: oldest kept %d, %d rows", ops[0].Time, len(ops))

@@ -28,31 +28,31 @@ const (
 )
 
 // Bounds of the operation log an instance keeps in memory (its journal
-// keeps every row): the rows of the last OplogKeepMillis before the newest
-// row, at most OplogMaxRows of them. Both are measured on the rows
+// keeps every row): the rows of the last OperationsKeepMillis before the newest
+// row, at most OperationsMaxRows of them. Both are measured on the rows
 // themselves, so that a replay keeps exactly the same ones.
 const (
-	OplogKeepMillis = 31 * 24 * 60 * 60 * 1000
-	OplogMaxRows    = 10000
-	// OplogMaxQuery is the most rows one query answers.
-	OplogMaxQuery = 1000
+	OperationsKeepMillis = 31 * 24 * 60 * 60 * 1000
+	OperationsMaxRows    = 10000
+	// OperationsMaxQuery is the most rows one query answers.
+	OperationsMaxQuery = 1000
 )
 
-// oplog is the recent operation log of an instance, oldest first.
-type oplog struct {
+// operationLog is the recent operation log of an instance, oldest first.
+type operationLog struct {
 	ops []*opsyncpb.Operation
 }
 
-func (l *oplog) add(op *opsyncpb.Operation) {
+func (l *operationLog) add(op *opsyncpb.Operation) {
 	if op == nil {
 		return
 	}
 	l.ops = append(l.ops, proto.Clone(op).(*opsyncpb.Operation))
 	cut := 0
-	if n := len(l.ops) - OplogMaxRows; n > 0 {
+	if n := len(l.ops) - OperationsMaxRows; n > 0 {
 		cut = n
 	}
-	oldest := op.Time - OplogKeepMillis
+	oldest := op.Time - OperationsKeepMillis
 	for cut < len(l.ops)-1 && l.ops[cut].Time < oldest {
 		cut++
 	}
@@ -62,7 +62,7 @@ func (l *oplog) add(op *opsyncpb.Operation) {
 	l.ops = l.ops[cut:]
 }
 
-func (l *oplog) rows() []*opsyncpb.Operation {
+func (l *operationLog) rows() []*opsyncpb.Operation {
 	out := make([]*opsyncpb.Operation, len(l.ops))
 	for i, op := range l.ops {
 		out[i] = proto.Clone(op).(*opsyncpb.Operation)
@@ -72,11 +72,11 @@ func (l *oplog) rows() []*opsyncpb.Operation {
 
 // query answers the rows in [q.From, q.To] (To 0: no end) whose operator
 // and action (case-insensitive) match q's when set, newest first, at most
-// q.Limit (0 or above OplogMaxQuery: OplogMaxQuery) of them.
-func (l *oplog) query(q *opsyncpb.QueryOperations) ([]*opsyncpb.Operation, bool) {
+// q.Limit (0 or above OperationsMaxQuery: OperationsMaxQuery) of them.
+func (l *operationLog) query(q *opsyncpb.QueryOperations) ([]*opsyncpb.Operation, bool) {
 	limit := int(q.GetLimit())
-	if limit <= 0 || limit > OplogMaxQuery {
-		limit = OplogMaxQuery
+	if limit <= 0 || limit > OperationsMaxQuery {
+		limit = OperationsMaxQuery
 	}
 	var out []*opsyncpb.Operation
 	for i := len(l.ops) - 1; i >= 0; i-- {
