@@ -168,10 +168,10 @@ func (j *journaled[S]) flush() {
 		return
 	}
 	store, journal, self, root := j.deps.Store, j.journal, j.self, j.root
-	go func() {
+	journalIO.run(func() {
 		err := store.Append(context.Background(), journal, first, data)
 		root.Send(self, &appendDone{batch: batch, first: first, err: err})
-	}()
+	})
 }
 
 // receive handles the core's own messages; false for any other.
@@ -271,24 +271,24 @@ func (j *journaled[S]) runSide() {
 	j.side = nil
 	j.sideBusy = true
 	store, self, root, log := j.deps.Store, j.self, j.root, j.log
-	go func() {
+	journalIO.run(func() {
 		for _, job := range jobs {
 			if err := job.run(context.Background(), store); err != nil {
 				log.Warn("journal "+job.what+" failed", slog.Any("err", err))
 			}
 		}
 		root.Send(self, &sideDone{})
-	}()
+	})
 }
 
 // read runs fn off the loop and hands its result to then, on the loop.
 func (j *journaled[S]) read(fn func(ctx context.Context, store persistence.Store) (any, error), then func(ctx actor.Context, value any, err error)) {
 	j.reads++
 	store, self, root := j.deps.Store, j.self, j.root
-	go func() {
+	journalIO.run(func() {
 		v, err := fn(context.Background(), store)
 		root.Send(self, &readDone{value: v, err: err, then: then})
-	}()
+	})
 }
 
 // idle reports that no journal work is queued or under way, so that the

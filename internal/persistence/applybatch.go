@@ -130,7 +130,9 @@ func (a *ApplyBatch) Commit(sync bool) error {
 	if sync {
 		opts = pebble.Sync
 	}
-	if err := a.b.Commit(opts); err != nil {
+	err := a.b.Commit(opts)
+	a.s.forget(a.highest) // the store's cached seqs of these actors are stale now
+	if err != nil {
 		return fmt.Errorf("persistence: commit apply batch: %w", err)
 	}
 	return nil

@@ -133,3 +133,33 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatal("a failed import changed the store")
 	}
 }
+
+// The store remembers each actor's highest seq for the next append's
+// check; an apply batch that appends to the actor makes it read again, so
+// the check still refuses a stale seq and accepts the right one.
+func TestApplyBatchAfterAppendKeepsTheSeqCheck(t *testing.T) {
+	ctx := context.Background()
+	s := openPebble(t, t.TempDir(), persistence.PebbleOptions{})
+	defer s.Close()
+	if err := s.Append(ctx, "a", 1, [][]byte{[]byte("a1")}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.NewApplyBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append("a", 2, [][]byte{[]byte("a2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	var c *persistence.SeqConflictError
+	if err := s.Append(ctx, "a", 2, [][]byte{[]byte("stale")}); !errors.As(err, &c) || c.Expected != 3 {
+		t.Fatalf("append at 2 after the batch wrote 2: %v", err)
+	}
+	if err := s.Append(ctx, "a", 3, [][]byte{[]byte("a3")}); err != nil {
+		t.Fatalf("append at 3: %v", err)
+	}
+}

@@ -113,6 +113,7 @@ func (s *PebbleStore) ImportCheckpoint(r io.Reader, meta map[string][]byte) erro
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
+	defer s.forget(nil) // every actor's highest seq may change
 	for _, kind := range journalKinds {
 		lo, hi := kindBounds(kind)
 		if err := b.DeleteRange(lo, hi, nil); err != nil {

@@ -58,7 +58,18 @@ type PebbleStore struct {
 
 	seed  maphash.Seed
 	locks [stripes]sync.Mutex
+	// known caches each actor's highest seq, per stripe, guarded by that
+	// stripe's lock: an append checks its expected seq without a read
+	// (which showed as a tenth of the server's CPU under many small
+	// appends). Appends through this store keep it right; the other
+	// writers of highest seqs (apply batches, checkpoint imports) forget
+	// what they change.
+	known [stripes]map[string]uint64
 }
+
+// knownPerStripe bounds the cache of highest seqs: a stripe's map is
+// emptied when it is full (the next append of each actor reads again).
+const knownPerStripe = 1024
 
 var _ Store = (*PebbleStore)(nil)
 
@@ -134,7 +145,27 @@ func (s *PebbleStore) enter(ctx context.Context, actorID string, write bool) (re
 }
 
 func (s *PebbleStore) stripe(actorID string) *sync.Mutex {
-	return &s.locks[maphash.String(s.seed, actorID)%stripes]
+	return &s.locks[s.stripeOf(actorID)]
+}
+
+func (s *PebbleStore) stripeOf(actorID string) uint64 { return maphash.String(s.seed, actorID) % stripes }
+
+// forget drops the cached highest seqs of actors (nil: of every actor).
+func (s *PebbleStore) forget(actorIDs map[string]uint64) {
+	if actorIDs == nil {
+		for i := range s.locks {
+			s.locks[i].Lock()
+			s.known[i] = nil
+			s.locks[i].Unlock()
+		}
+		return
+	}
+	for id := range actorIDs {
+		i := s.stripeOf(id)
+		s.locks[i].Lock()
+		delete(s.known[i], id)
+		s.locks[i].Unlock()
+	}
 }
 
 // Append implements Journal.
@@ -172,19 +203,26 @@ func (s *PebbleStore) Append(ctx context.Context, actorID string, first uint64, 
 	// this actor. Only actors on the same stripe wait for each other; the
 	// rest commit concurrently, which is what lets Pebble group their
 	// fsyncs. The batch is built before taking the lock to keep it short.
-	mu := s.stripe(actorID)
-	mu.Lock()
-	defer mu.Unlock()
-	highest, err := s.highest(s.db, actorID)
-	if err != nil {
-		return err
+	i := s.stripeOf(actorID)
+	s.locks[i].Lock()
+	defer s.locks[i].Unlock()
+	highest, ok := s.known[i][actorID]
+	if !ok {
+		if highest, err = s.highest(s.db, actorID); err != nil {
+			return err
+		}
 	}
 	if first != highest+1 {
 		return &SeqConflictError{ActorID: actorID, Expected: highest + 1, Got: first}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
+		delete(s.known[i], actorID) // whatever the commit left, read it next time
 		return fmt.Errorf("persistence: append to %q: %w", actorID, err)
 	}
+	if s.known[i] == nil || len(s.known[i]) >= knownPerStripe {
+		s.known[i] = make(map[string]uint64)
+	}
+	s.known[i][actorID] = last
 	return nil
 }
 
