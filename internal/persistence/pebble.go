@@ -148,7 +148,9 @@ func (s *PebbleStore) stripe(actorID string) *sync.Mutex {
 	return &s.locks[s.stripeOf(actorID)]
 }
 
-func (s *PebbleStore) stripeOf(actorID string) uint64 { return maphash.String(s.seed, actorID) % stripes }
+func (s *PebbleStore) stripeOf(actorID string) uint64 {
+	return maphash.String(s.seed, actorID) % stripes
+}
 
 // forget drops the cached highest seqs of actors (nil: of every actor).
 func (s *PebbleStore) forget(actorIDs map[string]uint64) {
