@@ -31,7 +31,8 @@ type subscriber struct {
 	retrying bool // a read of its redeliveries is under way
 }
 
-// backlogBatch bounds the entries of one StreamDeliveries message.
+// backlogBatch bounds the entries of one HubDeliveries message (and so of
+// one client frame).
 const backlogBatch = 256
 
 func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {

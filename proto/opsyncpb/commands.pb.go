@@ -343,7 +343,10 @@ func (x *Unsubscribe) GetBizTypes() []string {
 	return nil
 }
 
-// StreamDeliveries carries entries of one stream, in oplog order.
+// StreamDeliveries carried entries of one stream, in oplog order, to one
+// client actor. No longer sent: deliveries go through each node's fan-out
+// hub (HubDeliveries, hub.proto). Kept so that the wire's messages are only
+// ever appended.
 type StreamDeliveries struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Stream  string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
