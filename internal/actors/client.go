@@ -113,6 +113,7 @@ type clientActor struct {
 	bizLink  map[string]*streamLink // bizType -> the stream its entries came from
 	queue    []*opsyncpb.Entry
 	inflight *Inflight
+	states   map[string]*stateLink // open state sources, by identity
 	// acks gathered for each stream, sent every ackDelay
 	acks         map[*streamLink]*opsyncpb.AckSyncPoints
 	ackScheduled bool
@@ -152,7 +153,7 @@ const (
 const maxFrameMessages = 256
 
 func newClientActor(c Grains, p ClientParams) *clientActor {
-	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}}
+	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
 	for biz, point := range p.BizTypes {
 		a.cursor[biz] = point
 	}
@@ -184,6 +185,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 				a.retryLater(ctx, l)
 			}
 		}
+		a.stateTerminated(ctx, m.Who)
+	case *resubscribeState:
+		if m.link.pid == nil && a.states[m.link.identity] == m.link {
+			a.subscribeState(ctx, m.link)
+		}
+	case *opsyncpb.StateSubscribed:
 	case *resubscribe:
 		if m.link.pid == nil {
 			a.subscribe(ctx, m.link, a.bizOf(m.link))
@@ -204,6 +211,11 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.stopped = true
 		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
 		a.sendAcks()
+		for _, l := range a.states {
+			if l.pid != nil {
+				ctx.Send(l.pid, &opsyncpb.StateUnsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
+			}
+		}
 		for _, l := range a.links {
 			if l.pid != nil {
 				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
@@ -325,7 +337,7 @@ type mailboxDelivery struct{ d *hubDelivery }
 // mailbox. It never waits for the actor (a hub shard serves many).
 func (a *clientActor) offer(d *hubDelivery) {
 	if a.mailboxed.Load() == 0 && !d.retry && a.mu.TryLock() {
-		done := a.stopped || (a.mailboxed.Load() == 0 && a.sendShared(a.links[d.stream], d))
+		done := a.stopped || (a.mailboxed.Load() == 0 && a.takeAtOnce(d))
 		a.mu.Unlock()
 		if done {
 			return
@@ -335,7 +347,21 @@ func (a *clientActor) offer(d *hubDelivery) {
 	a.root.Send(a.self, &mailboxDelivery{d})
 }
 
+// takeAtOnce handles a delivery the hub offers when that needs no queue:
+// a state version, or entries the shared frame carries as they are.
+func (a *clientActor) takeAtOnce(d *hubDelivery) bool {
+	if d.state != nil {
+		a.onState(d)
+		return true
+	}
+	return a.sendShared(a.links[d.stream], d)
+}
+
 func (a *clientActor) onHubDelivery(m *hubDelivery) {
+	if m.state != nil {
+		a.onState(m)
+		return
+	}
 	if m.retry {
 		a.onRetry(m.entries)
 		return
@@ -382,7 +408,7 @@ func (a *clientActor) sendShared(link *streamLink, m *hubDelivery) bool {
 		a.bizLink[e.BizType] = link
 		a.inflight.Sent(e.BizType, e.OplogId)
 	}
-	if err := a.p.Sink.SendEncoded(m.frame); err != nil {
+	if err := a.p.Sink.SendEncoded(m.frame, true); err != nil {
 		a.gone(err)
 		return true
 	}
@@ -447,6 +473,10 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ClientFrame_Ack:
 		a.onAck(m.Ack)
+	case *opsyncpb.ClientFrame_Open:
+		a.onOpen(ctx, m.Open)
+	case *opsyncpb.ClientFrame_Close:
+		a.onClose(ctx, m.Close)
 	case *opsyncpb.ClientFrame_RegisterBiz:
 		biz := m.RegisterBiz.BizType
 		if _, ok := a.cursor[biz]; ok {

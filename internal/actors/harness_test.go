@@ -728,13 +728,18 @@ type fakeGrains struct {
 	pids    map[string]*actor.PID
 	spawn   func(identity string) *actor.PID
 	configs []*opsyncpb.BizTypeConfig
+	// sources finds the state sources of testSourceKind (nil: none).
+	sources func(identity string) *actor.PID
 }
 
 func (g *fakeGrains) Get(identity, kind string) *actor.PID {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if kind != KindStream {
-		return nil
+		if g.sources == nil || kind != testSourceKind {
+			return nil
+		}
+		return g.sources(identity)
 	}
 	pid := g.pids[identity]
 	if pid == nil {
@@ -794,6 +799,12 @@ func newClientTest(t *testing.T, window int, biz map[string]uint64) *clientTest 
 // subscriptions or, answer false, leave them unanswered (a stream on a
 // node that died).
 func startClientTest(t *testing.T, window int, biz map[string]uint64, answer bool, configs ...*opsyncpb.BizTypeConfig) *clientTest {
+	return startClientTestWith(t, window, biz, answer, nil, configs...)
+}
+
+// startClientTestWith is startClientTest whose grains find state sources
+// with sources.
+func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer bool, sources func(string) *actor.PID, configs ...*opsyncpb.BizTypeConfig) *clientTest {
 	t.Helper()
 	c := &clientTest{t: t, system: newSystem(t), clock: newFakeClock(), sink: newTestSink(t), inboxs: map[string]chan proto.Message{}}
 	grains := &fakeGrains{pids: map[string]*actor.PID{}, spawn: func(identity string) *actor.PID {
@@ -811,7 +822,7 @@ func startClientTest(t *testing.T, window int, biz map[string]uint64, answer boo
 				inbox <- m
 			}
 		}))
-	}, configs: configs}
+	}, configs: configs, sources: sources}
 	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
 		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
 	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
@@ -912,6 +923,7 @@ type sinkFrame struct {
 	shared bool   // written with SendEncoded (the hub's bytes)
 	bytes  []byte // what SendEncoded got
 	msgs   []*opsyncpb.SyncMessage
+	state  *opsyncpb.StateUpdate // a state frame's
 }
 
 func newTestSink(t *testing.T) *testSink {
@@ -923,12 +935,12 @@ func (s *testSink) Send(f *opsyncpb.ServerFrame) error {
 	return nil
 }
 
-func (s *testSink) SendEncoded(b []byte) error {
+func (s *testSink) SendEncoded(b []byte, _ bool) error {
 	f := &opsyncpb.ServerFrame{}
 	if err := proto.Unmarshal(b, f); err != nil {
 		return err
 	}
-	s.frames <- sinkFrame{shared: true, bytes: b, msgs: f.GetDeliver().GetMessages()}
+	s.frames <- sinkFrame{shared: true, bytes: b, msgs: f.GetDeliver().GetMessages(), state: f.GetState()}
 	return nil
 }
 
@@ -950,6 +962,9 @@ func (s *testSink) next() sinkFrame {
 // more consecutive ids of one bizType as "A1-256", and "(shared)" at the
 // end when it was written as the hub's bytes.
 func (f sinkFrame) String() string {
+	if f.state != nil {
+		return fmt.Sprintf("%s/%s v%d", f.state.Kind, f.state.Id, f.state.Version)
+	}
 	var parts []string
 	for i := 0; i < len(f.msgs); {
 		j := i

@@ -50,20 +50,21 @@ type hubActor struct{}
 // its window and cursor) and the frame they make, encoded once for all.
 // Both are shared between recipients: read-only.
 type hubDelivery struct {
-	stream  string
+	stream  string // the source's identity
 	entries []*opsyncpb.Entry
-	frame   []byte // nil for a retry: each client resends only what it still misses
+	state   *opsyncpb.StateUpdate // a state source's version (entries empty)
+	frame   []byte                // nil for a retry: each client resends only what it still misses
 	retry   bool
 }
 
 func (h *hubActor) Receive(ctx actor.Context) {
 	m, ok := ctx.Message().(*opsyncpb.HubDeliveries)
-	if !ok || len(m.Entries) == 0 || len(m.ClientIds) == 0 {
+	if !ok || (len(m.Entries) == 0 && m.State == nil) || len(m.ClientIds) == 0 {
 		return
 	}
-	d := &hubDelivery{stream: m.Stream, entries: m.Entries, retry: m.Retry}
+	d := &hubDelivery{stream: m.Stream, entries: m.Entries, state: m.State, retry: m.Retry}
 	if !m.Retry {
-		frame, err := proto.Marshal(deliverFrame(m.Entries))
+		frame, err := proto.Marshal(hubFrame(m))
 		if err == nil {
 			d.frame = frame
 			metrics.HubFramesEncoded.Inc()
@@ -88,6 +89,14 @@ var clients sync.Map // *actor.ActorSystem -> *sync.Map (id -> *clientActor)
 func clientsOf(system *actor.ActorSystem) *sync.Map {
 	m, _ := clients.LoadOrStore(system, &sync.Map{})
 	return m.(*sync.Map)
+}
+
+// hubFrame is the client frame of a hub delivery.
+func hubFrame(m *opsyncpb.HubDeliveries) *opsyncpb.ServerFrame {
+	if m.State != nil {
+		return &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_State{State: m.State}}
+	}
+	return deliverFrame(m.Entries)
 }
 
 // deliverFrame is the client frame that delivers entries.

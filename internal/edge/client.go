@@ -84,6 +84,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 
 	frames := newFrameReader(ws, idleTimeout)
 	defer frames.stop()
+	sources := openSources{}
 	for {
 		f, err := frames.next()
 		if err != nil {
@@ -99,7 +100,10 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 			closeWithErr(conn, protocolErr(CloseProtocolError, "connect sent twice"))
 			return
 		default:
-			if err := checkFrame(f); err != nil {
+			if err := checkFrame(f); err == nil {
+				err = sources.track(f)
+			}
+			if err != nil {
 				closeWithErr(conn, err)
 				return
 			}
@@ -247,6 +251,45 @@ func checkFrame(f *opsyncpb.ClientFrame) error {
 		if len(m.Ack.Received) > maxAcksPerFrame {
 			return protocolErr(CloseBadFrame, "ack: more than %d entries", maxAcksPerFrame)
 		}
+	case *opsyncpb.ClientFrame_Open:
+		return checkSource("open", m.Open.Kind, m.Open.Id)
+	case *opsyncpb.ClientFrame_Close:
+		return checkSource("close", m.Close.Kind, m.Close.Id)
+	}
+	return nil
+}
+
+// checkSource checks the state source an Open or Close names.
+func checkSource(what, kind, id string) error {
+	k, ok := actors.LookupStateKind(kind)
+	if !ok {
+		return protocolErr(CloseBadFrame, "%s: unknown kind %q", what, kind)
+	}
+	if !k.ValidID(id) {
+		return protocolErr(CloseBadFrame, "%s: invalid %s id %q", what, kind, id)
+	}
+	return nil
+}
+
+// maxOpenSources bounds the state sources one connection has open.
+const maxOpenSources = 256
+
+// openSources counts a connection's open state sources, so that a client
+// cannot open without bound.
+type openSources map[string]struct{}
+
+// track records an Open or Close; an Open past the bound is a protocol
+// error.
+func (o openSources) track(f *opsyncpb.ClientFrame) error {
+	switch m := f.Frame.(type) {
+	case *opsyncpb.ClientFrame_Open:
+		k := m.Open.Kind + "/" + m.Open.Id
+		if _, open := o[k]; !open && len(o) >= maxOpenSources {
+			return protocolErr(CloseBadFrame, "open: more than %d sources open", maxOpenSources)
+		}
+		o[k] = struct{}{}
+	case *opsyncpb.ClientFrame_Close:
+		delete(o, m.Close.Kind+"/"+m.Close.Id)
 	}
 	return nil
 }

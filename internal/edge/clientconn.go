@@ -63,15 +63,21 @@ func newClientConn(ws *websocket.Conn) *clientConn {
 // outFrame is a frame queued for the writer: a message, or the encoding
 // of a Deliver frame the hub shared.
 type outFrame struct {
-	frame *opsyncpb.ServerFrame
-	raw   []byte
+	frame       *opsyncpb.ServerFrame
+	raw         []byte
+	rawDelivers bool // raw is a Deliver frame
 }
 
 // delivers reports whether f delivers messages: such frames may leave
 // together as one WebSocket message, since the protobuf encodings of two
 // ServerFrames that both hold a Deliver concatenate into one ServerFrame
 // whose Deliver holds the messages of both, in order.
-func (f outFrame) delivers() bool { return f.raw != nil || f.frame.GetDeliver() != nil }
+func (f outFrame) delivers() bool {
+	if f.raw != nil {
+		return f.rawDelivers
+	}
+	return f.frame.GetDeliver() != nil
+}
 
 // newIdleClientConn is a connection whose writer is not started yet.
 func newIdleClientConn(ws *websocket.Conn) *clientConn {
@@ -85,7 +91,9 @@ func newIdleClientConn(ws *websocket.Conn) *clientConn {
 func (c *clientConn) Send(f *opsyncpb.ServerFrame) error { return c.enqueue(outFrame{frame: f}) }
 
 // SendEncoded implements actors.FrameSink.
-func (c *clientConn) SendEncoded(b []byte) error { return c.enqueue(outFrame{raw: b}) }
+func (c *clientConn) SendEncoded(b []byte, delivers bool) error {
+	return c.enqueue(outFrame{raw: b, rawDelivers: delivers})
+}
 
 func (c *clientConn) enqueue(f outFrame) error {
 	c.mu.Lock()

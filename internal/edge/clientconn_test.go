@@ -35,10 +35,12 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 		}
 		c := newIdleClientConn(ws)
 		shared, _ := proto.Marshal(deliverOf(2, 3))
+		state, _ := proto.Marshal(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_State{State: &opsyncpb.StateUpdate{Kind: "block", Id: "b1", Version: 7}}})
 		for _, err := range []error{
 			c.Send(deliverOf(1)),
-			c.SendEncoded(shared), // as the hub shares it
+			c.SendEncoded(shared, true), // as the hub shares it
 			c.Send(deliverOf(4)),
+			c.SendEncoded(state, false), // shared too, but not a Deliver
 			c.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Error{Error: &opsyncpb.Error{Code: 1, Reason: "not a delivery"}}}),
 			c.Send(deliverOf(5)),
 		} {
@@ -61,7 +63,7 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 	c := <-conns
 	defer c.Close(1000, "")
 	var got []string
-	for range 3 {
+	for range 4 {
 		_, b, err := ws.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -71,6 +73,8 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
+		case f.GetState() != nil:
+			got = append(got, "state")
 		case f.GetDeliver() != nil:
 			s := "deliver"
 			for _, m := range f.GetDeliver().Messages {
@@ -81,7 +85,7 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 			got = append(got, "other")
 		}
 	}
-	want := []string{"deliver 1 2 3 4", "other", "deliver 5"}
+	want := []string{"deliver 1 2 3 4", "state", "other", "deliver 5"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("WebSocket messages %q, want %q", got, want)
 	}

@@ -33,7 +33,10 @@ type HubDeliveries struct {
 	// The recipients: ids of client actors on the hub's node.
 	ClientIds []string `protobuf:"bytes,3,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
 	// A redelivery of entries delivered before and not acknowledged.
-	Retry         bool `protobuf:"varint,4,opt,name=retry,proto3" json:"retry,omitempty"`
+	Retry bool `protobuf:"varint,4,opt,name=retry,proto3" json:"retry,omitempty"`
+	// A version of a state source (then entries is empty): stream names the
+	// source's identity, as its subscribers know it.
+	State         *StateUpdate `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -96,17 +99,214 @@ func (x *HubDeliveries) GetRetry() bool {
 	return false
 }
 
+func (x *HubDeliveries) GetState() *StateUpdate {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+// StateSubscribe attaches a client actor to a state source (a block
+// entity, a card): the source sends its current version (unless the client
+// has it: have_version) and then every newer one, through the hub of the
+// client's node.
+type StateSubscribe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientAddress string                 `protobuf:"bytes,1,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	DeviceId      string                 `protobuf:"bytes,4,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	HaveVersion   uint64                 `protobuf:"varint,5,opt,name=have_version,json=haveVersion,proto3" json:"have_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateSubscribe) Reset() {
+	*x = StateSubscribe{}
+	mi := &file_opsync_v1_hub_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateSubscribe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateSubscribe) ProtoMessage() {}
+
+func (x *StateSubscribe) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_hub_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateSubscribe.ProtoReflect.Descriptor instead.
+func (*StateSubscribe) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_hub_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StateSubscribe) GetClientAddress() string {
+	if x != nil {
+		return x.ClientAddress
+	}
+	return ""
+}
+
+func (x *StateSubscribe) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *StateSubscribe) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *StateSubscribe) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *StateSubscribe) GetHaveVersion() uint64 {
+	if x != nil {
+		return x.HaveVersion
+	}
+	return 0
+}
+
+// StateSubscribed answers StateSubscribe.
+type StateSubscribed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateSubscribed) Reset() {
+	*x = StateSubscribed{}
+	mi := &file_opsync_v1_hub_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateSubscribed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateSubscribed) ProtoMessage() {}
+
+func (x *StateSubscribed) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_hub_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateSubscribed.ProtoReflect.Descriptor instead.
+func (*StateSubscribed) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_hub_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StateSubscribed) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// StateUnsubscribe detaches a client actor from a state source.
+type StateUnsubscribe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientAddress string                 `protobuf:"bytes,1,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateUnsubscribe) Reset() {
+	*x = StateUnsubscribe{}
+	mi := &file_opsync_v1_hub_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateUnsubscribe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateUnsubscribe) ProtoMessage() {}
+
+func (x *StateUnsubscribe) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_hub_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateUnsubscribe.ProtoReflect.Descriptor instead.
+func (*StateUnsubscribe) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_hub_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StateUnsubscribe) GetClientAddress() string {
+	if x != nil {
+		return x.ClientAddress
+	}
+	return ""
+}
+
+func (x *StateUnsubscribe) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
 var File_opsync_v1_hub_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_hub_proto_rawDesc = "" +
 	"\n" +
-	"\x13opsync/v1/hub.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\"\x88\x01\n" +
+	"\x13opsync/v1/hub.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x14opsync/v1/wire.proto\"\xb6\x01\n" +
 	"\rHubDeliveries\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12*\n" +
 	"\aentries\x18\x02 \x03(\v2\x10.opsync.v1.EntryR\aentries\x12\x1d\n" +
 	"\n" +
 	"client_ids\x18\x03 \x03(\tR\tclientIds\x12\x14\n" +
-	"\x05retry\x18\x04 \x01(\bR\x05retryB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\x05retry\x18\x04 \x01(\bR\x05retry\x12,\n" +
+	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateR\x05state\"\xad\x01\n" +
+	"\x0eStateSubscribe\x12%\n" +
+	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x12\x1b\n" +
+	"\tdevice_id\x18\x04 \x01(\tR\bdeviceId\x12!\n" +
+	"\fhave_version\x18\x05 \x01(\x04R\vhaveVersion\")\n" +
+	"\x0fStateSubscribed\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\"V\n" +
+	"\x10StateUnsubscribe\x12%\n" +
+	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientIdB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_hub_proto_rawDescOnce sync.Once
@@ -120,18 +320,23 @@ func file_opsync_v1_hub_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_hub_proto_rawDescData
 }
 
-var file_opsync_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_opsync_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_opsync_v1_hub_proto_goTypes = []any{
-	(*HubDeliveries)(nil), // 0: opsync.v1.HubDeliveries
-	(*Entry)(nil),         // 1: opsync.v1.Entry
+	(*HubDeliveries)(nil),    // 0: opsync.v1.HubDeliveries
+	(*StateSubscribe)(nil),   // 1: opsync.v1.StateSubscribe
+	(*StateSubscribed)(nil),  // 2: opsync.v1.StateSubscribed
+	(*StateUnsubscribe)(nil), // 3: opsync.v1.StateUnsubscribe
+	(*Entry)(nil),            // 4: opsync.v1.Entry
+	(*StateUpdate)(nil),      // 5: opsync.v1.StateUpdate
 }
 var file_opsync_v1_hub_proto_depIdxs = []int32{
-	1, // 0: opsync.v1.HubDeliveries.entries:type_name -> opsync.v1.Entry
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	4, // 0: opsync.v1.HubDeliveries.entries:type_name -> opsync.v1.Entry
+	5, // 1: opsync.v1.HubDeliveries.state:type_name -> opsync.v1.StateUpdate
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_hub_proto_init() }
@@ -140,13 +345,14 @@ func file_opsync_v1_hub_proto_init() {
 		return
 	}
 	file_opsync_v1_events_proto_init()
+	file_opsync_v1_wire_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_hub_proto_rawDesc), len(file_opsync_v1_hub_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

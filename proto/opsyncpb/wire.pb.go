@@ -30,6 +30,8 @@ type ClientFrame struct {
 	//	*ClientFrame_UnregisterBiz
 	//	*ClientFrame_Ack
 	//	*ClientFrame_Ping
+	//	*ClientFrame_Open
+	//	*ClientFrame_Close
 	Frame         isClientFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -117,6 +119,24 @@ func (x *ClientFrame) GetPing() *Ping {
 	return nil
 }
 
+func (x *ClientFrame) GetOpen() *Open {
+	if x != nil {
+		if x, ok := x.Frame.(*ClientFrame_Open); ok {
+			return x.Open
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetClose() *Close {
+	if x != nil {
+		if x, ok := x.Frame.(*ClientFrame_Close); ok {
+			return x.Close
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Frame interface {
 	isClientFrame_Frame()
 }
@@ -141,6 +161,14 @@ type ClientFrame_Ping struct {
 	Ping *Ping `protobuf:"bytes,5,opt,name=ping,proto3,oneof"`
 }
 
+type ClientFrame_Open struct {
+	Open *Open `protobuf:"bytes,6,opt,name=open,proto3,oneof"`
+}
+
+type ClientFrame_Close struct {
+	Close *Close `protobuf:"bytes,7,opt,name=close,proto3,oneof"`
+}
+
 func (*ClientFrame_Connect) isClientFrame_Frame() {}
 
 func (*ClientFrame_RegisterBiz) isClientFrame_Frame() {}
@@ -150,6 +178,119 @@ func (*ClientFrame_UnregisterBiz) isClientFrame_Frame() {}
 func (*ClientFrame_Ack) isClientFrame_Frame() {}
 
 func (*ClientFrame_Ping) isClientFrame_Frame() {}
+
+func (*ClientFrame_Open) isClientFrame_Frame() {}
+
+func (*ClientFrame_Close) isClientFrame_Frame() {}
+
+// Open asks for the state of a source (kind "block": a block entity; the
+// families register their kinds) and then every newer version of it, for
+// as long as it stays open on this connection. A state subscription has
+// no sync point, window or acks: the latest version is what counts.
+type Open struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Open) Reset() {
+	*x = Open{}
+	mi := &file_opsync_v1_wire_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Open) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Open) ProtoMessage() {}
+
+func (x *Open) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_wire_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Open.ProtoReflect.Descriptor instead.
+func (*Open) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Open) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Open) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Close ends what Open started.
+type Close struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Close) Reset() {
+	*x = Close{}
+	mi := &file_opsync_v1_wire_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Close) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Close) ProtoMessage() {}
+
+func (x *Close) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_wire_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Close.ProtoReflect.Descriptor instead.
+func (*Close) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Close) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Close) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
 
 // Connect must be the first frame of a connection.
 type Connect struct {
@@ -171,7 +312,7 @@ type Connect struct {
 
 func (x *Connect) Reset() {
 	*x = Connect{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[1]
+	mi := &file_opsync_v1_wire_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -183,7 +324,7 @@ func (x *Connect) String() string {
 func (*Connect) ProtoMessage() {}
 
 func (x *Connect) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[1]
+	mi := &file_opsync_v1_wire_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -196,7 +337,7 @@ func (x *Connect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connect.ProtoReflect.Descriptor instead.
 func (*Connect) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{1}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Connect) GetInstanceId() string {
@@ -265,7 +406,7 @@ type SyncPoint struct {
 
 func (x *SyncPoint) Reset() {
 	*x = SyncPoint{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[2]
+	mi := &file_opsync_v1_wire_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -277,7 +418,7 @@ func (x *SyncPoint) String() string {
 func (*SyncPoint) ProtoMessage() {}
 
 func (x *SyncPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[2]
+	mi := &file_opsync_v1_wire_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -290,7 +431,7 @@ func (x *SyncPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncPoint.ProtoReflect.Descriptor instead.
 func (*SyncPoint) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SyncPoint) GetBizType() string {
@@ -317,7 +458,7 @@ type RegisterBiz struct {
 
 func (x *RegisterBiz) Reset() {
 	*x = RegisterBiz{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[3]
+	mi := &file_opsync_v1_wire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +470,7 @@ func (x *RegisterBiz) String() string {
 func (*RegisterBiz) ProtoMessage() {}
 
 func (x *RegisterBiz) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[3]
+	mi := &file_opsync_v1_wire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +483,7 @@ func (x *RegisterBiz) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBiz.ProtoReflect.Descriptor instead.
 func (*RegisterBiz) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegisterBiz) GetBizType() string {
@@ -368,7 +509,7 @@ type UnregisterBiz struct {
 
 func (x *UnregisterBiz) Reset() {
 	*x = UnregisterBiz{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[4]
+	mi := &file_opsync_v1_wire_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +521,7 @@ func (x *UnregisterBiz) String() string {
 func (*UnregisterBiz) ProtoMessage() {}
 
 func (x *UnregisterBiz) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[4]
+	mi := &file_opsync_v1_wire_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +534,7 @@ func (x *UnregisterBiz) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterBiz.ProtoReflect.Descriptor instead.
 func (*UnregisterBiz) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UnregisterBiz) GetBizType() string {
@@ -413,7 +554,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[5]
+	mi := &file_opsync_v1_wire_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +566,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[5]
+	mi := &file_opsync_v1_wire_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +579,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ack) GetReceived() []*SyncPoint {
@@ -457,7 +598,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[6]
+	mi := &file_opsync_v1_wire_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +610,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[6]
+	mi := &file_opsync_v1_wire_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +623,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ping) GetNonce() uint64 {
@@ -500,6 +641,7 @@ type ServerFrame struct {
 	//	*ServerFrame_Deliver
 	//	*ServerFrame_Pong
 	//	*ServerFrame_Error
+	//	*ServerFrame_State
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -507,7 +649,7 @@ type ServerFrame struct {
 
 func (x *ServerFrame) Reset() {
 	*x = ServerFrame{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[7]
+	mi := &file_opsync_v1_wire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +661,7 @@ func (x *ServerFrame) String() string {
 func (*ServerFrame) ProtoMessage() {}
 
 func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[7]
+	mi := &file_opsync_v1_wire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +674,7 @@ func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
 func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ServerFrame) GetFrame() isServerFrame_Frame {
@@ -578,6 +720,15 @@ func (x *ServerFrame) GetError() *Error {
 	return nil
 }
 
+func (x *ServerFrame) GetState() *StateUpdate {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_State); ok {
+			return x.State
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -598,6 +749,10 @@ type ServerFrame_Error struct {
 	Error *Error `protobuf:"bytes,4,opt,name=error,proto3,oneof"`
 }
 
+type ServerFrame_State struct {
+	State *StateUpdate `protobuf:"bytes,5,opt,name=state,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Deliver) isServerFrame_Frame() {}
@@ -605,6 +760,79 @@ func (*ServerFrame_Deliver) isServerFrame_Frame() {}
 func (*ServerFrame_Pong) isServerFrame_Frame() {}
 
 func (*ServerFrame_Error) isServerFrame_Frame() {}
+
+func (*ServerFrame_State) isServerFrame_Frame() {}
+
+// StateUpdate is a version of an open source's state: first the current
+// one, then each newer one, never an older one after a newer.
+type StateUpdate struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Version uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The family's encoding of the state (a block: its fields).
+	Data          []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateUpdate) Reset() {
+	*x = StateUpdate{}
+	mi := &file_opsync_v1_wire_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateUpdate) ProtoMessage() {}
+
+func (x *StateUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_wire_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateUpdate.ProtoReflect.Descriptor instead.
+func (*StateUpdate) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StateUpdate) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *StateUpdate) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StateUpdate) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *StateUpdate) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
 
 type Connected struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -617,7 +845,7 @@ type Connected struct {
 
 func (x *Connected) Reset() {
 	*x = Connected{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[8]
+	mi := &file_opsync_v1_wire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +857,7 @@ func (x *Connected) String() string {
 func (*Connected) ProtoMessage() {}
 
 func (x *Connected) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[8]
+	mi := &file_opsync_v1_wire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +870,7 @@ func (x *Connected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connected.ProtoReflect.Descriptor instead.
 func (*Connected) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Connected) GetDeviceId() string {
@@ -676,7 +904,7 @@ type Deliver struct {
 
 func (x *Deliver) Reset() {
 	*x = Deliver{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[9]
+	mi := &file_opsync_v1_wire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +916,7 @@ func (x *Deliver) String() string {
 func (*Deliver) ProtoMessage() {}
 
 func (x *Deliver) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[9]
+	mi := &file_opsync_v1_wire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +929,7 @@ func (x *Deliver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliver.ProtoReflect.Descriptor instead.
 func (*Deliver) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Deliver) GetMessages() []*SyncMessage {
@@ -726,7 +954,7 @@ type SyncMessage struct {
 
 func (x *SyncMessage) Reset() {
 	*x = SyncMessage{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[10]
+	mi := &file_opsync_v1_wire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +966,7 @@ func (x *SyncMessage) String() string {
 func (*SyncMessage) ProtoMessage() {}
 
 func (x *SyncMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[10]
+	mi := &file_opsync_v1_wire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +979,7 @@ func (x *SyncMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncMessage.ProtoReflect.Descriptor instead.
 func (*SyncMessage) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SyncMessage) GetBizType() string {
@@ -812,7 +1040,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[11]
+	mi := &file_opsync_v1_wire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +1052,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[11]
+	mi := &file_opsync_v1_wire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +1065,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Pong) GetNonce() uint64 {
@@ -859,7 +1087,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_opsync_v1_wire_proto_msgTypes[12]
+	mi := &file_opsync_v1_wire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1099,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_wire_proto_msgTypes[12]
+	mi := &file_opsync_v1_wire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1112,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_wire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Error) GetCode() uint32 {
@@ -905,14 +1133,22 @@ var File_opsync_v1_wire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x14opsync/v1/wire.proto\x12\topsync.v1\"\x91\x02\n" +
+	"\x14opsync/v1/wire.proto\x12\topsync.v1\"\xe2\x02\n" +
 	"\vClientFrame\x12.\n" +
 	"\aconnect\x18\x01 \x01(\v2\x12.opsync.v1.ConnectH\x00R\aconnect\x12;\n" +
 	"\fregister_biz\x18\x02 \x01(\v2\x16.opsync.v1.RegisterBizH\x00R\vregisterBiz\x12A\n" +
 	"\x0eunregister_biz\x18\x03 \x01(\v2\x18.opsync.v1.UnregisterBizH\x00R\runregisterBiz\x12\"\n" +
 	"\x03ack\x18\x04 \x01(\v2\x0e.opsync.v1.AckH\x00R\x03ack\x12%\n" +
-	"\x04ping\x18\x05 \x01(\v2\x0f.opsync.v1.PingH\x00R\x04pingB\a\n" +
-	"\x05frame\"\x82\x02\n" +
+	"\x04ping\x18\x05 \x01(\v2\x0f.opsync.v1.PingH\x00R\x04ping\x12%\n" +
+	"\x04open\x18\x06 \x01(\v2\x0f.opsync.v1.OpenH\x00R\x04open\x12(\n" +
+	"\x05close\x18\a \x01(\v2\x10.opsync.v1.CloseH\x00R\x05closeB\a\n" +
+	"\x05frame\"*\n" +
+	"\x04Open\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"+\n" +
+	"\x05Close\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\x82\x02\n" +
 	"\aConnect\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x17\n" +
@@ -937,13 +1173,19 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03Ack\x120\n" +
 	"\breceived\x18\x01 \x03(\v2\x14.opsync.v1.SyncPointR\breceived\"\x1c\n" +
 	"\x04Ping\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xcd\x01\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xfd\x01\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.opsync.v1.ConnectedH\x00R\tconnected\x12.\n" +
 	"\adeliver\x18\x02 \x01(\v2\x12.opsync.v1.DeliverH\x00R\adeliver\x12%\n" +
 	"\x04pong\x18\x03 \x01(\v2\x0f.opsync.v1.PongH\x00R\x04pong\x12(\n" +
-	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05errorB\a\n" +
-	"\x05frame\"b\n" +
+	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05error\x12.\n" +
+	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05stateB\a\n" +
+	"\x05frame\"_\n" +
+	"\vStateUpdate\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\"b\n" +
 	"\tConnected\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1f\n" +
@@ -978,40 +1220,46 @@ func file_opsync_v1_wire_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_wire_proto_rawDescData
 }
 
-var file_opsync_v1_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_opsync_v1_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_opsync_v1_wire_proto_goTypes = []any{
 	(*ClientFrame)(nil),   // 0: opsync.v1.ClientFrame
-	(*Connect)(nil),       // 1: opsync.v1.Connect
-	(*SyncPoint)(nil),     // 2: opsync.v1.SyncPoint
-	(*RegisterBiz)(nil),   // 3: opsync.v1.RegisterBiz
-	(*UnregisterBiz)(nil), // 4: opsync.v1.UnregisterBiz
-	(*Ack)(nil),           // 5: opsync.v1.Ack
-	(*Ping)(nil),          // 6: opsync.v1.Ping
-	(*ServerFrame)(nil),   // 7: opsync.v1.ServerFrame
-	(*Connected)(nil),     // 8: opsync.v1.Connected
-	(*Deliver)(nil),       // 9: opsync.v1.Deliver
-	(*SyncMessage)(nil),   // 10: opsync.v1.SyncMessage
-	(*Pong)(nil),          // 11: opsync.v1.Pong
-	(*Error)(nil),         // 12: opsync.v1.Error
+	(*Open)(nil),          // 1: opsync.v1.Open
+	(*Close)(nil),         // 2: opsync.v1.Close
+	(*Connect)(nil),       // 3: opsync.v1.Connect
+	(*SyncPoint)(nil),     // 4: opsync.v1.SyncPoint
+	(*RegisterBiz)(nil),   // 5: opsync.v1.RegisterBiz
+	(*UnregisterBiz)(nil), // 6: opsync.v1.UnregisterBiz
+	(*Ack)(nil),           // 7: opsync.v1.Ack
+	(*Ping)(nil),          // 8: opsync.v1.Ping
+	(*ServerFrame)(nil),   // 9: opsync.v1.ServerFrame
+	(*StateUpdate)(nil),   // 10: opsync.v1.StateUpdate
+	(*Connected)(nil),     // 11: opsync.v1.Connected
+	(*Deliver)(nil),       // 12: opsync.v1.Deliver
+	(*SyncMessage)(nil),   // 13: opsync.v1.SyncMessage
+	(*Pong)(nil),          // 14: opsync.v1.Pong
+	(*Error)(nil),         // 15: opsync.v1.Error
 }
 var file_opsync_v1_wire_proto_depIdxs = []int32{
-	1,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
-	3,  // 1: opsync.v1.ClientFrame.register_biz:type_name -> opsync.v1.RegisterBiz
-	4,  // 2: opsync.v1.ClientFrame.unregister_biz:type_name -> opsync.v1.UnregisterBiz
-	5,  // 3: opsync.v1.ClientFrame.ack:type_name -> opsync.v1.Ack
-	6,  // 4: opsync.v1.ClientFrame.ping:type_name -> opsync.v1.Ping
-	2,  // 5: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
-	2,  // 6: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
-	8,  // 7: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
-	9,  // 8: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
-	11, // 9: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
-	12, // 10: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
-	10, // 11: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	3,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
+	5,  // 1: opsync.v1.ClientFrame.register_biz:type_name -> opsync.v1.RegisterBiz
+	6,  // 2: opsync.v1.ClientFrame.unregister_biz:type_name -> opsync.v1.UnregisterBiz
+	7,  // 3: opsync.v1.ClientFrame.ack:type_name -> opsync.v1.Ack
+	8,  // 4: opsync.v1.ClientFrame.ping:type_name -> opsync.v1.Ping
+	1,  // 5: opsync.v1.ClientFrame.open:type_name -> opsync.v1.Open
+	2,  // 6: opsync.v1.ClientFrame.close:type_name -> opsync.v1.Close
+	4,  // 7: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
+	4,  // 8: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
+	11, // 9: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
+	12, // 10: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
+	14, // 11: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
+	15, // 12: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
+	10, // 13: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
+	13, // 14: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_wire_proto_init() }
@@ -1025,12 +1273,15 @@ func file_opsync_v1_wire_proto_init() {
 		(*ClientFrame_UnregisterBiz)(nil),
 		(*ClientFrame_Ack)(nil),
 		(*ClientFrame_Ping)(nil),
+		(*ClientFrame_Open)(nil),
+		(*ClientFrame_Close)(nil),
 	}
-	file_opsync_v1_wire_proto_msgTypes[7].OneofWrappers = []any{
+	file_opsync_v1_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*ServerFrame_Connected)(nil),
 		(*ServerFrame_Deliver)(nil),
 		(*ServerFrame_Pong)(nil),
 		(*ServerFrame_Error)(nil),
+		(*ServerFrame_State)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1038,7 +1289,7 @@ func file_opsync_v1_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_wire_proto_rawDesc), len(file_opsync_v1_wire_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,98 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// A client's state subscriptions: a source opened with Open sends its
+// current version, then every newer one; the client actor passes each on
+// unless the client has a newer one already. No sync point, window or
+// acks: the latest version is what counts.
+
+// stateLink is the client's attachment to one state source.
+type stateLink struct {
+	kind     StateKind
+	id       string
+	identity string
+	pid      *actor.PID
+	version  uint64 // the newest version passed on to the client
+}
+
+// resubscribeState is the local message that retries attaching to a
+// state source.
+type resubscribeState struct{ link *stateLink }
+
+func (a *clientActor) onOpen(ctx actor.Context, m *opsyncpb.Open) {
+	kind, ok := LookupStateKind(m.Kind)
+	if !ok {
+		return // the edge refuses unknown kinds; nothing to do here
+	}
+	identity := kind.Identity(a.p.InstanceID, m.Id)
+	if a.states[identity] != nil {
+		return
+	}
+	l := &stateLink{kind: kind, id: m.Id, identity: identity}
+	a.states[identity] = l
+	a.subscribeState(ctx, l)
+}
+
+func (a *clientActor) onClose(ctx actor.Context, m *opsyncpb.Close) {
+	kind, ok := LookupStateKind(m.Kind)
+	if !ok {
+		return
+	}
+	identity := kind.Identity(a.p.InstanceID, m.Id)
+	l := a.states[identity]
+	if l == nil {
+		return
+	}
+	delete(a.states, identity)
+	if l.pid != nil {
+		ctx.Unwatch(l.pid)
+		ctx.Send(l.pid, &opsyncpb.StateUnsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
+	}
+}
+
+// subscribeState attaches to the source wherever the cluster has it,
+// telling it the version the client has.
+func (a *clientActor) subscribeState(ctx actor.Context, l *stateLink) {
+	pid := a.cl.Get(l.identity, l.kind.ClusterKind)
+	if pid == nil {
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribeState{link: l}) })
+		return
+	}
+	if l.pid == nil || !l.pid.Equal(pid) {
+		ctx.Watch(pid)
+	}
+	l.pid = pid
+	ctx.Request(pid, &opsyncpb.StateSubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id,
+		UserId: a.p.UserID, DeviceId: a.p.DeviceID, HaveVersion: l.version})
+}
+
+// onState passes a version of a source on, unless it is not newer than
+// what the client has (or the source is closed).
+func (a *clientActor) onState(m *hubDelivery) {
+	l := a.states[m.stream]
+	if l == nil || m.state.Version <= l.version || m.frame == nil {
+		return
+	}
+	l.version = m.state.Version
+	if err := a.p.Sink.SendEncoded(m.frame, false); err != nil {
+		a.gone(err)
+	}
+}
+
+// stateTerminated attaches again to a source whose actor stopped (its node
+// died, or it passivated): the cluster activates it anew.
+func (a *clientActor) stateTerminated(ctx actor.Context, who *actor.PID) {
+	for _, l := range a.states {
+		if l.pid != nil && l.pid.Equal(who) {
+			l.pid = nil
+			self, root, link := ctx.Self(), ctx.ActorSystem().Root, l
+			a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribeState{link: link}) })
+		}
+	}
+}

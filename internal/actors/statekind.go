@@ -1,0 +1,33 @@
+package actors
+
+import "sync"
+
+// StateKind is a kind of state source a client can open (Open.kind on the
+// wire): a block entity; later a card. A family registers its kind once,
+// at init; the client actor then finds the source's actor by cluster kind
+// and identity, and the source sends its versions through the hubs.
+type StateKind struct {
+	// Name is the kind on the wire ("block").
+	Name string
+	// ClusterKind is the cluster kind of the source actors.
+	ClusterKind string
+	// Identity is the cluster identity of the source id of an instance.
+	Identity func(instanceID, id string) string
+	// ValidID reports whether a client may name id (the edge refuses a
+	// frame that names another).
+	ValidID func(id string) bool
+}
+
+var stateKinds sync.Map // name -> StateKind
+
+// RegisterStateKind makes a kind of state source known to clients.
+func RegisterStateKind(k StateKind) { stateKinds.Store(k.Name, k) }
+
+// LookupStateKind returns the state kind of that name.
+func LookupStateKind(name string) (StateKind, bool) {
+	k, ok := stateKinds.Load(name)
+	if !ok {
+		return StateKind{}, false
+	}
+	return k.(StateKind), true
+}
