@@ -39,6 +39,7 @@ func TestClientProtocolErrorsCloseWithCode(t *testing.T) {
 	}
 	bin := func(b []byte) msg { return msg{websocket.MessageBinary, b} }
 	ping := frame(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Ping{Ping: &opsyncpb.Ping{Nonce: 1}}})
+	open := frame(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: "no-such-kind", Id: "x"}}})
 	for _, tc := range []struct {
 		name string
 		send []msg
@@ -53,6 +54,7 @@ func TestClientProtocolErrorsCloseWithCode(t *testing.T) {
 		{"unknown instance", []msg{bin(connect("ws_NONE", "u", "d1"))}, 4404},
 		{"connect twice", []msg{bin(connect(inst, "u", "d1")), bin(connect(inst, "u", "d1"))}, 4409},
 		{"garbage after connect", []msg{bin(connect(inst, "u", "d1")), bin([]byte{0x0a, 0xff})}, 4400},
+		{"open of an unknown kind of source", []msg{bin(connect(inst, "u", "d1")), bin(open)}, 4400},
 		// The standard "message too big", sent by the WebSocket layer itself.
 		{"frame over 64 KiB", []msg{bin(connect(inst, "u", "d1")), bin(make([]byte, 70<<10))}, 1009},
 	} {
