@@ -29,7 +29,10 @@ const (
 	writeTimeout         = 10 * time.Second
 	// coalesceBytes bounds one WebSocket message of coalesced Deliver
 	// frames (far below the clients' 16 MiB read limit).
-	coalesceBytes         = 1 << 20
+	coalesceBytes = 1 << 20
+	// keepWriteBuffer bounds the write buffer a connection keeps between
+	// writes.
+	keepWriteBuffer       = 16 << 10
 	errTooSlowDescription = "client too slow: outbound queue full"
 )
 
@@ -165,9 +168,15 @@ func (c *clientConn) writeLoop() {
 			}
 			b, err = c.appendFrame(b, next)
 		}
-		c.buf = b[:0]
 		if err == nil {
 			err = c.writeBytes(b)
+		}
+		// Keep a small buffer for the next write; a large one (a backlog
+		// went out) is let go, so that idle connections hold little.
+		if cap(b) <= keepWriteBuffer {
+			c.buf = b[:0]
+		} else {
+			c.buf = nil
 		}
 		if err != nil {
 			c.fail()
