@@ -169,6 +169,11 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.loadConfigs()
 		a.attach(ctx, a.cursor)
 		clientsOf(ctx.ActorSystem()).Store(a.self.Id, a)
+		a.scheduleLinkCheck(ctx)
+	case *checkLinks:
+		a.onCheckLinks(ctx)
+	case *linkSilent:
+		a.onLinkSilent(ctx, m)
 	case *hubDelivery:
 		a.onHubDelivery(m)
 	case *mailboxDelivery:

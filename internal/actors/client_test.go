@@ -272,3 +272,20 @@ func TestClientGathersGlobalAcks(t *testing.T) {
 		t.Fatalf("the global stream got %q, want one report G=3", got)
 	}
 }
+
+// Every linkCheckInterval a client checks each stream it is attached to; a
+// stream that no longer knows it (or does not answer) gets a new
+// subscription, from the client's cursors.
+func TestClientChecksItsStreams(t *testing.T) {
+	ct := newClientTest(t, 10, map[string]uint64{"A": 4})
+	ct.clock.awaitTimerWithin(t, linkCheckInterval)
+	ct.clock.Advance(linkCheckInterval)
+	check := ct.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.StreamStatus); return ok }).(*opsyncpb.StreamStatus)
+	if check.CheckClientId != ct.client.pid.Id {
+		t.Fatalf("the check names client %q, want %q", check.CheckClientId, ct.client.pid.Id)
+	}
+	again := ct.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+	if again.After["A"] != 4 {
+		t.Fatalf("attached again after %v, want the client's cursor A=4", again.After)
+	}
+}

@@ -820,6 +820,11 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 				inbox <- m
 			case *opsyncpb.AckSyncPoints:
 				inbox <- m
+			case *opsyncpb.StreamStatus:
+				// A check of the client's attachment: these fake streams
+				// forget every client, so the client must attach again.
+				ctx.Respond(&opsyncpb.StreamStatusResult{Stream: identity, Connected: false})
+				inbox <- m
 			}
 		}))
 	}, configs: configs, sources: sources}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
@@ -281,12 +282,20 @@ func (j *journaled[S]) runSide() {
 	})
 }
 
-// read runs fn off the loop and hands its result to then, on the loop.
+// readTimeout bounds a journal read: on a replicated journal a read first
+// waits for the replica to catch up, which a node cut off from the set
+// would wait for without end.
+const readTimeout = 15 * time.Second
+
+// read runs fn off the loop, within readTimeout, and hands its result to
+// then, on the loop.
 func (j *journaled[S]) read(fn func(ctx context.Context, store persistence.Store) (any, error), then func(ctx actor.Context, value any, err error)) {
 	j.reads++
 	store, self, root := j.deps.Store, j.self, j.root
 	journalIO.run(func() {
-		v, err := fn(context.Background(), store)
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		v, err := fn(ctx, store)
+		cancel()
 		root.Send(self, &readDone{value: v, err: err, then: then})
 	})
 }

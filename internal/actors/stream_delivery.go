@@ -85,7 +85,11 @@ func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[st
 			}
 		}
 		if err != nil {
+			// The subscriber would miss these entries (and the live ones
+			// held back meanwhile) for the rest of its session: stop, so
+			// that it attaches to a new activation, which reads again.
 			a.deps.Logger.Error("stream backlog read failed", slog.String("stream", a.identity), slog.Any("err", err))
+			a.j.fail(ctx, nil, err)
 			return
 		}
 		a.deliver(ctx, s, a.retained(es), false)

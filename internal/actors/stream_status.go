@@ -11,6 +11,11 @@ import (
 // onStatus answers a records query (and wakes the stream for a sweep: the
 // node's sweeper asks every stream this way).
 func (a *streamActor) onStatus(ctx actor.Context, m *opsyncpb.StreamStatus) {
+	if m.CheckClientId != "" {
+		_, attached := a.subs[subKey(actor.NewPID(m.CheckClientAddress, m.CheckClientId))]
+		respond(ctx, &opsyncpb.StreamStatusResult{Stream: a.identity, Connected: attached && !a.j.failed})
+		return
+	}
 	if !a.j.failed {
 		a.sweep(ctx)
 		a.j.flush()

@@ -414,9 +414,14 @@ type StreamStatus struct {
 	// Only entries pushed at or after this time (ms) are counted and listed.
 	Since int64 `protobuf:"varint,1,opt,name=since,proto3" json:"since,omitempty"`
 	// At most this many entries are listed, newest first.
-	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limit uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// A client actor's check of its attachment (these set): the stream
+	// answers at once, with only `connected` (whether that client actor is
+	// attached to it).
+	CheckClientAddress string `protobuf:"bytes,3,opt,name=check_client_address,json=checkClientAddress,proto3" json:"check_client_address,omitempty"`
+	CheckClientId      string `protobuf:"bytes,4,opt,name=check_client_id,json=checkClientId,proto3" json:"check_client_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *StreamStatus) Reset() {
@@ -461,6 +466,20 @@ func (x *StreamStatus) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *StreamStatus) GetCheckClientAddress() string {
+	if x != nil {
+		return x.CheckClientAddress
+	}
+	return ""
+}
+
+func (x *StreamStatus) GetCheckClientId() string {
+	if x != nil {
+		return x.CheckClientId
+	}
+	return ""
 }
 
 type StreamStatusResult struct {
@@ -1385,10 +1404,12 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x10StreamDeliveries\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12*\n" +
 	"\aentries\x18\x02 \x03(\v2\x10.opsync.v1.EntryR\aentries\x12\x14\n" +
-	"\x05retry\x18\x03 \x01(\bR\x05retry\":\n" +
+	"\x05retry\x18\x03 \x01(\bR\x05retry\"\x94\x01\n" +
 	"\fStreamStatus\x12\x14\n" +
 	"\x05since\x18\x01 \x01(\x03R\x05since\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xf4\x01\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x120\n" +
+	"\x14check_client_address\x18\x03 \x01(\tR\x12checkClientAddress\x12&\n" +
+	"\x0fcheck_client_id\x18\x04 \x01(\tR\rcheckClientId\"\xf4\x01\n" +
 	"\x12StreamStatusResult\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
 	"\tconnected\x18\x02 \x01(\bR\tconnected\x12+\n" +
