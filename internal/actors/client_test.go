@@ -289,3 +289,24 @@ func TestClientChecksItsStreams(t *testing.T) {
 		t.Fatalf("attached again after %v, want the client's cursor A=4", again.After)
 	}
 }
+
+// When the cluster routes a stream to another activation (the set moved
+// its identity), the client attaches to that one at its next check, from
+// its cursors, without asking the old one anything.
+func TestClientFollowsAMovedStream(t *testing.T) {
+	ct := newClientTest(t, 10, map[string]uint64{"A": 7})
+	ct.grains.mu.Lock()
+	moved := ct.grains.spawn(aliceStream)
+	ct.grains.pids[aliceStream] = moved
+	ct.grains.mu.Unlock()
+	ct.clock.awaitTimerWithin(t, linkCheckInterval)
+	ct.clock.Advance(linkCheckInterval)
+	m := ct.awaitFromClient(aliceStream, func(proto.Message) bool { return true })
+	sub, ok := m.(*opsyncpb.Subscribe)
+	if !ok {
+		t.Fatalf("after the stream moved the client sent %T first, want a Subscribe to the new activation", m)
+	}
+	if sub.After["A"] != 7 {
+		t.Fatalf("attached again after %v, want the client's cursor A=7", sub.After)
+	}
+}

@@ -773,6 +773,7 @@ type clientTest struct {
 	clock  *fakeClock
 	client *Client
 	sink   *testSink
+	grains *fakeGrains
 	// userSub is the client's subscription to its user's stream.
 	userSub *opsyncpb.Subscribe
 
@@ -828,6 +829,7 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 			}
 		}))
 	}, configs: configs, sources: sources}
+	c.grains = grains
 	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
 		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
 	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
