@@ -2,11 +2,14 @@ package actors
 
 import (
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -72,6 +75,10 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		a.recover(ctx, m)
 	case *opsyncpb.Push:
+		if a.late(m.Deadline) {
+			respond(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
+			return
+		}
 		if m.Transient {
 			a.onTransient(ctx, m.Entry)
 			return
@@ -79,6 +86,14 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		a.onPush(ctx, m.Entry, waiter{pid: ctx.Sender()})
 		a.j.flush()
 	case *opsyncpb.PushBatch:
+		if a.late(m.Deadline) {
+			res := &opsyncpb.PushBatchResult{Results: make([]*opsyncpb.PushResult, len(m.Entries))}
+			for i := range res.Results {
+				res.Results[i] = &opsyncpb.PushResult{Code: resultcode.SystemError}
+			}
+			respond(ctx, res)
+			return
+		}
 		b := newBatchWait(ctx.Sender(), len(m.Entries))
 		if len(m.Entries) == 0 {
 			respond(ctx, &opsyncpb.PushBatchResult{})
@@ -166,6 +181,21 @@ func (a *streamActor) onApplied(ctx actor.Context, batch []*pending, _ uint64) {
 	a.trim(ctx, fresh)
 	a.deliverFresh(ctx, fresh)
 	a.ensureTick()
+}
+
+// deadlineSkew is how far past a push's deadline the stream still takes
+// it: room for the clocks of two nodes to differ.
+const deadlineSkew = 2 * time.Second
+
+// late reports that a push's caller stopped waiting for it (deadline in ms
+// since the epoch; 0: none): a message held up, say by a partition, must
+// not store what its caller was told failed.
+func (a *streamActor) late(deadline int64) bool {
+	if deadline == 0 || a.deps.now().Before(time.UnixMilli(deadline).Add(deadlineSkew)) {
+		return false
+	}
+	metrics.LatePushes.Inc()
+	return true
 }
 
 // IsGlobalStream reports whether a stream identity is a bizType's global

@@ -612,3 +612,26 @@ func TestStreamBacklogDeliveryExhaustsRetries(t *testing.T) {
 		})
 	}
 }
+
+// A push that reaches its stream after its caller stopped waiting (a
+// message held up by a partition) is not stored: the caller has answered
+// SYSTEM_ERROR already. Within the allowance for clock skew it is.
+func TestStreamRefusesALatePush(t *testing.T) {
+	h := newStreamTest(t, aliceStream)
+	now := h.clock.Now()
+	late := &opsyncpb.Push{Entry: entry("A", "late"), Deadline: now.Add(-deadlineSkew - time.Millisecond).UnixMilli()}
+	if r := request[*opsyncpb.PushResult](t, h.system, h.pid, late); r.Code != "SYSTEM_ERROR" {
+		t.Fatalf("a push past its deadline answered %s", result(r))
+	}
+	lateBatch := &opsyncpb.PushBatch{Entries: []*opsyncpb.Entry{entry("A", "late2")}, Deadline: now.Add(-deadlineSkew - time.Millisecond).UnixMilli()}
+	if r := request[*opsyncpb.PushBatchResult](t, h.system, h.pid, lateBatch); len(r.Results) != 1 || r.Results[0].Code != "SYSTEM_ERROR" {
+		t.Fatalf("a batch past its deadline answered %v", r.Results)
+	}
+	skewed := &opsyncpb.Push{Entry: entry("A", "skewed"), Deadline: now.Add(-deadlineSkew / 2).UnixMilli()}
+	if r := request[*opsyncpb.PushResult](t, h.system, h.pid, skewed); r.Code != "SUCCESS" || r.OplogId != 1 {
+		t.Fatalf("a push within the skew allowance answered %s", result(r))
+	}
+	if got := len(h.events()); got != 1 {
+		t.Fatalf("the journal holds %d events, want only the one in time", got)
+	}
+}

@@ -22,17 +22,27 @@ var ErrUnavailable = errors.New("cluster: actor unavailable")
 // Push sends a push to the stream of linkToken under the config's target.
 // A transient push is delivered to the clients attached now and not stored.
 func (m *Member) Push(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, e *opsyncpb.Entry, transient bool) (*opsyncpb.PushResult, error) {
-	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e, Transient: transient})
+	return request[*opsyncpb.PushResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.Push{Entry: e, Transient: transient, Deadline: deadline(ctx)})
+}
+
+// deadline is when the caller of ctx stops waiting (ms since the epoch),
+// for a push to carry: a stream does not store a push that reaches it
+// after its caller gave up on it.
+func deadline(ctx context.Context) int64 {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl.UnixMilli()
+	}
+	return time.Now().Add(defaultTimeout).UnixMilli()
 }
 
 // PushGlobal stores an entry in a global bizType's stream.
 func (m *Member) PushGlobal(ctx context.Context, instanceID, bizType string, e *opsyncpb.Entry) (*opsyncpb.PushResult, error) {
-	return request[*opsyncpb.PushResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.Push{Entry: e})
+	return request[*opsyncpb.PushResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.Push{Entry: e, Deadline: deadline(ctx)})
 }
 
 // PushBatch sends entries to one stream, to be written in one append.
 func (m *Member) PushBatch(ctx context.Context, instanceID string, target opsyncpb.Target, linkToken string, es []*opsyncpb.Entry) (*opsyncpb.PushBatchResult, error) {
-	res, err := request[*opsyncpb.PushBatchResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.PushBatch{Entries: es})
+	res, err := request[*opsyncpb.PushBatchResult](ctx, m, streamIdentity(instanceID, target, linkToken), actors.KindStream, &opsyncpb.PushBatch{Entries: es, Deadline: deadline(ctx)})
 	if err == nil && len(res.Results) != len(es) {
 		err = fmt.Errorf("cluster: stream answered %d results for %d entries", len(res.Results), len(es))
 	}

@@ -31,6 +31,11 @@ var (
 	HubRecipients = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_hub_recipients_total", Help: "Recipients the fan-out hub handed a delivery to.",
 	})
+	// LatePushes counts pushes a stream refused because they reached it
+	// after their caller had stopped waiting.
+	LatePushes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_late_pushes_total", Help: "Pushes a stream did not store because they reached it after their caller's deadline.",
+	})
 	// ConnWrites counts WebSocket messages written to clients: several
 	// queued frames leave in one.
 	ConnWrites = prometheus.NewCounter(prometheus.CounterOpts{
@@ -81,7 +86,7 @@ var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	PushCache.WithLabelValues("hit")
 	PushCache.WithLabelValues("miss")
-	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache,
+	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

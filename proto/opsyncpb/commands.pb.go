@@ -27,7 +27,11 @@ type Push struct {
 	Entry *Entry                 `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
 	// Non-persistent: deliver to the clients attached now, store nothing;
 	// answer NOT_ONLINE when none is.
-	Transient     bool `protobuf:"varint,2,opt,name=transient,proto3" json:"transient,omitempty"`
+	Transient bool `protobuf:"varint,2,opt,name=transient,proto3" json:"transient,omitempty"`
+	// When the caller stops waiting (ms since the epoch; 0: never). A push
+	// that reaches its stream later (a message held up by a partition) is
+	// not stored: its caller has answered SYSTEM_ERROR already.
+	Deadline      int64 `protobuf:"varint,3,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -74,6 +78,13 @@ func (x *Push) GetTransient() bool {
 		return x.Transient
 	}
 	return false
+}
+
+func (x *Push) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
 }
 
 // PushResult carries a result code of the source document (SUCCESS,
@@ -1115,8 +1126,10 @@ func (x *ConfigResult) GetConfig() *BizTypeConfig {
 // PushBatch asks a stream to store and deliver several entries; they are
 // written in one journal append.
 type PushBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// As Push.deadline.
+	Deadline      int64 `protobuf:"varint,2,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1156,6 +1169,13 @@ func (x *PushBatch) GetEntries() []*Entry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *PushBatch) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
 }
 
 // PushBatchResult has one result per entry of the PushBatch, in order.
@@ -1372,10 +1392,11 @@ var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
-	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\x1a\x14opsync/v1/wire.proto\"L\n" +
+	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\x1a\x14opsync/v1/wire.proto\"h\n" +
 	"\x04Push\x12&\n" +
 	"\x05entry\x18\x01 \x01(\v2\x10.opsync.v1.EntryR\x05entry\x12\x1c\n" +
-	"\ttransient\x18\x02 \x01(\bR\ttransient\";\n" +
+	"\ttransient\x18\x02 \x01(\bR\ttransient\x12\x1a\n" +
+	"\bdeadline\x18\x03 \x01(\x03R\bdeadline\";\n" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
@@ -1453,9 +1474,10 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\fConfigResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x120\n" +
-	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"7\n" +
+	"\x06config\x18\x03 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"S\n" +
 	"\tPushBatch\x12*\n" +
-	"\aentries\x18\x01 \x03(\v2\x10.opsync.v1.EntryR\aentries\"B\n" +
+	"\aentries\x18\x01 \x03(\v2\x10.opsync.v1.EntryR\aentries\x12\x1a\n" +
+	"\bdeadline\x18\x02 \x01(\x03R\bdeadline\"B\n" +
 	"\x0fPushBatchResult\x12/\n" +
 	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresults\"\x10\n" +
 	"\x0eGetPushContext\"\x9d\x01\n" +
