@@ -56,7 +56,9 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	s.track(conn, true)
 	defer s.track(conn, false)
 
-	connect, err := readConnect(r.Context(), ws)
+	frames := newFrameReader(ws, connectTimeout)
+	defer frames.stop()
+	connect, err := readConnect(frames)
 	if err != nil {
 		closeWithErr(conn, err)
 		return
@@ -82,8 +84,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	metrics.ConnectedClients.Inc()
 	defer metrics.ConnectedClients.Dec()
 
-	frames := newFrameReader(ws, idleTimeout)
-	defer frames.stop()
+	frames.timeout = idleTimeout
 	sources := openSources{}
 	for {
 		f, err := frames.next()
@@ -133,8 +134,8 @@ func closeWithErr(conn *clientConn, err error) {
 	conn.Close(closeGoingAway, "connection ended")
 }
 
-func readConnect(ctx context.Context, ws *websocket.Conn) (*opsyncpb.Connect, error) {
-	f, err := readFrame(ctx, ws, connectTimeout)
+func readConnect(frames *frameReader) (*opsyncpb.Connect, error) {
+	f, err := frames.next()
 	if err != nil {
 		return nil, err
 	}
@@ -145,25 +146,8 @@ func readConnect(ctx context.Context, ws *websocket.Conn) (*opsyncpb.Connect, er
 	return c, checkConnect(c)
 }
 
-// readFrame reads one binary frame and decodes it.
-func readFrame(ctx context.Context, ws *websocket.Conn, timeout time.Duration) (*opsyncpb.ClientFrame, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	typ, b, err := ws.Read(ctx)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, protocolErr(CloseTimeout, "no frame within %s", timeout)
-		}
-		return nil, err
-	}
-	if typ != websocket.MessageBinary {
-		return nil, protocolErr(CloseBadFrame, "frames must be binary protobuf messages")
-	}
-	return DecodeClientFrame(b)
-}
-
 // frameReader reads a connection's frames, each within timeout of the one
-// before. One timer per connection, reset per frame, keeps the time limit:
+// before (the first, Connect, within connectTimeout of the upgrade). One timer per connection, reset per frame, keeps the time limit:
 // a deadline context per read would cost allocations and a timer each,
 // on the path every ack takes.
 type frameReader struct {
@@ -179,13 +163,16 @@ func newFrameReader(ws *websocket.Conn, timeout time.Duration) *frameReader {
 		r.timedOut.Store(true)
 		ws.CloseNow()
 	})
+	r.timer.Stop() // next arms it for each read
 	return r
 }
 
-// next reads the next frame.
+// next reads the next frame, within timeout (the limit runs only while it
+// reads, as a deadline on the read would).
 func (r *frameReader) next() (*opsyncpb.ClientFrame, error) {
 	r.timer.Reset(r.timeout)
 	typ, b, err := r.ws.Read(context.Background())
+	r.timer.Stop()
 	if err != nil {
 		if r.timedOut.Load() {
 			return nil, protocolErr(CloseTimeout, "no frame within %s", r.timeout)
