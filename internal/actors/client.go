@@ -195,7 +195,6 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		if m.link.pid == nil && a.states[m.link.identity] == m.link {
 			a.subscribeState(ctx, m.link)
 		}
-	case *opsyncpb.StateSubscribed:
 	case *resubscribe:
 		if m.link.pid == nil {
 			a.subscribe(ctx, m.link, a.bizOf(m.link))
@@ -207,8 +206,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	case *subscribeCheck:
 		if l := m.link; m.attempt == l.attempt && !l.confirmed && l.pid != nil {
 			a.p.Logger.Debug("client: stream did not answer the subscription, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
-			l.pid = nil
-			a.subscribe(ctx, l, a.bizOf(l))
+			a.reattach(ctx, l)
 		}
 	case *flushAcks:
 		a.sendAcks()
@@ -325,6 +323,13 @@ func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[stri
 	})
 	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
 	a.p.Clock.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
+}
+
+// reattach subscribes a link again, to the activation the cluster routes
+// to now, from the client's cursors.
+func (a *clientActor) reattach(ctx actor.Context, l *streamLink) {
+	l.pid = nil
+	a.subscribe(ctx, l, a.bizOf(l))
 }
 
 func (a *clientActor) retryLater(ctx actor.Context, l *streamLink) {

@@ -54,8 +54,7 @@ func (a *clientActor) onCheckLinks(ctx actor.Context) {
 		if now := a.cl.Get(l.identity, KindStream); now != nil && !now.Equal(l.pid) {
 			a.p.Logger.Warn("client: a stream moved, attaching to its new activation", slog.String("stream", l.identity),
 				slog.String("from", l.pid.String()), slog.String("to", now.String()))
-			l.pid = nil
-			a.subscribe(ctx, l, a.bizOf(l))
+			a.reattach(ctx, l)
 			continue
 		}
 		link, pid := l, l.pid
@@ -76,6 +75,5 @@ func (a *clientActor) onLinkSilent(ctx actor.Context, m *linkSilent) {
 		return // attached anew meanwhile
 	}
 	a.p.Logger.Warn("client: a stream did not answer a check or does not know the client, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
-	l.pid = nil
-	a.subscribe(ctx, l, a.bizOf(l))
+	a.reattach(ctx, l)
 }

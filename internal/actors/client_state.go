@@ -60,8 +60,7 @@ func (a *clientActor) onClose(ctx actor.Context, m *opsyncpb.Close) {
 func (a *clientActor) subscribeState(ctx actor.Context, l *stateLink) {
 	pid := a.cl.Get(l.identity, l.kind.ClusterKind)
 	if pid == nil {
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribeState{link: l}) })
+		a.retryStateLater(ctx, l)
 		return
 	}
 	if l.pid == nil || !l.pid.Equal(pid) {
@@ -91,8 +90,13 @@ func (a *clientActor) stateTerminated(ctx actor.Context, who *actor.PID) {
 	for _, l := range a.states {
 		if l.pid != nil && l.pid.Equal(who) {
 			l.pid = nil
-			self, root, link := ctx.Self(), ctx.ActorSystem().Root, l
-			a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribeState{link: link}) })
+			a.retryStateLater(ctx, l)
 		}
 	}
+}
+
+// retryStateLater attaches to a state source again after resubscribeDelay.
+func (a *clientActor) retryStateLater(ctx actor.Context, l *stateLink) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.p.Clock.AfterFunc(resubscribeDelay, func() { root.Send(self, &resubscribeState{link: l}) })
 }

@@ -61,7 +61,7 @@ type journaled[S eventSourced] struct {
 	keepFrom func(S) uint64
 	// applied runs after a batch of events was stored and applied, and
 	// each one's done was called.
-	applied func(ctx actor.Context, batch []*pending, first uint64)
+	applied func(ctx actor.Context, batch []*pending)
 }
 
 // eventSourced is the state of a persistent actor as the core sees it.
@@ -128,8 +128,9 @@ func (j *journaled[S]) recover(ctx actor.Context, init *cluster.ClusterInit, emp
 	return err
 }
 
-// persist queues an event for the next append and starts one unless an
-// append is under way (its completion starts the next).
+// persist queues an event for the next append, which flush starts (an
+// append's completion starts the next); an event persisted to a failed
+// actor is answered with errActorFailed at once.
 func (j *journaled[S]) persist(ctx actor.Context, p *pending) {
 	if j.failed {
 		if p.done != nil {
@@ -212,7 +213,7 @@ func (j *journaled[S]) onAppendDone(ctx actor.Context, m *appendDone) {
 		}
 	}
 	if j.applied != nil {
-		j.applied(ctx, m.batch, m.first)
+		j.applied(ctx, m.batch)
 	}
 	j.sinceSnap += len(m.batch)
 	if j.sinceSnap >= j.deps.SnapshotEvery {

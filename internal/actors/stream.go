@@ -167,7 +167,7 @@ func (a *streamActor) onTick(ctx actor.Context) {
 // onApplied runs after a batch of the stream's events is durable and
 // applied: removed entries' records go, the threshold trims, new entries
 // go to the attached clients.
-func (a *streamActor) onApplied(ctx actor.Context, batch []*pending, _ uint64) {
+func (a *streamActor) onApplied(ctx actor.Context, batch []*pending) {
 	var fresh []*opsyncpb.Entry
 	var removed []uint64
 	for _, p := range batch {
