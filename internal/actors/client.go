@@ -117,6 +117,7 @@ type clientActor struct {
 	// acks gathered for each stream, sent every ackDelay
 	acks         map[*streamLink]*opsyncpb.AckSyncPoints
 	ackScheduled bool
+	arrivals     map[string][]*opsyncpb.SyncPoint // global entries acknowledged, by the stream that counts them
 }
 
 // streamLink is the client's attachment to one stream.
@@ -573,6 +574,9 @@ func (a *clientActor) onAck(ack *opsyncpb.Ack) {
 		} else {
 			r.Acked = append(r.Acked, rcv)
 		}
+		if l.global {
+			a.globalArrived(rcv)
+		}
 	}
 	// A user's or device's stream hears at once: its sync points decide
 	// what a reinstall or another device gets (a single-device entry, once
@@ -602,6 +606,7 @@ func (a *clientActor) sendAcks() {
 		}
 	}
 	clear(a.acks)
+	a.sendArrivals()
 }
 
 func toSyncMessage(e *opsyncpb.Entry) *opsyncpb.SyncMessage {

@@ -27,7 +27,8 @@ func StreamKind(d *Deps) *cluster.Kind {
 //
 // Its files: pushes and their results (stream_push.go), subscribers and
 // delivery (stream_delivery.go), acks (stream_ack.go), removals
-// (stream_removal.go), records (stream_status.go).
+// (stream_removal.go), records (stream_status.go), statistics
+// (stream_stats.go).
 type streamActor struct {
 	j        *journaled[*state.Stream]
 	deps     *Deps
@@ -44,8 +45,10 @@ type streamActor struct {
 	transit uint64                       // the last id given to a transient entry
 	ticking bool                         // a tick is scheduled
 
-	byKey      map[entryKey]*pushWait                  // entries queued or being written
-	queuedSync map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
+	byKey       map[entryKey]*pushWait                  // entries queued or being written
+	queuedSync  map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
+	queuedStats *opsyncpb.StatsCounted                  // statistics queued, not yet in an append
+	transients  []transientSent                         // non-persistent entries delivered, ascending id
 }
 
 type entryKey struct{ biz, msg string }
@@ -81,6 +84,7 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		}
 		if m.Transient {
 			a.onTransient(ctx, m.Entry)
+			a.j.flush() // its statistics
 			return
 		}
 		a.onPush(ctx, m.Entry, waiter{pid: ctx.Sender()})
@@ -108,6 +112,8 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		a.onUnsubscribe(m)
 	case *opsyncpb.AckSyncPoints:
 		a.onAck(ctx, m)
+	case *opsyncpb.GlobalArrivals:
+		a.onGlobalArrivals(ctx, m)
 	case *opsyncpb.StreamStatus:
 		a.onStatus(ctx, m)
 	case *tick:

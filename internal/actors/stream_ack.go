@@ -12,9 +12,12 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		return
 	}
 	sub := a.subs[subKey(actor.NewPID(m.ClientAddress, m.ClientId))]
+	var transient uint32 // arrivals of non-persistent entries
 	for biz, point := range m.Points {
 		if point > a.j.highest {
-			continue // not an id of this stream (a transient entry's)
+			// Not an id of this stream's journal: a non-persistent entry's.
+			transient += a.transientArrivals(biz, 0, point)
+			continue
 		}
 		device := m.DeviceId
 		if a.singleDevice(biz, point) {
@@ -27,12 +30,16 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		a.queueSyncPoint(ctx, device, biz, point)
 	}
 	for _, p := range m.Acked {
+		if p.OplogId > a.j.highest {
+			transient += a.transientArrivals(p.BizType, p.OplogId, p.OplogId)
+		}
 		if sub != nil {
 			delete(sub.sent, p.OplogId)
 		}
 		delete(a.tries[m.DeviceId], p.OplogId)
 		delete(a.tries[state.UserDevice], p.OplogId)
 	}
+	a.countStats(ctx, 0, transient, nil)
 	a.j.flush()
 }
 

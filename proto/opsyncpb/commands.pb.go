@@ -666,6 +666,61 @@ func (x *AckSyncPoints) GetClientId() string {
 	return ""
 }
 
+// GlobalArrivals tells the stream of a user (or device) that one of its
+// clients acknowledged these entries of global bizTypes whose target is
+// users (devices): they count as arrivals in its statistics.
+type GlobalArrivals struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Entries       []*SyncPoint           `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GlobalArrivals) Reset() {
+	*x = GlobalArrivals{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GlobalArrivals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GlobalArrivals) ProtoMessage() {}
+
+func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GlobalArrivals.ProtoReflect.Descriptor instead.
+func (*GlobalArrivals) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GlobalArrivals) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *GlobalArrivals) GetEntries() []*SyncPoint {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 type GetBizType struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
@@ -675,7 +730,7 @@ type GetBizType struct {
 
 func (x *GetBizType) Reset() {
 	*x = GetBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +742,7 @@ func (x *GetBizType) String() string {
 func (*GetBizType) ProtoMessage() {}
 
 func (x *GetBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +755,7 @@ func (x *GetBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBizType.ProtoReflect.Descriptor instead.
 func (*GetBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetBizType) GetBizType() string {
@@ -721,7 +776,7 @@ type BizTypeAnswer struct {
 
 func (x *BizTypeAnswer) Reset() {
 	*x = BizTypeAnswer{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +788,7 @@ func (x *BizTypeAnswer) String() string {
 func (*BizTypeAnswer) ProtoMessage() {}
 
 func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +801,7 @@ func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeAnswer.ProtoReflect.Descriptor instead.
 func (*BizTypeAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BizTypeAnswer) GetInstanceExists() bool {
@@ -782,7 +837,7 @@ type PutBizType struct {
 
 func (x *PutBizType) Reset() {
 	*x = PutBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +849,7 @@ func (x *PutBizType) String() string {
 func (*PutBizType) ProtoMessage() {}
 
 func (x *PutBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +862,7 @@ func (x *PutBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBizType.ProtoReflect.Descriptor instead.
 func (*PutBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutBizType) GetConfig() *BizTypeConfig {
@@ -832,7 +887,7 @@ type ListBizTypes struct {
 
 func (x *ListBizTypes) Reset() {
 	*x = ListBizTypes{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +899,7 @@ func (x *ListBizTypes) String() string {
 func (*ListBizTypes) ProtoMessage() {}
 
 func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +912,7 @@ func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBizTypes.ProtoReflect.Descriptor instead.
 func (*ListBizTypes) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 // StopActor asks an actor to persist nothing more and stop (passivate).
@@ -869,7 +924,7 @@ type StopActor struct {
 
 func (x *StopActor) Reset() {
 	*x = StopActor{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +936,7 @@ func (x *StopActor) String() string {
 func (*StopActor) ProtoMessage() {}
 
 func (x *StopActor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +949,7 @@ func (x *StopActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
 func (*StopActor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 type BizTypeList struct {
@@ -907,7 +962,7 @@ type BizTypeList struct {
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +974,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +987,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -959,7 +1014,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1026,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1039,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -1012,7 +1067,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1079,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1092,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -1074,7 +1129,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1141,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1154,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -1136,7 +1191,7 @@ type PushBatch struct {
 
 func (x *PushBatch) Reset() {
 	*x = PushBatch{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1203,7 @@ func (x *PushBatch) String() string {
 func (*PushBatch) ProtoMessage() {}
 
 func (x *PushBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1216,7 @@ func (x *PushBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
 func (*PushBatch) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PushBatch) GetEntries() []*Entry {
@@ -1188,7 +1243,7 @@ type PushBatchResult struct {
 
 func (x *PushBatchResult) Reset() {
 	*x = PushBatchResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1255,7 @@ func (x *PushBatchResult) String() string {
 func (*PushBatchResult) ProtoMessage() {}
 
 func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1268,7 @@ func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
 func (*PushBatchResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PushBatchResult) GetResults() []*PushResult {
@@ -1233,7 +1288,7 @@ type GetPushContext struct {
 
 func (x *GetPushContext) Reset() {
 	*x = GetPushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1300,7 @@ func (x *GetPushContext) String() string {
 func (*GetPushContext) ProtoMessage() {}
 
 func (x *GetPushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1313,7 @@ func (x *GetPushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPushContext.ProtoReflect.Descriptor instead.
 func (*GetPushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
 }
 
 // PushContext answers GetPushContext. version is the sequence number of
@@ -1276,7 +1331,7 @@ type PushContext struct {
 
 func (x *PushContext) Reset() {
 	*x = PushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1343,7 @@ func (x *PushContext) String() string {
 func (*PushContext) ProtoMessage() {}
 
 func (x *PushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1356,7 @@ func (x *PushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushContext.ProtoReflect.Descriptor instead.
 func (*PushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushContext) GetInstanceExists() bool {
@@ -1346,7 +1401,7 @@ type InstanceChanged struct {
 
 func (x *InstanceChanged) Reset() {
 	*x = InstanceChanged{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1413,7 @@ func (x *InstanceChanged) String() string {
 func (*InstanceChanged) ProtoMessage() {}
 
 func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1426,7 @@ func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceChanged.ProtoReflect.Descriptor instead.
 func (*InstanceChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InstanceChanged) GetInstanceId() string {
@@ -1447,7 +1502,10 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\tclient_id\x18\x05 \x01(\tR\bclientId\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"'\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
+	"\x0eGlobalArrivals\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12.\n" +
+	"\aentries\x18\x02 \x03(\v2\x14.opsync.v1.SyncPointR\aentries\"'\n" +
 	"\n" +
 	"GetBizType\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\"\x80\x01\n" +
@@ -1503,7 +1561,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
@@ -1514,46 +1572,48 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*StreamStatus)(nil),       // 6: opsync.v1.StreamStatus
 	(*StreamStatusResult)(nil), // 7: opsync.v1.StreamStatusResult
 	(*AckSyncPoints)(nil),      // 8: opsync.v1.AckSyncPoints
-	(*GetBizType)(nil),         // 9: opsync.v1.GetBizType
-	(*BizTypeAnswer)(nil),      // 10: opsync.v1.BizTypeAnswer
-	(*PutBizType)(nil),         // 11: opsync.v1.PutBizType
-	(*ListBizTypes)(nil),       // 12: opsync.v1.ListBizTypes
-	(*StopActor)(nil),          // 13: opsync.v1.StopActor
-	(*BizTypeList)(nil),        // 14: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),      // 15: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil),   // 16: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),       // 17: opsync.v1.ConfigResult
-	(*PushBatch)(nil),          // 18: opsync.v1.PushBatch
-	(*PushBatchResult)(nil),    // 19: opsync.v1.PushBatchResult
-	(*GetPushContext)(nil),     // 20: opsync.v1.GetPushContext
-	(*PushContext)(nil),        // 21: opsync.v1.PushContext
-	(*InstanceChanged)(nil),    // 22: opsync.v1.InstanceChanged
-	nil,                        // 23: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 24: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),              // 25: opsync.v1.Entry
-	(*EntryRef)(nil),           // 26: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 27: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 28: opsync.v1.BizTypeConfig
+	(*GlobalArrivals)(nil),     // 9: opsync.v1.GlobalArrivals
+	(*GetBizType)(nil),         // 10: opsync.v1.GetBizType
+	(*BizTypeAnswer)(nil),      // 11: opsync.v1.BizTypeAnswer
+	(*PutBizType)(nil),         // 12: opsync.v1.PutBizType
+	(*ListBizTypes)(nil),       // 13: opsync.v1.ListBizTypes
+	(*StopActor)(nil),          // 14: opsync.v1.StopActor
+	(*BizTypeList)(nil),        // 15: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),      // 16: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil),   // 17: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),       // 18: opsync.v1.ConfigResult
+	(*PushBatch)(nil),          // 19: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),    // 20: opsync.v1.PushBatchResult
+	(*GetPushContext)(nil),     // 21: opsync.v1.GetPushContext
+	(*PushContext)(nil),        // 22: opsync.v1.PushContext
+	(*InstanceChanged)(nil),    // 23: opsync.v1.InstanceChanged
+	nil,                        // 24: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 25: opsync.v1.AckSyncPoints.PointsEntry
+	(*Entry)(nil),              // 26: opsync.v1.Entry
+	(*EntryRef)(nil),           // 27: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 28: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 29: opsync.v1.BizTypeConfig
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	25, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	23, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	25, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	26, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	24, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	27, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	28, // 6: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	28, // 7: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	28, // 8: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	28, // 9: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	25, // 10: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 11: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	28, // 12: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	26, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	24, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	26, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	27, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	25, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	28, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	28, // 6: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
+	29, // 7: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	29, // 8: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	29, // 9: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	29, // 10: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	26, // 11: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 12: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	29, // 13: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1570,7 +1630,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -244,7 +244,13 @@ type Entry struct {
 	MaxRetries uint32 `protobuf:"varint,13,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
 	// Single-device: the entry goes to the user's most recently online
 	// device, once; otherwise every device gets it from its own sync point.
-	SingleDevice  bool `protobuf:"varint,14,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	SingleDevice bool `protobuf:"varint,14,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	// Milliseconds since the epoch until which the push's idempotency key
+	// (bizType + thirdMsgId in its stream) is kept, whether or not the entry
+	// is still retained: push_time + the bizType's retention period (a
+	// repeat is refused that long, as the source accepts a push only once).
+	// 0 (entries stored before it existed): delete_after.
+	KeepKeyUntil  int64 `protobuf:"varint,15,opt,name=keep_key_until,json=keepKeyUntil,proto3" json:"keep_key_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +383,13 @@ func (x *Entry) GetSingleDevice() bool {
 	return false
 }
 
+func (x *Entry) GetKeepKeyUntil() int64 {
+	if x != nil {
+		return x.KeepKeyUntil
+	}
+	return 0
+}
+
 // SyncPointAdvanced records that a device acknowledged every entry of a
 // bizType up to and including oplog_id.
 type SyncPointAdvanced struct {
@@ -439,6 +452,73 @@ func (x *SyncPointAdvanced) GetOplogId() uint64 {
 	return 0
 }
 
+// StatsCounted adds to a stream's per-day statistics what no appended entry
+// or sync point of the stream shows: non-persistent pushes and their
+// arrivals, and the arrivals of global entries at a client of the stream's
+// user or device. Counted on the day of the event's time.
+type StatsCounted struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Pushes   uint32                 `protobuf:"varint,1,opt,name=pushes,proto3" json:"pushes,omitempty"`
+	Arrivals uint32                 `protobuf:"varint,2,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	// Global entries a client of this stream's user or device acknowledged;
+	// each counts once as an arrival however many of the user's devices
+	// acknowledge it (the stream keeps the highest counted per bizType).
+	GlobalArrived []*SyncPoint `protobuf:"bytes,3,rep,name=global_arrived,json=globalArrived,proto3" json:"global_arrived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsCounted) Reset() {
+	*x = StatsCounted{}
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsCounted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsCounted) ProtoMessage() {}
+
+func (x *StatsCounted) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsCounted.ProtoReflect.Descriptor instead.
+func (*StatsCounted) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StatsCounted) GetPushes() uint32 {
+	if x != nil {
+		return x.Pushes
+	}
+	return 0
+}
+
+func (x *StatsCounted) GetArrivals() uint32 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
+func (x *StatsCounted) GetGlobalArrived() []*SyncPoint {
+	if x != nil {
+		return x.GlobalArrived
+	}
+	return nil
+}
+
 // EntriesRemoved deletes entries from a stream; their journal records are
 // range-deleted once this event is durable.
 type EntriesRemoved struct {
@@ -451,7 +531,7 @@ type EntriesRemoved struct {
 
 func (x *EntriesRemoved) Reset() {
 	*x = EntriesRemoved{}
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +543,7 @@ func (x *EntriesRemoved) String() string {
 func (*EntriesRemoved) ProtoMessage() {}
 
 func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +556,7 @@ func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntriesRemoved.ProtoReflect.Descriptor instead.
 func (*EntriesRemoved) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EntriesRemoved) GetOplogIds() []uint64 {
@@ -519,7 +599,7 @@ type BizTypeConfig struct {
 
 func (x *BizTypeConfig) Reset() {
 	*x = BizTypeConfig{}
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +611,7 @@ func (x *BizTypeConfig) String() string {
 func (*BizTypeConfig) ProtoMessage() {}
 
 func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +624,7 @@ func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeConfig.ProtoReflect.Descriptor instead.
 func (*BizTypeConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BizTypeConfig) GetBizType() string {
@@ -661,7 +741,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +753,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +766,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InstanceCreated) GetInstanceId() string {
@@ -705,7 +785,7 @@ type BizTypePut struct {
 
 func (x *BizTypePut) Reset() {
 	*x = BizTypePut{}
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +797,7 @@ func (x *BizTypePut) String() string {
 func (*BizTypePut) ProtoMessage() {}
 
 func (x *BizTypePut) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +810,7 @@ func (x *BizTypePut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypePut.ProtoReflect.Descriptor instead.
 func (*BizTypePut) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BizTypePut) GetConfig() *BizTypeConfig {
@@ -749,7 +829,7 @@ type BizTypeDeleted struct {
 
 func (x *BizTypeDeleted) Reset() {
 	*x = BizTypeDeleted{}
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +841,7 @@ func (x *BizTypeDeleted) String() string {
 func (*BizTypeDeleted) ProtoMessage() {}
 
 func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +854,7 @@ func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeDeleted.ProtoReflect.Descriptor instead.
 func (*BizTypeDeleted) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BizTypeDeleted) GetBizType() string {
@@ -794,7 +874,7 @@ type BizTypeOnlineChanged struct {
 
 func (x *BizTypeOnlineChanged) Reset() {
 	*x = BizTypeOnlineChanged{}
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +886,7 @@ func (x *BizTypeOnlineChanged) String() string {
 func (*BizTypeOnlineChanged) ProtoMessage() {}
 
 func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +899,7 @@ func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeOnlineChanged.ProtoReflect.Descriptor instead.
 func (*BizTypeOnlineChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BizTypeOnlineChanged) GetBizType() string {
@@ -846,6 +926,7 @@ type Event struct {
 	//	*Event_EntryAppended
 	//	*Event_SyncPointAdvanced
 	//	*Event_EntriesRemoved
+	//	*Event_StatsCounted
 	//	*Event_InstanceCreated
 	//	*Event_BizTypePut
 	//	*Event_BizTypeDeleted
@@ -861,7 +942,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +954,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +967,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Event) GetTime() int64 {
@@ -925,6 +1006,15 @@ func (x *Event) GetEntriesRemoved() *EntriesRemoved {
 	if x != nil {
 		if x, ok := x.Kind.(*Event_EntriesRemoved); ok {
 			return x.EntriesRemoved
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetStatsCounted() *StatsCounted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_StatsCounted); ok {
+			return x.StatsCounted
 		}
 	}
 	return nil
@@ -1018,6 +1108,10 @@ type Event_EntriesRemoved struct {
 	EntriesRemoved *EntriesRemoved `protobuf:"bytes,12,opt,name=entries_removed,json=entriesRemoved,proto3,oneof"`
 }
 
+type Event_StatsCounted struct {
+	StatsCounted *StatsCounted `protobuf:"bytes,13,opt,name=stats_counted,json=statsCounted,proto3,oneof"`
+}
+
 type Event_InstanceCreated struct {
 	InstanceCreated *InstanceCreated `protobuf:"bytes,20,opt,name=instance_created,json=instanceCreated,proto3,oneof"`
 }
@@ -1058,6 +1152,8 @@ func (*Event_SyncPointAdvanced) isEvent_Kind() {}
 
 func (*Event_EntriesRemoved) isEvent_Kind() {}
 
+func (*Event_StatsCounted) isEvent_Kind() {}
+
 func (*Event_InstanceCreated) isEvent_Kind() {}
 
 func (*Event_BizTypePut) isEvent_Kind() {}
@@ -1078,7 +1174,7 @@ var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\"\xd3\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1096,11 +1192,16 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\tthreshold\x18\f \x01(\rR\tthreshold\x12\x1f\n" +
 	"\vmax_retries\x18\r \x01(\rR\n" +
 	"maxRetries\x12#\n" +
-	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\"f\n" +
+	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\x12$\n" +
+	"\x0ekeep_key_until\x18\x0f \x01(\x03R\fkeepKeyUntil\"f\n" +
 	"\x11SyncPointAdvanced\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12\x19\n" +
-	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"_\n" +
+	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"\x7f\n" +
+	"\fStatsCounted\x12\x16\n" +
+	"\x06pushes\x18\x01 \x01(\rR\x06pushes\x12\x1a\n" +
+	"\barrivals\x18\x02 \x01(\rR\barrivals\x12;\n" +
+	"\x0eglobal_arrived\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\rglobalArrived\"_\n" +
 	"\x0eEntriesRemoved\x12\x1b\n" +
 	"\toplog_ids\x18\x01 \x03(\x04R\boplogIds\x120\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\"\xa9\x04\n" +
@@ -1137,13 +1238,14 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xe6\x06\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xa6\a\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
 	" \x01(\v2\x10.opsync.v1.EntryH\x00R\rentryAppended\x12N\n" +
 	"\x13sync_point_advanced\x18\v \x01(\v2\x1c.opsync.v1.SyncPointAdvancedH\x00R\x11syncPointAdvanced\x12D\n" +
-	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12G\n" +
+	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12>\n" +
+	"\rstats_counted\x18\r \x01(\v2\x17.opsync.v1.StatsCountedH\x00R\fstatsCounted\x12G\n" +
 	"\x10instance_created\x18\x14 \x01(\v2\x1a.opsync.v1.InstanceCreatedH\x00R\x0finstanceCreated\x129\n" +
 	"\fbiz_type_put\x18\x15 \x01(\v2\x15.opsync.v1.BizTypePutH\x00R\n" +
 	"bizTypePut\x12E\n" +
@@ -1184,7 +1286,7 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_opsync_v1_events_proto_goTypes = []any{
 	(Scope)(0),                      // 0: opsync.v1.Scope
 	(Target)(0),                     // 1: opsync.v1.Target
@@ -1192,40 +1294,44 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(RepushMode)(0),                 // 3: opsync.v1.RepushMode
 	(*Entry)(nil),                   // 4: opsync.v1.Entry
 	(*SyncPointAdvanced)(nil),       // 5: opsync.v1.SyncPointAdvanced
-	(*EntriesRemoved)(nil),          // 6: opsync.v1.EntriesRemoved
-	(*BizTypeConfig)(nil),           // 7: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),         // 8: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),              // 9: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),          // 10: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil),    // 11: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                   // 12: opsync.v1.Event
-	(*InstanceKeysSet)(nil),         // 13: opsync.v1.InstanceKeysSet
-	(*InstanceSettingsChanged)(nil), // 14: opsync.v1.InstanceSettingsChanged
-	(*OperationRecorded)(nil),       // 15: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 16: opsync.v1.InstanceRegistered
+	(*StatsCounted)(nil),            // 6: opsync.v1.StatsCounted
+	(*EntriesRemoved)(nil),          // 7: opsync.v1.EntriesRemoved
+	(*BizTypeConfig)(nil),           // 8: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),         // 9: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),              // 10: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),          // 11: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil),    // 12: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                   // 13: opsync.v1.Event
+	(*SyncPoint)(nil),               // 14: opsync.v1.SyncPoint
+	(*InstanceKeysSet)(nil),         // 15: opsync.v1.InstanceKeysSet
+	(*InstanceSettingsChanged)(nil), // 16: opsync.v1.InstanceSettingsChanged
+	(*OperationRecorded)(nil),       // 17: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 18: opsync.v1.InstanceRegistered
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
-	2,  // 0: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
-	0,  // 1: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
-	1,  // 2: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
-	3,  // 3: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
-	7,  // 4: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
-	4,  // 5: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
-	5,  // 6: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
-	6,  // 7: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
-	8,  // 8: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
-	9,  // 9: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
-	10, // 10: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
-	11, // 11: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	13, // 12: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
-	14, // 13: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
-	15, // 14: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
-	16, // 15: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	14, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
+	2,  // 1: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
+	0,  // 2: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
+	1,  // 3: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
+	3,  // 4: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
+	8,  // 5: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
+	4,  // 6: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
+	5,  // 7: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
+	7,  // 8: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
+	6,  // 9: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
+	9,  // 10: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
+	10, // 11: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
+	11, // 12: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
+	12, // 13: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
+	15, // 14: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
+	16, // 15: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
+	17, // 16: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
+	18, // 17: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1234,10 +1340,12 @@ func file_opsync_v1_events_proto_init() {
 		return
 	}
 	file_opsync_v1_admin_proto_init()
-	file_opsync_v1_events_proto_msgTypes[8].OneofWrappers = []any{
+	file_opsync_v1_wire_proto_init()
+	file_opsync_v1_events_proto_msgTypes[9].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
 		(*Event_EntriesRemoved)(nil),
+		(*Event_StatsCounted)(nil),
 		(*Event_InstanceCreated)(nil),
 		(*Event_BizTypePut)(nil),
 		(*Event_BizTypeDeleted)(nil),
@@ -1253,7 +1361,7 @@ func file_opsync_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_events_proto_rawDesc), len(file_opsync_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -183,20 +183,151 @@ func (x *DeviceSyncPoints) GetPoints() map[string]uint64 {
 	return nil
 }
 
+// IdempotencyKey is one push's idempotency key in its stream: a hash of
+// bizType and thirdMsgId, the oplog id the push got, and until when the
+// key is kept (ms since the epoch; 0: while the stream keeps room for it).
+type IdempotencyKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	OplogId       uint64                 `protobuf:"varint,2,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	Until         int64                  `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdempotencyKey) Reset() {
+	*x = IdempotencyKey{}
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdempotencyKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdempotencyKey) ProtoMessage() {}
+
+func (x *IdempotencyKey) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdempotencyKey.ProtoReflect.Descriptor instead.
+func (*IdempotencyKey) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *IdempotencyKey) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *IdempotencyKey) GetOplogId() uint64 {
+	if x != nil {
+		return x.OplogId
+	}
+	return 0
+}
+
+func (x *IdempotencyKey) GetUntil() int64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+// DayCount is a stream's statistics of one UTC day (days since the epoch).
+type DayCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Day           int64                  `protobuf:"varint,1,opt,name=day,proto3" json:"day,omitempty"`
+	Pushes        uint64                 `protobuf:"varint,2,opt,name=pushes,proto3" json:"pushes,omitempty"`
+	Arrivals      uint64                 `protobuf:"varint,3,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DayCount) Reset() {
+	*x = DayCount{}
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DayCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DayCount) ProtoMessage() {}
+
+func (x *DayCount) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DayCount.ProtoReflect.Descriptor instead.
+func (*DayCount) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DayCount) GetDay() int64 {
+	if x != nil {
+		return x.Day
+	}
+	return 0
+}
+
+func (x *DayCount) GetPushes() uint64 {
+	if x != nil {
+		return x.Pushes
+	}
+	return 0
+}
+
+func (x *DayCount) GetArrivals() uint64 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
 // StreamSnapshot is the state of a user or device stream at last_seq.
 type StreamSnapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Entries       []*EntryRef            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
-	SyncPoints    []*DeviceSyncPoints    `protobuf:"bytes,3,rep,name=sync_points,json=syncPoints,proto3" json:"sync_points,omitempty"`
-	Dropped       uint64                 `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LastSeq    uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Entries    []*EntryRef            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	SyncPoints []*DeviceSyncPoints    `protobuf:"bytes,3,rep,name=sync_points,json=syncPoints,proto3" json:"sync_points,omitempty"`
+	Dropped    uint64                 `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// Every idempotency key the stream keeps (of retained and of removed
+	// entries), in oplog order.
+	Keys []*IdempotencyKey `protobuf:"bytes,5,rep,name=keys,proto3" json:"keys,omitempty"`
+	// The statistics of the last days, oldest first.
+	Days []*DayCount `protobuf:"bytes,6,rep,name=days,proto3" json:"days,omitempty"`
+	// Per global bizType, the highest oplog id counted as an arrival.
+	GlobalArrived map[string]uint64 `protobuf:"bytes,7,rep,name=global_arrived,json=globalArrived,proto3" json:"global_arrived,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamSnapshot) Reset() {
 	*x = StreamSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +339,7 @@ func (x *StreamSnapshot) String() string {
 func (*StreamSnapshot) ProtoMessage() {}
 
 func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +352,7 @@ func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSnapshot.ProtoReflect.Descriptor instead.
 func (*StreamSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StreamSnapshot) GetLastSeq() uint64 {
@@ -252,6 +383,27 @@ func (x *StreamSnapshot) GetDropped() uint64 {
 	return 0
 }
 
+func (x *StreamSnapshot) GetKeys() []*IdempotencyKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *StreamSnapshot) GetDays() []*DayCount {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+func (x *StreamSnapshot) GetGlobalArrived() map[string]uint64 {
+	if x != nil {
+		return x.GlobalArrived
+	}
+	return nil
+}
+
 // InstanceSnapshot is the state of an instance at last_seq.
 type InstanceSnapshot struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -270,7 +422,7 @@ type InstanceSnapshot struct {
 
 func (x *InstanceSnapshot) Reset() {
 	*x = InstanceSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +434,7 @@ func (x *InstanceSnapshot) String() string {
 func (*InstanceSnapshot) ProtoMessage() {}
 
 func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +447,7 @@ func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceSnapshot.ProtoReflect.Descriptor instead.
 func (*InstanceSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InstanceSnapshot) GetLastSeq() uint64 {
@@ -376,13 +528,27 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xb2\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"U\n" +
+	"\x0eIdempotencyKey\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x19\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x03R\x05until\"P\n" +
+	"\bDayCount\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\x03R\x03day\x12\x16\n" +
+	"\x06pushes\x18\x02 \x01(\x04R\x06pushes\x12\x1a\n" +
+	"\barrivals\x18\x03 \x01(\x04R\barrivals\"\xa1\x03\n" +
 	"\x0eStreamSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12-\n" +
 	"\aentries\x18\x02 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12<\n" +
 	"\vsync_points\x18\x03 \x03(\v2\x1b.opsync.v1.DeviceSyncPointsR\n" +
 	"syncPoints\x12\x18\n" +
-	"\adropped\x18\x04 \x01(\x04R\adropped\"\xd9\x02\n" +
+	"\adropped\x18\x04 \x01(\x04R\adropped\x12-\n" +
+	"\x04keys\x18\x05 \x03(\v2\x19.opsync.v1.IdempotencyKeyR\x04keys\x12'\n" +
+	"\x04days\x18\x06 \x03(\v2\x13.opsync.v1.DayCountR\x04days\x12S\n" +
+	"\x0eglobal_arrived\x18\a \x03(\v2,.opsync.v1.StreamSnapshot.GlobalArrivedEntryR\rglobalArrived\x1a@\n" +
+	"\x12GlobalArrivedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd9\x02\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
@@ -408,31 +574,37 @@ func file_opsync_v1_snapshots_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_snapshots_proto_rawDescData
 }
 
-var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*EntryRef)(nil),         // 0: opsync.v1.EntryRef
 	(*DeviceSyncPoints)(nil), // 1: opsync.v1.DeviceSyncPoints
-	(*StreamSnapshot)(nil),   // 2: opsync.v1.StreamSnapshot
-	(*InstanceSnapshot)(nil), // 3: opsync.v1.InstanceSnapshot
-	nil,                      // 4: opsync.v1.DeviceSyncPoints.PointsEntry
-	(*BizTypeConfig)(nil),    // 5: opsync.v1.BizTypeConfig
-	(*InstanceKeysSet)(nil),  // 6: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil), // 7: opsync.v1.InstanceSettings
-	(*Operation)(nil),        // 8: opsync.v1.Operation
+	(*IdempotencyKey)(nil),   // 2: opsync.v1.IdempotencyKey
+	(*DayCount)(nil),         // 3: opsync.v1.DayCount
+	(*StreamSnapshot)(nil),   // 4: opsync.v1.StreamSnapshot
+	(*InstanceSnapshot)(nil), // 5: opsync.v1.InstanceSnapshot
+	nil,                      // 6: opsync.v1.DeviceSyncPoints.PointsEntry
+	nil,                      // 7: opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	(*BizTypeConfig)(nil),    // 8: opsync.v1.BizTypeConfig
+	(*InstanceKeysSet)(nil),  // 9: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil), // 10: opsync.v1.InstanceSettings
+	(*Operation)(nil),        // 11: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
-	4, // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
-	0, // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
-	1, // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
-	5, // 3: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
-	6, // 4: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
-	7, // 5: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
-	8, // 6: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
+	0,  // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
+	1,  // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
+	2,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
+	3,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
+	7,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	8,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
+	9,  // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
+	10, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
+	11, // 9: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }
@@ -448,7 +620,7 @@ func file_opsync_v1_snapshots_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_snapshots_proto_rawDesc), len(file_opsync_v1_snapshots_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
