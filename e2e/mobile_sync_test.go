@@ -259,6 +259,7 @@ type recordsAnswer struct {
 	Connected        bool     `json:"connected"`
 	ConnectedDevices []string `json:"connectedDevices"`
 	Pushes           uint64   `json:"pushes"`
+	GlobalPushes     uint64   `json:"globalPushes"`
 	Arrivals         uint64   `json:"arrivals"`
 	Dropped          uint64   `json:"dropped"`
 	Entries          []struct {

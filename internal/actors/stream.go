@@ -49,6 +49,7 @@ type streamActor struct {
 	queuedSync  map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
 	queuedStats *opsyncpb.StatsCounted                  // statistics queued, not yet in an append
 	transients  []transientSent                         // non-persistent entries delivered, ascending id
+	acked       map[string]uint64                       // bizType -> the highest sync point written (arrivals)
 }
 
 type entryKey struct{ biz, msg string }
@@ -56,7 +57,7 @@ type syncKey struct{ device, biz string }
 
 func newStreamActor(deps *Deps) *streamActor {
 	a := &streamActor{deps: deps, subs: map[string]*subscriber{}, tries: map[string]map[uint64]uint32{},
-		removal: map[uint64]bool{}, byKey: map[entryKey]*pushWait{}, queuedSync: map[syncKey]*opsyncpb.SyncPointAdvanced{}}
+		removal: map[uint64]bool{}, byKey: map[entryKey]*pushWait{}, queuedSync: map[syncKey]*opsyncpb.SyncPointAdvanced{}, acked: map[string]uint64{}}
 	a.j = newJournaled(deps, KindStream, func(s *state.Stream) proto.Message { return s.Snapshot() })
 	// The journal keeps the records of retained entries below a snapshot:
 	// their payloads are read from it.

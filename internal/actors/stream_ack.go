@@ -101,7 +101,10 @@ func (a *streamActor) queueSyncPoint(ctx actor.Context, device, biz string, poin
 	sp := &opsyncpb.SyncPointAdvanced{DeviceId: device, BizType: biz, OplogId: point}
 	a.queuedSync[k] = sp
 	a.j.persist(ctx, &pending{
-		ev:    &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_SyncPointAdvanced{SyncPointAdvanced: sp}},
-		stamp: func(uint64) { delete(a.queuedSync, k) },
+		ev: &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_SyncPointAdvanced{SyncPointAdvanced: sp}},
+		stamp: func(uint64) {
+			delete(a.queuedSync, k)
+			sp.Arrivals = a.arrivals(sp.BizType, sp.OplogId)
+		},
 	})
 }

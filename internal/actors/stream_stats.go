@@ -69,6 +69,15 @@ func (a *streamActor) transientArrivals(biz string, from, to uint64) uint32 {
 	return n
 }
 
+// arrivals counts the entries of biz a sync point reaching point is the
+// first to acknowledge, as its event joins an append: those above every
+// sync point applied and every one written before it (acked).
+func (a *streamActor) arrivals(biz string, point uint64) uint32 {
+	n := a.state.Arrivals(biz, a.acked[biz], point)
+	a.acked[biz] = max(a.acked[biz], point)
+	return uint32(n)
+}
+
 // onGlobalArrivals counts the global entries a client of this stream's
 // user or device acknowledged.
 func (a *streamActor) onGlobalArrivals(ctx actor.Context, m *opsyncpb.GlobalArrivals) {

@@ -100,6 +100,17 @@ func (s *Stream) forgetKeys(nowMs int64) {
 	}
 }
 
+func (s *Stream) restoreKey(k *opsyncpb.IdempotencyKey) {
+	s.keys[keyOf(k.Hash)] = keyRef{oplogID: k.OplogId, until: k.Until}
+}
+
+// keyOf is the keyHash a stored key's bytes hold.
+func keyOf(b []byte) keyHash {
+	var h keyHash
+	copy(h[:], b)
+	return h
+}
+
 // keysSnapshot lists the keys in oplog order.
 func (s *Stream) keysSnapshot() []*opsyncpb.IdempotencyKey {
 	out := make([]*opsyncpb.IdempotencyKey, 0, len(s.keys))
@@ -115,9 +126,7 @@ func (s *Stream) keysSnapshot() []*opsyncpb.IdempotencyKey {
 // keys are rebuilt then, kept while the entry may be retained.
 func (s *Stream) restoreKeys(keys []*opsyncpb.IdempotencyKey) {
 	for _, k := range keys {
-		var h keyHash
-		copy(h[:], k.Hash)
-		s.keys[h] = keyRef{oplogID: k.OplogId, until: k.Until}
+		s.restoreKey(k)
 	}
 	for _, e := range s.entries {
 		h := hashKey(e.BizType, e.ThirdMsgId)

@@ -55,19 +55,19 @@ func (s *Stream) Counts(sinceMs int64) (pushes, arrivals uint64) {
 	return pushes, arrivals
 }
 
-// arrivedUpTo counts the retained entries of bizType that the sync point
-// of some device reaching point acknowledges for the first time: those
-// above the highest sync point any device had for it.
-func (s *Stream) arrivedUpTo(bizType string, point uint64) uint64 {
-	before := uint64(0)
+// Arrivals counts the retained entries of bizType that a sync point
+// reaching point acknowledges for the first time: those above the highest
+// sync point any device has for it, and above above (the writer's own
+// mark of sync points not applied yet).
+func (s *Stream) Arrivals(bizType string, above, point uint64) uint64 {
 	for _, points := range s.syncPoints {
-		before = max(before, points[bizType])
+		above = max(above, points[bizType])
 	}
-	if point <= before {
+	if point <= above {
 		return 0
 	}
 	n := uint64(0)
-	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId > before })
+	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId > above })
 	for _, e := range s.entries[i:] {
 		if e.OplogId > point {
 			break

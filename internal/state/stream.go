@@ -110,7 +110,7 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 			dev = map[string]uint64{}
 			s.syncPoints[p.DeviceId] = dev
 		}
-		s.count(ev.Time, 0, s.arrivedUpTo(p.BizType, p.OplogId))
+		s.count(ev.Time, 0, uint64(p.Arrivals))
 		if p.OplogId > dev[p.BizType] {
 			dev[p.BizType] = p.OplogId
 		}
@@ -130,6 +130,16 @@ func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
 	for _, id := range r.OplogIds {
 		gone[id] = true
 	}
+	// A replay that finds an entry's record deleted (its EntryAppended
+	// with it) takes its key and its count from the removal instead.
+	for _, re := range r.Entries {
+		if k := re.Key; k != nil {
+			if _, applied := s.Entry(k.OplogId); !applied && s.keys[keyOf(k.Hash)].oplogID < k.OplogId {
+				s.restoreKey(k)
+				s.count(re.PushTime, 1, 0)
+			}
+		}
+	}
 	kept := s.entries[:0]
 	for _, e := range s.entries {
 		if !gone[e.OplogId] {
@@ -144,6 +154,27 @@ func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
 	}
 	clear(s.entries[len(kept):])
 	s.entries = kept
+}
+
+// Removing describes the retained entries ids for their removal event.
+func (s *Stream) Removing(ids []uint64) []*opsyncpb.RemovedEntry {
+	out := make([]*opsyncpb.RemovedEntry, 0, len(ids))
+	for _, id := range ids {
+		e, ok := s.Entry(id)
+		if !ok {
+			continue
+		}
+		h := hashKey(e.BizType, e.ThirdMsgId)
+		ref := s.keys[h]
+		if ref.oplogID != id { // a later push took the key over
+			ref.until = e.DeleteAfter
+		}
+		out = append(out, &opsyncpb.RemovedEntry{
+			Key:      &opsyncpb.IdempotencyKey{Hash: h[:], OplogId: id, Until: ref.until},
+			PushTime: e.PushTime,
+		})
+	}
+	return out
 }
 
 // Entry returns the retained entry with oplogID.

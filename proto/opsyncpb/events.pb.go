@@ -393,10 +393,15 @@ func (x *Entry) GetKeepKeyUntil() int64 {
 // SyncPointAdvanced records that a device acknowledged every entry of a
 // bizType up to and including oplog_id.
 type SyncPointAdvanced struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	BizType       string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
-	OplogId       uint64                 `protobuf:"varint,3,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	BizType  string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	OplogId  uint64                 `protobuf:"varint,3,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	// The retained entries this sync point is the first of any device's to
+	// reach: arrivals in the stream's statistics. Counted when the event is
+	// written, so that a replay counts them alike after the entries' records
+	// are gone.
+	Arrivals      uint32 `protobuf:"varint,4,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -448,6 +453,13 @@ func (x *SyncPointAdvanced) GetBizType() string {
 func (x *SyncPointAdvanced) GetOplogId() uint64 {
 	if x != nil {
 		return x.OplogId
+	}
+	return 0
+}
+
+func (x *SyncPointAdvanced) GetArrivals() uint32 {
+	if x != nil {
+		return x.Arrivals
 	}
 	return 0
 }
@@ -519,19 +531,140 @@ func (x *StatsCounted) GetGlobalArrived() []*SyncPoint {
 	return nil
 }
 
+// IdempotencyKey is one push's idempotency key in its stream: a hash of
+// bizType and thirdMsgId, the oplog id the push got, and until when the
+// key is kept (ms since the epoch; 0: while the stream keeps room for it).
+type IdempotencyKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	OplogId       uint64                 `protobuf:"varint,2,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	Until         int64                  `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdempotencyKey) Reset() {
+	*x = IdempotencyKey{}
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdempotencyKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdempotencyKey) ProtoMessage() {}
+
+func (x *IdempotencyKey) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdempotencyKey.ProtoReflect.Descriptor instead.
+func (*IdempotencyKey) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IdempotencyKey) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *IdempotencyKey) GetOplogId() uint64 {
+	if x != nil {
+		return x.OplogId
+	}
+	return 0
+}
+
+func (x *IdempotencyKey) GetUntil() int64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+// RemovedEntry is what a stream keeps of an entry it removes: its
+// idempotency key (a repeat is refused for the key's time) and when it was
+// pushed (its statistics count it).
+type RemovedEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *IdempotencyKey        `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	PushTime      int64                  `protobuf:"varint,2,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovedEntry) Reset() {
+	*x = RemovedEntry{}
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovedEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovedEntry) ProtoMessage() {}
+
+func (x *RemovedEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovedEntry.ProtoReflect.Descriptor instead.
+func (*RemovedEntry) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RemovedEntry) GetKey() *IdempotencyKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *RemovedEntry) GetPushTime() int64 {
+	if x != nil {
+		return x.PushTime
+	}
+	return 0
+}
+
 // EntriesRemoved deletes entries from a stream; their journal records are
 // range-deleted once this event is durable.
 type EntriesRemoved struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OplogIds      []uint64               `protobuf:"varint,1,rep,packed,name=oplog_ids,json=oplogIds,proto3" json:"oplog_ids,omitempty"`
-	Reason        RemovalReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=opsync.v1.RemovalReason" json:"reason,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	OplogIds []uint64               `protobuf:"varint,1,rep,packed,name=oplog_ids,json=oplogIds,proto3" json:"oplog_ids,omitempty"`
+	Reason   RemovalReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=opsync.v1.RemovalReason" json:"reason,omitempty"`
+	// What a replay needs of the removed entries once their records (and
+	// so their EntryAppended events) are gone, in the order of oplog_ids.
+	Entries       []*RemovedEntry `protobuf:"bytes,3,rep,name=entries,proto3" json:"entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntriesRemoved) Reset() {
 	*x = EntriesRemoved{}
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +676,7 @@ func (x *EntriesRemoved) String() string {
 func (*EntriesRemoved) ProtoMessage() {}
 
 func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +689,7 @@ func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntriesRemoved.ProtoReflect.Descriptor instead.
 func (*EntriesRemoved) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EntriesRemoved) GetOplogIds() []uint64 {
@@ -571,6 +704,13 @@ func (x *EntriesRemoved) GetReason() RemovalReason {
 		return x.Reason
 	}
 	return RemovalReason_REMOVAL_REASON_UNSPECIFIED
+}
+
+func (x *EntriesRemoved) GetEntries() []*RemovedEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
 }
 
 // BizTypeConfig is one bizType of an instance (the source's "sync config").
@@ -599,7 +739,7 @@ type BizTypeConfig struct {
 
 func (x *BizTypeConfig) Reset() {
 	*x = BizTypeConfig{}
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +751,7 @@ func (x *BizTypeConfig) String() string {
 func (*BizTypeConfig) ProtoMessage() {}
 
 func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +764,7 @@ func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeConfig.ProtoReflect.Descriptor instead.
 func (*BizTypeConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BizTypeConfig) GetBizType() string {
@@ -741,7 +881,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +893,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +906,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InstanceCreated) GetInstanceId() string {
@@ -785,7 +925,7 @@ type BizTypePut struct {
 
 func (x *BizTypePut) Reset() {
 	*x = BizTypePut{}
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +937,7 @@ func (x *BizTypePut) String() string {
 func (*BizTypePut) ProtoMessage() {}
 
 func (x *BizTypePut) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +950,7 @@ func (x *BizTypePut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypePut.ProtoReflect.Descriptor instead.
 func (*BizTypePut) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BizTypePut) GetConfig() *BizTypeConfig {
@@ -829,7 +969,7 @@ type BizTypeDeleted struct {
 
 func (x *BizTypeDeleted) Reset() {
 	*x = BizTypeDeleted{}
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +981,7 @@ func (x *BizTypeDeleted) String() string {
 func (*BizTypeDeleted) ProtoMessage() {}
 
 func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +994,7 @@ func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeDeleted.ProtoReflect.Descriptor instead.
 func (*BizTypeDeleted) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BizTypeDeleted) GetBizType() string {
@@ -874,7 +1014,7 @@ type BizTypeOnlineChanged struct {
 
 func (x *BizTypeOnlineChanged) Reset() {
 	*x = BizTypeOnlineChanged{}
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1026,7 @@ func (x *BizTypeOnlineChanged) String() string {
 func (*BizTypeOnlineChanged) ProtoMessage() {}
 
 func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1039,7 @@ func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeOnlineChanged.ProtoReflect.Descriptor instead.
 func (*BizTypeOnlineChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BizTypeOnlineChanged) GetBizType() string {
@@ -942,7 +1082,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_opsync_v1_events_proto_msgTypes[9]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1094,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[9]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1107,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetTime() int64 {
@@ -1193,18 +1333,27 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\vmax_retries\x18\r \x01(\rR\n" +
 	"maxRetries\x12#\n" +
 	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\x12$\n" +
-	"\x0ekeep_key_until\x18\x0f \x01(\x03R\fkeepKeyUntil\"f\n" +
+	"\x0ekeep_key_until\x18\x0f \x01(\x03R\fkeepKeyUntil\"\x82\x01\n" +
 	"\x11SyncPointAdvanced\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12\x19\n" +
-	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"\x7f\n" +
+	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\x12\x1a\n" +
+	"\barrivals\x18\x04 \x01(\rR\barrivals\"\x7f\n" +
 	"\fStatsCounted\x12\x16\n" +
 	"\x06pushes\x18\x01 \x01(\rR\x06pushes\x12\x1a\n" +
 	"\barrivals\x18\x02 \x01(\rR\barrivals\x12;\n" +
-	"\x0eglobal_arrived\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\rglobalArrived\"_\n" +
+	"\x0eglobal_arrived\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\rglobalArrived\"U\n" +
+	"\x0eIdempotencyKey\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x19\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x03R\x05until\"X\n" +
+	"\fRemovedEntry\x12+\n" +
+	"\x03key\x18\x01 \x01(\v2\x19.opsync.v1.IdempotencyKeyR\x03key\x12\x1b\n" +
+	"\tpush_time\x18\x02 \x01(\x03R\bpushTime\"\x92\x01\n" +
 	"\x0eEntriesRemoved\x12\x1b\n" +
 	"\toplog_ids\x18\x01 \x03(\x04R\boplogIds\x120\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\"\xa9\x04\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\x121\n" +
+	"\aentries\x18\x03 \x03(\v2\x17.opsync.v1.RemovedEntryR\aentries\"\xa9\x04\n" +
 	"\rBizTypeConfig\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12&\n" +
@@ -1286,7 +1435,7 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_opsync_v1_events_proto_goTypes = []any{
 	(Scope)(0),                      // 0: opsync.v1.Scope
 	(Target)(0),                     // 1: opsync.v1.Target
@@ -1295,43 +1444,47 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*Entry)(nil),                   // 4: opsync.v1.Entry
 	(*SyncPointAdvanced)(nil),       // 5: opsync.v1.SyncPointAdvanced
 	(*StatsCounted)(nil),            // 6: opsync.v1.StatsCounted
-	(*EntriesRemoved)(nil),          // 7: opsync.v1.EntriesRemoved
-	(*BizTypeConfig)(nil),           // 8: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),         // 9: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),              // 10: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),          // 11: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil),    // 12: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                   // 13: opsync.v1.Event
-	(*SyncPoint)(nil),               // 14: opsync.v1.SyncPoint
-	(*InstanceKeysSet)(nil),         // 15: opsync.v1.InstanceKeysSet
-	(*InstanceSettingsChanged)(nil), // 16: opsync.v1.InstanceSettingsChanged
-	(*OperationRecorded)(nil),       // 17: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 18: opsync.v1.InstanceRegistered
+	(*IdempotencyKey)(nil),          // 7: opsync.v1.IdempotencyKey
+	(*RemovedEntry)(nil),            // 8: opsync.v1.RemovedEntry
+	(*EntriesRemoved)(nil),          // 9: opsync.v1.EntriesRemoved
+	(*BizTypeConfig)(nil),           // 10: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),         // 11: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),              // 12: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),          // 13: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil),    // 14: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                   // 15: opsync.v1.Event
+	(*SyncPoint)(nil),               // 16: opsync.v1.SyncPoint
+	(*InstanceKeysSet)(nil),         // 17: opsync.v1.InstanceKeysSet
+	(*InstanceSettingsChanged)(nil), // 18: opsync.v1.InstanceSettingsChanged
+	(*OperationRecorded)(nil),       // 19: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 20: opsync.v1.InstanceRegistered
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
-	14, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
-	2,  // 1: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
-	0,  // 2: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
-	1,  // 3: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
-	3,  // 4: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
-	8,  // 5: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
-	4,  // 6: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
-	5,  // 7: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
-	7,  // 8: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
-	6,  // 9: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
-	9,  // 10: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
-	10, // 11: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
-	11, // 12: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
-	12, // 13: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	15, // 14: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
-	16, // 15: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
-	17, // 16: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
-	18, // 17: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	16, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
+	7,  // 1: opsync.v1.RemovedEntry.key:type_name -> opsync.v1.IdempotencyKey
+	2,  // 2: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
+	8,  // 3: opsync.v1.EntriesRemoved.entries:type_name -> opsync.v1.RemovedEntry
+	0,  // 4: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
+	1,  // 5: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
+	3,  // 6: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
+	10, // 7: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
+	4,  // 8: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
+	5,  // 9: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
+	9,  // 10: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
+	6,  // 11: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
+	11, // 12: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
+	12, // 13: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
+	13, // 14: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
+	14, // 15: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
+	17, // 16: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
+	18, // 17: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
+	19, // 18: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
+	20, // 19: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1341,7 +1494,7 @@ func file_opsync_v1_events_proto_init() {
 	}
 	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_wire_proto_init()
-	file_opsync_v1_events_proto_msgTypes[9].OneofWrappers = []any{
+	file_opsync_v1_events_proto_msgTypes[11].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
 		(*Event_EntriesRemoved)(nil),
@@ -1361,7 +1514,7 @@ func file_opsync_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_events_proto_rawDesc), len(file_opsync_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -183,69 +183,6 @@ func (x *DeviceSyncPoints) GetPoints() map[string]uint64 {
 	return nil
 }
 
-// IdempotencyKey is one push's idempotency key in its stream: a hash of
-// bizType and thirdMsgId, the oplog id the push got, and until when the
-// key is kept (ms since the epoch; 0: while the stream keeps room for it).
-type IdempotencyKey struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
-	OplogId       uint64                 `protobuf:"varint,2,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
-	Until         int64                  `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *IdempotencyKey) Reset() {
-	*x = IdempotencyKey{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *IdempotencyKey) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*IdempotencyKey) ProtoMessage() {}
-
-func (x *IdempotencyKey) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use IdempotencyKey.ProtoReflect.Descriptor instead.
-func (*IdempotencyKey) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *IdempotencyKey) GetHash() []byte {
-	if x != nil {
-		return x.Hash
-	}
-	return nil
-}
-
-func (x *IdempotencyKey) GetOplogId() uint64 {
-	if x != nil {
-		return x.OplogId
-	}
-	return 0
-}
-
-func (x *IdempotencyKey) GetUntil() int64 {
-	if x != nil {
-		return x.Until
-	}
-	return 0
-}
-
 // DayCount is a stream's statistics of one UTC day (days since the epoch).
 type DayCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -258,7 +195,7 @@ type DayCount struct {
 
 func (x *DayCount) Reset() {
 	*x = DayCount{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -270,7 +207,7 @@ func (x *DayCount) String() string {
 func (*DayCount) ProtoMessage() {}
 
 func (x *DayCount) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -283,7 +220,7 @@ func (x *DayCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayCount.ProtoReflect.Descriptor instead.
 func (*DayCount) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *DayCount) GetDay() int64 {
@@ -327,7 +264,7 @@ type StreamSnapshot struct {
 
 func (x *StreamSnapshot) Reset() {
 	*x = StreamSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +276,7 @@ func (x *StreamSnapshot) String() string {
 func (*StreamSnapshot) ProtoMessage() {}
 
 func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +289,7 @@ func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSnapshot.ProtoReflect.Descriptor instead.
 func (*StreamSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StreamSnapshot) GetLastSeq() uint64 {
@@ -422,7 +359,7 @@ type InstanceSnapshot struct {
 
 func (x *InstanceSnapshot) Reset() {
 	*x = InstanceSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +371,7 @@ func (x *InstanceSnapshot) String() string {
 func (*InstanceSnapshot) ProtoMessage() {}
 
 func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +384,7 @@ func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceSnapshot.ProtoReflect.Descriptor instead.
 func (*InstanceSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *InstanceSnapshot) GetLastSeq() uint64 {
@@ -528,11 +465,7 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"U\n" +
-	"\x0eIdempotencyKey\x12\x12\n" +
-	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\x12\x14\n" +
-	"\x05until\x18\x03 \x01(\x03R\x05until\"P\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"P\n" +
 	"\bDayCount\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x03R\x03day\x12\x16\n" +
 	"\x06pushes\x18\x02 \x01(\x04R\x06pushes\x12\x1a\n" +
@@ -574,28 +507,28 @@ func file_opsync_v1_snapshots_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_snapshots_proto_rawDescData
 }
 
-var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*EntryRef)(nil),         // 0: opsync.v1.EntryRef
 	(*DeviceSyncPoints)(nil), // 1: opsync.v1.DeviceSyncPoints
-	(*IdempotencyKey)(nil),   // 2: opsync.v1.IdempotencyKey
-	(*DayCount)(nil),         // 3: opsync.v1.DayCount
-	(*StreamSnapshot)(nil),   // 4: opsync.v1.StreamSnapshot
-	(*InstanceSnapshot)(nil), // 5: opsync.v1.InstanceSnapshot
-	nil,                      // 6: opsync.v1.DeviceSyncPoints.PointsEntry
-	nil,                      // 7: opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	(*DayCount)(nil),         // 2: opsync.v1.DayCount
+	(*StreamSnapshot)(nil),   // 3: opsync.v1.StreamSnapshot
+	(*InstanceSnapshot)(nil), // 4: opsync.v1.InstanceSnapshot
+	nil,                      // 5: opsync.v1.DeviceSyncPoints.PointsEntry
+	nil,                      // 6: opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	(*IdempotencyKey)(nil),   // 7: opsync.v1.IdempotencyKey
 	(*BizTypeConfig)(nil),    // 8: opsync.v1.BizTypeConfig
 	(*InstanceKeysSet)(nil),  // 9: opsync.v1.InstanceKeysSet
 	(*InstanceSettings)(nil), // 10: opsync.v1.InstanceSettings
 	(*Operation)(nil),        // 11: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
-	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
+	5,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
 	0,  // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
 	1,  // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
-	2,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
-	3,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
-	7,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	7,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
+	2,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
+	6,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
 	8,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
 	9,  // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
 	10, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
@@ -620,7 +553,7 @@ func file_opsync_v1_snapshots_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_snapshots_proto_rawDesc), len(file_opsync_v1_snapshots_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
