@@ -765,8 +765,8 @@ func realStreams(system *actor.ActorSystem, deps *Deps, configs ...*opsyncpb.Biz
 
 // clientTest is one client actor attached to fake streams: actors that
 // record what the client sends a stream (Subscribe, Unsubscribe,
-// AckSyncPoints) and answer subscriptions. A test sends the deliveries
-// itself, through the node's hub.
+// AckSyncPoints, GlobalArrivals) and answer subscriptions. A test sends
+// the deliveries itself, through the node's hub.
 type clientTest struct {
 	t      *testing.T
 	system *actor.ActorSystem
@@ -820,6 +820,8 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 			case *opsyncpb.Unsubscribe:
 				inbox <- m
 			case *opsyncpb.AckSyncPoints:
+				inbox <- m
+			case *opsyncpb.GlobalArrivals:
 				inbox <- m
 			case *opsyncpb.StreamStatus:
 				// A check of the client's attachment: these fake streams
