@@ -83,7 +83,7 @@ func (s *Server) readPush(w http.ResponseWriter, r *http.Request, withLinkToken 
 		return nil, nil, false
 	}
 	if !ValidInstanceID(instanceID) {
-		answerPush(w, resultcode.ArgsInvalid, "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'", 0)
+		answerPush(w, resultcode.ArgsInvalid, instanceIDRule, 0)
 		return nil, nil, false
 	}
 	tenant, refused := s.authorizePush(r, instanceID)

@@ -118,8 +118,16 @@ func (s *Server) CloseClients() {
 // instancePattern is the form of an instance id (workspaceId_AppId).
 var instancePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// ValidInstanceID reports whether s is a well-formed instance id.
-func ValidInstanceID(s string) bool { return instancePattern.MatchString(s) }
+// ValidInstanceID reports whether s is a well-formed instance id. An id of
+// dots only is not: "." and ".." are rewritten by every URL path cleaner
+// (an instance so named could be created and never managed again), and
+// the rest of that family is refused with them so the rule is one line.
+func ValidInstanceID(s string) bool {
+	return instancePattern.MatchString(s) && strings.Trim(s, ".") != ""
+}
+
+// instanceIDRule is the rule in words, for refusals.
+const instanceIDRule = "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.', not only dots"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
