@@ -29,6 +29,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	adminToken := fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API bearer token (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
+	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
+	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -37,6 +39,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if *maxConns < 0 || *maxPerAddr < 0 {
+		return usageError(stderr, fs, "--max-conns and --max-conns-per-ip must not be negative")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -53,6 +58,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

@@ -71,6 +71,11 @@ type Config struct {
 	// Validator asks instances' user-consistency endpoints; default an
 	// HTTP validator (2 s timeout) behind a 5-minute cache.
 	Validator consistency.Validator
+	// MaxConns caps the HTTP server's open connections (0: the open-file
+	// limit less a reserve); MaxConnsPerAddr caps those of one remote
+	// address (0: no cap). See internal/connlimit.
+	MaxConns        int
+	MaxConnsPerAddr int
 }
 
 // Node is a running node.
@@ -187,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	} else {
 		close(n.sweepDone)
 	}
-	n.http = &http.Server{Handler: n.edge, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
+	n.http, ln = httpServer(ln, n.edge, tlsConfig, cfg.MaxConns, cfg.MaxConnsPerAddr, logger)
 	go func() {
 		if tlsConfig != nil {
 			n.served <- n.http.ServeTLS(ln, "", "")
