@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +173,39 @@ func getOnceFree(t *testing.T, u string) []byte {
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: no free slot: %v", u, err)
 		}
+	}
+}
+
+// The data directory and everything in it is private to the node's user;
+// a directory other users can read already is reported at start.
+func TestDataDirectoryIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv := startServer(t, dir)
+	putBizType(t, srv.URL, "ws_PERM", "CHAT", map[string]any{})
+	pushOK(t, srv.URL, "ws_PERM", "CHAT", "u1", "m1")
+	srv.kill() // a clean stop: every file it writes exists
+	var checked int
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := d.Info()
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s: mode %04o, want no access for group and others", path, perm)
+		}
+		checked++
+		return nil
+	})
+	if checked < 5 {
+		t.Fatalf("only %d entries under the data directory", checked)
+	}
+
+	loose := t.TempDir()
+	os.Chmod(loose, 0o755)
+	os.WriteFile(filepath.Join(loose, "left-by-hand"), []byte("x"), 0o644)
+	srv = startServer(t, loose)
+	srv.kill()
+	if log := srv.stderr.String(); !strings.Contains(log, "readable by other local users") {
+		t.Fatalf("no warning about a readable data directory:\n%s", log)
 	}
 }

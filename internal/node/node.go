@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/opsync/opsync/internal/actors"
@@ -107,8 +106,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("node: data dir: %w", err)
+	if err := openDataDir(cfg.DataDir, logger); err != nil {
+		return nil, err
 	}
 	var tokenFile string
 	if cfg.AdminToken == "" {
