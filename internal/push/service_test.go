@@ -396,7 +396,9 @@ func TestServiceSeesChanges(t *testing.T) {
 	}
 
 	// A settings change: keyless pushes from a network, then the key again.
-	keyless := func() string { return s.Push(ctx, testInstance, from("", "10.0.0.1"), req(Specified, "CHAT", "alice")).Code }
+	keyless := func() string {
+		return s.Push(ctx, testInstance, from("", "10.0.0.1"), req(Specified, "CHAT", "alice")).Code
+	}
 	settings := func(version uint64, st *opsyncpb.InstanceSettings) {
 		f.mu.Lock()
 		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: "rotated", Configs: testConfigs(), Version: version, Settings: st}
