@@ -69,6 +69,16 @@ func TestParsePushBodyText(t *testing.T) {
 	}
 }
 
+// A userId or deviceId is measured as the linkToken that names it.
+func TestValidID(t *testing.T) {
+	for id, ok := range map[string]bool{"": false, "u": true, strings.Repeat("u", 100): true, strings.Repeat("u", 101): false,
+		strings.Repeat("用", 100): true, strings.Repeat("😀", 50): true, strings.Repeat("😀", 51): false, "\xff": false} {
+		if validID(id) != ok {
+			t.Errorf("validID(%q) = %v, want %v", id, !ok, ok)
+		}
+	}
+}
+
 func TestUTF16Len(t *testing.T) {
 	for s, n := range map[string]int{"": 0, "abc": 3, "字": 1, "😀": 2, "a😀字": 4, "\U0010FFFF": 2} {
 		if got := utf16Len(s); got != n {

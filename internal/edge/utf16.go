@@ -22,6 +22,13 @@ func utf16Len(s string) int {
 	return n
 }
 
+// validID reports whether id can be a userId or deviceId: the linkToken
+// of a push names them, so they are measured as it is (1-maxIDLen UTF-16
+// code units), and a user a push could reach can connect.
+func validID(id string) bool {
+	return id != "" && utf8.ValidString(id) && utf16Len(id) <= maxIDLen
+}
+
 // checkUTF8 refuses a body that is not UTF-8 text: bytes that are not
 // UTF-8, or a \u escape of half a surrogate pair (JSON allows it, UTF-8
 // cannot hold it). Go's JSON decoder would silently turn either into
