@@ -192,7 +192,7 @@ func TestGlobalPush(t *testing.T) {
 	if st := call(t, http.MethodPost, srv.URL+"/webapi/sync/global?instanceId="+inst, map[string]any{"bizType": "CHAT", "thirdMsgId": "x", "payload": "x"}, &a); st != 200 || a.Msg != "NOT_SUPPORT_GLOBAL" {
 		t.Fatalf("global push of a specified bizType: %d %+v", st, a)
 	}
-	if st := call(t, http.MethodPost, srv.URL+"/webapi/sync/global?instanceId="+inst, map[string]any{"bizType": "SDK-CONFIG", "linkToken": "u", "thirdMsgId": "y", "payload": "y"}, &a); st != 400 {
+	if st := call(t, http.MethodPost, srv.URL+"/webapi/sync/global?instanceId="+inst, map[string]any{"bizType": "SDK-CONFIG", "linkToken": "u", "thirdMsgId": "y", "payload": "y"}, &a); st != 200 || a.Msg != "ARGS_INVALID" {
 		t.Fatalf("global push with a linkToken: %d %+v", st, a)
 	}
 

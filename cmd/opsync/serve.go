@@ -31,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
+	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -57,7 +58,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
-		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
+		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr,
 	})
 	if err != nil {

@@ -37,6 +37,10 @@ type Options struct {
 	// Push is the push service every push API hands its pushes to (nil:
 	// one on member, subscribed to its instance change notices).
 	Push *push.Service
+	// StrictPushStatus makes the push APIs answer opsync's own refusals
+	// with their HTTP status (400 ARGS_INVALID, 401, 404, 405) instead of
+	// 200, the source's status for every answer.
+	StrictPushStatus bool
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.

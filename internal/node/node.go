@@ -75,6 +75,8 @@ type Config struct {
 	// address (0: no cap). See internal/connlimit.
 	MaxConns        int
 	MaxConnsPerAddr int
+	// StrictPushStatus: see edge.Options.
+	StrictPushStatus bool
 }
 
 // Node is a running node.
@@ -174,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{store: store, raft: replicated, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
 		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
 	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
-		AdminToken: cfg.AdminToken, Validator: cfg.Validator}
+		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus}
 	if replicated != nil {
 		eopts.Cluster = raftAdmin{store: replicated, id: id}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -31,8 +32,12 @@ type Router interface {
 
 // Caller is how a push authenticated.
 type Caller struct {
-	// APIKey is the key the pusher presented; it must be the instance's.
+	// APIKey is the key the pusher presented; it must be the instance's,
+	// unless the instance lets From push without a key.
 	APIKey string
+	// From is the address the request came from, as the connection says
+	// (never a header a client can set); the zero Addr matches no network.
+	From netip.Addr
 	// Admin is the administrator (whose token the edge checked): no key
 	// is asked for.
 	Admin bool
@@ -151,9 +156,11 @@ type Tenant struct {
 	inst *Instance
 }
 
-// Authorize checks that caller may push to the instance. It answers nil
-// and the refusal (INSTANCE_NOT_FOUND whatever the key, UNAUTHORIZED,
-// SYSTEM_ERROR when the instance did not answer), or the instance.
+// Authorize checks that caller may push to the instance: the
+// administrator, the instance's API key, or (with the setting pushAuth
+// networks) an address of a listed network. It answers nil and the
+// refusal (INSTANCE_NOT_FOUND whatever the key, UNAUTHORIZED, SYSTEM_ERROR
+// when the instance did not answer), or the instance.
 func (s *Service) Authorize(ctx context.Context, instanceID string, caller Caller) (*Tenant, Result) {
 	inst, err := s.cache.Get(ctx, instanceID)
 	switch {
@@ -162,11 +169,18 @@ func (s *Service) Authorize(ctx context.Context, instanceID string, caller Calle
 		return nil, Result{Code: resultcode.SystemError}
 	case !inst.Exists():
 		return nil, Result{Code: resultcode.InstanceNotFound}
-	case !caller.Admin && !inst.KeyMatches(caller.APIKey):
+	case !caller.Admin && !inst.KeyMatches(caller.APIKey) && !inst.OpenTo(caller.From):
 		return nil, Result{Code: resultcode.Unauthorized}
 	}
 	return &Tenant{s: s, id: instanceID, inst: inst}, Result{}
 }
+
+// ID is the tenant's instance id.
+func (t *Tenant) ID() string { return t.id }
+
+// LogsPushes reports whether the instance asks for its push APIs' pushes
+// to be recorded in its operation log (the setting logApiPushes).
+func (t *Tenant) LogsPushes() bool { return t.inst.LogsPushes() }
 
 // Push authorizes caller and pushes req: Authorize, then Tenant.Push.
 func (s *Service) Push(ctx context.Context, instanceID string, caller Caller, req Request) Result {
