@@ -14,8 +14,9 @@ import (
 // Logger.Fatalf ("fatal commit error"), since its commit pipeline is then
 // in an unknown state. So a node must stop writing before the disk is full,
 // not after. SpaceGuard watches the free space of the data directory's
-// file system (statfs, every second and after a failed write, lowered
-// between samples by what the node writes) against a reserve:
+// file system (statfs, every second, after a failed write and after every
+// sixteenth of the reserve written; lowered between samples by what the
+// node writes) against a reserve:
 //
 //   - below the reserve (SpaceLow), new data is refused: pushes answer
 //     SYSTEM_ERROR, admin writes 507. Acks (sync points), deletes, trims
@@ -95,6 +96,7 @@ type SpaceGuard struct {
 	// free is the last sample less what was written since: a burst of
 	// writes between samples moves the mode without waiting for the next.
 	free     atomic.Uint64
+	since    atomic.Uint64 // bytes written since the last sample
 	refusals atomic.Uint64
 	failing  bool // the last sample failed (logged once)
 }
@@ -200,17 +202,29 @@ func (g *SpaceGuard) count(err error) error {
 	return err
 }
 
-// Wrote lowers the free-space estimate by n bytes just written, and enters
-// a stricter mode at once when the estimate crosses into one. Only the
-// next sample leaves a mode: writes never free space.
+// writeAmplification is how many bytes of disk a byte written costs
+// before the next sample: Pebble writes it to the WAL and, at the next
+// memtable flush, once more into an sstable.
+const writeAmplification = 2
+
+// Wrote lowers the free-space estimate by what n bytes just written cost,
+// and enters a stricter mode at once when the estimate crosses into one.
+// Once the writes since the last sample reach a sixteenth of the reserve,
+// it samples: a burst of writes cannot outrun the one-second samples by
+// more than that. Only a sample leaves a mode: writes never free space.
 func (g *SpaceGuard) Wrote(n int) {
 	if g == nil || n <= 0 || g.opts.Reserve == 0 {
+		return
+	}
+	cost := uint64(n) * writeAmplification
+	if g.since.Add(cost) >= g.opts.Reserve/16 && g.opts.Free != nil {
+		g.Sample()
 		return
 	}
 	var free uint64
 	for {
 		old := g.free.Load()
-		free = old - min(old, uint64(n))
+		free = old - min(old, cost)
 		if g.free.CompareAndSwap(old, free) {
 			break
 		}
@@ -240,6 +254,7 @@ func (g *SpaceGuard) Sample() {
 	}
 	g.failing = false
 	g.free.Store(free)
+	g.since.Store(0)
 	g.move(nextMode(g.Mode(), free, g.opts.Reserve))
 }
 
@@ -252,9 +267,9 @@ func (g *SpaceGuard) move(to SpaceMode) {
 	attrs := []any{slog.String("dir", g.opts.Dir), slog.Uint64("freeBytes", g.free.Load()), slog.Uint64("reserveBytes", g.opts.Reserve)}
 	switch {
 	case to == SpaceFull:
-		g.log.Error("disk space below the floor: every write but deletes is refused", attrs...)
+		g.log.Error("disk space low, below the floor: every write but deletes is refused", attrs...)
 	case to == SpaceLow && from == SpaceOK:
-		g.log.Error("disk space below the reserve: new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); acks, deletes and trims go on", attrs...)
+		g.log.Error("disk space low, below the reserve: new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); acks, deletes and trims go on", attrs...)
 	case to == SpaceLow:
 		g.log.Warn("disk space back above the floor: acks and snapshots are written again; new data is still refused", attrs...)
 	default:

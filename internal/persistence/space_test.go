@@ -92,27 +92,30 @@ func TestSpaceGuardEpisodes(t *testing.T) {
 
 	type step struct {
 		name      string
-		free      uint64 // sampled, unless wrote is set
+		free      uint64 // what the disk has now
+		sample    bool   // sampled (else: wrote, and the disk is not read unless the writes make it)
 		wrote     int
 		wantMode  SpaceMode
 		wantLines int // log lines so far
 	}
 	for _, s := range []step{
-		{name: "plenty", free: 1000 * mib, wantMode: SpaceOK},
-		{name: "falls below the reserve", free: 90 * mib, wantMode: SpaceLow, wantLines: 1},
-		{name: "stays low: no new line per sample", free: 80 * mib, wantMode: SpaceLow, wantLines: 1},
-		{name: "a write crosses the floor between samples", wrote: 60 * mib, wantMode: SpaceFull, wantLines: 2},
-		{name: "a delete freed a little: still full", free: 30 * mib, wantMode: SpaceFull, wantLines: 2},
-		{name: "above the floor's margin: low again", free: 60 * mib, wantMode: SpaceLow, wantLines: 3},
-		{name: "inside low's margin: still low", free: 110 * mib, wantMode: SpaceLow, wantLines: 3},
-		{name: "space freed: ok", free: 300 * mib, wantMode: SpaceOK, wantLines: 4},
-		{name: "writes above the reserve change nothing", wrote: 100 * mib, wantMode: SpaceOK, wantLines: 4},
+		{name: "plenty", free: 1000 * mib, sample: true, wantMode: SpaceOK},
+		{name: "falls below the reserve", free: 90 * mib, sample: true, wantMode: SpaceLow, wantLines: 1},
+		{name: "stays low: no new line per sample", free: 80 * mib, sample: true, wantMode: SpaceLow, wantLines: 1},
+		{name: "near the floor", free: 26 * mib, sample: true, wantMode: SpaceLow, wantLines: 1},
+		{name: "a write crosses the floor between samples (it costs twice its size)", free: 26 * mib, wrote: 1 * mib, wantMode: SpaceFull, wantLines: 2},
+		{name: "a delete freed a little: still full", free: 30 * mib, sample: true, wantMode: SpaceFull, wantLines: 2},
+		{name: "above the floor's margin: low again", free: 60 * mib, sample: true, wantMode: SpaceLow, wantLines: 3},
+		{name: "inside low's margin: still low", free: 110 * mib, sample: true, wantMode: SpaceLow, wantLines: 3},
+		{name: "space freed: ok", free: 300 * mib, sample: true, wantMode: SpaceOK, wantLines: 4},
+		{name: "a small write far above the reserve changes nothing", free: 300 * mib, wrote: 1 * mib, wantMode: SpaceOK, wantLines: 4},
+		{name: "a burst of writes (a sixteenth of the reserve) makes it read the disk", free: 20 * mib, wrote: 4 * mib, wantMode: SpaceFull, wantLines: 5},
 	} {
-		if s.wrote > 0 {
-			g.Wrote(s.wrote)
-		} else {
-			disk.set(s.free, nil)
+		disk.set(s.free, nil)
+		if s.sample {
 			g.Sample()
+		} else {
+			g.Wrote(s.wrote)
 		}
 		if g.Mode() != s.wantMode || len(lines()) != s.wantLines {
 			t.Fatalf("%s: mode %v with %d log lines, want %v with %d:\n%s", s.name, g.Mode(), len(lines()), s.wantMode, s.wantLines, strings.Join(lines(), "\n"))
