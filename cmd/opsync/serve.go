@@ -32,6 +32,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
+	diskReserve := sizeFlag(node.DefaultDiskReserve)
+	fs.Var(&diskReserve, "disk-reserve", "free space of the data directory's file system below which new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); below a quarter of it only deletes are written; 0: off")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -59,7 +61,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -100,6 +102,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		logger.Warn("close", "err", err)
 	}
 	return 0
+}
+
+// reserveOf is node.Config.DiskReserve for the flag: 0 turns the guard off
+// (the node's 0 means its default).
+func reserveOf(s sizeFlag) int64 {
+	if s == 0 {
+		return -1
+	}
+	return int64(s)
 }
 
 // reexec replaces this process with a fresh start of the same command
