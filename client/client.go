@@ -5,14 +5,20 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"unicode/utf16"
 )
 
 // Limits the server enforces; the client checks them before connecting,
 // because the server refuses a Connect breaking them for good (4400).
 const (
 	maxBizTypes = 256
-	maxIDLen    = 100
+	// maxIDLen bounds user and device ids in UTF-16 code units, as the
+	// server measures them (and the source's Java the linkToken).
+	maxIDLen = 100
 )
+
+// idLen is id's length as the server measures it: UTF-16 code units.
+func idLen(id string) int { return len(utf16.Encode([]rune(id))) }
 
 var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
 
@@ -85,8 +91,8 @@ func New(opts Options) (*Client, error) {
 	if deviceID == "" {
 		deviceID = newDeviceID()
 	}
-	if len(deviceID) > maxIDLen {
-		return nil, fmt.Errorf("opsync client: DeviceID longer than %d bytes", maxIDLen)
+	if idLen(deviceID) > maxIDLen {
+		return nil, fmt.Errorf("opsync client: DeviceID longer than %d characters", maxIDLen)
 	}
 	c := &Client{
 		opts: opts, urls: urls, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
@@ -138,8 +144,8 @@ func (c *Client) AppToBackground() error {
 // the messages of the previous user not yet passed to callbacks are
 // dropped).
 func (c *Client) UpdateUserInfo(userID, sessionID string) error {
-	if userID == "" || len(userID) > maxIDLen {
-		return fmt.Errorf("opsync client: userID must be 1-%d bytes", maxIDLen)
+	if userID == "" || idLen(userID) > maxIDLen {
+		return fmt.Errorf("opsync client: userID must be 1-%d characters", maxIDLen)
 	}
 	c.life.Lock()
 	defer c.life.Unlock()

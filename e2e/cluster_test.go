@@ -421,3 +421,51 @@ func TestSetDeliversAcrossNodes(t *testing.T) {
 		})
 	}
 }
+
+// A coordinated kill -9 of every node of a set right after acknowledged
+// pushes, then a restart of all: every push acknowledged was on disk on a
+// majority before its SUCCESS, so each is read back, under its oplog id.
+// (A single kill leaves a majority running, so it cannot tell a journal
+// that acknowledges before its fsync from one that does not; this can.)
+func TestSetSurvivesKill9OfEveryNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three nodes")
+	}
+	set := newNodeSet(t, 3, loopbackLayout(t, 3))
+	const inst, biz, users = "ws_ALLDOWN", "EVENTS", 6
+	putBizType(t, set.url(0), inst, biz, map[string]any{"target": "user", "multiDevice": true})
+	key := apiKey(t, set.url(0), inst)
+
+	w := startSetWriters(t, set, inst, biz, key, users)
+	w.waitAcked(t, 600)
+	var killed sync.WaitGroup
+	for _, i := range set.all() {
+		killed.Add(1)
+		go func() { defer killed.Done(); set.kill9(i) }()
+	}
+	killed.Wait()
+	w.stop()
+	t.Logf("killed every node with writes in flight after %d acknowledged pushes", w.ackedCount())
+
+	for _, i := range set.all() {
+		set.start(i)
+	}
+	set.waitReady(set.all()...)
+	for u := 0; u < users; u++ {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			st, a := push(t, set.url(u%3), inst, map[string]any{"bizType": biz, "linkToken": fmt.Sprintf("u%d", u), "thirdMsgId": "sentinel", "payload": "end"})
+			if st == 200 && a.Msg == "SUCCESS" {
+				break
+			}
+			if st != 200 || a.Msg != "SYSTEM_ERROR" || time.Now().After(deadline) {
+				t.Fatalf("sentinel for u%d after the restart: %d %+v", u, st, a)
+			}
+		}
+	}
+	for u := 0; u < users; u++ {
+		r := startSetReader(t, set, inst, biz, fmt.Sprintf("u%d", u), u%3)
+		r.waitSentinel(t)
+		r.check(t, w.ackedOf(u), w.attemptedOf(u))
+	}
+}

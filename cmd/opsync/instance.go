@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 const instanceSynopsis = `opsync instance <create|get|list|rotate-keys|settings> --server URL [--instance ID] [flags]
@@ -16,7 +17,8 @@ const instanceSynopsis = `opsync instance <create|get|list|rotate-keys|settings>
   list         print every instance (without credentials)
   rotate-keys  replace the instance's apiKey and clientSecret (the old ones stop working)
   settings     print the settings, or change those given:
-               --require-token=BOOL --validation-url URL --signature-check=on|off`
+               --require-token=BOOL --validation-url URL --signature-check=on|off
+               --push-auth api-key|networks --push-networks CIDR,... --log-api-pushes=BOOL`
 
 func runInstance(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("instance", instanceSynopsis, stdout, stderr)
@@ -29,6 +31,9 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 	requireToken := fs.Bool("require-token", false, "settings: clients must connect with a token")
 	validationURL := fs.String("validation-url", "", "settings: the user-consistency validation endpoint (\"\" removes it)")
 	signature := fs.String("signature-check", "", "settings: on or off (the console's signature switch)")
+	pushAuth := fs.String("push-auth", "", "settings: how the push APIs authenticate: api-key (X-Opsync-Api-Key), or networks (no key from --push-networks; the key still works)")
+	pushNetworks := fs.String("push-networks", "", "settings: comma-separated CIDRs or addresses that may push without a key with --push-auth networks (\"\" empties the list)")
+	logAPIPushes := fs.Bool("log-api-pushes", false, "settings: record the push APIs' pushes in the operation log")
 	admin := adminFlags(fs)
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
@@ -53,7 +58,7 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 			method, target = http.MethodPost, one+"/keys/rotate"
 		case "settings":
 			method, target = http.MethodGet, one+"/settings"
-			changes, err := settingsChanges(fs, *requireToken, *validationURL, *signature)
+			changes, err := settingsChanges(fs, settingsFlags{*requireToken, *validationURL, *signature, *pushAuth, *pushNetworks, *logAPIPushes})
 			if err != nil {
 				return usageError(stderr, fs, "%v", err)
 			}
@@ -67,17 +72,47 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 	return callAndPrint(stdout, stderr, "instance "+verb, method, target, body, admin.option())
 }
 
+// settingsFlags are the values of the settings flags.
+type settingsFlags struct {
+	requireToken  bool
+	validationURL string
+	signature     string
+	pushAuth      string
+	pushNetworks  string
+	logAPIPushes  bool
+}
+
 // settingsChanges is the PATCH body of the settings flags given.
-func settingsChanges(fs *flag.FlagSet, requireToken bool, validationURL, signature string) (map[string]any, error) {
+func settingsChanges(fs *flag.FlagSet, v settingsFlags) (map[string]any, error) {
 	out := map[string]any{}
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "require-token":
-			out["requireToken"] = requireToken
+			out["requireToken"] = v.requireToken
 		case "validation-url":
-			out["validationUrl"] = validationURL
+			out["validationUrl"] = v.validationURL
+		case "push-auth":
+			switch v.pushAuth {
+			case "api-key", "apiKey":
+				out["pushAuth"] = "apiKey"
+			case "networks":
+				out["pushAuth"] = "networks"
+			default:
+				err = fmt.Errorf("--push-auth must be api-key or networks, not %q", v.pushAuth)
+			}
+		case "push-networks":
+			nets := []string{}
+			for _, n := range strings.Split(v.pushNetworks, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					nets = append(nets, n)
+				}
+			}
+			out["pushNetworks"] = nets
+		case "log-api-pushes":
+			out["logApiPushes"] = v.logAPIPushes
 		case "signature-check":
+			signature := v.signature
 			switch signature {
 			case "on":
 				out["signatureCheck"] = true

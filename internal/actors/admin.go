@@ -107,6 +107,9 @@ func (a *instanceActor) onSettings(ctx actor.Context, sender *actor.PID, m *opsy
 	if m.SignatureCheck != nil {
 		cur.SignatureCheckOff = !m.GetSignatureCheck()
 	}
+	if err := applyPushSettings(cur, m); err != nil {
+		return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: err.Error()}
+	}
 	now := a.deps.now().UnixMilli()
 	operator := operatorOf(m.Operator)
 	var ops []*opsyncpb.Operation
@@ -125,6 +128,7 @@ func (a *instanceActor) onSettings(ctx actor.Context, sender *actor.PID, m *opsy
 	if old.ValidationUrl != cur.ValidationUrl {
 		changes["validationUrl"] = &opsyncpb.FieldChange{Old: old.ValidationUrl, New: cur.ValidationUrl}
 	}
+	pushSettingsChanges(old, cur, changes)
 	if len(changes) > 0 {
 		ops = append(ops, &opsyncpb.Operation{Time: now, Operator: operator, Action: state.ActionModifySettings, Changes: changes})
 	}
@@ -145,20 +149,25 @@ func onOff(on bool) string {
 	return "off"
 }
 
-// onRecord appends a row the edge made (an admin push) to the log.
+// onRecord appends the rows the edge made (pushes) to the log, in one
+// append.
 func (a *instanceActor) onRecord(ctx actor.Context, sender *actor.PID, m *opsyncpb.RecordOperation) proto.Message {
 	if !a.state.Exists() {
 		return instanceNotFound
 	}
-	op := m.GetOperation()
-	if op == nil || op.Action == "" {
-		return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: "operation missing"}
+	ops := append([]*opsyncpb.Operation{m.GetOperation()}, m.GetMore()...)
+	evs := make([]*opsyncpb.Event, len(ops))
+	for i, op := range ops {
+		if op == nil || op.Action == "" {
+			return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: "operation missing"}
+		}
+		if op.Time == 0 {
+			op.Time = a.deps.now().UnixMilli()
+		}
+		op.Operator = operatorOf(op.Operator)
+		evs[i] = opEvent(op)
 	}
-	if op.Time == 0 {
-		op.Time = a.deps.now().UnixMilli()
-	}
-	op.Operator = operatorOf(op.Operator)
-	return a.persist(ctx, sender, []*opsyncpb.Event{opEvent(op)}, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK} })
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK} })
 }
 
 // onAuthorizePush checks a push API key (constant time). An instance

@@ -32,6 +32,10 @@ type Deps struct {
 	// members about its changes through it. Nil: nobody is told.
 	System *actor.ActorSystem
 	Logger *slog.Logger
+	// Space, if set, says whether the node's disk takes new data: a
+	// stream refuses new entries with SYSTEM_ERROR while it does not
+	// (acks, trims and deletes go on).
+	Space persistence.SpaceGate
 	// Clock is the time of the actors; nil is the wall clock.
 	Clock Clock
 }

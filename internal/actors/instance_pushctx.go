@@ -22,14 +22,15 @@ import (
 // receive InstanceChanged (internal/cluster spawns it).
 const InstanceWatchName = "opsync-instance-watch"
 
-// onGetPushContext answers the instance's API key and configs with its
-// journal version. A missing instance answers instance_exists false.
+// onGetPushContext answers the instance's API key, settings and configs
+// with its journal version. A missing instance answers instance_exists
+// false.
 func (a *instanceActor) onGetPushContext() *opsyncpb.PushContext {
 	if !a.state.Exists() {
 		return &opsyncpb.PushContext{Version: a.j.highest}
 	}
 	keys, _ := a.state.Keys()
-	return &opsyncpb.PushContext{InstanceExists: true, ApiKey: keys.ApiKey, Configs: a.state.Configs(), Version: a.j.highest}
+	return &opsyncpb.PushContext{InstanceExists: true, ApiKey: keys.ApiKey, Configs: a.state.Configs(), Settings: a.state.Settings(), Version: a.j.highest}
 }
 
 // announceChange tells every member that the instance changed, after evs

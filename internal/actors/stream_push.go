@@ -32,6 +32,14 @@ func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter)
 		pw.dups = append(pw.dups, w)
 		return
 	}
+	if a.deps.Space != nil {
+		// The node's disk is low: storing more could fill it. A repeat
+		// of a stored push was answered above, as it stores nothing.
+		if err := a.deps.Space.AdmitGrowth(); err != nil {
+			w.done(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
+			return
+		}
+	}
 	e.PushTime = now
 	pw := &pushWait{reply: w}
 	a.byKey[key] = pw

@@ -1,24 +1,23 @@
 // Package auth holds opsync's small credential primitives: random keys,
 // constant-time comparison and HS256 JSON Web Tokens for clients.
 //
-// The JWT support is deliberately narrow: compact serialization only, the
-// header's alg must be exactly "HS256" (no "none", no asymmetric
-// algorithms, no "crit" extensions), the signature is checked before any
-// claim is trusted, and exp is required.
+// Tokens are parsed and checked by github.com/golang-jwt/jwt/v5 (token
+// parsing is where a well-kept library earns its keep); this file only
+// narrows it: the header's alg must be exactly "HS256" (no "none", no
+// asymmetric algorithms, no "crit" extensions), exp is required, the
+// claims are opsync's own typed struct (a float exp or a numeric sub is
+// malformed), and the library's errors map onto opsync's.
 package auth
 
 import (
-	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Claims are the claims opsync reads from a client token.
@@ -37,7 +36,24 @@ type Claims struct {
 	IssuedAt  int64 `json:"iat,omitempty"`
 }
 
-// Leeway is the clock skew allowed on nbf and iat (not on exp).
+// Claims implements jwt.Claims so the library checks the time claims; a
+// zero time claim is absent.
+
+func numericDate(sec int64) (*jwt.NumericDate, error) {
+	if sec <= 0 {
+		return nil, nil
+	}
+	return jwt.NewNumericDate(time.Unix(sec, 0)), nil
+}
+
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.ExpiresAt) }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(c.NotBefore) }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(c.IssuedAt) }
+func (c *Claims) GetIssuer() (string, error)                   { return "", nil }
+func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// Leeway is the clock skew allowed on exp, nbf and iat.
 const Leeway = 30 * time.Second
 
 // MaxTokenLen bounds a token's length.
@@ -57,24 +73,15 @@ var (
 
 var b64 = base64.RawURLEncoding
 
-type header struct {
-	Alg  string          `json:"alg"`
-	Typ  string          `json:"typ,omitempty"`
-	Crit json.RawMessage `json:"crit,omitempty"`
-}
+const algorithm = "HS256"
+
+// errCrit refuses a header with critical extensions, which opsync does not
+// understand (RFC 7515 §4.1.11 says such a token must be refused).
+var errCrit = errors.New("crit header")
 
 // SignHS256 returns the compact JWT of claims signed with secret.
 func SignHS256(c Claims, secret []byte) (string, error) {
-	h, err := json.Marshal(header{Alg: "HS256", Typ: "JWT"})
-	if err != nil {
-		return "", err
-	}
-	p, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	signing := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
-	return signing + "." + b64.EncodeToString(mac(secret, signing)), nil
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, &c).SignedString(secret)
 }
 
 // VerifyHS256 checks token's signature with secret and its time claims
@@ -87,72 +94,48 @@ func VerifyHS256(token string, secret []byte, now time.Time) (*Claims, error) {
 	if len(token) > MaxTokenLen {
 		return nil, ErrMalformed
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, ErrMalformed
-	}
-	hb, err := b64.DecodeString(parts[0])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	var h header
-	if err := strictUnmarshal(hb, &h); err != nil {
-		return nil, ErrMalformed
-	}
-	if h.Alg != "HS256" || len(h.Crit) > 0 {
-		return nil, ErrAlgorithm
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	if !hmac.Equal(sig, mac(secret, parts[0]+"."+parts[1])) {
-		return nil, ErrSignature
-	}
-	pb, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	var raw map[string]json.RawMessage
-	if err := strictUnmarshal(pb, &raw); err != nil {
-		return nil, ErrMalformed
-	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{algorithm}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
 	var c Claims
-	if err := strictUnmarshal(pb, &c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
-	}
-	if _, ok := raw["exp"]; !ok || c.ExpiresAt <= 0 {
-		return nil, ErrNoExpiry
-	}
-	sec := now.Unix()
-	switch {
-	case sec >= c.ExpiresAt:
-		return nil, ErrExpired
-	case c.NotBefore > 0 && now.Add(Leeway).Unix() < c.NotBefore:
-		return nil, ErrNotYet
-	case c.IssuedAt > 0 && now.Add(Leeway).Unix() < c.IssuedAt:
-		return nil, ErrNotYet
+	parsed, err := parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCrit
+		}
+		return secret, nil
+	})
+	if err != nil {
+		return nil, tokenError(parsed, err)
 	}
 	return &c, nil
 }
 
-func mac(secret []byte, signing string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(signing))
-	return m.Sum(nil)
-}
-
-// strictUnmarshal decodes one JSON object: numbers must fit their fields
-// (a float exp is refused) and nothing may follow it.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return err
+// tokenError maps the library's error onto opsync's. The library reports a
+// method outside the valid ones as an invalid signature: the header tells
+// the two apart.
+func tokenError(parsed *jwt.Token, err error) error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ErrMalformed
+	case errors.Is(err, errCrit), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ErrAlgorithm
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if parsed == nil || parsed.Header["alg"] != algorithm {
+			return ErrAlgorithm
+		}
+		return ErrSignature
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return ErrNoExpiry
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ErrNotYet
 	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
+	return ErrMalformed
 }
 
 // NewKey returns a random 32-byte key, base64url without padding (43

@@ -64,7 +64,10 @@ func TestVerifyRefuses(t *testing.T) {
 		{"two parts", parts[0] + "." + parts[1], ErrMalformed},
 		{"four parts", valid + ".x", ErrMalformed},
 		{"not JSON header", forge(`alg`, good, secret), ErrMalformed},
-		{"expired", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":`+itoa(now.Unix())+`}`, secret), ErrExpired},
+		{"expired beyond the leeway", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":`+itoa(now.Add(-Leeway).Unix())+`}`, secret), ErrExpired},
+		{"exp zero", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":0}`, secret), ErrNoExpiry},
+		{"issued in the future", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":`+itoa(now.Unix()+600)+`,"iat":`+itoa(now.Unix()+120)+`}`, secret), ErrNotYet},
+		{"trailing data in claims", forge(`{"alg":"HS256"}`, good+`{}`, secret), ErrMalformed},
 		{"no exp", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i"}`, secret), ErrNoExpiry},
 		{"float exp", forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":1.5e12}`, secret), ErrMalformed},
 		{"string sub", forge(`{"alg":"HS256"}`, `{"sub":7,"iid":"i","exp":`+itoa(now.Unix()+60)+`}`, secret), ErrMalformed},
@@ -83,7 +86,11 @@ func TestVerifyRefuses(t *testing.T) {
 	if _, err := VerifyHS256(valid, nil, now); !errors.Is(err, ErrSignature) {
 		t.Fatalf("empty secret: %v", err)
 	}
-	// nbf within the leeway is accepted.
+	// exp and nbf within the leeway are accepted.
+	late := forge(`{"alg":"HS256"}`, `{"sub":"a","iid":"i","exp":`+itoa(now.Unix()-10)+`}`, secret)
+	if _, err := VerifyHS256(late, secret, now); err != nil {
+		t.Fatalf("exp within leeway: %v", err)
+	}
 	tok := forge(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"a","iid":"i","exp":`+itoa(now.Unix()+600)+`,"nbf":`+itoa(now.Unix()+10)+`}`, secret)
 	if _, err := VerifyHS256(tok, secret, now); err != nil {
 		t.Fatalf("nbf within leeway: %v", err)

@@ -30,7 +30,7 @@ func (s *Server) routeAdmin() {
 func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request, withBiz bool) (instance, biz string, ok bool) {
 	instance, biz = r.PathValue("instance"), r.PathValue("biz")
 	if !ValidInstanceID(instance) {
-		writeError(w, http.StatusBadRequest, "INVALID", "instance id must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'")
+		writeError(w, http.StatusBadRequest, "INVALID", instanceIDRule)
 		return "", "", false
 	}
 	if withBiz && !actors.ValidBizType(biz) {

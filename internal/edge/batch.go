@@ -33,11 +33,12 @@ type batchAnswer struct {
 // be; the push service writes the items of one stream in one journal
 // append, different streams concurrently, so a batch costs a few fsyncs.
 func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
+	strict := s.opts.StrictPushStatus
 	refuse := func(code, detail string) {
-		writeJSON(w, pushStatus(code), batchAnswer{Msg: code, Detail: detail})
+		writeJSON(w, pushStatus(code, strict), batchAnswer{Msg: code, Detail: detail})
 	}
 	if r.Method != http.MethodPost {
-		refuseMethod(w, batchAnswer{Msg: resultcode.ArgsInvalid, Detail: "use POST"})
+		refuseMethod(w, strict, batchAnswer{Msg: resultcode.ArgsInvalid, Detail: "use POST"})
 		return
 	}
 	instanceID := r.URL.Query().Get("instanceId")
@@ -64,6 +65,10 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 		refuse(resultcode.ArgsInvalid, "reading body: "+err.Error())
 		return
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		refuse(resultcode.ArgsIsNull, `empty body: {"items":[push, ...]} is required`)
+		return
+	}
 	var req struct {
 		Items []json.RawMessage `json:"items"`
 	}
@@ -80,7 +85,9 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 		refuse(resultcode.ArgsInvalid, fmt.Sprintf("at most %d items", maxBatchItems))
 		return
 	}
+	metrics.WebAPIPushes.WithLabelValues(instanceID, apiBatch).Add(float64(len(req.Items)))
 	results := make([]pushAnswer, len(req.Items))
+	items := make([]*PushRequest, len(req.Items))
 	reqs := make([]*push.Request, len(req.Items)) // nil: refused here
 	for i, raw := range req.Items {
 		item, err := ParsePushBody(raw, true)
@@ -90,15 +97,17 @@ func (s *Server) handleBatchPush(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		pr := item.Request(push.Specified)
-		reqs[i] = &pr
+		items[i], reqs[i] = item, &pr
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	for i, res := range tenant.Batch(ctx, reqs) {
+	batch := tenant.Batch(ctx, reqs)
+	for i, res := range batch {
 		if reqs[i] != nil {
 			results[i] = pushAnswer{Success: res.Success(), Msg: res.Code, OplogID: res.OplogID, Detail: res.Detail}
 		}
 	}
+	s.recordAPIPushes(ctx, r, tenant, apiBatch, items, batch)
 	for _, a := range results {
 		metrics.Pushes.WithLabelValues(a.Msg).Inc()
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
@@ -207,10 +206,10 @@ func checkConnect(c *opsyncpb.Connect) error {
 	switch {
 	case !ValidInstanceID(c.InstanceId):
 		return protocolErr(CloseBadFrame, "connect: invalid instanceId")
-	case c.UserId == "" || len(c.UserId) > maxIDLen || !utf8.ValidString(c.UserId):
-		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d bytes of UTF-8", maxIDLen)
-	case c.DeviceId == "" || len(c.DeviceId) > maxIDLen || !utf8.ValidString(c.DeviceId):
-		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d bytes of UTF-8", maxIDLen)
+	case !validID(c.UserId):
+		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
+	case !validID(c.DeviceId):
+		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
 	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20, len(c.Token) > auth.MaxTokenLen:
 		return protocolErr(CloseBadFrame, "connect: sessionId, osType, appVersion or token too long")
 	case len(c.BizTypes) > maxBizPerClient:

@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -20,13 +22,14 @@ func FuzzParsePushBody(f *testing.F) {
 		`{"bizType":"A","linkToken":"u","thirdMsgId":"1","payload":"x"}`,
 		`{"bizType":"A","linkToken":"u","thirdMsgId":"1","binaryPayload":"AAEC","validTimeEnd":1700000000000}`,
 		`{"bizType":"A","linkToken":"u","thirdMsgId":"1","payload":"x","validTimeEnd":"1700000000000","osType":"iOS","appMinVersion":"1.0","appMaxVersion":"2.0"}`,
-		`{}`, `[]`, `null`, `{"payload":1}`, `{"validTimeEnd":1e99}`, "{\"payload\":\"\xff\"}",
+		`{}`, `[]`, `null`, `{"payload":1}`, `{"validTimeEnd":1e99}`, "{\"payload\":\"\xff\"}", ``,
+		`{"bizType":"A","linkToken":"u","thirdMsgId":"1","payload":"\ud83d\ude00 \ud83d"}`,
 	} {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
 	codes := map[string]bool{resultcode.ArgsIsNull: true, resultcode.ThirdMsgIDIsNull: true, resultcode.PayloadLong: true,
-		resultcode.ThirdMsgIDLong: true, resultcode.ArgsInvalid: true}
+		resultcode.ThirdMsgIDLong: true, resultcode.ArgsInvalid: true, resultcode.ArgsNotUTF8: true}
 	f.Fuzz(func(t *testing.T, body []byte, single bool) {
 		req, err := ParsePushBody(body, single)
 		if err != nil {
@@ -42,10 +45,13 @@ func FuzzParsePushBody(f *testing.F) {
 			t.Fatal("accepted without a required field")
 		case (e.Payload == "") == (len(e.BinaryPayload) == 0):
 			t.Fatal("accepted with not exactly one payload")
-		case utf8.RuneCountInString(e.Payload) > maxPayloadLen || utf8.RuneCountInString(e.ThirdMsgId) > maxThirdMsgIDLen:
+		case utf16Len(e.Payload) > maxPayloadLen || utf16Len(e.ThirdMsgId) > maxThirdMsgIDLen || utf16Len(req.LinkToken) > maxLinkTokenLen:
 			t.Fatal("accepted over a length limit")
-		case !utf8.ValidString(e.Payload) || !utf8.ValidString(e.ThirdMsgId) || !utf8.ValidString(req.LinkToken):
-			t.Fatal("accepted invalid UTF-8")
+		case !utf8.Valid(body):
+			t.Fatal("accepted a body that is not UTF-8")
+		case strings.ContainsRune(e.Payload+e.ThirdMsgId+req.LinkToken, utf8.RuneError) && !bytes.Contains(body, []byte("\uFFFD")) &&
+			!bytes.Contains(body, []byte("\ufffd")) && !bytes.ContainsRune(body, utf8.RuneError):
+			t.Fatal("accepted with a replacement character the body did not send")
 		case e.ValidTimeEnd < 0 || e.ValidTimeEnd > maxValidTimeEnd:
 			t.Fatal("accepted an impossible validTimeEnd")
 		}

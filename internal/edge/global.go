@@ -11,11 +11,5 @@ import (
 // client gets it from its own sync point at its next connect, or at once
 // when the config's pushToOnline is on.
 func (s *Server) handleGlobalPush(w http.ResponseWriter, r *http.Request) {
-	tenant, req, ok := s.readPush(w, r, false)
-	if !ok {
-		return
-	}
-	ctx, cancel := s.ctx(r)
-	defer cancel()
-	answerResult(w, tenant.Push(ctx, req.Request(push.Global)))
+	s.servePush(w, r, apiGlobal, push.Global)
 }

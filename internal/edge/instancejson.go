@@ -1,6 +1,9 @@
 package edge
 
-import "github.com/opsync/opsync/proto/opsyncpb"
+import (
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
 
 // The JSON shapes of the instance administration API.
 
@@ -22,10 +25,16 @@ type SettingsJSON struct {
 	RequireToken   bool   `json:"requireToken"`
 	ValidationURL  string `json:"validationUrl"`
 	SignatureCheck bool   `json:"signatureCheck"`
+	// PushAuth is how the push APIs authenticate: "apiKey" or "networks"
+	// (keyless from PushNetworks).
+	PushAuth     string   `json:"pushAuth"`
+	PushNetworks []string `json:"pushNetworks"`
+	LogAPIPushes bool     `json:"logApiPushes"`
 }
 
 func settingsJSON(st *opsyncpb.InstanceSettings) SettingsJSON {
-	return SettingsJSON{RequireToken: st.GetRequireToken(), ValidationURL: st.GetValidationUrl(), SignatureCheck: !st.GetSignatureCheckOff()}
+	return SettingsJSON{RequireToken: st.GetRequireToken(), ValidationURL: st.GetValidationUrl(), SignatureCheck: !st.GetSignatureCheckOff(),
+		PushAuth: actors.PushAuthName(st.GetPushAuth()), PushNetworks: append([]string{}, st.GetPushNetworks()...), LogAPIPushes: st.GetLogApiPushes()}
 }
 
 func instanceJSON(in *opsyncpb.InstanceInfo, withKeys bool) InstanceJSON {

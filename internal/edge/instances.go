@@ -80,7 +80,7 @@ func (s *Server) instanceCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ValidInstanceID(body.InstanceID) {
-		writeError(w, http.StatusBadRequest, "INVALID", "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'")
+		writeError(w, http.StatusBadRequest, "INVALID", instanceIDRule)
 		return
 	}
 	op, ok := operator(w, r)

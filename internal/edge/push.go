@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
@@ -18,6 +19,14 @@ import (
 // characters of payload, even fully \u-escaped), far below harm.
 const maxPushBody = 1 << 20
 
+// The push APIs, as the metric of the pushes an instance receives and the
+// operation log name them.
+const (
+	apiSingle = "single"
+	apiGlobal = "global"
+	apiBatch  = "batch"
+)
+
 // pushAnswer is the source's answer {"success":…,"msg":…}; opsync adds the
 // entry's oplog id on success and a detail on refusals of its own.
 type pushAnswer struct {
@@ -27,12 +36,18 @@ type pushAnswer struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// pushStatus is the HTTP status of a push API answer with code, single,
-// global, batch and admin push alike: the source's codes answer 200 as
-// the source does; opsync's own codes use the matching HTTP status.
-func pushStatus(code string) int {
+// pushStatus is the HTTP status of a push answer with code, single,
+// global, batch and admin push alike. The push APIs answer every result
+// with 200 and the code in msg, as the source does (its sample client
+// reads only 200 answers); with strict statuses (the admin API's push
+// always, the push APIs with serve --strict-push-status) opsync's own
+// codes take the matching HTTP status.
+func pushStatus(code string, strict bool) int {
+	if !strict {
+		return http.StatusOK
+	}
 	switch code {
-	case resultcode.ArgsInvalid:
+	case resultcode.ArgsInvalid, resultcode.ArgsNotUTF8:
 		return http.StatusBadRequest
 	case resultcode.InstanceNotFound:
 		return http.StatusNotFound
@@ -43,81 +58,108 @@ func pushStatus(code string) int {
 }
 
 // answerPush writes a push answer and counts it.
-func answerPush(w http.ResponseWriter, code, detail string, oplogID uint64) {
+func answerPush(w http.ResponseWriter, strict bool, code, detail string, oplogID uint64) {
 	metrics.Pushes.WithLabelValues(code).Inc()
-	writeJSON(w, pushStatus(code), pushAnswer{Success: resultcode.Successful(code), Msg: code, OplogID: oplogID, Detail: detail})
+	writeJSON(w, pushStatus(code, strict), pushAnswer{Success: resultcode.Successful(code), Msg: code, OplogID: oplogID, Detail: detail})
 }
 
 // answerResult writes the push service's result.
-func answerResult(w http.ResponseWriter, res push.Result) {
-	answerPush(w, res.Code, res.Detail, res.OplogID)
+func answerResult(w http.ResponseWriter, strict bool, res push.Result) {
+	answerPush(w, strict, res.Code, res.Detail, res.OplogID)
 }
 
-// refuseMethod answers a push API called with another method than POST.
-func refuseMethod(w http.ResponseWriter, answer any) {
+// refuseMethod answers a push API called with another method than POST:
+// 405 with strict statuses, else 200 as every push answer.
+func refuseMethod(w http.ResponseWriter, strict bool, answer any) {
 	w.Header().Set("Allow", http.MethodPost)
-	writeJSON(w, http.StatusMethodNotAllowed, answer)
+	status := http.StatusOK
+	if strict {
+		status = http.StatusMethodNotAllowed
+	}
+	writeJSON(w, status, answer)
 }
 
-// authorizePush asks the push service whether the request's API key may
-// push to the instance, before the body is read (an unknown instance is
-// INSTANCE_NOT_FOUND whatever the key, a wrong key UNAUTHORIZED whatever
-// the body).
+// callerOf is who sends a push API request: the API key it presents and
+// the address of its connection. The address is the TCP peer's, never a
+// header such as X-Forwarded-For that any caller can set.
+func callerOf(r *http.Request) push.Caller {
+	c := push.APIKey(r.Header.Get(APIKeyHeader))
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.From = ap.Addr().Unmap()
+	}
+	return c
+}
+
+// authorizePush asks the push service whether the request may push to the
+// instance, before the body is read (an unknown instance is
+// INSTANCE_NOT_FOUND whatever the key, a refused caller UNAUTHORIZED
+// whatever the body).
 func (s *Server) authorizePush(r *http.Request, instanceID string) (*push.Tenant, push.Result) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
-	return s.push.Authorize(ctx, instanceID, push.APIKey(r.Header.Get(APIKeyHeader)))
+	return s.push.Authorize(ctx, instanceID, callerOf(r))
 }
 
 // readPush checks what the single and global push APIs share: POST, the
-// instanceId, the API key, and the body. It answers the refusal itself and
-// returns ok false then.
-func (s *Server) readPush(w http.ResponseWriter, r *http.Request, withLinkToken bool) (tenant *push.Tenant, req *PushRequest, ok bool) {
+// instanceId, the caller, and the body. It answers the refusal itself and
+// returns ok false then. A push the instance authorized is counted under
+// api whatever its body.
+func (s *Server) readPush(w http.ResponseWriter, r *http.Request, api string) (tenant *push.Tenant, req *PushRequest, ok bool) {
+	strict := s.opts.StrictPushStatus
 	if r.Method != http.MethodPost {
-		refuseMethod(w, pushAnswer{Msg: resultcode.ArgsInvalid, Detail: "use POST"})
+		refuseMethod(w, strict, pushAnswer{Msg: resultcode.ArgsInvalid, Detail: "use POST"})
 		return nil, nil, false
 	}
 	instanceID := r.URL.Query().Get("instanceId")
 	if instanceID == "" {
-		answerPush(w, resultcode.ArgsIsNull, "instanceId query parameter is required", 0)
+		answerPush(w, strict, resultcode.ArgsIsNull, "instanceId query parameter is required", 0)
 		return nil, nil, false
 	}
 	if !ValidInstanceID(instanceID) {
-		answerPush(w, resultcode.ArgsInvalid, "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'", 0)
+		answerPush(w, strict, resultcode.ArgsInvalid, instanceIDRule, 0)
 		return nil, nil, false
 	}
 	tenant, refused := s.authorizePush(r, instanceID)
 	if tenant == nil {
-		answerResult(w, refused)
+		answerResult(w, strict, refused)
 		return nil, nil, false
 	}
+	metrics.WebAPIPushes.WithLabelValues(instanceID, api).Inc()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			answerPush(w, resultcode.PayloadLong, "request body too large", 0)
+			answerPush(w, strict, resultcode.PayloadLong, "request body too large", 0)
 			return nil, nil, false
 		}
-		answerPush(w, resultcode.ArgsInvalid, "reading body: "+err.Error(), 0)
+		answerPush(w, strict, resultcode.ArgsInvalid, "reading body: "+err.Error(), 0)
 		return nil, nil, false
 	}
-	req, err = ParsePushBody(body, withLinkToken)
+	req, err = ParsePushBody(body, api == apiSingle)
 	if err != nil {
 		code, detail := pushCode(err)
-		answerPush(w, code, detail, 0)
+		answerPush(w, strict, code, detail, 0)
 		return nil, nil, false
 	}
 	return tenant, req, true
 }
 
-// handleSinglePush is the source's single push: one entry into the stream
-// of the user or device linkToken names.
-func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
-	tenant, req, ok := s.readPush(w, r, true)
+// servePush is the single (scope Specified) or global (scope Global) push
+// API: one entry, recorded in the operation log when the instance asks.
+func (s *Server) servePush(w http.ResponseWriter, r *http.Request, api string, scope push.Scope) {
+	tenant, req, ok := s.readPush(w, r, api)
 	if !ok {
 		return
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	answerResult(w, tenant.Push(ctx, req.Request(push.Specified)))
+	res := tenant.Push(ctx, req.Request(scope))
+	s.recordAPIPushes(ctx, r, tenant, api, []*PushRequest{req}, []push.Result{res})
+	answerResult(w, s.opts.StrictPushStatus, res)
+}
+
+// handleSinglePush is the source's single push: one entry into the stream
+// of the user or device linkToken names.
+func (s *Server) handleSinglePush(w http.ResponseWriter, r *http.Request) {
+	s.servePush(w, r, apiSingle, push.Specified)
 }

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
 )
 
-// Field limits of the push APIs (source §5.2 "请求参数").
+// Field limits of the push APIs (source §5.2 "请求参数"), in characters as
+// the source's Java counts them: UTF-16 code units (utf16Len).
 const (
 	maxBizTypeLen    = 30
 	maxLinkTokenLen  = 100
@@ -63,6 +63,13 @@ func invalid(format string, args ...any) *PushError {
 // ParsePushBody decodes and checks a push body. withLinkToken is true for
 // the single push API. The error, if any, is a *PushError.
 func ParsePushBody(body []byte, withLinkToken bool) (*PushRequest, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		// The source's answer to a push without its required arguments.
+		return nil, &PushError{Code: resultcode.ArgsIsNull, Detail: "empty body: bizType, linkToken, thirdMsgId and payload or binaryPayload are required"}
+	}
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	var w pushWire
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
@@ -74,12 +81,6 @@ func ParsePushBody(body []byte, withLinkToken bool) (*PushRequest, error) {
 	req := &w.PushRequest
 	if err := parseValidTimeEnd(w.ValidTimeEnd, req); err != nil {
 		return nil, err
-	}
-	for name, v := range map[string]string{"bizType": req.BizType, "linkToken": req.LinkToken, "payload": req.Payload,
-		"thirdMsgId": req.ThirdMsgID, "osType": req.OSType, "appMinVersion": req.AppMinVersion, "appMaxVersion": req.AppMaxVersion} {
-		if !utf8.ValidString(v) {
-			return nil, invalid("%s is not valid UTF-8", name)
-		}
 	}
 	return req, req.check(withLinkToken)
 }
@@ -119,17 +120,17 @@ func (r *PushRequest) check(withLinkToken bool) error {
 		return invalid("the global push API takes no linkToken")
 	case r.Payload != "" && r.BinaryPayload != "":
 		return invalid("payload and binaryPayload are exclusive")
-	case utf8.RuneCountInString(r.Payload) > maxPayloadLen || len(r.BinaryPayload) > maxPayloadLen:
-		return &PushError{Code: resultcode.PayloadLong, Detail: fmt.Sprintf("payload longer than %d characters", maxPayloadLen)}
-	case utf8.RuneCountInString(r.ThirdMsgID) > maxThirdMsgIDLen:
-		return &PushError{Code: resultcode.ThirdMsgIDLong, Detail: fmt.Sprintf("thirdMsgId longer than %d characters", maxThirdMsgIDLen)}
-	case utf8.RuneCountInString(r.BizType) > maxBizTypeLen:
+	case utf16Len(r.Payload) > maxPayloadLen || len(r.BinaryPayload) > maxPayloadLen:
+		return &PushError{Code: resultcode.PayloadLong, Detail: fmt.Sprintf("payload longer than %d characters (UTF-16 code units)", maxPayloadLen)}
+	case utf16Len(r.ThirdMsgID) > maxThirdMsgIDLen:
+		return &PushError{Code: resultcode.ThirdMsgIDLong, Detail: fmt.Sprintf("thirdMsgId longer than %d characters (UTF-16 code units)", maxThirdMsgIDLen)}
+	case utf16Len(r.BizType) > maxBizTypeLen:
 		return invalid("bizType longer than %d characters", maxBizTypeLen)
-	case utf8.RuneCountInString(r.LinkToken) > maxLinkTokenLen:
-		return invalid("linkToken longer than %d characters", maxLinkTokenLen)
-	case utf8.RuneCountInString(r.OSType) > maxOSTypeLen:
+	case utf16Len(r.LinkToken) > maxLinkTokenLen:
+		return invalid("linkToken longer than %d characters (UTF-16 code units)", maxLinkTokenLen)
+	case utf16Len(r.OSType) > maxOSTypeLen:
 		return invalid("osType longer than %d characters", maxOSTypeLen)
-	case len(r.AppMinVersion) > maxVersionLen || len(r.AppMaxVersion) > maxVersionLen:
+	case utf16Len(r.AppMinVersion) > maxVersionLen || utf16Len(r.AppMaxVersion) > maxVersionLen:
 		return invalid("appMinVersion and appMaxVersion are at most %d characters", maxVersionLen)
 	}
 	if r.BinaryPayload != "" {

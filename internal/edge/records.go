@@ -39,8 +39,8 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if id == "" || len(id) > maxIDLen {
-		writeError(w, http.StatusBadRequest, "INVALID", "user or device id must be 1-100 bytes")
+	if !validID(id) {
+		writeError(w, http.StatusBadRequest, "INVALID", "user or device id must be 1-100 characters (UTF-16 code units) of UTF-8")
 		return
 	}
 	since := time.Now().Add(-recordsWindow).UnixMilli()

@@ -37,6 +37,14 @@ type Options struct {
 	// Push is the push service every push API hands its pushes to (nil:
 	// one on member, subscribed to its instance change notices).
 	Push *push.Service
+	// StrictPushStatus makes the push APIs answer opsync's own refusals
+	// with their HTTP status (400 ARGS_INVALID, 401, 404, 405) instead of
+	// 200, the source's status for every answer.
+	StrictPushStatus bool
+	// Space says whether the node's disk takes new data (nil: always):
+	// admin writes answer 507 and /readyz 503 while it does not (see
+	// space.go). The push service asks it too (push.Options.Space).
+	Space DiskSpace
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
@@ -98,6 +106,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeUnauthorized(w, "the admin API needs the header Authorization: Bearer <admin token>")
 		return
 	}
+	if s.insufficientStorage(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -118,8 +129,16 @@ func (s *Server) CloseClients() {
 // instancePattern is the form of an instance id (workspaceId_AppId).
 var instancePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// ValidInstanceID reports whether s is a well-formed instance id.
-func ValidInstanceID(s string) bool { return instancePattern.MatchString(s) }
+// ValidInstanceID reports whether s is a well-formed instance id. An id of
+// dots only is not: "." and ".." are rewritten by every URL path cleaner
+// (an instance so named could be created and never managed again), and
+// the rest of that family is refused with them so the rule is one line.
+func ValidInstanceID(s string) bool {
+	return instancePattern.MatchString(s) && strings.Trim(s, ".") != ""
+}
+
+// instanceIDRule is the rule in words, for refusals.
+const instanceIDRule = "instanceId must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.', not only dots"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -133,8 +152,11 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 }
 
 // handleReady answers 200 once the node can serve: its cluster member
-// routes a request to an actor and back.
+// routes a request to an actor and back, and its disk takes new data.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.diskNotReady(w) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if _, err := s.member.BizTypes(ctx, readinessProbeInstance); err != nil {

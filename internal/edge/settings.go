@@ -8,7 +8,7 @@ import (
 )
 
 // An instance's settings: requireToken, validationUrl, the signature
-// switch.
+// switch, how pushes authenticate and whether they are logged.
 
 func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
@@ -30,7 +30,9 @@ func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // settingsPatch changes the settings given: {"requireToken": bool,
-// "validationUrl": "https://..." or "", "signatureCheck": bool}.
+// "validationUrl": "https://..." or "", "signatureCheck": bool,
+// "pushAuth": "apiKey"|"networks", "pushNetworks": ["CIDR", ...],
+// "logApiPushes": bool}.
 func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -40,9 +42,26 @@ func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 		RequireToken   *bool   `json:"requireToken"`
 		ValidationURL  *string `json:"validationUrl"`
 		SignatureCheck *bool   `json:"signatureCheck"`
+		PushAuth       *string `json:"pushAuth"`
+		// PushNetworks, when given, replaces the list ([] empties it).
+		PushNetworks *[]string `json:"pushNetworks"`
+		LogAPIPushes *bool     `json:"logApiPushes"`
 	}
 	if !readJSON(w, r, &body) {
 		return
+	}
+	cmd := &opsyncpb.ChangeInstanceSettings{RequireToken: body.RequireToken, ValidationUrl: body.ValidationURL, SignatureCheck: body.SignatureCheck,
+		LogApiPushes: body.LogAPIPushes}
+	if body.PushAuth != nil {
+		a, err := actors.ParsePushAuth(*body.PushAuth)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID", err.Error())
+			return
+		}
+		cmd.PushAuth = &a
+	}
+	if body.PushNetworks != nil {
+		cmd.SetPushNetworks, cmd.PushNetworks = true, *body.PushNetworks
 	}
 	if body.ValidationURL != nil {
 		if err := actors.CheckValidationURL(*body.ValidationURL); err != nil {
@@ -56,8 +75,8 @@ func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.member.InstanceCommand(ctx, instance, &opsyncpb.ChangeInstanceSettings{Operator: op,
-		RequireToken: body.RequireToken, ValidationUrl: body.ValidationURL, SignatureCheck: body.SignatureCheck})
+	cmd.Operator = op
+	res, err := s.member.InstanceCommand(ctx, instance, cmd)
 	s.push.Invalidate(instance)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())

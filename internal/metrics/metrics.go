@@ -80,13 +80,22 @@ var (
 	Activations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "opsync_actor_activations_total", Help: "Persistent actor activations (recoveries), by kind.",
 	}, []string{"kind"})
+	// WebAPIPushes counts the pushes each instance receives through the
+	// push APIs, by API (single, global, batch: one per item). Only pushes
+	// its instance authorized are counted, so that the instance label
+	// takes only ids an administrator created, never what callers send:
+	// at most three series per instance that receives pushes on the node.
+	WebAPIPushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opsync_webapi_pushes_total", Help: "Pushes received through /webapi/sync/{single,global,batch}, by instance and API (authorized pushes only).",
+	}, []string{"instance", "api"})
 )
 
 var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	PushCache.WithLabelValues("hit")
 	PushCache.WithLabelValues("miss")
-	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache,
+	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache, WebAPIPushes,
+		DiskFull, DiskFree, DiskRefusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

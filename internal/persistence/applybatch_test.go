@@ -21,6 +21,9 @@ func TestApplyBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed before the store on every way out: an open batch holds off
+	// the store's Close, so a failed assertion would otherwise hang.
+	defer b.Close()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -148,6 +151,9 @@ func TestApplyBatchAfterAppendKeepsTheSeqCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed before the store on every way out: an open batch holds off
+	// the store's Close, so a failed assertion would otherwise hang.
+	defer b.Close()
 	if err := b.Append("a", 2, [][]byte{[]byte("a2")}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package push
 import (
 	"container/list"
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -46,12 +47,28 @@ type Instance struct {
 	apiKey  string
 	configs map[string]*opsyncpb.BizTypeConfig
 	version uint64
+	// open lists the networks that may push without a key (the setting
+	// pushAuth networks); nil: the key is required.
+	open []netip.Prefix
+	// logPushes: the instance records the push APIs' pushes in its
+	// operation log.
+	logPushes bool
 }
 
 func newInstance(pc *opsyncpb.PushContext) *Instance {
-	in := &Instance{exists: pc.InstanceExists, apiKey: pc.ApiKey, version: pc.Version, configs: make(map[string]*opsyncpb.BizTypeConfig, len(pc.Configs))}
+	in := &Instance{exists: pc.InstanceExists, apiKey: pc.ApiKey, version: pc.Version, configs: make(map[string]*opsyncpb.BizTypeConfig, len(pc.Configs)),
+		logPushes: pc.GetSettings().GetLogApiPushes()}
 	for _, c := range pc.Configs {
 		in.configs[c.BizType] = c
+	}
+	if pc.GetSettings().GetPushAuth() == opsyncpb.PushAuth_PUSH_AUTH_NETWORKS {
+		for _, n := range pc.GetSettings().GetPushNetworks() {
+			// The instance stored them canonical; one that does not parse
+			// (written by a later version) opens nothing.
+			if p, err := netip.ParsePrefix(n); err == nil {
+				in.open = append(in.open, p)
+			}
+		}
 	}
 	return in
 }
@@ -66,6 +83,22 @@ func (in *Instance) Version() uint64 { return in.version }
 // KeyMatches reports, in constant time, whether key is the instance's API
 // key. An instance without a key matches none.
 func (in *Instance) KeyMatches(key string) bool { return auth.Equal(key, in.apiKey) }
+
+// OpenTo reports whether addr may push without a key: the instance lets
+// keyless pushes come from a network that holds addr.
+func (in *Instance) OpenTo(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range in.open {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// LogsPushes reports whether the instance records the push APIs' pushes in
+// its operation log.
+func (in *Instance) LogsPushes() bool { return in.logPushes }
 
 // Config is the bizType's config (shared: read only).
 func (in *Instance) Config(bizType string) (*opsyncpb.BizTypeConfig, bool) {

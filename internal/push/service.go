@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -31,8 +33,12 @@ type Router interface {
 
 // Caller is how a push authenticated.
 type Caller struct {
-	// APIKey is the key the pusher presented; it must be the instance's.
+	// APIKey is the key the pusher presented; it must be the instance's,
+	// unless the instance lets From push without a key.
 	APIKey string
+	// From is the address the request came from, as the connection says
+	// (never a header a client can set); the zero Addr matches no network.
+	From netip.Addr
 	// Admin is the administrator (whose token the edge checked): no key
 	// is asked for.
 	Admin bool
@@ -106,6 +112,10 @@ type Options struct {
 	Now func() time.Time
 	// Cache bounds the instance cache (its Now defaults to Now).
 	Cache CacheOptions
+	// Space, if set, is asked before an entry is stored: while the node's
+	// disk is below its reserve, pushes that would store answer
+	// SYSTEM_ERROR at once (transient ones, which store nothing, go on).
+	Space persistence.SpaceGate
 }
 
 // Service is the push use case (see the package doc).
@@ -114,6 +124,7 @@ type Service struct {
 	cache  *InstanceCache
 	log    *slog.Logger
 	now    func() time.Time
+	space  persistence.SpaceGate
 }
 
 // New returns the push service on router.
@@ -127,7 +138,7 @@ func New(router Router, opts Options) *Service {
 	if opts.Cache.Now == nil {
 		opts.Cache.Now = opts.Now
 	}
-	return &Service{router: router, cache: NewInstanceCache(router.PushContext, opts.Cache), log: opts.Logger, now: opts.Now}
+	return &Service{router: router, cache: NewInstanceCache(router.PushContext, opts.Cache), log: opts.Logger, now: opts.Now, space: opts.Space}
 }
 
 // InstanceChanged tells the service that an instance journaled a change
@@ -151,9 +162,11 @@ type Tenant struct {
 	inst *Instance
 }
 
-// Authorize checks that caller may push to the instance. It answers nil
-// and the refusal (INSTANCE_NOT_FOUND whatever the key, UNAUTHORIZED,
-// SYSTEM_ERROR when the instance did not answer), or the instance.
+// Authorize checks that caller may push to the instance: the
+// administrator, the instance's API key, or (with the setting pushAuth
+// networks) an address of a listed network. It answers nil and the
+// refusal (INSTANCE_NOT_FOUND whatever the key, UNAUTHORIZED, SYSTEM_ERROR
+// when the instance did not answer), or the instance.
 func (s *Service) Authorize(ctx context.Context, instanceID string, caller Caller) (*Tenant, Result) {
 	inst, err := s.cache.Get(ctx, instanceID)
 	switch {
@@ -162,11 +175,18 @@ func (s *Service) Authorize(ctx context.Context, instanceID string, caller Calle
 		return nil, Result{Code: resultcode.SystemError}
 	case !inst.Exists():
 		return nil, Result{Code: resultcode.InstanceNotFound}
-	case !caller.Admin && !inst.KeyMatches(caller.APIKey):
+	case !caller.Admin && !inst.KeyMatches(caller.APIKey) && !inst.OpenTo(caller.From):
 		return nil, Result{Code: resultcode.Unauthorized}
 	}
 	return &Tenant{s: s, id: instanceID, inst: inst}, Result{}
 }
+
+// ID is the tenant's instance id.
+func (t *Tenant) ID() string { return t.id }
+
+// LogsPushes reports whether the instance asks for its push APIs' pushes
+// to be recorded in its operation log (the setting logApiPushes).
+func (t *Tenant) LogsPushes() bool { return t.inst.LogsPushes() }
 
 // Push authorizes caller and pushes req: Authorize, then Tenant.Push.
 func (s *Service) Push(ctx context.Context, instanceID string, caller Caller, req Request) Result {
@@ -200,6 +220,11 @@ func (t *Tenant) Push(ctx context.Context, req Request) Result {
 		return Result{Code: resultcode.NotSupportGlobal, Detail: "bizType is global: push without linkToken"}
 	case req.Scope == ByLinkToken && !global && req.LinkToken == "":
 		return Result{Code: resultcode.ArgsIsNull, Detail: "linkToken is required"}
+	}
+	if cfg.Persistent {
+		if refused, ok := t.s.admit(); !ok {
+			return refused
+		}
 	}
 	entry := req.entryUnder(cfg, t.s.now().UnixMilli())
 	var res *opsyncpb.PushResult
@@ -267,6 +292,16 @@ func (t *Tenant) Batch(ctx context.Context, reqs []*Request) []Result {
 		g.items = append(g.items, i)
 		g.entries = append(g.entries, req.entryUnder(cfg, now))
 	}
+	if len(groups) > 0 {
+		if refused, ok := t.s.admit(); !ok {
+			for _, g := range groups {
+				for _, i := range g.items {
+					results[i] = refused
+				}
+			}
+			return results
+		}
+	}
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
@@ -291,6 +326,19 @@ func (t *Tenant) Batch(ctx context.Context, reqs []*Request) []Result {
 	}
 	wg.Wait()
 	return results
+}
+
+// admit asks the space gate whether an entry may be stored now; the
+// refusal is SYSTEM_ERROR (the source's code for "not stored, try again"),
+// saying why.
+func (s *Service) admit() (Result, bool) {
+	if s.space == nil {
+		return Result{}, true
+	}
+	if err := s.space.AdmitGrowth(); err != nil {
+		return Result{Code: resultcode.SystemError, Detail: err.Error()}, false
+	}
+	return Result{}, true
 }
 
 var errBatchAnswer = errors.New("push: a stream answered a batch with the wrong number of results")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"sync"
 	"testing"
@@ -126,9 +127,18 @@ func newTestService(t *testing.T) (*Service, *fakeRouter, *fakeClock) {
 	f := &fakeRouter{ctx: map[string]*opsyncpb.PushContext{
 		testInstance: {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 7},
 		"ws_NOKEY":   {InstanceExists: true, Configs: testConfigs(), Version: 2}, // created before keys existed
+		"ws_OPEN": {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
+			PushAuth: opsyncpb.PushAuth_PUSH_AUTH_NETWORKS, PushNetworks: []string{"10.0.0.0/8", "fd00::/8"}}},
+		"ws_LISTED": {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
+			PushNetworks: []string{"10.0.0.0/8"}}}, // listed, but the key is asked for
 	}}
 	clock := newFakeClock()
 	return New(f, Options{Now: clock.Now}), f, clock
+}
+
+// from is a caller presenting key from addr.
+func from(key, addr string) Caller {
+	return Caller{APIKey: key, From: netip.MustParseAddr(addr)}
 }
 
 func req(scope Scope, biz, linkToken string) Request {
@@ -156,6 +166,14 @@ func TestServiceResultCodes(t *testing.T) {
 		{"key prefix", testInstance, APIKey(testKey[:3]), req(Specified, "CHAT", "alice"), resultcode.Unauthorized, ""},
 		{"instance without a key", "ws_NOKEY", APIKey(""), req(Specified, "CHAT", "alice"), resultcode.Unauthorized, ""},
 		{"admin needs no key", testInstance, Admin, req(ByLinkToken, "CHAT", "alice"), resultcode.Success, "push"},
+		{"keyless from a listed network", "ws_OPEN", from("", "10.1.2.3"), req(Specified, "CHAT", "alice"), resultcode.Success, "push"},
+		{"keyless from a listed IPv6 network", "ws_OPEN", from("", "fd12::1"), req(Specified, "CHAT", "alice"), resultcode.Success, "push"},
+		{"keyless from a listed network, IPv4 in IPv6", "ws_OPEN", from("", "::ffff:10.1.2.3"), req(Specified, "CHAT", "alice"), resultcode.Success, "push"},
+		{"wrong key from a listed network", "ws_OPEN", from("not-the-key", "10.1.2.3"), req(Specified, "CHAT", "alice"), resultcode.Success, "push"},
+		{"keyless from another network", "ws_OPEN", from("", "192.168.1.1"), req(Specified, "CHAT", "alice"), resultcode.Unauthorized, ""},
+		{"keyless from no address", "ws_OPEN", APIKey(""), req(Specified, "CHAT", "alice"), resultcode.Unauthorized, ""},
+		{"the key from another network", "ws_OPEN", from(testKey, "192.168.1.1"), req(Specified, "CHAT", "alice"), resultcode.Success, "push"},
+		{"networks listed, key mode", "ws_LISTED", from("", "10.1.2.3"), req(Specified, "CHAT", "alice"), resultcode.Unauthorized, ""},
 		{"unknown bizType", testInstance, key, req(Specified, "NOPE", "alice"), resultcode.BizNotOnline, ""},
 		{"offline bizType", testInstance, key, req(Specified, "PAUSED", "alice"), resultcode.BizNotOnline, ""},
 		{"global bizType on the single API", testInstance, key, req(Specified, "NEWS", "alice"), resultcode.NotSupportGlobal, ""},
@@ -379,5 +397,24 @@ func TestServiceSeesChanges(t *testing.T) {
 	clock.Advance(CacheTTL)
 	if c := s.Push(ctx, testInstance, APIKey("rotated"), req(Specified, "CHAT", "alice")).Code; c != resultcode.BizNotOnline {
 		t.Fatalf("after CacheTTL without a notice: %s", c)
+	}
+
+	// A settings change: keyless pushes from a network, then the key again.
+	keyless := func() string {
+		return s.Push(ctx, testInstance, from("", "10.0.0.1"), req(Specified, "CHAT", "alice")).Code
+	}
+	settings := func(version uint64, st *opsyncpb.InstanceSettings) {
+		f.mu.Lock()
+		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: "rotated", Configs: testConfigs(), Version: version, Settings: st}
+		f.mu.Unlock()
+		s.InstanceChanged(testInstance, version)
+	}
+	settings(12, &opsyncpb.InstanceSettings{PushAuth: opsyncpb.PushAuth_PUSH_AUTH_NETWORKS, PushNetworks: []string{"10.0.0.0/8"}})
+	if c := keyless(); c != resultcode.Success {
+		t.Fatalf("keyless after opening the network: %s", c)
+	}
+	settings(13, &opsyncpb.InstanceSettings{PushNetworks: []string{"10.0.0.0/8"}})
+	if c := keyless(); c != resultcode.Unauthorized {
+		t.Fatalf("keyless after going back to the key: %s", c)
 	}
 }

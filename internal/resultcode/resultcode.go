@@ -25,8 +25,13 @@ const (
 	// InstanceNotFound: the instanceId names no instance.
 	InstanceNotFound = "INSTANCE_NOT_FOUND"
 	// Unauthorized: the X-Opsync-Api-Key header is missing or is not the
-	// instance's API key (HTTP 401).
+	// instance's API key, and the instance does not let the caller's
+	// network push without one.
 	Unauthorized = "UNAUTHORIZED"
+	// ArgsNotUTF8: the body is not UTF-8 text (bytes that are not UTF-8,
+	// or a \u escape of half a surrogate pair), which would be stored with
+	// replacement characters.
+	ArgsNotUTF8 = "ARGS_NOT_UTF8"
 )
 
 // Successful reports whether the source document counts code as success.

@@ -21,6 +21,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PushAuth is how the push APIs authenticate a backend.
+type PushAuth int32
+
+const (
+	// X-Opsync-Api-Key must be the instance's API key (the default).
+	PushAuth_PUSH_AUTH_API_KEY PushAuth = 0
+	// As the source's private deployment: no key from an address of the
+	// listed networks (push_networks); the API key still works from any
+	// address.
+	PushAuth_PUSH_AUTH_NETWORKS PushAuth = 1
+)
+
+// Enum value maps for PushAuth.
+var (
+	PushAuth_name = map[int32]string{
+		0: "PUSH_AUTH_API_KEY",
+		1: "PUSH_AUTH_NETWORKS",
+	}
+	PushAuth_value = map[string]int32{
+		"PUSH_AUTH_API_KEY":  0,
+		"PUSH_AUTH_NETWORKS": 1,
+	}
+)
+
+func (x PushAuth) Enum() *PushAuth {
+	p := new(PushAuth)
+	*p = x
+	return p
+}
+
+func (x PushAuth) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PushAuth) Descriptor() protoreflect.EnumDescriptor {
+	return file_opsync_v1_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (PushAuth) Type() protoreflect.EnumType {
+	return &file_opsync_v1_admin_proto_enumTypes[0]
+}
+
+func (x PushAuth) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PushAuth.Descriptor instead.
+func (PushAuth) EnumDescriptor() ([]byte, []int) {
+	return file_opsync_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
 // InstanceKeysSet gives an instance new credentials: at creation and at
 // every rotation. The previous ones stop working at once.
 type InstanceKeysSet struct {
@@ -87,8 +138,16 @@ type InstanceSettings struct {
 	// The signature switch is off: no consistency check at all. Off is the
 	// exception, so the zero value means on.
 	SignatureCheckOff bool `protobuf:"varint,3,opt,name=signature_check_off,json=signatureCheckOff,proto3" json:"signature_check_off,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// How the push APIs (/webapi/sync/...) authenticate a backend.
+	PushAuth PushAuth `protobuf:"varint,4,opt,name=push_auth,json=pushAuth,proto3,enum=opsync.v1.PushAuth" json:"push_auth,omitempty"`
+	// With PUSH_AUTH_NETWORKS: the networks (CIDRs, canonical) whose
+	// addresses may push without a key.
+	PushNetworks []string `protobuf:"bytes,5,rep,name=push_networks,json=pushNetworks,proto3" json:"push_networks,omitempty"`
+	// Record every push of the push APIs in the operation log (CREATE_PUSH),
+	// as the console's pushes are.
+	LogApiPushes  bool `protobuf:"varint,6,opt,name=log_api_pushes,json=logApiPushes,proto3" json:"log_api_pushes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstanceSettings) Reset() {
@@ -138,6 +197,27 @@ func (x *InstanceSettings) GetValidationUrl() string {
 func (x *InstanceSettings) GetSignatureCheckOff() bool {
 	if x != nil {
 		return x.SignatureCheckOff
+	}
+	return false
+}
+
+func (x *InstanceSettings) GetPushAuth() PushAuth {
+	if x != nil {
+		return x.PushAuth
+	}
+	return PushAuth_PUSH_AUTH_API_KEY
+}
+
+func (x *InstanceSettings) GetPushNetworks() []string {
+	if x != nil {
+		return x.PushNetworks
+	}
+	return nil
+}
+
+func (x *InstanceSettings) GetLogApiPushes() bool {
+	if x != nil {
+		return x.LogApiPushes
 	}
 	return false
 }
@@ -662,8 +742,14 @@ type ChangeInstanceSettings struct {
 	RequireToken   *bool                  `protobuf:"varint,2,opt,name=require_token,json=requireToken,proto3,oneof" json:"require_token,omitempty"`
 	ValidationUrl  *string                `protobuf:"bytes,3,opt,name=validation_url,json=validationUrl,proto3,oneof" json:"validation_url,omitempty"`
 	SignatureCheck *bool                  `protobuf:"varint,4,opt,name=signature_check,json=signatureCheck,proto3,oneof" json:"signature_check,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	PushAuth       *PushAuth              `protobuf:"varint,5,opt,name=push_auth,json=pushAuth,proto3,enum=opsync.v1.PushAuth,oneof" json:"push_auth,omitempty"`
+	// set_push_networks: push_networks replaces the list (a repeated field
+	// cannot say "unset" by itself).
+	SetPushNetworks bool     `protobuf:"varint,6,opt,name=set_push_networks,json=setPushNetworks,proto3" json:"set_push_networks,omitempty"`
+	PushNetworks    []string `protobuf:"bytes,7,rep,name=push_networks,json=pushNetworks,proto3" json:"push_networks,omitempty"`
+	LogApiPushes    *bool    `protobuf:"varint,8,opt,name=log_api_pushes,json=logApiPushes,proto3,oneof" json:"log_api_pushes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ChangeInstanceSettings) Reset() {
@@ -720,6 +806,34 @@ func (x *ChangeInstanceSettings) GetValidationUrl() string {
 func (x *ChangeInstanceSettings) GetSignatureCheck() bool {
 	if x != nil && x.SignatureCheck != nil {
 		return *x.SignatureCheck
+	}
+	return false
+}
+
+func (x *ChangeInstanceSettings) GetPushAuth() PushAuth {
+	if x != nil && x.PushAuth != nil {
+		return *x.PushAuth
+	}
+	return PushAuth_PUSH_AUTH_API_KEY
+}
+
+func (x *ChangeInstanceSettings) GetSetPushNetworks() bool {
+	if x != nil {
+		return x.SetPushNetworks
+	}
+	return false
+}
+
+func (x *ChangeInstanceSettings) GetPushNetworks() []string {
+	if x != nil {
+		return x.PushNetworks
+	}
+	return nil
+}
+
+func (x *ChangeInstanceSettings) GetLogApiPushes() bool {
+	if x != nil && x.LogApiPushes != nil {
+		return *x.LogApiPushes
 	}
 	return false
 }
@@ -879,11 +993,13 @@ func (x *InstanceResult) GetInstance() *InstanceInfo {
 	return nil
 }
 
-// RecordOperation appends a row to the operation log (the edge's record of
-// an admin push).
+// RecordOperation appends rows to the operation log (the edge's record of
+// an admin push, or of the push APIs' pushes), in one append.
 type RecordOperation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Operation     *Operation             `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Operation *Operation             `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	// More rows after operation (a batch push's items).
+	More          []*Operation `protobuf:"bytes,2,rep,name=more,proto3" json:"more,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -921,6 +1037,13 @@ func (*RecordOperation) Descriptor() ([]byte, []int) {
 func (x *RecordOperation) GetOperation() *Operation {
 	if x != nil {
 		return x.Operation
+	}
+	return nil
+}
+
+func (x *RecordOperation) GetMore() []*Operation {
+	if x != nil {
+		return x.More
 	}
 	return nil
 }
@@ -1479,11 +1602,14 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x15opsync/v1/admin.proto\x12\topsync.v1\"O\n" +
 	"\x0fInstanceKeysSet\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12#\n" +
-	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\"\x8e\x01\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\"\x8b\x02\n" +
 	"\x10InstanceSettings\x12#\n" +
 	"\rrequire_token\x18\x01 \x01(\bR\frequireToken\x12%\n" +
 	"\x0evalidation_url\x18\x02 \x01(\tR\rvalidationUrl\x12.\n" +
-	"\x13signature_check_off\x18\x03 \x01(\bR\x11signatureCheckOff\"R\n" +
+	"\x13signature_check_off\x18\x03 \x01(\bR\x11signatureCheckOff\x120\n" +
+	"\tpush_auth\x18\x04 \x01(\x0e2\x13.opsync.v1.PushAuthR\bpushAuth\x12#\n" +
+	"\rpush_networks\x18\x05 \x03(\tR\fpushNetworks\x12$\n" +
+	"\x0elog_api_pushes\x18\x06 \x01(\bR\flogApiPushes\"R\n" +
 	"\x17InstanceSettingsChanged\x127\n" +
 	"\bsettings\x18\x01 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\"1\n" +
 	"\vFieldChange\x12\x10\n" +
@@ -1518,15 +1644,22 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\boperator\x18\x01 \x01(\tR\boperator\"\r\n" +
 	"\vGetInstance\"0\n" +
 	"\x12RotateInstanceKeys\x12\x1a\n" +
-	"\boperator\x18\x01 \x01(\tR\boperator\"\xf1\x01\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\"\xc5\x03\n" +
 	"\x16ChangeInstanceSettings\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12(\n" +
 	"\rrequire_token\x18\x02 \x01(\bH\x00R\frequireToken\x88\x01\x01\x12*\n" +
 	"\x0evalidation_url\x18\x03 \x01(\tH\x01R\rvalidationUrl\x88\x01\x01\x12,\n" +
-	"\x0fsignature_check\x18\x04 \x01(\bH\x02R\x0esignatureCheck\x88\x01\x01B\x10\n" +
+	"\x0fsignature_check\x18\x04 \x01(\bH\x02R\x0esignatureCheck\x88\x01\x01\x125\n" +
+	"\tpush_auth\x18\x05 \x01(\x0e2\x13.opsync.v1.PushAuthH\x03R\bpushAuth\x88\x01\x01\x12*\n" +
+	"\x11set_push_networks\x18\x06 \x01(\bR\x0fsetPushNetworks\x12#\n" +
+	"\rpush_networks\x18\a \x03(\tR\fpushNetworks\x12)\n" +
+	"\x0elog_api_pushes\x18\b \x01(\bH\x04R\flogApiPushes\x88\x01\x01B\x10\n" +
 	"\x0e_require_tokenB\x11\n" +
 	"\x0f_validation_urlB\x12\n" +
-	"\x10_signature_check\"\x82\x02\n" +
+	"\x10_signature_checkB\f\n" +
+	"\n" +
+	"_push_authB\x11\n" +
+	"\x0f_log_api_pushes\"\x82\x02\n" +
 	"\fInstanceInfo\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x1d\n" +
@@ -1540,9 +1673,10 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x0eInstanceResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x123\n" +
-	"\binstance\x18\x03 \x01(\v2\x17.opsync.v1.InstanceInfoR\binstance\"E\n" +
+	"\binstance\x18\x03 \x01(\v2\x17.opsync.v1.InstanceInfoR\binstance\"o\n" +
 	"\x0fRecordOperation\x122\n" +
-	"\toperation\x18\x01 \x01(\v2\x14.opsync.v1.OperationR\toperation\"\x7f\n" +
+	"\toperation\x18\x01 \x01(\v2\x14.opsync.v1.OperationR\toperation\x12(\n" +
+	"\x04more\x18\x02 \x03(\v2\x14.opsync.v1.OperationR\x04more\"\x7f\n" +
 	"\x0fQueryOperations\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x12\n" +
@@ -1582,7 +1716,10 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\"\x0f\n" +
 	"\rListInstances\"K\n" +
 	"\fInstanceList\x12;\n" +
-	"\tinstances\x18\x01 \x03(\v2\x1d.opsync.v1.RegisteredInstanceR\tinstancesB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\tinstances\x18\x01 \x03(\v2\x1d.opsync.v1.RegisteredInstanceR\tinstances*9\n" +
+	"\bPushAuth\x12\x15\n" +
+	"\x11PUSH_AUTH_API_KEY\x10\x00\x12\x16\n" +
+	"\x12PUSH_AUTH_NETWORKS\x10\x01B)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_admin_proto_rawDescOnce sync.Once
@@ -1596,54 +1733,59 @@ func file_opsync_v1_admin_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_admin_proto_rawDescData
 }
 
+var file_opsync_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_opsync_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_opsync_v1_admin_proto_goTypes = []any{
-	(*InstanceKeysSet)(nil),         // 0: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil),        // 1: opsync.v1.InstanceSettings
-	(*InstanceSettingsChanged)(nil), // 2: opsync.v1.InstanceSettingsChanged
-	(*FieldChange)(nil),             // 3: opsync.v1.FieldChange
-	(*Operation)(nil),               // 4: opsync.v1.Operation
-	(*OperationRecorded)(nil),       // 5: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 6: opsync.v1.InstanceRegistered
-	(*RegistrySnapshot)(nil),        // 7: opsync.v1.RegistrySnapshot
-	(*RegisteredInstance)(nil),      // 8: opsync.v1.RegisteredInstance
-	(*CreateInstance)(nil),          // 9: opsync.v1.CreateInstance
-	(*GetInstance)(nil),             // 10: opsync.v1.GetInstance
-	(*RotateInstanceKeys)(nil),      // 11: opsync.v1.RotateInstanceKeys
-	(*ChangeInstanceSettings)(nil),  // 12: opsync.v1.ChangeInstanceSettings
-	(*InstanceInfo)(nil),            // 13: opsync.v1.InstanceInfo
-	(*InstanceResult)(nil),          // 14: opsync.v1.InstanceResult
-	(*RecordOperation)(nil),         // 15: opsync.v1.RecordOperation
-	(*QueryOperations)(nil),         // 16: opsync.v1.QueryOperations
-	(*OperationList)(nil),           // 17: opsync.v1.OperationList
-	(*AuthorizePush)(nil),           // 18: opsync.v1.AuthorizePush
-	(*PushAuthorization)(nil),       // 19: opsync.v1.PushAuthorization
-	(*AuthorizeClient)(nil),         // 20: opsync.v1.AuthorizeClient
-	(*ClientAuthorization)(nil),     // 21: opsync.v1.ClientAuthorization
-	(*RegisterInstance)(nil),        // 22: opsync.v1.RegisterInstance
-	(*RegistryResult)(nil),          // 23: opsync.v1.RegistryResult
-	(*ListInstances)(nil),           // 24: opsync.v1.ListInstances
-	(*InstanceList)(nil),            // 25: opsync.v1.InstanceList
-	nil,                             // 26: opsync.v1.Operation.DetailsEntry
-	nil,                             // 27: opsync.v1.Operation.ChangesEntry
+	(PushAuth)(0),                   // 0: opsync.v1.PushAuth
+	(*InstanceKeysSet)(nil),         // 1: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil),        // 2: opsync.v1.InstanceSettings
+	(*InstanceSettingsChanged)(nil), // 3: opsync.v1.InstanceSettingsChanged
+	(*FieldChange)(nil),             // 4: opsync.v1.FieldChange
+	(*Operation)(nil),               // 5: opsync.v1.Operation
+	(*OperationRecorded)(nil),       // 6: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 7: opsync.v1.InstanceRegistered
+	(*RegistrySnapshot)(nil),        // 8: opsync.v1.RegistrySnapshot
+	(*RegisteredInstance)(nil),      // 9: opsync.v1.RegisteredInstance
+	(*CreateInstance)(nil),          // 10: opsync.v1.CreateInstance
+	(*GetInstance)(nil),             // 11: opsync.v1.GetInstance
+	(*RotateInstanceKeys)(nil),      // 12: opsync.v1.RotateInstanceKeys
+	(*ChangeInstanceSettings)(nil),  // 13: opsync.v1.ChangeInstanceSettings
+	(*InstanceInfo)(nil),            // 14: opsync.v1.InstanceInfo
+	(*InstanceResult)(nil),          // 15: opsync.v1.InstanceResult
+	(*RecordOperation)(nil),         // 16: opsync.v1.RecordOperation
+	(*QueryOperations)(nil),         // 17: opsync.v1.QueryOperations
+	(*OperationList)(nil),           // 18: opsync.v1.OperationList
+	(*AuthorizePush)(nil),           // 19: opsync.v1.AuthorizePush
+	(*PushAuthorization)(nil),       // 20: opsync.v1.PushAuthorization
+	(*AuthorizeClient)(nil),         // 21: opsync.v1.AuthorizeClient
+	(*ClientAuthorization)(nil),     // 22: opsync.v1.ClientAuthorization
+	(*RegisterInstance)(nil),        // 23: opsync.v1.RegisterInstance
+	(*RegistryResult)(nil),          // 24: opsync.v1.RegistryResult
+	(*ListInstances)(nil),           // 25: opsync.v1.ListInstances
+	(*InstanceList)(nil),            // 26: opsync.v1.InstanceList
+	nil,                             // 27: opsync.v1.Operation.DetailsEntry
+	nil,                             // 28: opsync.v1.Operation.ChangesEntry
 }
 var file_opsync_v1_admin_proto_depIdxs = []int32{
-	1,  // 0: opsync.v1.InstanceSettingsChanged.settings:type_name -> opsync.v1.InstanceSettings
-	26, // 1: opsync.v1.Operation.details:type_name -> opsync.v1.Operation.DetailsEntry
-	27, // 2: opsync.v1.Operation.changes:type_name -> opsync.v1.Operation.ChangesEntry
-	4,  // 3: opsync.v1.OperationRecorded.operation:type_name -> opsync.v1.Operation
-	8,  // 4: opsync.v1.RegistrySnapshot.instances:type_name -> opsync.v1.RegisteredInstance
-	1,  // 5: opsync.v1.InstanceInfo.settings:type_name -> opsync.v1.InstanceSettings
-	13, // 6: opsync.v1.InstanceResult.instance:type_name -> opsync.v1.InstanceInfo
-	4,  // 7: opsync.v1.RecordOperation.operation:type_name -> opsync.v1.Operation
-	4,  // 8: opsync.v1.OperationList.operations:type_name -> opsync.v1.Operation
-	8,  // 9: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
-	3,  // 10: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 0: opsync.v1.InstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
+	2,  // 1: opsync.v1.InstanceSettingsChanged.settings:type_name -> opsync.v1.InstanceSettings
+	27, // 2: opsync.v1.Operation.details:type_name -> opsync.v1.Operation.DetailsEntry
+	28, // 3: opsync.v1.Operation.changes:type_name -> opsync.v1.Operation.ChangesEntry
+	5,  // 4: opsync.v1.OperationRecorded.operation:type_name -> opsync.v1.Operation
+	9,  // 5: opsync.v1.RegistrySnapshot.instances:type_name -> opsync.v1.RegisteredInstance
+	0,  // 6: opsync.v1.ChangeInstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
+	2,  // 7: opsync.v1.InstanceInfo.settings:type_name -> opsync.v1.InstanceSettings
+	14, // 8: opsync.v1.InstanceResult.instance:type_name -> opsync.v1.InstanceInfo
+	5,  // 9: opsync.v1.RecordOperation.operation:type_name -> opsync.v1.Operation
+	5,  // 10: opsync.v1.RecordOperation.more:type_name -> opsync.v1.Operation
+	5,  // 11: opsync.v1.OperationList.operations:type_name -> opsync.v1.Operation
+	9,  // 12: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
+	4,  // 13: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_admin_proto_init() }
@@ -1657,13 +1799,14 @@ func file_opsync_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_admin_proto_rawDesc), len(file_opsync_v1_admin_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_opsync_v1_admin_proto_goTypes,
 		DependencyIndexes: file_opsync_v1_admin_proto_depIdxs,
+		EnumInfos:         file_opsync_v1_admin_proto_enumTypes,
 		MessageInfos:      file_opsync_v1_admin_proto_msgTypes,
 	}.Build()
 	File_opsync_v1_admin_proto = out.File

@@ -1325,8 +1325,11 @@ type PushContext struct {
 	ApiKey         string                 `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
 	Configs        []*BizTypeConfig       `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
 	Version        uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The instance's settings: how pushes authenticate, whether they are
+	// logged.
+	Settings      *InstanceSettings `protobuf:"bytes,5,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PushContext) Reset() {
@@ -1385,6 +1388,13 @@ func (x *PushContext) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *PushContext) GetSettings() *InstanceSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
 }
 
 // InstanceChanged tells a member that an instance journaled a change
@@ -1447,7 +1457,7 @@ var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
-	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\x1a\x14opsync/v1/wire.proto\"h\n" +
+	"\x18opsync/v1/commands.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x16opsync/v1/events.proto\x1a\x19opsync/v1/snapshots.proto\x1a\x14opsync/v1/wire.proto\"h\n" +
 	"\x04Push\x12&\n" +
 	"\x05entry\x18\x01 \x01(\v2\x10.opsync.v1.EntryR\x05entry\x12\x1c\n" +
 	"\ttransient\x18\x02 \x01(\bR\ttransient\x12\x1a\n" +
@@ -1538,12 +1548,13 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\bdeadline\x18\x02 \x01(\x03R\bdeadline\"B\n" +
 	"\x0fPushBatchResult\x12/\n" +
 	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresults\"\x10\n" +
-	"\x0eGetPushContext\"\x9d\x01\n" +
+	"\x0eGetPushContext\"\xd6\x01\n" +
 	"\vPushContext\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x122\n" +
 	"\aconfigs\x18\x03 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"L\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x127\n" +
+	"\bsettings\x18\x05 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\"L\n" +
 	"\x0fInstanceChanged\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x18\n" +
@@ -1593,6 +1604,7 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*EntryRef)(nil),           // 27: opsync.v1.EntryRef
 	(*SyncPoint)(nil),          // 28: opsync.v1.SyncPoint
 	(*BizTypeConfig)(nil),      // 29: opsync.v1.BizTypeConfig
+	(*InstanceSettings)(nil),   // 30: opsync.v1.InstanceSettings
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
 	26, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
@@ -1609,11 +1621,12 @@ var file_opsync_v1_commands_proto_depIdxs = []int32{
 	26, // 11: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
 	1,  // 12: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
 	29, // 13: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	30, // 14: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1621,6 +1634,7 @@ func file_opsync_v1_commands_proto_init() {
 	if File_opsync_v1_commands_proto != nil {
 		return
 	}
+	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_events_proto_init()
 	file_opsync_v1_snapshots_proto_init()
 	file_opsync_v1_wire_proto_init()
