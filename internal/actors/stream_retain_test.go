@@ -98,3 +98,34 @@ func TestStreamStatistics(t *testing.T) {
 	h.restart()
 	counts("the same after a restart", 4, 4)
 }
+
+// Below the disk's floor, where the store refuses every append, the
+// statistics that only a StatsCounted event would carry are not counted:
+// a non-persistent push and its ack append nothing (a refused append
+// would stop the stream). Once space is back they count again.
+func TestStreamCountsNoStatisticsBelowTheFloor(t *testing.T) {
+	disk := newLowDisk()
+	h := newStreamTest(t, aliceUser, func(d *Deps) { d.Space = disk.guard })
+	p := h.probe("d1")
+	p.subscribe(map[string]uint64{"T": 0})
+	transient := func() uint64 {
+		t.Helper()
+		r := request[*opsyncpb.PushResult](t, h.system, h.pid, &opsyncpb.Push{Entry: entry("T", "t"), Transient: true})
+		if r.Code != "SUCCESS" {
+			t.Fatalf("transient push: %s", result(r))
+		}
+		p.expect(r.OplogId)
+		return r.OplogId
+	}
+
+	disk.set(8 << 20) // below a quarter of the 64 MiB reserve
+	p.ack(map[string]uint64{"T": transient()})
+	h.sync()
+	if n := h.store.appendSizes(h.journal); len(n) != 0 {
+		t.Fatalf("below the floor a transient push and its ack appended %v", n)
+	}
+
+	disk.set(1 << 30)
+	transient()
+	h.awaitEvent("the push counted once space is back", func(ev *opsyncpb.Event) bool { return ev.GetStatsCounted().GetPushes() == 1 })
+}

@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"errors"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -28,9 +30,14 @@ type transientSent struct {
 }
 
 // countStats adds to the queued StatsCounted event, queueing one if none
-// is.
+// is. Below the disk's floor, where the store refuses every append, it
+// counts nothing: a refused append would stop the stream, and a
+// non-persistent push or an ack must not (they store nothing else).
 func (a *streamActor) countStats(ctx actor.Context, pushes, arrivals uint32, global []*opsyncpb.SyncPoint) {
 	if pushes == 0 && arrivals == 0 && len(global) == 0 {
+		return
+	}
+	if a.deps.Space != nil && errors.Is(a.deps.Space.Err(), persistence.ErrDiskFull) {
 		return
 	}
 	if a.queuedStats == nil {
