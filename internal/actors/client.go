@@ -114,10 +114,12 @@ type clientActor struct {
 	queue    []*opsyncpb.Entry
 	inflight *Inflight
 	states   map[string]*stateLink // open state sources, by identity
+	// global entries acknowledged, by the stream that counts them, sent
+	// with the gathered acks (client_arrivals.go)
+	arrivals map[string][]*opsyncpb.SyncPoint
 	// acks gathered for each stream, sent every ackDelay
 	acks         map[*streamLink]*opsyncpb.AckSyncPoints
 	ackScheduled bool
-	arrivals     map[string][]*opsyncpb.SyncPoint // global entries acknowledged, by the stream that counts them
 }
 
 // streamLink is the client's attachment to one stream.
