@@ -20,7 +20,10 @@ const (
 // idLen is id's length as the server measures it: UTF-16 code units.
 func idLen(id string) int { return len(utf16.Encode([]rune(id))) }
 
-var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
+// bizTypePattern is the server's identifier rule (internal/actors
+// ValidBizType): the source recommends capitals and '-' but enforces
+// neither. Identifiers are matched exactly.
+var bizTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,30}$`)
 
 // Client is one opsync client: one device of one user, with a callback per
 // registered bizType. Its methods are safe for concurrent use, and may be

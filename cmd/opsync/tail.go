@@ -132,6 +132,7 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, b := range bizTypes {
+		warnBizCase(stderr, "tail", b)
 		if err := c.RegisterBiz(b, handle); err != nil {
 			c.Close()
 			if errors.Is(err, client.ErrInvalidBizType) {
