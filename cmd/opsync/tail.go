@@ -56,7 +56,7 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "exit after printing this many messages (0: run until SIGINT or SIGTERM)")
 	osType := fs.String("os-type", "", "osType the client reports (iOS, Android, ...)")
 	appVersion := fs.String("app-version", "", "app version the client reports")
-	token := fs.String("token", os.Getenv("OPSYNC_CLIENT_TOKEN"), "client token: an HS256 JWT signed with the instance's clientSecret (env OPSYNC_CLIENT_TOKEN)")
+	token := newSecretFlag(fs, "token", "OPSYNC_CLIENT_TOKEN", "client `token`: an HS256 JWT signed with the instance's clientSecret (env OPSYNC_CLIENT_TOKEN)")
 	var bizTypes multiFlag
 	fs.Var(&bizTypes, "biz", "bizType to receive (repeatable, at least one)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
@@ -85,7 +85,7 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 	}
 	c, err := client.New(client.Options{
 		Server: *server, InstanceID: *instance, StateFile: *stateFile, DeviceID: *device,
-		OSType: *osType, AppVersion: *appVersion, Token: *token,
+		OSType: *osType, AppVersion: *appVersion, Token: token.get(),
 		OnError: func(err error) {
 			if client.IsFatal(err) {
 				report(fatal, err)
