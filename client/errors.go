@@ -24,7 +24,11 @@ const (
 	CodeUnknownInstance = 4404
 	CodeConnectTimeout  = 4408
 	CodeProtocolError   = 4409
-	CodeInternal        = 4500
+	// CodeRateLimited: the client sent control frames (RegisterBiz,
+	// UnregisterBiz, Open, Close, Ping) faster than the server allows; it
+	// reconnects after its backoff.
+	CodeRateLimited = 4430
+	CodeInternal    = 4500
 )
 
 // ProtocolError is a connection ended by the server with an Error frame or
