@@ -62,7 +62,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		closeWithErr(conn, err)
 		return
 	}
-	checked, valid, err := s.authorizeClient(r.Context(), connect)
+	grant, err := s.authorizeClient(r.Context(), connect)
 	if err != nil {
 		closeWithErr(conn, err)
 		return
@@ -70,14 +70,14 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	params := actors.ClientParams{
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
-		ConsistencyChecked: checked, SessionValid: valid,
+		ConsistencyChecked: grant.checked, SessionValid: grant.valid, DeviceStreamWithheld: grant.deviceStreamWithheld,
 		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
 	}
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}
 	_ = conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Connected{Connected: &opsyncpb.Connected{
-		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli()}}})
+		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli(), WithheldBizTypes: grant.withheld}}})
 	client := s.member.Attach(params)
 	defer client.Stop()
 	metrics.ConnectedClients.Inc()
@@ -202,8 +202,8 @@ func checkConnect(c *opsyncpb.Connect) error {
 	switch {
 	case !ValidInstanceID(c.InstanceId):
 		return protocolErr(CloseBadFrame, "connect: invalid instanceId")
-	case !validID(c.UserId):
-		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
+	case c.UserId != "" && !validID(c.UserId):
+		return protocolErr(CloseBadFrame, "connect: userId must be at most %d characters (UTF-16 code units) of UTF-8 (none: a device-only connection)", maxIDLen)
 	case !validID(c.DeviceId):
 		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
 	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20, len(c.Token) > auth.MaxTokenLen:
