@@ -251,7 +251,6 @@ func TestTailUsage(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--instance", "ws_A", "--user", "u"},                        // no --biz
-		{"--instance", "ws_A", "--biz", "NEWS"},                      // no --user
 		{"--user", "u", "--biz", "NEWS"},                             // no --instance
 		{"--instance", "ws_A", "--user", "u", "--biz", "bad.biz"},    // invalid bizType
 		{"--instance", "ws_A", "--user", "u", "--biz", "A", "extra"}, // stray argument
