@@ -49,7 +49,7 @@ func TestClientProtocolErrorsCloseWithCode(t *testing.T) {
 		{"text frame", []msg{{websocket.MessageText, []byte("hello")}}, 4400},
 		{"empty frame", []msg{bin(nil)}, 4400},
 		{"first frame not connect", []msg{bin(ping)}, 4409},
-		{"connect without user", []msg{bin(connect(inst, "", "d1"))}, 4400},
+		{"connect without device", []msg{bin(connect(inst, "u", ""))}, 4400},
 		{"connect with a bad bizType", []msg{bin(connect(inst, "u", "d1", "bad.biz"))}, 4400},
 		{"unknown instance", []msg{bin(connect("ws_NONE", "u", "d1"))}, 4404},
 		{"connect twice", []msg{bin(connect(inst, "u", "d1")), bin(connect(inst, "u", "d1"))}, 4409},
