@@ -254,8 +254,8 @@ func tokenFor(t *testing.T, secret string, c auth.Claims) string {
 	return tok
 }
 
-// tryConnect connects a client and reports whether the server accepted it
-// (nil) or the error that ended the attempt.
+// tryConnect connects a client (user "": device-only) and reports whether
+// the server accepted it (nil) or the error that ended the attempt.
 func tryConnect(t *testing.T, base, instance, user, session, device, token string, biz ...string) (*appClient, error) {
 	t.Helper()
 	up := make(chan struct{})
@@ -285,8 +285,10 @@ func tryConnect(t *testing.T, base, instance, user, session, device, token strin
 			t.Fatal(err)
 		}
 	}
-	if err := c.UpdateUserInfo(user, session); err != nil {
-		t.Fatal(err)
+	if user != "" {
+		if err := c.UpdateUserInfo(user, session); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.AppToForeground(); err != nil {
 		t.Fatal(err)

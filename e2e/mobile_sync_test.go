@@ -294,7 +294,7 @@ func TestConfigValidation(t *testing.T) {
 		biz  string
 		body map[string]any
 	}{
-		"lower-case identifier":          {"lower", map[string]any{}},
+		"identifier with a dot":          {"bad.biz", map[string]any{}},
 		"identifier over 30 characters":  {strings.Repeat("A", 31), map[string]any{}},
 		"multiDevice on a device target": {"DEV-1", map[string]any{"target": "device", "multiDevice": true}},
 		"consistency on a device target": {"DEV-2", map[string]any{"target": "device", "consistencyCheck": true}},

@@ -26,7 +26,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
-	adminToken := fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API bearer token (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
+	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API bearer `token` (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
@@ -60,7 +60,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
-		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
+		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve),
 	})
 	if err != nil {

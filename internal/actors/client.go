@@ -28,7 +28,11 @@ type ClientParams struct {
 	// session receives nothing of the bizTypes with consistencyCheck on.
 	ConsistencyChecked bool
 	SessionValid       bool
-	Sink               FrameSink
+	// UserID is empty for a device-only connection: it reads no user's
+	// stream. DeviceStreamWithheld: it may not read its device's stream
+	// either (see client_access.go); global streams it reads always.
+	DeviceStreamWithheld bool
+	Sink                 FrameSink
 	// Window bounds the messages delivered and not yet acknowledged.
 	Window int
 	Logger *slog.Logger
@@ -246,18 +250,23 @@ func (a *clientActor) loadConfigs() {
 }
 
 // linkFor returns the stream a bizType's entries come from for this
-// client, or nil when the client may not receive them.
+// client (from the user's stream if user, else from the device's), or nil
+// when the client may not receive them from there.
 func (a *clientActor) linkFor(biz string, user bool) *streamLink {
 	cfg := a.configs[biz]
 	if cfg != nil && cfg.ConsistencyCheck && a.p.ConsistencyChecked && !a.p.SessionValid {
 		return nil
 	}
-	id := DeviceStream(a.p.InstanceID, a.p.DeviceID)
+	var id string
 	switch {
 	case cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL:
 		id = GlobalStream(a.p.InstanceID, biz)
-	case user:
+	case user && a.p.UserID != "":
 		id = UserStream(a.p.InstanceID, a.p.UserID)
+	case !user && !a.p.DeviceStreamWithheld:
+		id = DeviceStream(a.p.InstanceID, a.p.DeviceID)
+	default:
+		return nil
 	}
 	l := a.links[id]
 	if l == nil {

@@ -807,6 +807,15 @@ func startClientTest(t *testing.T, window int, biz map[string]uint64, answer boo
 // with sources.
 func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer bool, sources func(string) *actor.PID, configs ...*opsyncpb.BizTypeConfig) *clientTest {
 	t.Helper()
+	c := launchClientTest(t, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1", BizTypes: biz, Window: window}, answer, sources, configs...)
+	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+	return c
+}
+
+// launchClientTest starts a client actor with p (its sink, logger and
+// clock the test's) on fake streams, without waiting for anything.
+func launchClientTest(t *testing.T, p ClientParams, answer bool, sources func(string) *actor.PID, configs ...*opsyncpb.BizTypeConfig) *clientTest {
+	t.Helper()
 	c := &clientTest{t: t, system: newSystem(t), clock: newFakeClock(), sink: newTestSink(t), inboxs: map[string]chan proto.Message{}}
 	grains := &fakeGrains{pids: map[string]*actor.PID{}, spawn: func(identity string) *actor.PID {
 		inbox := c.inbox(identity)
@@ -832,9 +841,8 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 		}))
 	}, configs: configs, sources: sources}
 	c.grains = grains
-	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
-		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
-	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+	p.Sink, p.Logger, p.Clock = c.sink, quiet, c.clock
+	c.client = StartClient(c.system, grains, p)
 	return c
 }
 
