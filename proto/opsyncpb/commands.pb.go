@@ -917,7 +917,10 @@ type BizTypeList struct {
 	Deleted []string `protobuf:"bytes,3,rep,name=deleted,proto3" json:"deleted,omitempty"`
 	// BizTypes whose deletion became final: entries pushed before the time
 	// (ms) are deleted and never delivered.
-	PurgedBefore  map[string]int64 `protobuf:"bytes,4,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	PurgedBefore map[string]int64 `protobuf:"bytes,4,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The sequence number of the instance journal's last event (as
+	// PushContext.version): of two answers, the higher is the newer.
+	Version       uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -978,6 +981,13 @@ func (x *BizTypeList) GetPurgedBefore() map[string]int64 {
 		return x.PurgedBefore
 	}
 	return nil
+}
+
+func (x *BizTypeList) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 type DeleteBizType struct {
@@ -1597,12 +1607,13 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\"\x0e\n" +
 	"\fListBizTypes\"\v\n" +
-	"\tStopActor\"\x94\x02\n" +
+	"\tStopActor\"\xae\x02\n" +
 	"\vBizTypeList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x122\n" +
 	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
 	"\adeleted\x18\x03 \x03(\tR\adeleted\x12M\n" +
-	"\rpurged_before\x18\x04 \x03(\v2(.opsync.v1.BizTypeList.PurgedBeforeEntryR\fpurgedBefore\x1a?\n" +
+	"\rpurged_before\x18\x04 \x03(\v2(.opsync.v1.BizTypeList.PurgedBeforeEntryR\fpurgedBefore\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x1a?\n" +
 	"\x11PurgedBeforeEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"F\n" +
