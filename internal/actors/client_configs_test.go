@@ -83,7 +83,10 @@ func TestClientConfigsOrderAndConnectWhileOffline(t *testing.T) {
 	ct.system.Root.Send(ct.client.pid, &configsChanged{list: &opsyncpb.BizTypeList{Version: 4, Configs: []*opsyncpb.BizTypeConfig{onlineConfig("A", false), onlineConfig("B", true)}}})
 	// Registering C passes the client's mailbox: the stale answer came first.
 	ct.client.Handle(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_RegisterBiz{RegisterBiz: &opsyncpb.RegisterBiz{BizType: "C"}}})
-	ct.awaitFromClient(aliceStream, func(m proto.Message) bool { s, ok := m.(*opsyncpb.Subscribe); return ok && s.After["C"] == 0 && len(s.After) == 1 })
+	ct.awaitFromClient(aliceStream, func(m proto.Message) bool {
+		s, ok := m.(*opsyncpb.Subscribe)
+		return ok && s.After["C"] == 0 && len(s.After) == 1
+	})
 	ct.deliver(aliceStream, false, ent("A", 4))
 	ct.sink.expectFrames("A4 (shared)")
 }
