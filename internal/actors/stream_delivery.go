@@ -61,8 +61,10 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 			s.biz[biz] = true
 		}
 	}
-	a.purge(ctx, m.PurgedBefore)
-	a.j.flush()
+	if len(m.PurgedBefore) > 0 {
+		a.purge(ctx, m.PurgedBefore)
+		a.j.flush()
+	}
 	a.sendBacklog(ctx, s, m.After)
 	a.ensureTick()
 	respond(ctx, &opsyncpb.Subscribed{Stream: a.identity, LastSeq: a.state.LastSeq()})
