@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/node"
 )
 
@@ -25,6 +26,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
+	deleteGrace := fs.Duration("delete-grace", actors.DefaultDeleteGrace, "keep a deleted bizType's entries (not delivered) this long before deleting them; re-creating it meanwhile restores them")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
 	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API bearer `token` (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
@@ -46,6 +48,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if *maxConns < 0 || *maxPerAddr < 0 {
 		return usageError(stderr, fs, "--max-conns and --max-conns-per-ip must not be negative")
 	}
+	if *deleteGrace <= 0 {
+		return usageError(stderr, fs, "--delete-grace must be positive, got %v", *deleteGrace)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageError(stderr, fs, "--log-level: %v", err)
@@ -61,7 +66,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve),
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

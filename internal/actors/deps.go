@@ -10,6 +10,9 @@ import (
 	"github.com/opsync/opsync/internal/persistence"
 )
 
+// DefaultDeleteGrace is Deps.DeleteGrace's default.
+const DefaultDeleteGrace = 24 * time.Hour
+
 // Deps is what the persistent actors of a node share.
 type Deps struct {
 	Store persistence.Store
@@ -27,6 +30,10 @@ type Deps struct {
 	// TickInterval is how often a stream looks for retries and expired
 	// entries.
 	TickInterval time.Duration
+	// DeleteGrace is how long the entries of a deleted bizType are kept
+	// (not delivered) before they are deleted for good, unless the
+	// bizType is created again meanwhile. Default 24 h.
+	DeleteGrace time.Duration
 	// System is the actor system of the cluster member the actors run
 	// on (cluster.Start sets it); the instance actor tells the set's
 	// members about its changes through it. Nil: nobody is told.
@@ -56,6 +63,9 @@ func (d *Deps) withDefaults() *Deps {
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = min(c.RetryInterval/2, 5*time.Second)
+	}
+	if c.DeleteGrace <= 0 {
+		c.DeleteGrace = DefaultDeleteGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -117,6 +117,8 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		a.onGlobalArrivals(ctx, m)
 	case *opsyncpb.StreamStatus:
 		a.onStatus(ctx, m)
+	case *opsyncpb.SweepStream:
+		a.onSweep(ctx, m)
 	case *tick:
 		a.onTick(ctx)
 	case *actor.Terminated:

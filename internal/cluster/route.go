@@ -68,9 +68,10 @@ func (m *Member) GlobalStreamStatus(ctx context.Context, instanceID, bizType str
 }
 
 // Sweep wakes a stream (any kind of identity) so that it deletes its
-// expired entries.
-func (m *Member) Sweep(ctx context.Context, identity string) error {
-	_, err := request[*opsyncpb.StreamStatusResult](ctx, m, identity, actors.KindStream, &opsyncpb.StreamStatus{Limit: 1})
+// expired entries, and those of the bizTypes in purgedBefore (whose
+// deletion became final) pushed before their time (ms).
+func (m *Member) Sweep(ctx context.Context, identity string, purgedBefore map[string]int64) error {
+	_, err := request[*opsyncpb.StreamSwept](ctx, m, identity, actors.KindStream, &opsyncpb.SweepStream{PurgedBefore: purgedBefore})
 	return err
 }
 

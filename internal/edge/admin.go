@@ -192,6 +192,8 @@ func (s *Server) changeConfig(w http.ResponseWriter, r *http.Request, instance s
 		writeError(w, http.StatusNotFound, res.Code, res.Message)
 	case actors.ConfigInvalid:
 		writeError(w, http.StatusBadRequest, res.Code, res.Message)
+	case actors.ConfigConflict:
+		writeError(w, http.StatusConflict, res.Code, res.Message)
 	default:
 		writeError(w, http.StatusServiceUnavailable, res.Code, res.Message)
 	}

@@ -57,6 +57,8 @@ type Config struct {
 	// SweepInterval is how often every stream of the node is woken to
 	// delete its expired entries (default 1 h; negative: never).
 	SweepInterval time.Duration
+	// DeleteGrace: see actors.Deps.
+	DeleteGrace time.Duration
 	// ClientWindow bounds the messages in flight per client connection.
 	ClientWindow int
 	// OriginPatterns: browser origins allowed to open client WebSockets.
@@ -180,7 +182,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		journal = replicated
 	}
-	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger, Space: space}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval,
+		DeleteGrace: cfg.DeleteGrace, Logger: logger, Space: space}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {

@@ -155,7 +155,11 @@ type Subscribe struct {
 	AppVersion string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
 	// Send the backlog but no new entries (global bizTypes whose new
 	// entries wait for the client's next connect).
-	BacklogOnly   bool `protobuf:"varint,7,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
+	BacklogOnly bool `protobuf:"varint,7,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
+	// BizTypes whose deletion became final, with the push time (ms) before
+	// which their entries are deleted (BizTypeList.purged_before): the
+	// stream deletes them before it sends the backlog.
+	PurgedBefore  map[string]int64 `protobuf:"bytes,8,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +241,13 @@ func (x *Subscribe) GetBacklogOnly() bool {
 		return x.BacklogOnly
 	}
 	return false
+}
+
+func (x *Subscribe) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
 }
 
 // Subscribed answers Subscribe once the backlog has been sent.
@@ -956,8 +967,17 @@ type BizTypeList struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
 	Configs        []*BizTypeConfig       `protobuf:"bytes,2,rep,name=configs,proto3" json:"configs,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// BizTypes deleted within their grace period: their entries are kept
+	// but not delivered until the bizType is created again.
+	Deleted []string `protobuf:"bytes,3,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	// BizTypes whose deletion became final: entries pushed before the time
+	// (ms) are deleted and never delivered.
+	PurgedBefore map[string]int64 `protobuf:"bytes,4,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The sequence number of the instance journal's last event (as
+	// PushContext.version): of two answers, the higher is the newer.
+	Version       uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BizTypeList) Reset() {
@@ -1002,6 +1022,27 @@ func (x *BizTypeList) GetConfigs() []*BizTypeConfig {
 		return x.Configs
 	}
 	return nil
+}
+
+func (x *BizTypeList) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *BizTypeList) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
+}
+
+func (x *BizTypeList) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 type DeleteBizType struct {
@@ -1453,6 +1494,98 @@ func (x *InstanceChanged) GetVersion() uint64 {
 	return 0
 }
 
+// SweepStream wakes a stream for the node's sweep: it deletes its expired
+// entries and those of bizTypes whose deletion became final.
+type SweepStream struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As Subscribe.purged_before.
+	PurgedBefore  map[string]int64 `protobuf:"bytes,1,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepStream) Reset() {
+	*x = SweepStream{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepStream) ProtoMessage() {}
+
+func (x *SweepStream) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepStream.ProtoReflect.Descriptor instead.
+func (*SweepStream) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SweepStream) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
+}
+
+// StreamSwept answers SweepStream.
+type StreamSwept struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSwept) Reset() {
+	*x = StreamSwept{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSwept) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSwept) ProtoMessage() {}
+
+func (x *StreamSwept) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSwept.ProtoReflect.Descriptor instead.
+func (*StreamSwept) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *StreamSwept) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
 var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
@@ -1465,7 +1598,7 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xba\x02\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xc8\x03\n" +
 	"\tSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
@@ -1474,11 +1607,15 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\aos_type\x18\x05 \x01(\tR\x06osType\x12\x1f\n" +
 	"\vapp_version\x18\x06 \x01(\tR\n" +
 	"appVersion\x12!\n" +
-	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x1a8\n" +
+	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x12K\n" +
+	"\rpurged_before\x18\b \x03(\v2&.opsync.v1.Subscribe.PurgedBeforeEntryR\fpurgedBefore\x1a8\n" +
 	"\n" +
 	"AfterEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"?\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"?\n" +
 	"\n" +
 	"Subscribed\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
@@ -1528,10 +1665,16 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\"\x0e\n" +
 	"\fListBizTypes\"\v\n" +
-	"\tStopActor\"j\n" +
+	"\tStopActor\"\xae\x02\n" +
 	"\vBizTypeList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x122\n" +
-	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\"F\n" +
+	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
+	"\adeleted\x18\x03 \x03(\tR\adeleted\x12M\n" +
+	"\rpurged_before\x18\x04 \x03(\v2(.opsync.v1.BizTypeList.PurgedBeforeEntryR\fpurgedBefore\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"F\n" +
 	"\rDeleteBizType\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\"a\n" +
@@ -1558,7 +1701,14 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x0fInstanceChanged\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversionB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x9d\x01\n" +
+	"\vSweepStream\x12M\n" +
+	"\rpurged_before\x18\x01 \x03(\v2(.opsync.v1.SweepStream.PurgedBeforeEntryR\fpurgedBefore\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"%\n" +
+	"\vStreamSwept\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06streamB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_commands_proto_rawDescOnce sync.Once
@@ -1572,7 +1722,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
@@ -1598,35 +1748,43 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*GetPushContext)(nil),     // 21: opsync.v1.GetPushContext
 	(*PushContext)(nil),        // 22: opsync.v1.PushContext
 	(*InstanceChanged)(nil),    // 23: opsync.v1.InstanceChanged
-	nil,                        // 24: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 25: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),              // 26: opsync.v1.Entry
-	(*EntryRef)(nil),           // 27: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 28: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 29: opsync.v1.BizTypeConfig
-	(*InstanceSettings)(nil),   // 30: opsync.v1.InstanceSettings
+	(*SweepStream)(nil),        // 24: opsync.v1.SweepStream
+	(*StreamSwept)(nil),        // 25: opsync.v1.StreamSwept
+	nil,                        // 26: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 27: opsync.v1.Subscribe.PurgedBeforeEntry
+	nil,                        // 28: opsync.v1.AckSyncPoints.PointsEntry
+	nil,                        // 29: opsync.v1.BizTypeList.PurgedBeforeEntry
+	nil,                        // 30: opsync.v1.SweepStream.PurgedBeforeEntry
+	(*Entry)(nil),              // 31: opsync.v1.Entry
+	(*EntryRef)(nil),           // 32: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 33: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 34: opsync.v1.BizTypeConfig
+	(*InstanceSettings)(nil),   // 35: opsync.v1.InstanceSettings
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	26, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	24, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	26, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	27, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	25, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	28, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	28, // 6: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
-	29, // 7: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	29, // 8: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	29, // 9: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	29, // 10: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	26, // 11: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 12: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	29, // 13: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	30, // 14: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	31, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	26, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	27, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
+	31, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	32, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	28, // 5: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	33, // 6: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	33, // 7: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
+	34, // 8: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	34, // 9: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	34, // 10: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	29, // 11: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
+	34, // 12: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	31, // 13: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 14: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	34, // 15: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	35, // 16: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
+	30, // 17: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1644,7 +1802,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -123,6 +123,9 @@ const (
 	RemovalReason_REMOVAL_REASON_RETENTION         RemovalReason = 2
 	RemovalReason_REMOVAL_REASON_THRESHOLD         RemovalReason = 3
 	RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED RemovalReason = 4
+	// The bizType's config was deleted and not created again within the
+	// grace period (BizTypeDeleted.purge_at).
+	RemovalReason_REMOVAL_REASON_BIZ_TYPE_DELETED RemovalReason = 5
 )
 
 // Enum value maps for RemovalReason.
@@ -133,6 +136,7 @@ var (
 		2: "REMOVAL_REASON_RETENTION",
 		3: "REMOVAL_REASON_THRESHOLD",
 		4: "REMOVAL_REASON_RETRIES_EXHAUSTED",
+		5: "REMOVAL_REASON_BIZ_TYPE_DELETED",
 	}
 	RemovalReason_value = map[string]int32{
 		"REMOVAL_REASON_UNSPECIFIED":       0,
@@ -140,6 +144,7 @@ var (
 		"REMOVAL_REASON_RETENTION":         2,
 		"REMOVAL_REASON_THRESHOLD":         3,
 		"REMOVAL_REASON_RETRIES_EXHAUSTED": 4,
+		"REMOVAL_REASON_BIZ_TYPE_DELETED":  5,
 	}
 )
 
@@ -960,9 +965,17 @@ func (x *BizTypePut) GetConfig() *BizTypeConfig {
 	return nil
 }
 
+// BizTypeDeleted deletes a config. Its entries are no longer delivered;
+// unless the bizType is created again before purge_at, they are deleted
+// then (every entry of it pushed before purge_at, in every stream). A
+// deletion journaled without purge_at (before opsync had the rule)
+// deletes no entries.
 type BizTypeDeleted struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	BizType string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	// Milliseconds since the epoch: the deletion time plus the node's grace
+	// period (serve --delete-grace).
+	PurgeAt       int64 `protobuf:"varint,2,opt,name=purge_at,json=purgeAt,proto3" json:"purge_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1015,13 @@ func (x *BizTypeDeleted) GetBizType() string {
 		return x.BizType
 	}
 	return ""
+}
+
+func (x *BizTypeDeleted) GetPurgeAt() int64 {
+	if x != nil {
+		return x.PurgeAt
+	}
+	return 0
 }
 
 type BizTypeOnlineChanged struct {
@@ -1382,9 +1402,10 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"instanceId\">\n" +
 	"\n" +
 	"BizTypePut\x120\n" +
-	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"+\n" +
+	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"F\n" +
 	"\x0eBizTypeDeleted\x12\x19\n" +
-	"\bbiz_type\x18\x01 \x01(\tR\abizType\"I\n" +
+	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x19\n" +
+	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\bR\x06online\"\xa6\a\n" +
@@ -1410,13 +1431,14 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\fSCOPE_GLOBAL\x10\x01*,\n" +
 	"\x06Target\x12\x0f\n" +
 	"\vTARGET_USER\x10\x00\x12\x11\n" +
-	"\rTARGET_DEVICE\x10\x01*\xad\x01\n" +
+	"\rTARGET_DEVICE\x10\x01*\xd2\x01\n" +
 	"\rRemovalReason\x12\x1e\n" +
 	"\x1aREMOVAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REMOVAL_REASON_EXPIRED\x10\x01\x12\x1c\n" +
 	"\x18REMOVAL_REASON_RETENTION\x10\x02\x12\x1c\n" +
 	"\x18REMOVAL_REASON_THRESHOLD\x10\x03\x12$\n" +
-	" REMOVAL_REASON_RETRIES_EXHAUSTED\x10\x04*>\n" +
+	" REMOVAL_REASON_RETRIES_EXHAUSTED\x10\x04\x12#\n" +
+	"\x1fREMOVAL_REASON_BIZ_TYPE_DELETED\x10\x05*>\n" +
 	"\n" +
 	"RepushMode\x12\x15\n" +
 	"\x11REPUSH_MODE_QUEUE\x10\x00\x12\x19\n" +

@@ -352,7 +352,9 @@ type InstanceSnapshot struct {
 	KeysSetAt int64                  `protobuf:"varint,6,opt,name=keys_set_at,json=keysSetAt,proto3" json:"keys_set_at,omitempty"`
 	Settings  *InstanceSettings      `protobuf:"bytes,7,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The operation log rows kept in memory, oldest first.
-	Operations    []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
+	Operations []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
+	// Every bizType that was ever deleted, by bizType.
+	Retired       []*RetiredBizType `protobuf:"bytes,9,rep,name=retired,proto3" json:"retired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -443,6 +445,82 @@ func (x *InstanceSnapshot) GetOperations() []*Operation {
 	return nil
 }
 
+func (x *InstanceSnapshot) GetRetired() []*RetiredBizType {
+	if x != nil {
+		return x.Retired
+	}
+	return nil
+}
+
+// RetiredBizType is what an instance keeps of a deleted bizType: its
+// last config (a bizType keeps its target, scope and persistence for
+// good, since clients keep sync points of it), its pending deletion and
+// the cutoff of its final ones.
+type RetiredBizType struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Config *BizTypeConfig         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// The pending deletion's purge time (0: none pending): the config is
+	// gone, and unless it is created again before then, its entries pushed
+	// before then are deleted.
+	PurgeAt int64 `protobuf:"varint,2,opt,name=purge_at,json=purgeAt,proto3" json:"purge_at,omitempty"`
+	// Entries pushed before this time (ms) belong to a deletion that became
+	// final: they are deleted and never delivered (0: none).
+	PurgedBefore  int64 `protobuf:"varint,3,opt,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetiredBizType) Reset() {
+	*x = RetiredBizType{}
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetiredBizType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetiredBizType) ProtoMessage() {}
+
+func (x *RetiredBizType) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetiredBizType.ProtoReflect.Descriptor instead.
+func (*RetiredBizType) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RetiredBizType) GetConfig() *BizTypeConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *RetiredBizType) GetPurgeAt() int64 {
+	if x != nil {
+		return x.PurgeAt
+	}
+	return 0
+}
+
+func (x *RetiredBizType) GetPurgedBefore() int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return 0
+}
+
 var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
@@ -481,7 +559,7 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\x0eglobal_arrived\x18\a \x03(\v2,.opsync.v1.StreamSnapshot.GlobalArrivedEntryR\rglobalArrived\x1a@\n" +
 	"\x12GlobalArrivedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd9\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x8e\x03\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
@@ -493,7 +571,12 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\bsettings\x18\a \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\x124\n" +
 	"\n" +
 	"operations\x18\b \x03(\v2\x14.opsync.v1.OperationR\n" +
-	"operationsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"operations\x123\n" +
+	"\aretired\x18\t \x03(\v2\x19.opsync.v1.RetiredBizTypeR\aretired\"\x82\x01\n" +
+	"\x0eRetiredBizType\x120\n" +
+	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x19\n" +
+	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\x12#\n" +
+	"\rpurged_before\x18\x03 \x01(\x03R\fpurgedBeforeB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_snapshots_proto_rawDescOnce sync.Once
@@ -507,37 +590,40 @@ func file_opsync_v1_snapshots_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_snapshots_proto_rawDescData
 }
 
-var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*EntryRef)(nil),         // 0: opsync.v1.EntryRef
 	(*DeviceSyncPoints)(nil), // 1: opsync.v1.DeviceSyncPoints
 	(*DayCount)(nil),         // 2: opsync.v1.DayCount
 	(*StreamSnapshot)(nil),   // 3: opsync.v1.StreamSnapshot
 	(*InstanceSnapshot)(nil), // 4: opsync.v1.InstanceSnapshot
-	nil,                      // 5: opsync.v1.DeviceSyncPoints.PointsEntry
-	nil,                      // 6: opsync.v1.StreamSnapshot.GlobalArrivedEntry
-	(*IdempotencyKey)(nil),   // 7: opsync.v1.IdempotencyKey
-	(*BizTypeConfig)(nil),    // 8: opsync.v1.BizTypeConfig
-	(*InstanceKeysSet)(nil),  // 9: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil), // 10: opsync.v1.InstanceSettings
-	(*Operation)(nil),        // 11: opsync.v1.Operation
+	(*RetiredBizType)(nil),   // 5: opsync.v1.RetiredBizType
+	nil,                      // 6: opsync.v1.DeviceSyncPoints.PointsEntry
+	nil,                      // 7: opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	(*IdempotencyKey)(nil),   // 8: opsync.v1.IdempotencyKey
+	(*BizTypeConfig)(nil),    // 9: opsync.v1.BizTypeConfig
+	(*InstanceKeysSet)(nil),  // 10: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil), // 11: opsync.v1.InstanceSettings
+	(*Operation)(nil),        // 12: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
-	5,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
+	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
 	0,  // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
 	1,  // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
-	7,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
+	8,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
 	2,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
-	6,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
-	8,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
-	9,  // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
-	10, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
-	11, // 9: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	9,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
+	10, // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
+	11, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
+	12, // 9: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
+	5,  // 10: opsync.v1.InstanceSnapshot.retired:type_name -> opsync.v1.RetiredBizType
+	9,  // 11: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }
@@ -553,7 +639,7 @@ func file_opsync_v1_snapshots_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_snapshots_proto_rawDesc), len(file_opsync_v1_snapshots_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
