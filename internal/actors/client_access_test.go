@@ -17,9 +17,9 @@ import (
 // device's unless withheld, and the global streams of its global bizTypes
 // always; also for the bizTypes it registers later.
 func TestClientReadsOnlyItsAllowedStreams(t *testing.T) {
-	global := &opsyncpb.BizTypeConfig{BizType: "G", Scope: opsyncpb.Scope_SCOPE_GLOBAL}
-	user := &opsyncpb.BizTypeConfig{BizType: "U"}
-	device := &opsyncpb.BizTypeConfig{BizType: "D", Target: opsyncpb.Target_TARGET_DEVICE}
+	global := &opsyncpb.BizTypeConfig{BizType: "G", Scope: opsyncpb.Scope_SCOPE_GLOBAL, Online: true}
+	user := &opsyncpb.BizTypeConfig{BizType: "U", Online: true}
+	device := &opsyncpb.BizTypeConfig{BizType: "D", Target: opsyncpb.Target_TARGET_DEVICE, Online: true}
 	gStream := GlobalStream(testInstance, "G")
 	for _, tc := range []struct {
 		name         string
