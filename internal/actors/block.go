@@ -68,9 +68,11 @@ func init() {
 // BlockKind is the cluster kind of block entities.
 func BlockKind(d *Deps) *cluster.Kind {
 	deps := d.withDefaults()
-	return cluster.NewKind(KindBlock, actor.PropsFromProducer(func() actor.Actor {
-		return &blockActor{j: newJournaled(deps, KindBlock, func(s *state.Block) proto.Message { return s.Snapshot() })}
-	}))
+	return cluster.NewKind(KindBlock, actor.PropsFromProducer(func() actor.Actor { return newBlockActor(deps) }))
+}
+
+func newBlockActor(deps *Deps) *blockActor {
+	return &blockActor{j: newJournaled(deps, KindBlock, func(s *state.Block) proto.Message { return s.Snapshot() })}
 }
 
 // blockActor is one block entity: its journal holds the entity's
