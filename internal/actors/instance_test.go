@@ -25,7 +25,7 @@ type instanceTest struct {
 func newInstanceTest(t *testing.T) *instanceTest {
 	t.Helper()
 	store := newTestStore()
-	deps := (&Deps{Store: store, Clock: newFakeClock(), Logger: quiet}).withDefaults()
+	deps := (&Deps{Store: store, Clock: newFakeClock(), Logger: quiet, MasterKey: testMasterKey}).withDefaults()
 	h := &instanceTest{t: t, system: newSystem(t), store: store}
 	h.pid = spawnGrain(h.system, actor.PropsFromProducer(func() actor.Actor { return newInstanceActor(deps) }), testInstance, KindInstance)
 	if r := request[*opsyncpb.InstanceResult](t, h.system, h.pid, &opsyncpb.CreateInstance{}); r.Code != ConfigOK {

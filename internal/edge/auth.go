@@ -72,6 +72,9 @@ func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (chec
 		return false, false, protocolErr(CloseInternal, "instance lookup failed")
 	case !res.InstanceExists:
 		return false, false, protocolErr(CloseUnknownInstance, "unknown instance %q", c.InstanceId)
+	case res.InternalError != "":
+		s.opts.Logger.Error("client authorization failed", slog.String("instance", c.InstanceId), slog.String("err", res.InternalError))
+		return false, false, protocolErr(CloseInternal, "%s", res.InternalError)
 	case !res.Authorized:
 		return false, false, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
 	case res.ValidationUrl == "" || s.opts.Validator == nil:
