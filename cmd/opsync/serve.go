@@ -32,6 +32,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
+	masterKeyFile := fs.String("master-key-file", os.Getenv("OPSYNC_MASTER_KEY_FILE"), "`file` holding the master key that seals instances' client secrets: 32 random bytes in base64 or hex, e.g. from openssl rand -base64 32 (env OPSYNC_MASTER_KEY_FILE; required with --raft, the same on every node; default: generated once into DATA/master-key, mode 0600)")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -59,7 +60,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, MasterKeyFile: *masterKeyFile,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

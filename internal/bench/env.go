@@ -48,7 +48,7 @@ func (e *Env) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&e.KeepData, "keep-data", false, "keep the spawned node's data directory")
 	fs.StringVar(&e.Instance, "instance", "bench_APP", "instance id (created if missing)")
 	fs.StringVar(&e.AdminToken, "admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API token (env OPSYNC_ADMIN_TOKEN); a spawned node gets it, or a generated one")
-	fs.StringVar(&e.APIKey, "api-key", os.Getenv("OPSYNC_API_KEY"), "the instance's push API key (env OPSYNC_API_KEY; default: read through the admin API)")
+	fs.StringVar(&e.APIKey, "api-key", os.Getenv("OPSYNC_API_KEY"), "the instance's push API key (env OPSYNC_API_KEY; default: the one the admin API answers when the run creates the instance)")
 	fs.DurationVar(&e.Progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: phase lines only)")
 }
 

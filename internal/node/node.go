@@ -77,6 +77,11 @@ type Config struct {
 	MaxConnsPerAddr int
 	// StrictPushStatus: see edge.Options.
 	StrictPushStatus bool
+	// MasterKeyFile holds the master key that seals instances' client
+	// secrets (internal/keyring). A node set (Raft) requires one, the same
+	// on every node; a standalone node without one uses DataDir/master-key,
+	// generated on first start.
+	MasterKeyFile string
 }
 
 // Node is a running node.
@@ -137,6 +142,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	masterKey, err := loadMasterKey(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	// OpenPebble refuses a data directory of a newer format (see
 	// persistence.FormatVersion). It must come before anything else under
 	// DataDir is opened, the raft journal included, for that check to
@@ -162,7 +171,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		journal = replicated
 	}
-	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger, MasterKey: masterKey}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {
