@@ -155,7 +155,7 @@ func TestInstanceMigratesClearKeysOnActivation(t *testing.T) {
 			snap: &opsyncpb.InstanceSnapshot{LastSeq: 2, Created: true, CreatedAt: 1, Keys: clearKeys, KeysSetAt: 1}, evs: []*opsyncpb.Event{created, keysSet, put}, snapSeq: 3, migrates: true},
 		{name: "clear keys in a snapshot, nothing after it",
 			snap: &opsyncpb.InstanceSnapshot{LastSeq: 3, Created: true, CreatedAt: 1, Keys: clearKeys, KeysSetAt: 1, Configs: []*opsyncpb.BizTypeConfig{config("A", "v1")}},
-			evs: []*opsyncpb.Event{created, keysSet, put}, snapSeq: 3, migrates: true},
+			evs:  []*opsyncpb.Event{created, keysSet, put}, snapSeq: 3, migrates: true},
 		{name: "an instance made before keys existed", evs: []*opsyncpb.Event{created, put}, snapSeq: 0, migrates: false},
 	}
 	for _, c := range cases {
