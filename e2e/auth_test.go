@@ -322,11 +322,9 @@ func wantUnauthorized(t *testing.T, what string, ac *appClient, err error) {
 func TestClientTokensAndIsolation(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	const a, b = "ws_TOKA", "ws_TOKB"
+	ia, ib := createInstance(t, srv.URL, a), createInstance(t, srv.URL, b)
 	putBizType(t, srv.URL, a, "CHAT", map[string]any{"target": "user", "multiDevice": true})
 	putBizType(t, srv.URL, b, "CHAT", map[string]any{"target": "user", "multiDevice": true})
-	var ia, ib instanceAnswer
-	call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+a, nil, &ia)
-	call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+b, nil, &ib)
 	secretA, secretB := ia.Instance.ClientSecret, ib.Instance.ClientSecret
 	xa := tokenFor(t, secretA, auth.Claims{Subject: "x", Instance: a})
 
