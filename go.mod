@@ -12,6 +12,7 @@ require (
 	github.com/labstack/echo v3.3.10+incompatible
 	github.com/prometheus/client_golang v1.24.1
 	go.etcd.io/etcd/client/v3 v3.5.10
+	golang.org/x/time v0.3.0
 	google.golang.org/protobuf v1.36.12
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"unicode/utf16"
 )
@@ -20,7 +21,10 @@ const (
 // idLen is id's length as the server measures it: UTF-16 code units.
 func idLen(id string) int { return len(utf16.Encode([]rune(id))) }
 
-var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
+// bizTypePattern is the server's identifier rule (internal/actors
+// ValidBizType): the source recommends capitals and '-' but enforces
+// neither. Identifiers are matched exactly.
+var bizTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,30}$`)
 
 // Client is one opsync client: one device of one user, with a callback per
 // registered bizType. Its methods are safe for concurrent use, and may be
@@ -46,8 +50,9 @@ type Client struct {
 	closed     bool
 	handlers   map[string]func(Message)
 	points     *syncPoints
-	conn       *conn // the open connection (Connect sent), or nil
-	connected  bool  // the server answered Connected on conn
+	conn       *conn    // the open connection (Connect sent), or nil
+	connected  bool     // the server answered Connected on conn
+	withheld   []string // Connected.withheld_biz_types of conn
 	fatal      error
 	dirty      bool // points changed since the last save
 
@@ -113,9 +118,12 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// AppToForeground connects, once a user is set (UpdateUserInfo), and
-// keeps reconnecting with backoff until AppToBackground, ClearUserInfo,
-// Close or a fatal error (see IsFatal).
+// AppToForeground connects, and keeps reconnecting with backoff until
+// AppToBackground, Close or a fatal error (see IsFatal). It connects as the
+// user UpdateUserInfo set, or, before one is set (and after
+// ClearUserInfo), device-only, as the source's SDK does: a device-only
+// connection receives the device-target and global bizTypes (see
+// Withheld).
 func (c *Client) AppToForeground() error {
 	c.life.Lock()
 	defer c.life.Unlock()
@@ -175,8 +183,8 @@ func (c *Client) UpdateUserInfo(userID, sessionID string) error {
 }
 
 // ClearUserInfo logs the user out: it disconnects, drops the messages not
-// yet passed to callbacks and saves the sync points (kept for when the
-// same user comes back).
+// yet passed to callbacks, saves the sync points (kept for when the same
+// user comes back) and, in the foreground, connects again device-only.
 func (c *Client) ClearUserInfo() error {
 	c.life.Lock()
 	defer c.life.Unlock()
@@ -188,7 +196,9 @@ func (c *Client) ClearUserInfo() error {
 		c.userID, c.sessionID = "", ""
 		c.events.dropMessages()
 	})
-	return c.save()
+	err := c.save()
+	c.startLocked()
+	return err
 }
 
 // Close disconnects, saves the sync points and stops the client. No
@@ -215,6 +225,17 @@ func (c *Client) IsConnected() bool {
 	return c.connected
 }
 
+// Withheld returns the registered bizTypes the server said the current
+// connection does not receive (nil when not connected): user-target ones
+// on a device-only connection, device-target ones when the instance binds
+// devices to tokens and the client's token names no device. Their messages
+// stay pending on the server.
+func (c *Client) Withheld() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.withheld)
+}
+
 // SyncDeviceID is the device id the client connects with.
 func (c *Client) SyncDeviceID() string { return c.deviceID }
 
@@ -238,7 +259,7 @@ func (c *Client) update(f func()) error {
 }
 
 // startLocked starts the connection loop if the client is in the
-// foreground with a user and no loop runs. c.life is held.
+// foreground and no loop runs. c.life is held.
 func (c *Client) startLocked() {
 	if c.loop != nil {
 		select {
@@ -249,7 +270,7 @@ func (c *Client) startLocked() {
 		}
 	}
 	c.mu.Lock()
-	want := c.foreground && c.userID != "" && !c.closed
+	want := c.foreground && !c.closed
 	c.mu.Unlock()
 	if !want {
 		return

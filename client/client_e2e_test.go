@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -468,12 +469,14 @@ func TestClientReconnectsAfterServerRestart(t *testing.T) {
 }
 
 // A new user gets its own messages, from no sync point; logging out
-// disconnects.
+// reconnects device-only: the device's messages still arrive, the user's
+// no longer.
 func TestClientSwitchesUser(t *testing.T) {
 	n := newNode(t)
 	putBiz(t, n, "NEWS", "user")
+	putBiz(t, n, "LOCK", "device")
 	c := newClient(t, n, client.Options{})
-	c.register(t, "NEWS")
+	c.register(t, "NEWS", "LOCK")
 	c.connect(t, "frank")
 	pushText(t, n, "NEWS", "frank", "f0")
 	c.reportAll(t, c.expect(t, "f0"))
@@ -497,9 +500,13 @@ func TestClientSwitchesUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.awaitState(t, false)
-	if c.IsConnected() {
-		t.Fatal("connected after ClearUserInfo")
+	c.awaitState(t, true)
+	if w := c.Withheld(); !slices.Equal(w, []string{"NEWS"}) {
+		t.Fatalf("withheld %v after ClearUserInfo, want the user-target NEWS", w)
 	}
+	pushText(t, n, "NEWS", "grace", "g4")
+	pushText(t, n, "LOCK", c.SyncDeviceID(), "l0")
+	c.expect(t, "l0")
 }
 
 // An unknown instance is a fatal error: surfaced, and no reconnection.

@@ -162,15 +162,17 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 	if err != nil {
 		return connectionEnded(err)
 	}
+	var withheld []string
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ServerFrame_Connected:
+		withheld = m.Connected.WithheldBizTypes
 	case *opsyncpb.ServerFrame_Error:
 		return &ProtocolError{Code: int(m.Error.Code), Reason: m.Error.Reason}
 	default:
 		return errors.New("opsync client: the server's first frame is not Connected")
 	}
 	c.mu.Lock()
-	c.connected = true
+	c.connected, c.withheld = true, withheld
 	c.mu.Unlock()
 	*attempt = 0
 	c.events.push(event{connected: new(true)})
@@ -266,7 +268,7 @@ func (c *Client) detach(cn *conn) {
 		c.conn = nil
 	}
 	was := c.connected
-	c.connected = false
+	c.connected, c.withheld = false, nil
 	c.mu.Unlock()
 	if was {
 		c.events.push(event{connected: new(false)})

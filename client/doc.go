@@ -12,6 +12,10 @@
 //	...
 //	c.Close() // saves the sync points
 //
+// Without UpdateUserInfo (before sign-in, and after ClearUserInfo) the
+// client connects device-only: it receives its device's and the global
+// bizTypes, not the user-target ones (Withheld lists those).
+//
 // Delivery is at least once: a message is delivered again (after a
 // reconnect, or to the next process using the same state file) until it is
 // reported with ReportMsgReceived. Callbacks run one at a time on one

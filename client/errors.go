@@ -8,7 +8,7 @@ import (
 // Errors returned by the client's methods.
 var (
 	ErrClosed         = errors.New("opsync client: closed")
-	ErrInvalidBizType = errors.New("opsync client: a bizType must be 1-30 characters of A-Z, 0-9 and '-'")
+	ErrInvalidBizType = errors.New("opsync client: a bizType must be 1-30 characters of A-Z, a-z, 0-9, '-' and '_'")
 	// ErrNotDelivered is returned by ReportMsgReceived for a message this
 	// client did not deliver (or delivered to another user).
 	ErrNotDelivered = errors.New("opsync client: reported message was not delivered to this client")
@@ -24,7 +24,11 @@ const (
 	CodeUnknownInstance = 4404
 	CodeConnectTimeout  = 4408
 	CodeProtocolError   = 4409
-	CodeInternal        = 4500
+	// CodeRateLimited: the client sent control frames (RegisterBiz,
+	// UnregisterBiz, Open, Close, Ping) faster than the server allows; it
+	// reconnects after its backoff.
+	CodeRateLimited = 4430
+	CodeInternal    = 4500
 )
 
 // ProtocolError is a connection ended by the server with an Error frame or

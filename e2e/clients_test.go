@@ -60,13 +60,15 @@ func connectClient(t *testing.T, base, instance string, s clientSpec) *appClient
 	return ac
 }
 
-// goOnline signs c in as user, brings it to the foreground and waits until
-// up is closed (its OnStateChange saw the server's Connected); the client
-// is closed when the test ends.
+// goOnline signs c in as user (none: device-only), brings it to the
+// foreground and waits until up is closed (its OnStateChange saw the
+// server's Connected); the client is closed when the test ends.
 func goOnline(t *testing.T, c *client.Client, user string, up <-chan struct{}) {
 	t.Helper()
-	if err := c.UpdateUserInfo(user, "session-"+user); err != nil {
-		t.Fatal(err)
+	if user != "" {
+		if err := c.UpdateUserInfo(user, "session-"+user); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.AppToForeground(); err != nil {
 		t.Fatal(err)

@@ -164,8 +164,10 @@ func TestNonPersistentDeliversOnlyToOnlineClients(t *testing.T) {
 	pushOK(t, srv.URL, inst, "CHAT", "fay", "c1")
 	c2 := connectClient(t, srv.URL, inst, clientSpec{user: "fay", device: "d2", biz: []string{"TYPING", "CHAT"}, report: true})
 	c2.expect(t, "c1")
-	if rec := records(t, srv.URL, inst, "users", "fay"); rec.Pushes != 1 {
-		t.Fatalf("the stream counts %d stored pushes, want 1 (the transient ones are not kept)", rec.Pushes)
+	// The records count the non-persistent pushes (t0 and t1) but list
+	// only the stored entry.
+	if rec := records(t, srv.URL, inst, "users", "fay"); rec.Pushes != 3 || len(rec.Entries) != 1 {
+		t.Fatalf("records: %+v, want 3 pushes and 1 entry (the transient ones are not kept)", rec)
 	}
 }
 
@@ -264,6 +266,7 @@ type recordsAnswer struct {
 	Connected        bool     `json:"connected"`
 	ConnectedDevices []string `json:"connectedDevices"`
 	Pushes           uint64   `json:"pushes"`
+	GlobalPushes     uint64   `json:"globalPushes"`
 	Arrivals         uint64   `json:"arrivals"`
 	Dropped          uint64   `json:"dropped"`
 	Entries          []struct {
@@ -291,7 +294,7 @@ func TestConfigValidation(t *testing.T) {
 		biz  string
 		body map[string]any
 	}{
-		"lower-case identifier":          {"lower", map[string]any{}},
+		"identifier with a dot":          {"bad.biz", map[string]any{}},
 		"identifier over 30 characters":  {strings.Repeat("A", 31), map[string]any{}},
 		"multiDevice on a device target": {"DEV-1", map[string]any{"target": "device", "multiDevice": true}},
 		"consistency on a device target": {"DEV-2", map[string]any{"target": "device", "consistencyCheck": true}},

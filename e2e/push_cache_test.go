@@ -75,7 +75,7 @@ func TestPushesOfOneInstanceShareOneInstanceRoundTrip(t *testing.T) {
 }
 
 // A change served by a node takes effect there for the very next push:
-// offline, a scope change, a deletion, a key rotation, an instance's
+// offline, a global config's creation, a deletion, a key rotation, an instance's
 // creation.
 func TestInstanceChangesTakeEffectAtOnceOnTheirNode(t *testing.T) {
 	srv := startServer(t, t.TempDir())
@@ -106,8 +106,8 @@ func TestInstanceChangesTakeEffectAtOnceOnTheirNode(t *testing.T) {
 	expect(key, "CHAT", 200, "BIZ_NOT_ONLINE", "right after offline")
 	adminCall(t, http.MethodPost, base+"/biztypes/CHAT/online", nil)
 	expect(key, "CHAT", 200, "SUCCESS", "right after online")
-	adminCall(t, http.MethodPut, base+"/biztypes/CHAT", map[string]any{"scope": "global"})
-	expect(key, "CHAT", 200, "NOT_SUPPORT_GLOBAL", "right after the config became global")
+	adminCall(t, http.MethodPut, base+"/biztypes/GCHAT", map[string]any{"scope": "global"})
+	expect(key, "GCHAT", 200, "NOT_SUPPORT_GLOBAL", "right after a global config's creation")
 	adminCall(t, http.MethodDelete, base+"/biztypes/CHAT", nil)
 	expect(key, "CHAT", 200, "BIZ_NOT_ONLINE", "right after the delete")
 	adminCall(t, http.MethodPut, base+"/biztypes/CHAT", map[string]any{})

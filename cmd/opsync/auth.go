@@ -14,7 +14,7 @@ import (
 // (env OPSYNC_ADMIN_TOKEN), else the token file of a local node's data
 // directory (--data, default ./opsync-data) when it can be read.
 type adminAuth struct {
-	token    *string
+	token    *secretFlag
 	data     *string
 	operator *string
 }
@@ -30,7 +30,7 @@ func adminFlags(fs *flag.FlagSet) *adminAuth {
 func adminReadFlags(fs *flag.FlagSet) *adminAuth {
 	empty := ""
 	return &adminAuth{
-		token:    fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API token (env OPSYNC_ADMIN_TOKEN; default: the token file in --data)"),
+		token:    newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API `token` (env OPSYNC_ADMIN_TOKEN; default: the token file in --data)"),
 		data:     fs.String("data", node.DefaultDataDir, "data directory of a local node, whose admin-token file is used when no token is given"),
 		operator: &empty,
 	}
@@ -38,8 +38,8 @@ func adminReadFlags(fs *flag.FlagSet) *adminAuth {
 
 // resolve returns the admin token, "" when none is known.
 func (a *adminAuth) resolve() string {
-	if *a.token != "" {
-		return *a.token
+	if t := a.token.get(); t != "" {
+		return t
 	}
 	t, err := node.ReadAdminToken(filepath.Join(*a.data, node.AdminTokenFile))
 	if err != nil {

@@ -42,11 +42,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	server := serverFlag(fs)
 	env := &bench.Env{Log: stderr}
 	env.Flags(fs)
+	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API `token` (env OPSYNC_ADMIN_TOKEN); a spawned node gets it, or a generated one")
+	apiKey := newSecretFlag(fs, "api-key", "OPSYNC_API_KEY", "the instance's push API `key` (env OPSYNC_API_KEY; default: the one the admin API answers when the run creates the instance)")
 	run := sc.Bind(fs)
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
 	}
-	env.Server = *server
+	env.Server, env.AdminToken, env.APIKey = *server, adminToken.get(), apiKey.get()
 	if fs.NArg() > 0 {
 		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 const configSynopsis = `opsync config <put|get|list|delete|online|offline> --server URL --instance ID [--biz B] [flags]
@@ -23,7 +25,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	server := serverFlag(fs)
 	instance := fs.String("instance", "", "instance id (workspaceId_AppId)")
-	biz := fs.String("biz", "", "bizType identifier (A-Z, 0-9, '-', at most 30)")
+	biz := fs.String("biz", "", "bizType identifier (A-Z, a-z, 0-9, '-', '_', at most 30; upper case recommended; matched exactly)")
 	target := fs.String("target", "user", "put: user or device")
 	scope := fs.String("scope", "single", "put: single (specified users/devices) or global")
 	multi := fs.Bool("multi-device", false, "put: every device of a user syncs every entry (user target)")
@@ -60,6 +62,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 			method, target2 = http.MethodPost, target2+"/"+verb
 		case "put":
 			method = http.MethodPut
+			warnBizCase(stderr, "config put", *biz)
 			body = putBody(*target, *scope, *multi, *persistent, *threshold, *consistency, *description, *retries, *retention)
 		}
 	default:
@@ -80,4 +83,14 @@ func putBody(target, scope string, multi, persistent bool, threshold uint, consi
 		b["threshold"] = threshold
 	}
 	return b
+}
+
+// warnBizCase warns about a bizType that is not upper case. opsync accepts
+// it, as the source does, but the source recommends upper case and '-'
+// (DEVICE-LOCK), and identifiers are matched exactly: a config "chat" is
+// not the "CHAT" an app registers.
+func warnBizCase(stderr io.Writer, cmd, biz string) {
+	if biz != strings.ToUpper(biz) {
+		fmt.Fprintf(stderr, "%s: warning: bizType %q is not upper case; upper case and '-' are recommended (e.g. DEVICE-LOCK), and bizTypes are matched exactly\n", cmd, biz)
+	}
 }

@@ -21,15 +21,21 @@ func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args; it returns the exit code to end with, or -1 to
-// go on. --help prints usage to stdout and ends with 0.
+// go on. --help prints usage to stdout and ends with 0; a flag error prints
+// the error and usage to stderr and ends with 2. Usage is printed here
+// only, once: Parse would print it too, to stderr, before returning.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return 0
 	}
 	if err != nil {
+		fs.Usage()
 		return 2
 	}
 	return -1

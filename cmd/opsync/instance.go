@@ -20,7 +20,8 @@ const instanceSynopsis = `opsync instance <create|get|list|rotate-keys|settings>
                working) and print the new ones, the only time they are shown
   settings     print the settings, or change those given:
                --require-token=BOOL --validation-url URL --signature-check=on|off
-               --push-auth api-key|networks --push-networks CIDR,... --log-api-pushes=BOOL`
+               --push-auth api-key|networks --push-networks CIDR,... --log-api-pushes=BOOL
+               --device-binding token|any`
 
 func runInstance(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("instance", instanceSynopsis, stdout, stderr)
@@ -36,6 +37,7 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 	pushAuth := fs.String("push-auth", "", "settings: how the push APIs authenticate: api-key (X-Opsync-Api-Key), or networks (no key from --push-networks; the key still works)")
 	pushNetworks := fs.String("push-networks", "", "settings: comma-separated CIDRs or addresses that may push without a key with --push-auth networks (\"\" empties the list)")
 	logAPIPushes := fs.Bool("log-api-pushes", false, "settings: record the push APIs' pushes in the operation log")
+	binding := fs.String("device-binding", "", "settings: with --require-token, who receives a device's data: token (only a token whose did names the device) or any")
 	admin := adminFlags(fs)
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code
@@ -60,7 +62,7 @@ func runInstance(args []string, stdout, stderr io.Writer) int {
 			method, target = http.MethodPost, one+"/keys/rotate"
 		case "settings":
 			method, target = http.MethodGet, one+"/settings"
-			changes, err := settingsChanges(fs, settingsFlags{*requireToken, *validationURL, *signature, *pushAuth, *pushNetworks, *logAPIPushes})
+			changes, err := settingsChanges(fs, settingsFlags{*requireToken, *validationURL, *signature, *pushAuth, *pushNetworks, *logAPIPushes, *binding})
 			if err != nil {
 				return usageError(stderr, fs, "%v", err)
 			}
@@ -82,6 +84,7 @@ type settingsFlags struct {
 	pushAuth      string
 	pushNetworks  string
 	logAPIPushes  bool
+	deviceBinding string
 }
 
 // settingsChanges is the PATCH body of the settings flags given.
@@ -113,6 +116,8 @@ func settingsChanges(fs *flag.FlagSet, v settingsFlags) (map[string]any, error) 
 			out["pushNetworks"] = nets
 		case "log-api-pushes":
 			out["logApiPushes"] = v.logAPIPushes
+		case "device-binding":
+			out["deviceBinding"] = v.deviceBinding // the server checks it
 		case "signature-check":
 			signature := v.signature
 			switch signature {

@@ -23,7 +23,7 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	osType := fs.String("os-type", "", "deliver only to clients of this OS (iOS, Android, ...)")
 	minVer := fs.String("app-min-version", "", "lowest client app version to deliver to (inclusive)")
 	maxVer := fs.String("app-max-version", "", "highest client app version to deliver to (inclusive)")
-	apiKey := fs.String("api-key", os.Getenv("OPSYNC_API_KEY"), "the instance's push API key (env OPSYNC_API_KEY); without it the push goes through the admin API (admin token) and is recorded in the operation log")
+	apiKeyFlag := newSecretFlag(fs, "api-key", "OPSYNC_API_KEY", "the instance's push API `key` (env OPSYNC_API_KEY); without it the push goes through the admin API (admin token) and is recorded in the operation log")
 	admin := adminFlags(fs)
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
@@ -58,8 +58,9 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 		api = "global"
 	}
 	target := trimURL(*server) + "/webapi/sync/" + api + "?instanceId=" + url.QueryEscape(*instance)
-	opt := withAPIKey(*apiKey)
-	if *apiKey == "" {
+	apiKey := apiKeyFlag.get()
+	opt := withAPIKey(apiKey)
+	if apiKey == "" {
 		target, opt = trimURL(*server)+"/api/v1/instances/"+url.PathEscape(*instance)+"/push", admin.option()
 	}
 	status, raw, err := callJSON(http.MethodPost, target, body, opt)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/node"
 )
 
@@ -25,14 +26,18 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
+	deleteGrace := fs.Duration("delete-grace", actors.DefaultDeleteGrace, "keep a deleted bizType's entries (not delivered) this long before deleting them; re-creating it meanwhile restores them")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
-	adminToken := fs.String("admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API bearer token (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
+	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API bearer `token` (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
-	masterKeyFile := fs.String("master-key-file", os.Getenv("OPSYNC_MASTER_KEY_FILE"), "`file` holding the master key that seals instances' client secrets: 32 random bytes in base64 or hex, e.g. from openssl rand -base64 32 (env OPSYNC_MASTER_KEY_FILE; required with --raft, the same on every node; default: generated once into DATA/master-key, mode 0600)")
+	diskReserve := sizeFlag(node.DefaultDiskReserve)
+	fs.Var(&diskReserve, "disk-reserve", "free space of the data directory's file system below which new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); below a quarter of it only deletes are written; 0: off")
+	// A path, not a secret, but read as the credentials are: when used.
+	masterKeyFile := newSecretFlag(fs, "master-key-file", "OPSYNC_MASTER_KEY_FILE", "`file` holding the master key that seals instances' client secrets: 32 random bytes in base64 or hex, e.g. from openssl rand -base64 32 (env OPSYNC_MASTER_KEY_FILE; required with --raft, the same on every node; default: generated once into DATA/master-key, mode 0600)")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -44,6 +49,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *maxConns < 0 || *maxPerAddr < 0 {
 		return usageError(stderr, fs, "--max-conns and --max-conns-per-ip must not be negative")
+	}
+	if *deleteGrace <= 0 {
+		return usageError(stderr, fs, "--delete-grace must be positive, got %v", *deleteGrace)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -59,8 +67,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
-		AdminToken: *adminToken, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, MasterKeyFile: *masterKeyFile,
+		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
+		MasterKeyFile: masterKeyFile.get(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -101,6 +110,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		logger.Warn("close", "err", err)
 	}
 	return 0
+}
+
+// reserveOf is node.Config.DiskReserve for the flag: 0 turns the guard off
+// (the node's 0 means its default).
+func reserveOf(s sizeFlag) int64 {
+	if s == 0 {
+		return -1
+	}
+	return int64(s)
 }
 
 // reexec replaces this process with a fresh start of the same command

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -46,17 +47,17 @@ func newTailLine(m client.Message) tailLine {
 // returns 0 after --count messages or on SIGINT / SIGTERM (the sync points
 // saved in --state either way), 1 on a fatal error, 2 on a usage error.
 func runTail(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("tail", "opsync tail --server URL --instance ID --user U [--device D] --biz B... [--state FILE] [--count N] [flags]", stdout, stderr)
+	fs := newFlags("tail", "opsync tail --server URL --instance ID [--user U] [--device D] --biz B... [--state FILE] [--count N] [flags]\n\n  Without --user the client connects device-only (as an app before sign-in): it receives\n  device-target and global bizTypes only.", stdout, stderr)
 	server := serverFlag(fs)
 	instance := fs.String("instance", "", "instance id")
-	user := fs.String("user", "", "userId to connect as")
+	user := fs.String("user", "", "userId to connect as (none: device-only)")
 	session := fs.String("session", "", "sessionId, for bizTypes with the user-consistency check")
 	device := fs.String("device", "", "device id (default: the one kept in --state, else a random one)")
 	stateFile := fs.String("state", "", "file keeping the device id and the sync points, so that the next run resumes")
 	count := fs.Int("count", 0, "exit after printing this many messages (0: run until SIGINT or SIGTERM)")
 	osType := fs.String("os-type", "", "osType the client reports (iOS, Android, ...)")
 	appVersion := fs.String("app-version", "", "app version the client reports")
-	token := fs.String("token", os.Getenv("OPSYNC_CLIENT_TOKEN"), "client token: an HS256 JWT signed with the instance's clientSecret (env OPSYNC_CLIENT_TOKEN)")
+	token := newSecretFlag(fs, "token", "OPSYNC_CLIENT_TOKEN", "client `token`: an HS256 JWT signed with the instance's clientSecret (env OPSYNC_CLIENT_TOKEN)")
 	var bizTypes multiFlag
 	fs.Var(&bizTypes, "biz", "bizType to receive (repeatable, at least one)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
@@ -65,8 +66,8 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
-	case *instance == "" || *user == "":
-		return usageError(stderr, fs, "--instance and --user are required")
+	case *instance == "":
+		return usageError(stderr, fs, "--instance is required")
 	case len(bizTypes) == 0:
 		return usageError(stderr, fs, "at least one --biz is required")
 	case *count < 0:
@@ -83,9 +84,21 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 		default:
 		}
 	}
+	// withheld passes on, from the callback goroutine, the bizTypes the
+	// server withholds from a new connection.
+	withheld := make(chan []string, 1)
+	var c *client.Client
 	c, err := client.New(client.Options{
 		Server: *server, InstanceID: *instance, StateFile: *stateFile, DeviceID: *device,
-		OSType: *osType, AppVersion: *appVersion, Token: *token,
+		OSType: *osType, AppVersion: *appVersion, Token: token.get(),
+		OnStateChange: func(up bool) {
+			if w := c.Withheld(); up && len(w) > 0 {
+				select {
+				case withheld <- w:
+				default:
+				}
+			}
+		},
 		OnError: func(err error) {
 			if client.IsFatal(err) {
 				report(fatal, err)
@@ -132,6 +145,7 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, b := range bizTypes {
+		warnBizCase(stderr, "tail", b)
 		if err := c.RegisterBiz(b, handle); err != nil {
 			c.Close()
 			if errors.Is(err, client.ErrInvalidBizType) {
@@ -141,9 +155,11 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := c.UpdateUserInfo(*user, *session); err != nil {
-		c.Close()
-		return usageError(stderr, fs, "--user: %v", err)
+	if *user != "" {
+		if err := c.UpdateUserInfo(*user, *session); err != nil {
+			c.Close()
+			return usageError(stderr, fs, "--user: %v", err)
+		}
 	}
 	c.AppToForeground()
 
@@ -161,6 +177,8 @@ wait:
 			break wait
 		case err := <-notes:
 			fmt.Fprintf(stderr, "tail: %v (reconnecting)\n", err)
+		case w := <-withheld:
+			fmt.Fprintf(stderr, "tail: not received on this connection: %s (user-target bizTypes need --user; device-target ones, on an instance binding devices to tokens, a --token naming the device)\n", strings.Join(w, ", "))
 		}
 	}
 	mu.Lock()

@@ -248,9 +248,8 @@ func TestTailUsage(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--instance", "ws_A", "--user", "u"},                        // no --biz
-		{"--instance", "ws_A", "--biz", "NEWS"},                      // no --user
 		{"--user", "u", "--biz", "NEWS"},                             // no --instance
-		{"--instance", "ws_A", "--user", "u", "--biz", "lower"},      // invalid bizType
+		{"--instance", "ws_A", "--user", "u", "--biz", "bad.biz"},    // invalid bizType
 		{"--instance", "ws_A", "--user", "u", "--biz", "A", "extra"}, // stray argument
 		{"--instance", "ws_A", "--user", "u", "--biz", "A", "--count", "-1"},
 		{"--no-such-flag"},

@@ -128,6 +128,9 @@ func (a *instanceActor) onSettings(ctx actor.Context, sender *actor.PID, m *opsy
 	if err := applyPushSettings(cur, m); err != nil {
 		return &opsyncpb.InstanceResult{Code: ConfigInvalid, Message: err.Error()}
 	}
+	if m.DeviceBinding != nil {
+		cur.DeviceBinding = m.GetDeviceBinding()
+	}
 	now := a.deps.now().UnixMilli()
 	operator := operatorOf(m.Operator)
 	var ops []*opsyncpb.Operation
@@ -147,6 +150,9 @@ func (a *instanceActor) onSettings(ctx actor.Context, sender *actor.PID, m *opsy
 		changes["validationUrl"] = &opsyncpb.FieldChange{Old: old.ValidationUrl, New: cur.ValidationUrl}
 	}
 	pushSettingsChanges(old, cur, changes)
+	if old.DeviceBinding != cur.DeviceBinding {
+		changes["deviceBinding"] = &opsyncpb.FieldChange{Old: DeviceBindingName(old.DeviceBinding), New: DeviceBindingName(cur.DeviceBinding)}
+	}
 	if len(changes) > 0 {
 		ops = append(ops, &opsyncpb.Operation{Time: now, Operator: operator, Action: state.ActionModifySettings, Changes: changes})
 	}
@@ -203,11 +209,13 @@ func (a *instanceActor) onAuthorizePush(m *opsyncpb.AuthorizePush) *opsyncpb.Pus
 // onAuthorizeClient checks a connecting client. A token (Connect.token,
 // or the sessionId when the instance requires tokens and the client sent
 // none) must be an HS256 JWT signed with the instance's client secret whose
-// sub is the userId, iid the instance and, when it has one, did the device
-// id. Without a token the userId is trusted, as in the source, unless the
-// instance requires tokens. The answer carries the validation endpoint to
-// ask when the user-consistency check applies: an endpoint is set, the
-// signature switch is on, and some bizType has the check on.
+// sub is the userId (none for a device-only connection), iid the instance
+// and, when it has one, did the device id. Without a token the userId is
+// trusted, as in the source, unless the instance requires tokens. The
+// answer says what the connection may not read (client_access.go) and
+// carries the validation endpoint to ask when the user-consistency check
+// applies: an endpoint is set, the signature switch is on, and some
+// bizType has the check on.
 func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb.ClientAuthorization {
 	if !a.state.Exists() {
 		return &opsyncpb.ClientAuthorization{}
@@ -217,9 +225,11 @@ func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb
 	if token == "" && settings.RequireToken {
 		token = m.SessionId
 	}
+	var claims *auth.Claims
 	if token != "" || settings.RequireToken {
-		reason, err := a.checkToken(token, m)
-		if err != nil {
+		var reason string
+		var err error
+		if claims, reason, err = a.checkToken(token, m); err != nil {
 			a.j.log.Error("client token not checked", slog.Any("err", err))
 			return &opsyncpb.ClientAuthorization{InstanceExists: true, InternalError: "the instance's client secret cannot be read on this node: " + err.Error()}
 		}
@@ -227,35 +237,39 @@ func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb
 			return &opsyncpb.ClientAuthorization{InstanceExists: true, Reason: reason}
 		}
 	}
-	res := &opsyncpb.ClientAuthorization{InstanceExists: true, Authorized: true}
+	res := &opsyncpb.ClientAuthorization{InstanceExists: true, Authorized: true, DeviceStreamWithheld: deviceStreamWithheld(settings, claims)}
+	res.WithheldBizTypes = withheldBizTypes(m.BizTypes, a.state.Config, m.UserId == "", res.DeviceStreamWithheld)
 	if settings.ValidationUrl != "" && !settings.SignatureCheckOff && a.state.NeedsConsistency() {
 		res.ValidationUrl = settings.ValidationUrl
 	}
 	return res
 }
 
-// checkToken returns why token does not let m connect, or "", or the
-// error that kept it from checking (the client secret does not open).
-func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) (string, error) {
+// checkToken returns the claims of token, or why it does not let m
+// connect, or the error that kept it from checking (the client secret
+// does not open).
+func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) (*auth.Claims, string, error) {
 	if token == "" {
-		return "this instance requires a client token", nil
+		return nil, "this instance requires a client token", nil
 	}
 	secret, err := a.clientSecret()
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	c, err := auth.VerifyHS256(token, secret, a.deps.now())
 	switch {
 	case err != nil:
-		return err.Error(), nil
+		return nil, err.Error(), nil
 	case c.Instance != a.identity:
-		return "token: iid is not this instance", nil
+		return nil, "token: iid is not this instance", nil
+	case c.Subject != m.UserId && m.UserId == "":
+		return nil, "token: a device-only connection (no userId) takes a token without sub", nil
 	case c.Subject != m.UserId:
-		return "token: sub is not the userId", nil
+		return nil, "token: sub is not the userId", nil
 	case c.Device != "" && c.Device != m.DeviceId:
-		return "token: did is not the deviceId", nil
+		return nil, "token: did is not the deviceId", nil
 	}
-	return "", nil
+	return c, "", nil
 }
 
 // CheckValidationURL checks an instance's validation endpoint: "" (none)

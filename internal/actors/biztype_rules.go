@@ -11,9 +11,15 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// bizTypePattern is the source's identifier rule: capitals, digits and
-// '-', at most 30 characters.
-var bizTypePattern = regexp.MustCompile(`^[A-Z0-9-]{1,30}$`)
+// bizTypePattern is the identifier rule. The source *recommends* capitals
+// and '-' but enforces neither (its own sample registers "bizType"), so
+// apps that followed its sample must keep working: letters of either case,
+// digits, '-' and '_', at most 30 characters. Identifiers are matched
+// exactly: "chat" and "CHAT" are two bizTypes.
+var bizTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,30}$`)
+
+// BizTypeRule says what ValidBizType accepts, for error messages.
+const BizTypeRule = "1-30 characters of A-Z, a-z, 0-9, '-' and '_'"
 
 // ValidBizType reports whether s is a well-formed bizType identifier.
 func ValidBizType(s string) bool { return bizTypePattern.MatchString(s) }
@@ -36,7 +42,7 @@ func normalizeConfig(in, existing *opsyncpb.BizTypeConfig, now int64) (*opsyncpb
 	c := proto.Clone(in).(*opsyncpb.BizTypeConfig)
 	switch {
 	case !ValidBizType(c.BizType):
-		return nil, fmt.Errorf("bizType %q must be 1-30 characters of A-Z, 0-9 and '-'", c.BizType)
+		return nil, fmt.Errorf("bizType %q must be %s", c.BizType, BizTypeRule)
 	case utf8.RuneCountInString(c.Description) > maxDescriptionLen:
 		return nil, fmt.Errorf("description longer than %d characters", maxDescriptionLen)
 	case c.Target == opsyncpb.Target_TARGET_DEVICE && c.MultiDevice:

@@ -28,7 +28,11 @@ type ClientParams struct {
 	// session receives nothing of the bizTypes with consistencyCheck on.
 	ConsistencyChecked bool
 	SessionValid       bool
-	Sink               FrameSink
+	// UserID is empty for a device-only connection: it reads no user's
+	// stream. DeviceStreamWithheld: it may not read its device's stream
+	// either (see client_access.go); global streams it reads always.
+	DeviceStreamWithheld bool
+	Sink                 FrameSink
 	// Window bounds the messages delivered and not yet acknowledged.
 	Window int
 	Logger *slog.Logger
@@ -114,9 +118,22 @@ type clientActor struct {
 	queue    []*opsyncpb.Entry
 	inflight *Inflight
 	states   map[string]*stateLink // open state sources, by identity
+	// global entries acknowledged, by the stream that counts them, sent
+	// with the gathered acks (client_arrivals.go)
+	arrivals map[string][]*opsyncpb.SyncPoint
 	// acks gathered for each stream, sent every ackDelay
 	acks         map[*streamLink]*opsyncpb.AckSyncPoints
 	ackScheduled bool
+
+	// What the instance withholds (client_configs.go): bizTypes deleted
+	// within their grace period, and final deletions' cutoffs; and the
+	// version of the configs.
+	deleted       map[string]bool
+	purgedBefore  map[string]int64
+	configVersion uint64
+	// from is each registered bizType's sync point at registration: where
+	// it resumes when nothing of it was acknowledged since.
+	from map[string]uint64
 }
 
 // streamLink is the client's attachment to one stream.
@@ -153,9 +170,9 @@ const (
 const maxFrameMessages = 256
 
 func newClientActor(c Grains, p ClientParams) *clientActor {
-	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
+	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, from: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
 	for biz, point := range p.BizTypes {
-		a.cursor[biz] = point
+		a.cursor[biz], a.from[biz] = point, point
 	}
 	return a
 }
@@ -166,7 +183,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
-		a.loadConfigs()
+		// Without the configs, every bizType is taken as a specified one
+		// that may be delivered.
+		a.configs = map[string]*opsyncpb.BizTypeConfig{}
+		if list := a.readConfigs(); list != nil {
+			a.setConfigs(list)
+		}
 		a.attach(ctx, a.cursor)
 		clientsOf(ctx.ActorSystem()).Store(a.self.Id, a)
 		a.scheduleLinkCheck(ctx)
@@ -181,6 +203,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.onHubDelivery(m.d)
 	case *opsyncpb.ClientFrame:
 		a.onFrame(ctx, m)
+	case *configsChanged:
+		a.onConfigs(ctx, m.list)
 	case *actor.Terminated:
 		for _, l := range a.links {
 			if l.pid != nil && l.pid.Equal(m.Who) {
@@ -227,34 +251,37 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	}
 }
 
-// loadConfigs reads the instance's bizType configs: which bizTypes are
-// global, and which need a validated session.
-func (a *clientActor) loadConfigs() {
-	a.configs = map[string]*opsyncpb.BizTypeConfig{}
+// readConfigs asks the instance for its bizType configs: which bizTypes
+// are global, which need a validated session, which are withheld. Nil
+// when it does not answer.
+func (a *clientActor) readConfigs() *opsyncpb.BizTypeList {
 	res, err := a.cl.Request(a.p.InstanceID, KindInstance, &opsyncpb.ListBizTypes{}, cluster.WithTimeout(configTimeout))
 	list, ok := res.(*opsyncpb.BizTypeList)
 	if err != nil || !ok {
 		a.p.Logger.Warn("client: configs unavailable", slog.String("instance", a.p.InstanceID), slog.Any("err", err))
-		return
+		return nil
 	}
-	for _, c := range list.Configs {
-		a.configs[c.BizType] = c
-	}
+	return list
 }
 
 // linkFor returns the stream a bizType's entries come from for this
-// client, or nil when the client may not receive them.
+// client (from the user's stream if user, else from the device's), or nil
+// when the client may not receive them from there.
 func (a *clientActor) linkFor(biz string, user bool) *streamLink {
-	cfg := a.configs[biz]
-	if cfg != nil && cfg.ConsistencyCheck && a.p.ConsistencyChecked && !a.p.SessionValid {
+	if !a.receives(biz) {
 		return nil
 	}
-	id := DeviceStream(a.p.InstanceID, a.p.DeviceID)
+	cfg := a.configs[biz]
+	var id string
 	switch {
 	case cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL:
 		id = GlobalStream(a.p.InstanceID, biz)
-	case user:
+	case user && a.p.UserID != "":
 		id = UserStream(a.p.InstanceID, a.p.UserID)
+	case !user && !a.p.DeviceStreamWithheld:
+		id = DeviceStream(a.p.InstanceID, a.p.DeviceID)
+	default:
+		return nil
 	}
 	l := a.links[id]
 	if l == nil {
@@ -319,7 +346,7 @@ func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[stri
 	l.confirmed = false
 	ctx.Request(pid, &opsyncpb.Subscribe{
 		ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, DeviceId: a.p.DeviceID, After: points,
-		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly,
+		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly, PurgedBefore: a.purgesFor(points),
 	})
 	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
 	a.p.Clock.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
@@ -389,8 +416,8 @@ func (a *clientActor) onDeliveries(m *hubDelivery) {
 	}
 	for _, e := range m.entries {
 		cur, registered := a.cursor[e.BizType]
-		if !registered || e.OplogId <= cur {
-			continue // unregistered meanwhile, or already queued
+		if !registered || e.OplogId <= cur || !a.receives(e.BizType) {
+			continue // unregistered or withheld meanwhile, or already queued
 		}
 		a.cursor[e.BizType] = e.OplogId
 		a.bizLink[e.BizType] = link
@@ -409,7 +436,7 @@ func (a *clientActor) sendShared(link *streamLink, m *hubDelivery) bool {
 	}
 	for i, e := range m.entries {
 		cur, registered := a.cursor[e.BizType]
-		if !registered || e.OplogId <= cur || (i > 0 && m.entries[i-1].OplogId >= e.OplogId) {
+		if !registered || e.OplogId <= cur || (i > 0 && m.entries[i-1].OplogId >= e.OplogId) || !a.receives(e.BizType) {
 			return false
 		}
 	}
@@ -493,28 +520,21 @@ func (a *clientActor) onFrame(ctx actor.Context, f *opsyncpb.ClientFrame) {
 			return
 		}
 		if _, known := a.configs[biz]; !known {
-			a.loadConfigs() // a bizType configured after this client connected
+			// A bizType configured after this client connected: what else
+			// changed applies too.
+			if list := a.readConfigs(); list != nil {
+				a.onConfigs(ctx, list)
+			}
 		}
-		a.cursor[biz] = m.RegisterBiz.SyncPoint
+		a.cursor[biz], a.from[biz] = m.RegisterBiz.SyncPoint, m.RegisterBiz.SyncPoint
 		a.attach(ctx, map[string]uint64{biz: m.RegisterBiz.SyncPoint})
 	case *opsyncpb.ClientFrame_UnregisterBiz:
 		biz := m.UnregisterBiz.BizType
 		delete(a.cursor, biz)
+		delete(a.from, biz)
 		// Delivered but unacknowledged entries go again if the bizType is
 		// registered again.
-		a.inflight.Forget(biz)
-		kept := a.queue[:0]
-		for _, e := range a.queue {
-			if e.BizType != biz {
-				kept = append(kept, e)
-			}
-		}
-		a.queue = kept
-		for _, l := range a.links {
-			if l.pid != nil && !l.backlogOnly {
-				ctx.Send(l.pid, &opsyncpb.Unsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, BizTypes: []string{biz}})
-			}
-		}
+		a.withhold(ctx, biz)
 		// The bizType's entries no longer hold the window: what is queued
 		// of others goes now.
 		a.pump()
@@ -573,6 +593,9 @@ func (a *clientActor) onAck(ack *opsyncpb.Ack) {
 		} else {
 			r.Acked = append(r.Acked, rcv)
 		}
+		if l.global {
+			a.globalArrived(rcv)
+		}
 	}
 	// A user's or device's stream hears at once: its sync points decide
 	// what a reinstall or another device gets (a single-device entry, once
@@ -602,6 +625,7 @@ func (a *clientActor) sendAcks() {
 		}
 	}
 	clear(a.acks)
+	a.sendArrivals()
 }
 
 func toSyncMessage(e *opsyncpb.Entry) *opsyncpb.SyncMessage {

@@ -11,6 +11,9 @@ import (
 	"github.com/opsync/opsync/internal/persistence"
 )
 
+// DefaultDeleteGrace is Deps.DeleteGrace's default.
+const DefaultDeleteGrace = 24 * time.Hour
+
 // Deps is what the persistent actors of a node share.
 type Deps struct {
 	Store persistence.Store
@@ -28,11 +31,19 @@ type Deps struct {
 	// TickInterval is how often a stream looks for retries and expired
 	// entries.
 	TickInterval time.Duration
+	// DeleteGrace is how long the entries of a deleted bizType are kept
+	// (not delivered) before they are deleted for good, unless the
+	// bizType is created again meanwhile. Default 24 h.
+	DeleteGrace time.Duration
 	// System is the actor system of the cluster member the actors run
 	// on (cluster.Start sets it); the instance actor tells the set's
 	// members about its changes through it. Nil: nobody is told.
 	System *actor.ActorSystem
 	Logger *slog.Logger
+	// Space, if set, says whether the node's disk takes new data: a
+	// stream refuses new entries with SYSTEM_ERROR while it does not
+	// (acks, trims and deletes go on).
+	Space persistence.SpaceGate
 	// Clock is the time of the actors; nil is the wall clock.
 	Clock Clock
 	// MasterKey seals the secrets the actors keep and must read back
@@ -56,6 +67,9 @@ func (d *Deps) withDefaults() *Deps {
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = min(c.RetryInterval/2, 5*time.Second)
+	}
+	if c.DeleteGrace <= 0 {
+		c.DeleteGrace = DefaultDeleteGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

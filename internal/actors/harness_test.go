@@ -765,8 +765,8 @@ func realStreams(system *actor.ActorSystem, deps *Deps, configs ...*opsyncpb.Biz
 
 // clientTest is one client actor attached to fake streams: actors that
 // record what the client sends a stream (Subscribe, Unsubscribe,
-// AckSyncPoints) and answer subscriptions. A test sends the deliveries
-// itself, through the node's hub.
+// AckSyncPoints, GlobalArrivals) and answer subscriptions. A test sends
+// the deliveries itself, through the node's hub.
 type clientTest struct {
 	t      *testing.T
 	system *actor.ActorSystem
@@ -807,6 +807,15 @@ func startClientTest(t *testing.T, window int, biz map[string]uint64, answer boo
 // with sources.
 func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer bool, sources func(string) *actor.PID, configs ...*opsyncpb.BizTypeConfig) *clientTest {
 	t.Helper()
+	c := launchClientTest(t, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1", BizTypes: biz, Window: window}, answer, sources, configs...)
+	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+	return c
+}
+
+// launchClientTest starts a client actor with p (its sink, logger and
+// clock the test's) on fake streams, without waiting for anything.
+func launchClientTest(t *testing.T, p ClientParams, answer bool, sources func(string) *actor.PID, configs ...*opsyncpb.BizTypeConfig) *clientTest {
+	t.Helper()
 	c := &clientTest{t: t, system: newSystem(t), clock: newFakeClock(), sink: newTestSink(t), inboxs: map[string]chan proto.Message{}}
 	grains := &fakeGrains{pids: map[string]*actor.PID{}, spawn: func(identity string) *actor.PID {
 		inbox := c.inbox(identity)
@@ -821,6 +830,8 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 				inbox <- m
 			case *opsyncpb.AckSyncPoints:
 				inbox <- m
+			case *opsyncpb.GlobalArrivals:
+				inbox <- m
 			case *opsyncpb.StreamStatus:
 				// A check of the client's attachment: these fake streams
 				// forget every client, so the client must attach again.
@@ -830,9 +841,8 @@ func startClientTestWith(t *testing.T, window int, biz map[string]uint64, answer
 		}))
 	}, configs: configs, sources: sources}
 	c.grains = grains
-	c.client = StartClient(c.system, grains, ClientParams{InstanceID: testInstance, UserID: "alice", DeviceID: "dev1",
-		BizTypes: biz, Sink: c.sink, Window: window, Logger: quiet, Clock: c.clock})
-	c.userSub = c.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.Subscribe); return ok }).(*opsyncpb.Subscribe)
+	p.Sink, p.Logger, p.Clock = c.sink, quiet, c.clock
+	c.client = StartClient(c.system, grains, p)
 	return c
 }
 

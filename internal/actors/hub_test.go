@@ -18,7 +18,7 @@ func TestHubSharesOneFramePerPush(t *testing.T) {
 		t.Run(fmt.Sprintf("%d clients", clients), func(t *testing.T) {
 			system, clock := newSystem(t), newFakeClock()
 			deps := (&Deps{Store: newTestStore(), Clock: clock, RetryInterval: testRetry, TickInterval: testTick, Logger: quiet}).withDefaults()
-			global := &opsyncpb.BizTypeConfig{BizType: "BIZ", Scope: opsyncpb.Scope_SCOPE_GLOBAL, Persistent: true, PushToOnline: true, MaxRetries: 6}
+			global := &opsyncpb.BizTypeConfig{BizType: "BIZ", Scope: opsyncpb.Scope_SCOPE_GLOBAL, Persistent: true, PushToOnline: true, MaxRetries: 6, Online: true}
 			grains := realStreams(system, deps, global)
 			stream := grains.Get(GlobalStream(testInstance, "BIZ"), KindStream)
 			push := func(msg string) {

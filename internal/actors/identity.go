@@ -19,6 +19,12 @@ func DeviceStream(instanceID, deviceID string) string { return instanceID + "/d/
 // GlobalStream is the cluster identity of a global bizType's stream.
 func GlobalStream(instanceID, bizType string) string { return instanceID + "/g/" + bizType }
 
+// StreamInstance is the instance of a stream identity.
+func StreamInstance(identity string) string {
+	instance, _, _ := strings.Cut(identity, "/")
+	return instance
+}
+
 // JournalID is the journal an actor of kind with identity writes. It is
 // derived from the cluster identity, never from the PID, so that every
 // activation, on any node, finds the same journal.

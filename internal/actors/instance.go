@@ -16,6 +16,9 @@ const (
 	ConfigInstanceNotFound = "INSTANCE_NOT_FOUND"
 	ConfigInvalid          = "INVALID"
 	ConfigSystemError      = "SYSTEM_ERROR"
+	// ConfigConflict refuses a change the bizType's history forbids (a
+	// new target, scope or persistence: biztype_shape.go).
+	ConfigConflict = "CONFLICT"
 )
 
 // InstanceKind is the cluster kind of instances (tenants), which own the
@@ -68,7 +71,9 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		c, ok := a.state.Config(m.BizType)
 		ctx.Respond(&opsyncpb.BizTypeAnswer{InstanceExists: a.state.Exists(), Found: ok, Config: c})
 	case *opsyncpb.ListBizTypes:
-		ctx.Respond(&opsyncpb.BizTypeList{InstanceExists: a.state.Exists(), Configs: a.state.Configs()})
+		now := a.deps.now().UnixMilli()
+		ctx.Respond(&opsyncpb.BizTypeList{InstanceExists: a.state.Exists(), Configs: a.state.Configs(),
+			Deleted: a.state.Deleted(now), PurgedBefore: a.state.PurgedBefore(now), Version: a.j.highest})
 	case *opsyncpb.GetInstance:
 		ctx.Respond(a.onGetInstance())
 	case *opsyncpb.QueryOperations:
@@ -133,6 +138,9 @@ func (a *instanceActor) onPut(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 	if err != nil {
 		return &opsyncpb.ConfigResult{Code: ConfigInvalid, Message: err.Error()}
 	}
+	if err := checkShape(a.state.Shape(cfg.BizType), cfg); err != nil {
+		return &opsyncpb.ConfigResult{Code: ConfigConflict, Message: err.Error()}
+	}
 	op := &opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionCreateConfig, Target: cfg.BizType, Details: state.ConfigFields(cfg)}
 	if existing != nil {
 		op.Action, op.Details, op.Changes = state.ActionModifyConfig, map[string]string{"bizType": cfg.BizType}, state.ConfigChanges(existing, cfg)
@@ -151,7 +159,7 @@ func (a *instanceActor) onDelete(ctx actor.Context, sender *actor.PID, m *opsync
 	now := a.deps.now().UnixMilli()
 	old, _ := a.state.Config(m.BizType)
 	evs := []*opsyncpb.Event{
-		{Time: now, Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType}}},
+		{Time: now, Kind: &opsyncpb.Event_BizTypeDeleted{BizTypeDeleted: &opsyncpb.BizTypeDeleted{BizType: m.BizType, PurgeAt: now + a.deps.DeleteGrace.Milliseconds()}}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionDeleteConfig, Target: m.BizType, Details: state.ConfigFields(old)}),
 	}
 	return a.persist(ctx, sender, evs, configFailure, func() proto.Message { return &opsyncpb.ConfigResult{Code: ConfigOK} })

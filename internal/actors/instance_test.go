@@ -19,14 +19,16 @@ type instanceTest struct {
 	t      *testing.T
 	system *actor.ActorSystem
 	store  *testStore
+	clock  *fakeClock
+	deps   *Deps
 	pid    *actor.PID
 }
 
 func newInstanceTest(t *testing.T) *instanceTest {
 	t.Helper()
-	store := newTestStore()
-	deps := (&Deps{Store: store, Clock: newFakeClock(), Logger: quiet, MasterKey: testMasterKey}).withDefaults()
-	h := &instanceTest{t: t, system: newSystem(t), store: store}
+	store, clock := newTestStore(), newFakeClock()
+	deps := (&Deps{Store: store, Clock: clock, Logger: quiet, MasterKey: testMasterKey}).withDefaults()
+	h := &instanceTest{t: t, system: newSystem(t), store: store, clock: clock, deps: deps}
 	h.pid = spawnGrain(h.system, actor.PropsFromProducer(func() actor.Actor { return newInstanceActor(deps) }), testInstance, KindInstance)
 	if r := request[*opsyncpb.InstanceResult](t, h.system, h.pid, &opsyncpb.CreateInstance{}); r.Code != ConfigOK {
 		t.Fatalf("create instance: %s %s", r.Code, r.Message)

@@ -27,7 +27,8 @@ func StreamKind(d *Deps) *cluster.Kind {
 //
 // Its files: pushes and their results (stream_push.go), subscribers and
 // delivery (stream_delivery.go), acks (stream_ack.go), removals
-// (stream_removal.go), records (stream_status.go).
+// (stream_removal.go), records (stream_status.go), statistics
+// (stream_stats.go).
 type streamActor struct {
 	j        *journaled[*state.Stream]
 	deps     *Deps
@@ -44,8 +45,11 @@ type streamActor struct {
 	transit uint64                       // the last id given to a transient entry
 	ticking bool                         // a tick is scheduled
 
-	byKey      map[entryKey]*pushWait                  // entries queued or being written
-	queuedSync map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
+	byKey       map[entryKey]*pushWait                  // entries queued or being written
+	queuedSync  map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
+	queuedStats *opsyncpb.StatsCounted                  // statistics queued, not yet in an append
+	transients  []transientSent                         // non-persistent entries delivered, ascending id
+	acked       map[string]uint64                       // bizType -> the highest sync point written (arrivals)
 }
 
 type entryKey struct{ biz, msg string }
@@ -53,7 +57,7 @@ type syncKey struct{ device, biz string }
 
 func newStreamActor(deps *Deps) *streamActor {
 	a := &streamActor{deps: deps, subs: map[string]*subscriber{}, tries: map[string]map[uint64]uint32{},
-		removal: map[uint64]bool{}, byKey: map[entryKey]*pushWait{}, queuedSync: map[syncKey]*opsyncpb.SyncPointAdvanced{}}
+		removal: map[uint64]bool{}, byKey: map[entryKey]*pushWait{}, queuedSync: map[syncKey]*opsyncpb.SyncPointAdvanced{}, acked: map[string]uint64{}}
 	a.j = newJournaled(deps, KindStream, func(s *state.Stream) proto.Message { return s.Snapshot() })
 	// The journal keeps the records of retained entries below a snapshot:
 	// their payloads are read from it.
@@ -81,6 +85,7 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		}
 		if m.Transient {
 			a.onTransient(ctx, m.Entry)
+			a.j.flush() // its statistics
 			return
 		}
 		a.onPush(ctx, m.Entry, waiter{pid: ctx.Sender()})
@@ -108,8 +113,12 @@ func (a *streamActor) Receive(ctx actor.Context) {
 		a.onUnsubscribe(m)
 	case *opsyncpb.AckSyncPoints:
 		a.onAck(ctx, m)
+	case *opsyncpb.GlobalArrivals:
+		a.onGlobalArrivals(ctx, m)
 	case *opsyncpb.StreamStatus:
 		a.onStatus(ctx, m)
+	case *opsyncpb.SweepStream:
+		a.onSweep(ctx, m)
 	case *tick:
 		a.onTick(ctx)
 	case *actor.Terminated:

@@ -12,9 +12,12 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		return
 	}
 	sub := a.subs[subKey(actor.NewPID(m.ClientAddress, m.ClientId))]
+	var transient uint32 // arrivals of non-persistent entries
 	for biz, point := range m.Points {
 		if point > a.j.highest {
-			continue // not an id of this stream (a transient entry's)
+			// Not an id of this stream's journal: a non-persistent entry's.
+			transient += a.transientArrivals(biz, 0, point)
+			continue
 		}
 		device := m.DeviceId
 		if a.singleDevice(biz, point) {
@@ -27,12 +30,16 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		a.queueSyncPoint(ctx, device, biz, point)
 	}
 	for _, p := range m.Acked {
+		if p.OplogId > a.j.highest {
+			transient += a.transientArrivals(p.BizType, p.OplogId, p.OplogId)
+		}
 		if sub != nil {
 			delete(sub.sent, p.OplogId)
 		}
 		delete(a.tries[m.DeviceId], p.OplogId)
 		delete(a.tries[state.UserDevice], p.OplogId)
 	}
+	a.countStats(ctx, 0, transient, nil)
 	a.j.flush()
 }
 
@@ -94,7 +101,10 @@ func (a *streamActor) queueSyncPoint(ctx actor.Context, device, biz string, poin
 	sp := &opsyncpb.SyncPointAdvanced{DeviceId: device, BizType: biz, OplogId: point}
 	a.queuedSync[k] = sp
 	a.j.persist(ctx, &pending{
-		ev:    &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_SyncPointAdvanced{SyncPointAdvanced: sp}},
-		stamp: func(uint64) { delete(a.queuedSync, k) },
+		ev: &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_SyncPointAdvanced{SyncPointAdvanced: sp}},
+		stamp: func(uint64) {
+			delete(a.queuedSync, k)
+			sp.Arrivals = a.arrivals(sp.BizType, sp.OplogId)
+		},
 	})
 }

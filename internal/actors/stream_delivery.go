@@ -29,6 +29,11 @@ type subscriber struct {
 	// order), not live.
 	loading  map[string]int
 	retrying bool // a read of its redeliveries is under way
+	// dropped counts the Unsubscribes of each bizType: a backlog read that
+	// began before one does not deliver that bizType (the client may have
+	// subscribed it again from an older sync point meanwhile, whose read
+	// must come first).
+	dropped map[string]int
 }
 
 // backlogBatch bounds the entries of one HubDeliveries message (and so of
@@ -40,7 +45,7 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 		return
 	}
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
-	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}, loading: map[string]int{}}
+	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}, loading: map[string]int{}, dropped: map[string]int{}}
 	if !m.BacklogOnly {
 		key := subKey(pid)
 		if old := a.subs[key]; old != nil {
@@ -55,6 +60,10 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 		for biz := range m.After {
 			s.biz[biz] = true
 		}
+	}
+	if len(m.PurgedBefore) > 0 {
+		a.purge(ctx, m.PurgedBefore)
+		a.j.flush()
 	}
 	a.sendBacklog(ctx, s, m.After)
 	a.ensureTick()
@@ -74,16 +83,23 @@ func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[st
 	if len(ids) == 0 {
 		return
 	}
+	dropped := make(map[string]int, len(after))
 	for biz := range after {
 		s.loading[biz]++
+		dropped[biz] = s.dropped[biz]
 	}
 	upTo := a.j.highest
 	a.readEntries(ids, func(ctx actor.Context, es []*opsyncpb.Entry, err error) {
-		for biz := range after {
+		kept := make(map[string]uint64, len(after)) // the bizTypes not unsubscribed meanwhile
+		for biz, p := range after {
 			if s.loading[biz]--; s.loading[biz] <= 0 {
 				delete(s.loading, biz)
 			}
+			if s.dropped[biz] == dropped[biz] {
+				kept[biz] = p
+			}
 		}
+		es = slices.DeleteFunc(es, func(e *opsyncpb.Entry) bool { _, ok := kept[e.BizType]; return !ok })
 		if err != nil {
 			// The subscriber would miss these entries (and the live ones
 			// held back meanwhile) for the rest of its session: stop, so
@@ -96,8 +112,8 @@ func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[st
 		a.j.flush() // exhausted retries queue removals
 		// Entries stored while the read ran: read them too, before any
 		// live delivery to this subscriber.
-		next := make(map[string]uint64, len(after))
-		for biz, p := range after {
+		next := make(map[string]uint64, len(kept))
+		for biz, p := range kept {
 			next[biz] = max(p, upTo)
 		}
 		a.sendBacklog(ctx, s, next)
@@ -128,6 +144,7 @@ func (a *streamActor) onUnsubscribe(m *opsyncpb.Unsubscribe) {
 	}
 	for _, b := range m.BizTypes {
 		delete(s.biz, b)
+		s.dropped[b]++
 		for id := range s.sent {
 			if ref, ok := a.state.Entry(id); ok && ref.BizType == b {
 				delete(s.sent, id)

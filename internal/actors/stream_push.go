@@ -22,7 +22,8 @@ func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter)
 	}
 	e := proto.Clone(entry).(*opsyncpb.Entry)
 	key := entryKey{e.BizType, e.ThirdMsgId}
-	if id, dup := a.state.Duplicate(key.biz, key.msg); dup {
+	now := a.deps.now().UnixMilli()
+	if id, dup := a.state.Duplicate(key.biz, key.msg, now); dup {
 		w.done(ctx, &opsyncpb.PushResult{Code: resultcode.DuplicatedBizID, OplogId: id})
 		return
 	}
@@ -31,7 +32,14 @@ func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter)
 		pw.dups = append(pw.dups, w)
 		return
 	}
-	now := a.deps.now().UnixMilli()
+	if a.deps.Space != nil {
+		// The node's disk is low: storing more could fill it. A repeat
+		// of a stored push was answered above, as it stores nothing.
+		if err := a.deps.Space.AdmitGrowth(); err != nil {
+			w.done(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
+			return
+		}
+	}
 	e.PushTime = now
 	pw := &pushWait{reply: w}
 	a.byKey[key] = pw
@@ -53,8 +61,9 @@ func (a *streamActor) onPush(ctx actor.Context, entry *opsyncpb.Entry, w waiter)
 }
 
 // onTransient delivers a non-persistent entry to the clients attached now
-// and stores nothing. Its id comes from a clock-based counter, so that it
-// still rises for the clients across activations.
+// and stores nothing but the count of it (a push, delivered or not). Its id
+// comes from a clock-based counter, so that it still rises for the clients
+// across activations.
 func (a *streamActor) onTransient(ctx actor.Context, e *opsyncpb.Entry) {
 	if a.j.failed || e == nil {
 		respond(ctx, &opsyncpb.PushResult{Code: resultcode.SystemError})
@@ -71,9 +80,11 @@ func (a *streamActor) onTransient(ctx actor.Context, e *opsyncpb.Entry) {
 		}
 	}
 	a.send(ctx, ds, false)
+	a.countStats(ctx, 1, 0, nil)
 	if len(ds) == 0 {
 		respond(ctx, &opsyncpb.PushResult{Code: resultcode.NotOnline})
 		return
 	}
+	a.sentTransient(e)
 	respond(ctx, &opsyncpb.PushResult{Code: resultcode.Success, OplogId: e.OplogId})
 }

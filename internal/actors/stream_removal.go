@@ -29,7 +29,7 @@ func (a *streamActor) queueRemoval(ctx actor.Context, ids []uint64, reason opsyn
 	}
 	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{
 		Time: a.deps.now().UnixMilli(),
-		Kind: &opsyncpb.Event_EntriesRemoved{EntriesRemoved: &opsyncpb.EntriesRemoved{OplogIds: fresh, Reason: reason}},
+		Kind: &opsyncpb.Event_EntriesRemoved{EntriesRemoved: &opsyncpb.EntriesRemoved{OplogIds: fresh, Reason: reason, Entries: a.state.Removing(fresh)}},
 	}})
 }
 

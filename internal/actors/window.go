@@ -104,6 +104,15 @@ func (f *Inflight) Forget(bizType string) {
 	clear(b.acked)
 }
 
+// Point is bizType's sync point: the highest oplog id up to which every
+// entry delivered here is acknowledged (0: none acknowledged here yet).
+func (f *Inflight) Point(bizType string) uint64 {
+	if b := f.byBiz[bizType]; b != nil {
+		return b.point
+	}
+	return 0
+}
+
 // Pending reports whether the entry was delivered and is not yet
 // acknowledged.
 func (f *Inflight) Pending(bizType string, oplogID uint64) bool {

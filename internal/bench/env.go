@@ -27,7 +27,7 @@ type Env struct {
 	Instance string
 	// AdminToken authenticates to the admin API; a spawned node gets it
 	// (or a generated one). APIKey is the instance's push API key (default:
-	// the one the admin API gives).
+	// the one the admin API answers when the run creates the instance).
 	AdminToken string
 	APIKey     string
 
@@ -39,16 +39,15 @@ type Env struct {
 	Progress time.Duration
 }
 
-// Flags declares the environment's flags on fs, all but --server (the
-// CLI's own, which sets Server).
+// Flags declares the environment's flags on fs, all but --server,
+// --admin-token and --api-key: the CLI's own, which set Server, AdminToken
+// and APIKey (it keeps the credentials of the environment out of usage).
 func (e *Env) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&e.Spawn, "spawn", e.Spawn, "start an opsync node (this binary, or --opsync-bin) on a temporary data directory for the run")
 	fs.StringVar(&e.Binary, "opsync-bin", e.Binary, "opsync binary that --spawn starts (default: this executable)")
 	fs.Var((*stringList)(&e.ServeArgs), "serve-arg", "extra `flag` for the spawned node's serve command (repeatable), e.g. --serve-arg=--client-window=1024")
 	fs.BoolVar(&e.KeepData, "keep-data", false, "keep the spawned node's data directory")
 	fs.StringVar(&e.Instance, "instance", "bench_APP", "instance id (created if missing)")
-	fs.StringVar(&e.AdminToken, "admin-token", os.Getenv("OPSYNC_ADMIN_TOKEN"), "admin API token (env OPSYNC_ADMIN_TOKEN); a spawned node gets it, or a generated one")
-	fs.StringVar(&e.APIKey, "api-key", os.Getenv("OPSYNC_API_KEY"), "the instance's push API key (env OPSYNC_API_KEY; default: the one the admin API answers when the run creates the instance)")
 	fs.DurationVar(&e.Progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: phase lines only)")
 }
 

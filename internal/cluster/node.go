@@ -101,6 +101,9 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 		return nil, err
 	}
 	m := &Member{system: system, cluster: c, watch: watch, watchers: subs}
+	// The client actors of this node read an instance's configs anew on
+	// its change notice: offline, deleted or back, delivery follows.
+	m.OnInstanceChanged(func(instanceID string, _ uint64) { actors.RefreshClientConfigs(system, c, instanceID) })
 	if sp, ok := provider.(*seedProvider); ok {
 		m.rejoin = sp.rejoin.needed
 	}

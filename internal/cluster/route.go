@@ -61,10 +61,17 @@ func (m *Member) StreamStatus(ctx context.Context, instanceID string, target ops
 	return request[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
 }
 
+// GlobalStreamStatus asks a global bizType's stream for its records (its
+// statistics count the global pushes).
+func (m *Member) GlobalStreamStatus(ctx context.Context, instanceID, bizType string, since int64) (*opsyncpb.StreamStatusResult, error) {
+	return request[*opsyncpb.StreamStatusResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: 1})
+}
+
 // Sweep wakes a stream (any kind of identity) so that it deletes its
-// expired entries.
-func (m *Member) Sweep(ctx context.Context, identity string) error {
-	_, err := request[*opsyncpb.StreamStatusResult](ctx, m, identity, actors.KindStream, &opsyncpb.StreamStatus{Limit: 1})
+// expired entries, and those of the bizTypes in purgedBefore (whose
+// deletion became final) pushed before their time (ms).
+func (m *Member) Sweep(ctx context.Context, identity string, purgedBefore map[string]int64) error {
+	_, err := request[*opsyncpb.StreamSwept](ctx, m, identity, actors.KindStream, &opsyncpb.SweepStream{PurgedBefore: purgedBefore})
 	return err
 }
 

@@ -34,7 +34,7 @@ func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request, withBiz boo
 		return "", "", false
 	}
 	if withBiz && !actors.ValidBizType(biz) {
-		writeError(w, http.StatusBadRequest, "INVALID", "bizType must be 1-30 characters of A-Z, 0-9 and '-'")
+		writeError(w, http.StatusBadRequest, "INVALID", "bizType must be "+actors.BizTypeRule)
 		return "", "", false
 	}
 	return instance, biz, true
@@ -192,6 +192,8 @@ func (s *Server) changeConfig(w http.ResponseWriter, r *http.Request, instance s
 		writeError(w, http.StatusNotFound, res.Code, res.Message)
 	case actors.ConfigInvalid:
 		writeError(w, http.StatusBadRequest, res.Code, res.Message)
+	case actors.ConfigConflict:
+		writeError(w, http.StatusConflict, res.Code, res.Message)
 	default:
 		writeError(w, http.StatusServiceUnavailable, res.Code, res.Message)
 	}

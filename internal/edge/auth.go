@@ -57,39 +57,60 @@ func operator(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return op, true
 }
 
+// clientGrant is what a connecting client may receive: the outcome of the
+// user-consistency check, and what its instance withholds from it.
+type clientGrant struct {
+	// checked: the validation endpoint was asked about the session; valid
+	// is its answer (true when nothing was asked).
+	checked, valid bool
+	// deviceStreamWithheld: the connection may not read its device's
+	// stream; withheld lists the bizTypes of Connect it will not receive.
+	deviceStreamWithheld bool
+	withheld             []string
+}
+
 // authorizeClient checks a connecting client with its instance, then asks
 // the validation endpoint about its session when the instance says the
-// user-consistency check applies. It returns the consistency outcome for
-// the client actor, or the protocol error that closes the connection.
-func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (checked, valid bool, err error) {
+// user-consistency check applies (never for a device-only connection: the
+// check is of user-target bizTypes, which it does not receive). It returns
+// what the client may receive, or the protocol error that closes the
+// connection.
+func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (clientGrant, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
-	res, err := s.member.AuthorizeClient(rctx, c.InstanceId, &opsyncpb.AuthorizeClient{
-		UserId: c.UserId, DeviceId: c.DeviceId, SessionId: c.SessionId, Token: c.Token})
+	q := &opsyncpb.AuthorizeClient{UserId: c.UserId, DeviceId: c.DeviceId, SessionId: c.SessionId, Token: c.Token}
+	for _, b := range c.BizTypes {
+		q.BizTypes = append(q.BizTypes, b.BizType)
+	}
+	res, err := s.member.AuthorizeClient(rctx, c.InstanceId, q)
 	switch {
 	case err != nil:
 		s.opts.Logger.Warn("client authorization failed", slog.String("instance", c.InstanceId), slog.Any("err", err))
-		return false, false, protocolErr(CloseInternal, "instance lookup failed")
+		return clientGrant{}, protocolErr(CloseInternal, "instance lookup failed")
 	case !res.InstanceExists:
-		return false, false, protocolErr(CloseUnknownInstance, "unknown instance %q", c.InstanceId)
+		return clientGrant{}, protocolErr(CloseUnknownInstance, "unknown instance %q", c.InstanceId)
 	case res.InternalError != "":
 		s.opts.Logger.Error("client authorization failed", slog.String("instance", c.InstanceId), slog.String("err", res.InternalError))
-		return false, false, protocolErr(CloseInternal, "%s", res.InternalError)
+		return clientGrant{}, protocolErr(CloseInternal, "%s", res.InternalError)
 	case !res.Authorized:
-		return false, false, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
-	case res.ValidationUrl == "" || s.opts.Validator == nil:
-		return false, true, nil
+		return clientGrant{}, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
 	}
+	g := clientGrant{valid: true, deviceStreamWithheld: res.DeviceStreamWithheld, withheld: res.WithheldBizTypes}
+	if res.ValidationUrl == "" || s.opts.Validator == nil || c.UserId == "" {
+		return g, nil
+	}
+	g.checked, g.valid = true, false
 	if c.SessionId == "" || len(c.SessionId) > maxValidatedSession {
-		return true, false, nil
+		return g, nil
 	}
 	out, verr := s.opts.Validator.Validate(ctx, res.ValidationUrl, consistency.Request{InstanceID: c.InstanceId, UserID: c.UserId, SessionID: c.SessionId})
 	if verr != nil {
 		s.opts.Logger.Warn("user-consistency check failed: session treated as not valid",
 			slog.String("instance", c.InstanceId), slog.String("user", c.UserId), slog.Any("err", verr))
-		return true, false, nil
+		return g, nil
 	}
-	return true, out.Valid, nil
+	g.valid = out.Valid
+	return g, nil
 }
 
 // maxValidatedSession is the source's limit of the sessionId the

@@ -38,6 +38,8 @@ type Backend interface {
 
 	// Records of a user's or device's stream.
 	StreamStatus(ctx context.Context, instanceID string, target opsyncpb.Target, id string, since int64, limit uint32) (*opsyncpb.StreamStatusResult, error)
+	// GlobalStreamStatus is the records of a global bizType's stream.
+	GlobalStreamStatus(ctx context.Context, instanceID, bizType string, since int64) (*opsyncpb.StreamStatusResult, error)
 
 	// This member and the set as it sees them.
 	RemoteAddr() string

@@ -62,7 +62,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		closeWithErr(conn, err)
 		return
 	}
-	checked, valid, err := s.authorizeClient(r.Context(), connect)
+	grant, err := s.authorizeClient(r.Context(), connect)
 	if err != nil {
 		closeWithErr(conn, err)
 		return
@@ -70,23 +70,26 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	params := actors.ClientParams{
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
-		ConsistencyChecked: checked, SessionValid: valid,
+		ConsistencyChecked: grant.checked, SessionValid: grant.valid, DeviceStreamWithheld: grant.deviceStreamWithheld,
 		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
 	}
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}
 	_ = conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Connected{Connected: &opsyncpb.Connected{
-		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli()}}})
+		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli(), WithheldBizTypes: grant.withheld}}})
 	client := s.member.Attach(params)
 	defer client.Stop()
 	metrics.ConnectedClients.Inc()
 	defer metrics.ConnectedClients.Dec()
 
 	frames.timeout = idleTimeout
-	sources := openSources{}
+	limits := newConnLimits(connect)
 	for {
 		f, err := frames.next()
+		if err == nil {
+			err = limits.admit(f, time.Now())
+		}
 		if err != nil {
 			closeWithErr(conn, err)
 			return
@@ -100,14 +103,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 			closeWithErr(conn, protocolErr(CloseProtocolError, "connect sent twice"))
 			return
 		default:
-			if err := checkFrame(f); err == nil {
-				err = sources.track(f)
-			}
-			if err != nil {
-				closeWithErr(conn, err)
-				return
-			}
-			client.Handle(f)
+			client.Handle(f) // checked by frames.next, admitted by limits
 		}
 	}
 }
@@ -206,8 +202,8 @@ func checkConnect(c *opsyncpb.Connect) error {
 	switch {
 	case !ValidInstanceID(c.InstanceId):
 		return protocolErr(CloseBadFrame, "connect: invalid instanceId")
-	case !validID(c.UserId):
-		return protocolErr(CloseBadFrame, "connect: userId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
+	case c.UserId != "" && !validID(c.UserId):
+		return protocolErr(CloseBadFrame, "connect: userId must be at most %d characters (UTF-16 code units) of UTF-8 (none: a device-only connection)", maxIDLen)
 	case !validID(c.DeviceId):
 		return protocolErr(CloseBadFrame, "connect: deviceId must be 1-%d characters (UTF-16 code units) of UTF-8", maxIDLen)
 	case len(c.SessionId) > maxSessionLen, len(c.OsType) > 10, len(c.AppVersion) > 20, len(c.Token) > auth.MaxTokenLen:
@@ -217,7 +213,7 @@ func checkConnect(c *opsyncpb.Connect) error {
 	}
 	for _, b := range c.BizTypes {
 		if !actors.ValidBizType(b.BizType) {
-			return protocolErr(CloseBadFrame, "connect: invalid bizType %q", b.BizType)
+			return protocolErr(CloseBadFrame, "connect: invalid bizType %q: want %s", b.BizType, actors.BizTypeRule)
 		}
 	}
 	return nil
@@ -227,11 +223,11 @@ func checkFrame(f *opsyncpb.ClientFrame) error {
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ClientFrame_RegisterBiz:
 		if !actors.ValidBizType(m.RegisterBiz.BizType) {
-			return protocolErr(CloseBadFrame, "register: invalid bizType %q", m.RegisterBiz.BizType)
+			return protocolErr(CloseBadFrame, "register: invalid bizType %q: want %s", m.RegisterBiz.BizType, actors.BizTypeRule)
 		}
 	case *opsyncpb.ClientFrame_UnregisterBiz:
 		if !actors.ValidBizType(m.UnregisterBiz.BizType) {
-			return protocolErr(CloseBadFrame, "unregister: invalid bizType %q", m.UnregisterBiz.BizType)
+			return protocolErr(CloseBadFrame, "unregister: invalid bizType %q: want %s", m.UnregisterBiz.BizType, actors.BizTypeRule)
 		}
 	case *opsyncpb.ClientFrame_Ack:
 		if len(m.Ack.Received) > maxAcksPerFrame {
@@ -253,29 +249,6 @@ func checkSource(what, kind, id string) error {
 	}
 	if !k.ValidID(id) {
 		return protocolErr(CloseBadFrame, "%s: invalid %s id %q", what, kind, id)
-	}
-	return nil
-}
-
-// maxOpenSources bounds the state sources one connection has open.
-const maxOpenSources = 256
-
-// openSources counts a connection's open state sources, so that a client
-// cannot open without bound.
-type openSources map[string]struct{}
-
-// track records an Open or Close; an Open past the bound is a protocol
-// error.
-func (o openSources) track(f *opsyncpb.ClientFrame) error {
-	switch m := f.Frame.(type) {
-	case *opsyncpb.ClientFrame_Open:
-		k := m.Open.Kind + "/" + m.Open.Id
-		if _, open := o[k]; !open && len(o) >= maxOpenSources {
-			return protocolErr(CloseBadFrame, "open: more than %d sources open", maxOpenSources)
-		}
-		o[k] = struct{}{}
-	case *opsyncpb.ClientFrame_Close:
-		delete(o, m.Close.Kind+"/"+m.Close.Id)
 	}
 	return nil
 }

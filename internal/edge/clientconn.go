@@ -14,7 +14,8 @@ import (
 )
 
 // WebSocket close codes of the client protocol. The client treats 4400,
-// 4401, 4403, 4404 and 4409 as final and reconnects after any other.
+// 4401, 4403, 4404 and 4409 as final and reconnects after any other
+// (4430, rate limited, included: after its backoff).
 const (
 	CloseBadFrame        = 4400
 	CloseUnauthorized    = 4401
@@ -23,6 +24,7 @@ const (
 	CloseTimeout         = 4408
 	CloseProtocolError   = 4409
 	CloseTooSlow         = 4429
+	CloseRateLimited     = 4430
 	CloseInternal        = 4500
 	closeGoingAway       = 1001
 	outboundFrames       = 256

@@ -33,11 +33,14 @@ type SettingsJSON struct {
 	PushAuth     string   `json:"pushAuth"`
 	PushNetworks []string `json:"pushNetworks"`
 	LogAPIPushes bool     `json:"logApiPushes"`
+	// DeviceBinding is "token" or "any": see actors.DeviceBindingName.
+	DeviceBinding string `json:"deviceBinding"`
 }
 
 func settingsJSON(st *opsyncpb.InstanceSettings) SettingsJSON {
 	return SettingsJSON{RequireToken: st.GetRequireToken(), ValidationURL: st.GetValidationUrl(), SignatureCheck: !st.GetSignatureCheckOff(),
-		PushAuth: actors.PushAuthName(st.GetPushAuth()), PushNetworks: append([]string{}, st.GetPushNetworks()...), LogAPIPushes: st.GetLogApiPushes()}
+		PushAuth: actors.PushAuthName(st.GetPushAuth()), PushNetworks: append([]string{}, st.GetPushNetworks()...), LogAPIPushes: st.GetLogApiPushes(),
+		DeviceBinding: actors.DeviceBindingName(st.GetDeviceBinding())}
 }
 
 func instanceJSON(in *opsyncpb.InstanceInfo, withKeys bool) InstanceJSON {

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,9 +23,11 @@ type entryJSON struct {
 }
 
 // handleRecords answers the console's per user / device records: whether
-// a client is connected, pushes and arrivals (entries at least one device
-// acknowledged) in the window (default the last 30 days, ?since=ms), and
-// the newest entries (?limit=, at most 1000).
+// a client is connected, pushes and arrivals in the window (default the
+// last 30 days, ?since=ms; counted per UTC day, whatever was removed
+// since), and the newest retained entries (?limit=, at most 1000). A
+// global push counts as a push to every user (every device, for a global
+// bizType of device target).
 func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -78,6 +81,11 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return
 	}
+	global, err := s.globalPushes(ctx, instance, list.Configs, target, since)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
 	entries := make([]entryJSON, 0, len(st.Entries))
 	for _, e := range st.Entries {
 		entries = append(entries, entryJSON{OplogID: e.OplogId, BizType: e.BizType, ThirdMsgID: e.ThirdMsgId, PushTime: e.PushTime, ValidTimeEnd: e.ValidTimeEnd})
@@ -88,6 +96,23 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"connected": st.Connected, "connectedDevices": devices, "since": since,
-		"pushes": st.Pushes, "arrivals": st.Arrivals, "dropped": st.Dropped, "entries": entries,
+		"pushes": st.Pushes + global, "globalPushes": global, "arrivals": st.Arrivals, "dropped": st.Dropped, "entries": entries,
 	})
+}
+
+// globalPushes counts the pushes since since of the instance's global
+// bizTypes of target: each one is a push to every user (device).
+func (s *Server) globalPushes(ctx context.Context, instance string, configs []*opsyncpb.BizTypeConfig, target opsyncpb.Target, since int64) (uint64, error) {
+	n := uint64(0)
+	for _, c := range configs {
+		if c.Scope != opsyncpb.Scope_SCOPE_GLOBAL || c.Target != target {
+			continue
+		}
+		st, err := s.member.GlobalStreamStatus(ctx, instance, c.BizType, since)
+		if err != nil {
+			return 0, err
+		}
+		n += st.Pushes
+	}
+	return n, nil
 }

@@ -41,6 +41,10 @@ type Options struct {
 	// with their HTTP status (400 ARGS_INVALID, 401, 404, 405) instead of
 	// 200, the source's status for every answer.
 	StrictPushStatus bool
+	// Space says whether the node's disk takes new data (nil: always):
+	// admin writes answer 507 and /readyz 503 while it does not (see
+	// space.go). The push service asks it too (push.Options.Space).
+	Space DiskSpace
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
@@ -102,6 +106,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeUnauthorized(w, "the admin API needs the header Authorization: Bearer <admin token>")
 		return
 	}
+	if s.insufficientStorage(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -145,8 +152,11 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 }
 
 // handleReady answers 200 once the node can serve: its cluster member
-// routes a request to an actor and back.
+// routes a request to an actor and back, and its disk takes new data.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.diskNotReady(w) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if _, err := s.member.BizTypes(ctx, readinessProbeInstance); err != nil {

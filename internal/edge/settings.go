@@ -8,7 +8,8 @@ import (
 )
 
 // An instance's settings: requireToken, validationUrl, the signature
-// switch, how pushes authenticate and whether they are logged.
+// switch, how pushes authenticate and whether they are logged, who reads
+// a device's stream (deviceBinding).
 
 func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
@@ -32,7 +33,7 @@ func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
 // settingsPatch changes the settings given: {"requireToken": bool,
 // "validationUrl": "https://..." or "", "signatureCheck": bool,
 // "pushAuth": "apiKey"|"networks", "pushNetworks": ["CIDR", ...],
-// "logApiPushes": bool}.
+// "logApiPushes": bool, "deviceBinding": "token"|"any"}.
 func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -46,6 +47,8 @@ func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 		// PushNetworks, when given, replaces the list ([] empties it).
 		PushNetworks *[]string `json:"pushNetworks"`
 		LogAPIPushes *bool     `json:"logApiPushes"`
+		// DeviceBinding is "token" or "any".
+		DeviceBinding *string `json:"deviceBinding"`
 	}
 	if !readJSON(w, r, &body) {
 		return
@@ -62,6 +65,14 @@ func (s *Server) settingsPatch(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.PushNetworks != nil {
 		cmd.SetPushNetworks, cmd.PushNetworks = true, *body.PushNetworks
+	}
+	if body.DeviceBinding != nil {
+		b, err := actors.ParseDeviceBinding(*body.DeviceBinding)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID", err.Error())
+			return
+		}
+		cmd.DeviceBinding = &b
 	}
 	if body.ValidationURL != nil {
 		if err := actors.CheckValidationURL(*body.ValidationURL); err != nil {

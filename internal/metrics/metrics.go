@@ -95,6 +95,7 @@ var registry = func() *prometheus.Registry {
 	PushCache.WithLabelValues("hit")
 	PushCache.WithLabelValues("miss")
 	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache, WebAPIPushes,
+		DiskFull, DiskFree, DiskRefusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

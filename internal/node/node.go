@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/opsync/opsync/internal/actors"
@@ -56,6 +57,8 @@ type Config struct {
 	// SweepInterval is how often every stream of the node is woken to
 	// delete its expired entries (default 1 h; negative: never).
 	SweepInterval time.Duration
+	// DeleteGrace: see actors.Deps.
+	DeleteGrace time.Duration
 	// ClientWindow bounds the messages in flight per client connection.
 	ClientWindow int
 	// OriginPatterns: browser origins allowed to open client WebSockets.
@@ -77,12 +80,26 @@ type Config struct {
 	MaxConnsPerAddr int
 	// StrictPushStatus: see edge.Options.
 	StrictPushStatus bool
+	// DiskReserve is the free space, in bytes, of DataDir's file system
+	// below which the node refuses new data (see persistence.SpaceGuard);
+	// 0 means DefaultDiskReserve, a negative value turns the guard off.
+	DiskReserve int64
 	// MasterKeyFile holds the master key that seals instances' client
 	// secrets (internal/keyring). A node set (Raft) requires one, the same
 	// on every node; a standalone node without one uses DataDir/master-key,
 	// generated on first start.
 	MasterKeyFile string
 }
+
+// DefaultDiskReserve is the free space kept for acks, deletes, trims,
+// snapshots and Pebble's own flushes and compactions once new data is
+// refused: room for a few memtable flushes and compactions, and for the
+// pushes admitted just before the line was crossed.
+const DefaultDiskReserve = 256 << 20
+
+// diskSampleEvery is how often the free space is read (it is also read
+// after a failed write, and lowered by what is written in between).
+const diskSampleEvery = time.Second
 
 // Node is a running node.
 type Node struct {
@@ -146,11 +163,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	space := newSpaceGuard(cfg, logger)
 	// OpenPebble refuses a data directory of a newer format (see
 	// persistence.FormatVersion). It must come before anything else under
 	// DataDir is opened, the raft journal included, for that check to
-	// guard them.
-	store, err := persistence.OpenPebble(cfg.DataDir, persistence.PebbleOptions{})
+	// guard them. Pebble's errors (e.g. a flush that failed for want of
+	// space, retried) go to the node's log, each kind at most every 10 s.
+	store, err := persistence.OpenPebble(cfg.DataDir, persistence.PebbleOptions{Space: space,
+		Logger: slog.New(newThrottle(logger.Handler(), 10*time.Second))})
 	if err != nil {
 		return nil, fmt.Errorf("node: open journal: %w", err)
 	}
@@ -171,7 +191,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		journal = replicated
 	}
-	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval, Logger: logger, MasterKey: masterKey}
+	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval,
+		DeleteGrace: cfg.DeleteGrace, Logger: logger, Space: space, MasterKey: masterKey}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {
@@ -185,15 +206,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{store: store, raft: replicated, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
 		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
 	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
-		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus}
+		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus, Space: space}
 	if replicated != nil {
 		eopts.Cluster = raftAdmin{store: replicated, id: id}
 	}
 	// The push service: every push API's path to the streams, with the
 	// node's instance cache, which the instances' change notices reach.
-	eopts.Push = push.New(member, push.Options{Logger: logger})
+	eopts.Push = push.New(member, push.Options{Logger: logger, Space: space})
 	member.OnInstanceChanged(eopts.Push.InstanceChanged)
 	n.edge = edge.New(member, eopts)
+	go space.Run(n.stop, diskSampleEvery)
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Hour
 	}
@@ -211,6 +233,28 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.served <- n.http.Serve(ln)
 	}()
 	return n, nil
+}
+
+// newSpaceGuard watches the free space of the data directory (see
+// Config.DiskReserve), read once before anything is written, and makes
+// the disk metrics read it.
+func newSpaceGuard(cfg Config, logger *slog.Logger) *persistence.SpaceGuard {
+	reserve := cfg.DiskReserve
+	if reserve == 0 {
+		reserve = DefaultDiskReserve
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	free := persistence.FreeSpace(dir)
+	if free == nil && reserve > 0 {
+		logger.Warn("disk space: the free space cannot be read on this system; nothing is refused before the disk is full", slog.String("dir", dir))
+	}
+	g := persistence.NewSpaceGuard(persistence.SpaceOptions{Dir: dir, Reserve: uint64(max(reserve, 0)), Free: free, Logger: logger})
+	g.Sample()
+	metrics.WatchDisk(g)
+	return g
 }
 
 // nodeID is the node's name in its set: the cluster address other members

@@ -14,8 +14,9 @@ const sweepRate = 200
 
 // sweepLoop wakes every stream of this node's journal once per interval:
 // an activated stream deletes its expired entries (validity and retention)
-// and passivates again when idle, so that dormant streams do not keep
-// what they should have deleted.
+// and those of bizTypes whose deletion became final (past its grace
+// period), and passivates again when idle, so that dormant streams do not
+// keep what they should have deleted.
 func (n *Node) sweepLoop(interval time.Duration, logger *slog.Logger) {
 	defer close(n.sweepDone)
 	t := time.NewTimer(interval)
@@ -48,18 +49,42 @@ func (n *Node) sweepOnce(logger *slog.Logger) {
 	}
 	pace := time.NewTicker(time.Second / sweepRate)
 	defer pace.Stop()
+	// The journal lists an instance's streams together: its final
+	// deletions are asked once for them all.
+	var instance string
+	var purged map[string]int64
 	for _, identity := range streams {
 		select {
 		case <-n.stop:
 			return
 		case <-pace.C:
 		}
+		if inst := actors.StreamInstance(identity); inst != instance || purged == nil {
+			instance, purged = inst, n.finalDeletions(inst, logger)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := n.member.Sweep(ctx, identity); err != nil {
+		if err := n.member.Sweep(ctx, identity, purged); err != nil {
 			logger.Warn("retention sweep: stream unavailable", slog.String("stream", identity), slog.Any("err", err))
 		}
 		cancel()
 	}
+}
+
+// finalDeletions asks an instance for its bizTypes whose deletion became
+// final, with the push time before which their entries go; empty (the
+// streams then only expire) when it does not answer.
+func (n *Node) finalDeletions(instance string, logger *slog.Logger) map[string]int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := n.member.BizTypes(ctx, instance)
+	if err != nil {
+		logger.Warn("retention sweep: instance unavailable, its deleted bizTypes wait for the next sweep", slog.String("instance", instance), slog.Any("err", err))
+		return map[string]int64{}
+	}
+	if list.PurgedBefore == nil {
+		return map[string]int64{}
+	}
+	return list.PurgedBefore
 }
 
 // sweepsHere reports whether this node runs the retention sweep. Under

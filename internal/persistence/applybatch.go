@@ -130,11 +130,16 @@ func (a *ApplyBatch) Commit(sync bool) error {
 	if sync {
 		opts = pebble.Sync
 	}
+	n := a.b.Len()
 	err := a.b.Commit(opts)
 	a.s.forget(a.highest) // the store's cached seqs of these actors are stale now
 	if err != nil {
+		a.s.space.Sample()
 		return fmt.Errorf("persistence: commit apply batch: %w", err)
 	}
+	// Not refused below the floor, unlike Append: a replica applies what
+	// its raft group committed, or it would diverge. It counts, though.
+	a.s.space.Wrote(n)
 	return nil
 }
 

@@ -28,6 +28,12 @@ type PebbleOptions struct {
 	// (WAL recovery, compactions) are dropped. Nil means slog.Default().
 	Logger *slog.Logger
 
+	// Space, if set, is the node's free-space guard: appends and
+	// snapshots are refused while it is in SpaceFull (deletes never are),
+	// what is written lowers its estimate, and a failed write or a
+	// background error makes it read the free space at once.
+	Space *SpaceGuard
+
 	// memTableSize overrides Pebble's memtable size; tests shrink it so
 	// that flushes happen within a short run.
 	memTableSize uint64
@@ -49,6 +55,7 @@ const pebbleFormat = pebble.FormatValueSeparation
 type PebbleStore struct {
 	db       *pebble.DB
 	readOnly bool
+	space    *SpaceGuard
 
 	// closeMu is held for reading by every call that touches db, and for
 	// writing by Close, so that Close never closes the database under a
@@ -83,6 +90,7 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleStore, error) {
 	}
 	po := &pebble.Options{
 		Logger:             pebbleLogger{logger},
+		EventListener:      eventListener(logger, opts.Space),
 		ReadOnly:           opts.ReadOnly,
 		FormatMajorVersion: pebbleFormat,
 		MemTableSize:       opts.memTableSize,
@@ -106,7 +114,7 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("persistence: open %s: %w", dir, err)
 	}
-	return &PebbleStore{db: db, readOnly: opts.ReadOnly, seed: maphash.MakeSeed()}, nil
+	return &PebbleStore{db: db, readOnly: opts.ReadOnly, space: opts.Space, seed: maphash.MakeSeed()}, nil
 }
 
 // Close closes the database once running calls have returned. Calls after
@@ -217,10 +225,15 @@ func (s *PebbleStore) Append(ctx context.Context, actorID string, first uint64, 
 	if first != highest+1 {
 		return &SeqConflictError{ActorID: actorID, Expected: highest + 1, Got: first}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		delete(s.known[i], actorID) // whatever the commit left, read it next time
+	if err := s.space.AdmitWrite(); err != nil {
 		return fmt.Errorf("persistence: append to %q: %w", actorID, err)
 	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		delete(s.known[i], actorID) // whatever the commit left, read it next time
+		s.space.Sample()
+		return fmt.Errorf("persistence: append to %q: %w", actorID, err)
+	}
+	s.space.Wrote(b.Len())
 	if s.known[i] == nil || len(s.known[i]) >= knownPerStripe {
 		s.known[i] = make(map[string]uint64)
 	}
@@ -363,11 +376,16 @@ func (s *PebbleStore) SaveSnapshot(ctx context.Context, actorID string, seq uint
 		return err
 	}
 	defer release()
+	if err := s.space.AdmitWrite(); err != nil {
+		return fmt.Errorf("persistence: save snapshot %q@%d: %w", actorID, seq, err)
+	}
 	// Synced like events: a snapshot that vanished after the journal below
 	// it was trimmed would lose state.
 	if err := s.db.Set(seqKey(kindSnapshot, actorID, seq), data, pebble.Sync); err != nil {
+		s.space.Sample()
 		return fmt.Errorf("persistence: save snapshot %q@%d: %w", actorID, seq, err)
 	}
+	s.space.Wrote(len(data))
 	return nil
 }
 
@@ -398,6 +416,11 @@ func (s *PebbleStore) LoadSnapshot(ctx context.Context, actorID string, maxSeq u
 	return seq, append([]byte(nil), v...), true, nil
 }
 
+// AdmitWrite returns nil unless the store's space guard is below its floor
+// (see SpaceGuard.AdmitWrite): the raft leader asks it before proposing an
+// append or a snapshot, which every replica, its own included, will write.
+func (s *PebbleStore) AdmitWrite() error { return s.space.AdmitWrite() }
+
 // ReadBarrier implements Store: every acknowledged write of a local store
 // is visible to its reads already.
 func (s *PebbleStore) ReadBarrier(ctx context.Context) error { return nil }
@@ -414,6 +437,15 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 
 // Fatalf must not return: Pebble calls it when continuing could corrupt
 // data. Its own default exits the process; a panic does too, with a stack.
+//
+// The one a full disk would cause is "fatal commit error": a WAL write or
+// sync failed, and the commit pipeline cannot tell what reached the disk.
+// Going on could acknowledge writes that a restart would not find (and
+// fsync failures on Linux may drop dirty pages for good), so it still
+// ends the process: a restart replays the WAL as far as it is intact,
+// which holds every write acknowledged before. The SpaceGuard is what
+// keeps a full disk from getting here: it refuses writes well before
+// the WAL runs out of room.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := "pebble: " + fmt.Sprintf(format, args...)
 	p.l.Error(msg)

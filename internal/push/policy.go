@@ -24,13 +24,16 @@ const dayMs = 24 * 60 * 60 * 1000
 // when the entry came.
 //
 //   - deleteAfter: nowMs + retentionDays, or validTimeEnd when earlier;
+//   - keepKeyUntil: nowMs + retentionDays, whatever removes the entry
+//     earlier (a repeat of the push is refused that long);
 //   - threshold: the config's, in threshold mode only;
 //   - maxRetries: the config's;
 //   - singleDevice: a specified-scope user bizType without multiDevice
 //     (an entry goes to the user's most recently connected device, once).
 func (r Request) entryUnder(cfg *opsyncpb.BizTypeConfig, nowMs int64) *opsyncpb.Entry {
 	e := r.Entry()
-	e.DeleteAfter = nowMs + int64(cfg.RetentionDays)*dayMs
+	e.KeepKeyUntil = nowMs + int64(cfg.RetentionDays)*dayMs
+	e.DeleteAfter = e.KeepKeyUntil
 	if e.ValidTimeEnd > 0 && e.ValidTimeEnd < e.DeleteAfter {
 		e.DeleteAfter = e.ValidTimeEnd
 	}

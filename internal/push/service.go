@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -111,6 +112,10 @@ type Options struct {
 	Now func() time.Time
 	// Cache bounds the instance cache (its Now defaults to Now).
 	Cache CacheOptions
+	// Space, if set, is asked before an entry is stored: while the node's
+	// disk is below its reserve, pushes that would store answer
+	// SYSTEM_ERROR at once (transient ones, which store nothing, go on).
+	Space persistence.SpaceGate
 }
 
 // Service is the push use case (see the package doc).
@@ -119,6 +124,7 @@ type Service struct {
 	cache  *InstanceCache
 	log    *slog.Logger
 	now    func() time.Time
+	space  persistence.SpaceGate
 }
 
 // New returns the push service on router.
@@ -132,7 +138,7 @@ func New(router Router, opts Options) *Service {
 	if opts.Cache.Now == nil {
 		opts.Cache.Now = opts.Now
 	}
-	return &Service{router: router, cache: NewInstanceCache(router.PushContext, opts.Cache), log: opts.Logger, now: opts.Now}
+	return &Service{router: router, cache: NewInstanceCache(router.PushContext, opts.Cache), log: opts.Logger, now: opts.Now, space: opts.Space}
 }
 
 // InstanceChanged tells the service that an instance journaled a change
@@ -215,6 +221,11 @@ func (t *Tenant) Push(ctx context.Context, req Request) Result {
 	case req.Scope == ByLinkToken && !global && req.LinkToken == "":
 		return Result{Code: resultcode.ArgsIsNull, Detail: "linkToken is required"}
 	}
+	if cfg.Persistent {
+		if refused, ok := t.s.admit(); !ok {
+			return refused
+		}
+	}
 	entry := req.entryUnder(cfg, t.s.now().UnixMilli())
 	var res *opsyncpb.PushResult
 	var err error
@@ -281,6 +292,16 @@ func (t *Tenant) Batch(ctx context.Context, reqs []*Request) []Result {
 		g.items = append(g.items, i)
 		g.entries = append(g.entries, req.entryUnder(cfg, now))
 	}
+	if len(groups) > 0 {
+		if refused, ok := t.s.admit(); !ok {
+			for _, g := range groups {
+				for _, i := range g.items {
+					results[i] = refused
+				}
+			}
+			return results
+		}
+	}
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
@@ -305,6 +326,19 @@ func (t *Tenant) Batch(ctx context.Context, reqs []*Request) []Result {
 	}
 	wg.Wait()
 	return results
+}
+
+// admit asks the space gate whether an entry may be stored now; the
+// refusal is SYSTEM_ERROR (the source's code for "not stored, try again"),
+// saying why.
+func (s *Service) admit() (Result, bool) {
+	if s.space == nil {
+		return Result{}, true
+	}
+	if err := s.space.AdmitGrowth(); err != nil {
+		return Result{Code: resultcode.SystemError, Detail: err.Error()}, false
+	}
+	return Result{}, true
 }
 
 var errBatchAnswer = errors.New("push: a stream answered a batch with the wrong number of results")

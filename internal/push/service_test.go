@@ -259,16 +259,17 @@ func TestServicePolicy(t *testing.T) {
 		scope       Scope
 		validEnd    int64
 		deleteAfter int64
+		keyUntil    int64 // the retention period, whatever validTimeEnd says
 		threshold   uint32
 		retries     uint32
 		single      bool
 	}{
-		{"retention bounds it", "CHAT", "u", Specified, 0, now + 30*day, 0, 6, true},
-		{"an earlier validTimeEnd wins", "CHAT", "u", Specified, now + day, now + day, 0, 6, true},
-		{"a later validTimeEnd does not", "CHAT", "u", Specified, now + 40*day, now + 30*day, 0, 6, true},
-		{"multi-device, 1 day, 2 retries", "MULTI", "u", Specified, 0, now + day, 0, 2, false},
-		{"device target, threshold", "LOCK", "d", Specified, 0, now + 30*day, 5, 6, false},
-		{"global is never single-device", "NEWS", "", Global, 0, now + 30*day, 0, 6, false},
+		{"retention bounds it", "CHAT", "u", Specified, 0, now + 30*day, now + 30*day, 0, 6, true},
+		{"an earlier validTimeEnd wins", "CHAT", "u", Specified, now + day, now + day, now + 30*day, 0, 6, true},
+		{"a later validTimeEnd does not", "CHAT", "u", Specified, now + 40*day, now + 30*day, now + 30*day, 0, 6, true},
+		{"multi-device, 1 day, 2 retries", "MULTI", "u", Specified, 0, now + day, now + day, 0, 2, false},
+		{"device target, threshold", "LOCK", "d", Specified, 0, now + 30*day, now + 30*day, 5, 6, false},
+		{"global is never single-device", "NEWS", "", Global, 0, now + 30*day, now + 30*day, 0, 6, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, f, _ := newTestService(t)
@@ -280,12 +281,15 @@ func TestServicePolicy(t *testing.T) {
 				t.Fatalf("push: %+v", res)
 			}
 			e := f.calls[0].entries[0]
+			if e.KeepKeyUntil != tc.keyUntil {
+				t.Fatalf("entry keepKeyUntil %d, want %d", e.KeepKeyUntil, tc.keyUntil)
+			}
 			if e.DeleteAfter != tc.deleteAfter || e.Threshold != tc.threshold || e.MaxRetries != tc.retries || e.SingleDevice != tc.single {
 				t.Fatalf("entry deleteAfter %d threshold %d retries %d single %v; want %d %d %d %v",
 					e.DeleteAfter, e.Threshold, e.MaxRetries, e.SingleDevice, tc.deleteAfter, tc.threshold, tc.retries, tc.single)
 			}
 			want := &opsyncpb.Entry{BizType: tc.biz, ThirdMsgId: "m1", Payload: "p", OsType: "ios", AppMinVersion: "1.0", AppMaxVersion: "2.0",
-				ValidTimeEnd: tc.validEnd, DeleteAfter: e.DeleteAfter, Threshold: e.Threshold, MaxRetries: e.MaxRetries, SingleDevice: e.SingleDevice}
+				ValidTimeEnd: tc.validEnd, DeleteAfter: e.DeleteAfter, KeepKeyUntil: e.KeepKeyUntil, Threshold: e.Threshold, MaxRetries: e.MaxRetries, SingleDevice: e.SingleDevice}
 			if !proto.Equal(e, want) {
 				t.Fatalf("entry %v, want %v", e, want)
 			}

@@ -18,7 +18,8 @@ type Instance struct {
 	created   bool
 	createdAt int64
 	configs   map[string]*opsyncpb.BizTypeConfig
-	keys      *opsyncpb.InstanceKeysSet // as stored: the API key's hash, the sealed client secret
+	retired   map[string]*opsyncpb.RetiredBizType // deleted bizTypes (instance_retired.go)
+	keys      *opsyncpb.InstanceKeysSet           // as stored: the API key's hash, the sealed client secret
 	keysSetAt int64
 	// legacySecret is the client secret of a journal written before
 	// secrets were sealed, until the actor seals it (SealLegacySecret):
@@ -32,7 +33,7 @@ type Instance struct {
 
 // NewInstance returns the state of an instance that has no events.
 func NewInstance() *Instance {
-	return &Instance{configs: map[string]*opsyncpb.BizTypeConfig{}, keys: &opsyncpb.InstanceKeysSet{}, settings: &opsyncpb.InstanceSettings{}}
+	return &Instance{configs: map[string]*opsyncpb.BizTypeConfig{}, retired: map[string]*opsyncpb.RetiredBizType{}, keys: &opsyncpb.InstanceKeysSet{}, settings: &opsyncpb.InstanceSettings{}}
 }
 
 // CreatedAt is when the instance was created (ms).
@@ -109,9 +110,16 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 		in.ops.add(k.OperationRecorded.GetOperation())
 	case *opsyncpb.Event_BizTypePut:
 		c := proto.Clone(k.BizTypePut.Config).(*opsyncpb.BizTypeConfig)
+		if _, exists := in.configs[c.BizType]; !exists {
+			in.revive(c.BizType, ev.Time)
+		}
 		in.configs[c.BizType] = c
 	case *opsyncpb.Event_BizTypeDeleted:
-		delete(in.configs, k.BizTypeDeleted.BizType)
+		d := k.BizTypeDeleted
+		if c, ok := in.configs[d.BizType]; ok {
+			in.retire(c, d.PurgeAt)
+			delete(in.configs, d.BizType)
+		}
 	case *opsyncpb.Event_BizTypeOnlineChanged:
 		if c, ok := in.configs[k.BizTypeOnlineChanged.BizType]; ok {
 			c.Online = k.BizTypeOnlineChanged.Online
@@ -132,7 +140,7 @@ func (in *Instance) Snapshot() *opsyncpb.InstanceSnapshot {
 		keys.ClientSecret = in.legacySecret
 	}
 	return &opsyncpb.InstanceSnapshot{LastSeq: in.lastSeq, Created: in.created, Configs: in.Configs(),
-		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows()}
+		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows(), Retired: in.retiredList()}
 }
 
 // RestoreInstance rebuilds the state a snapshot was taken of.
@@ -153,6 +161,9 @@ func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
 	}
 	for _, c := range snap.Configs {
 		in.configs[c.BizType] = proto.Clone(c).(*opsyncpb.BizTypeConfig)
+	}
+	for _, r := range snap.Retired {
+		in.retired[r.Config.GetBizType()] = proto.Clone(r).(*opsyncpb.RetiredBizType)
 	}
 	return in
 }

@@ -7,27 +7,28 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// Stream is the state of one user or device stream: the entries it retains,
-// the idempotency keys of those entries, and each device's sync points.
+// Stream is the state of one user, device or global stream: the entries
+// it retains, the idempotency keys of its pushes (idempotency.go), each
+// device's sync points, and its per-day statistics (stats.go).
 type Stream struct {
-	lastSeq    uint64
-	entries    []*opsyncpb.EntryRef // ascending oplog id
-	keys       map[idemKey]uint64
-	syncPoints map[string]map[string]uint64 // device -> bizType -> oplog id
-	dropped    uint64                       // entries removed after their last retry
+	lastSeq     uint64
+	entries     []*opsyncpb.EntryRef // ascending oplog id
+	keys        map[keyHash]keyRef
+	keysSweptAt int64                        // event time of the last sweep of the keys
+	syncPoints  map[string]map[string]uint64 // device -> bizType -> oplog id
+	dropped     uint64                       // entries removed after their last retry
+
+	days          []dayStats        // ascending day, at most StatsDays
+	globalArrived map[string]uint64 // global bizType -> the highest oplog id counted as arrived
 }
 
 // UserDevice is the device id under which a stream records the sync points
 // of single-device entries: there the user, not each device, acknowledges.
 const UserDevice = ""
 
-// idemKey is the source's idempotency key within one stream (whose
-// linkToken is fixed): bizType + thirdMsgId.
-type idemKey struct{ biz, msg string }
-
 // NewStream returns the state of a stream that has no events.
 func NewStream() *Stream {
-	return &Stream{keys: map[idemKey]uint64{}, syncPoints: map[string]map[string]uint64{}}
+	return &Stream{keys: map[keyHash]keyRef{}, syncPoints: map[string]map[string]uint64{}, globalArrived: map[string]uint64{}}
 }
 
 // LastSeq is the sequence number of the last applied event.
@@ -44,13 +45,6 @@ func (s *Stream) OldestRetained() uint64 {
 
 // Len is the number of retained entries.
 func (s *Stream) Len() int { return len(s.entries) }
-
-// Duplicate returns the oplog id of the retained entry with this bizType and
-// thirdMsgId, if there is one.
-func (s *Stream) Duplicate(bizType, thirdMsgID string) (uint64, bool) {
-	id, ok := s.keys[idemKey{bizType, thirdMsgID}]
-	return id, ok
-}
 
 // SyncPoint is the highest oplog id of bizType that device acknowledged.
 func (s *Stream) SyncPoint(device, bizType string) uint64 {
@@ -106,7 +100,9 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 			MaxRetries:   e.MaxRetries,
 			SingleDevice: e.SingleDevice,
 		})
-		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = seq
+		s.keys[hashKey(e.BizType, e.ThirdMsgId)] = keyRef{oplogID: seq, until: keyUntil(e)}
+		s.forgetKeys(ev.Time)
+		s.count(ev.Time, 1, 0)
 	case *opsyncpb.Event_SyncPointAdvanced:
 		p := k.SyncPointAdvanced
 		dev := s.syncPoints[p.DeviceId]
@@ -114,11 +110,14 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 			dev = map[string]uint64{}
 			s.syncPoints[p.DeviceId] = dev
 		}
+		s.count(ev.Time, 0, uint64(p.Arrivals))
 		if p.OplogId > dev[p.BizType] {
 			dev[p.BizType] = p.OplogId
 		}
 	case *opsyncpb.Event_EntriesRemoved:
 		s.remove(k.EntriesRemoved)
+	case *opsyncpb.Event_StatsCounted:
+		s.countStats(ev.Time, k.StatsCounted)
 	default:
 		return fmt.Errorf("events: %T is not a stream event", ev.Kind)
 	}
@@ -131,19 +130,51 @@ func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
 	for _, id := range r.OplogIds {
 		gone[id] = true
 	}
+	// A replay that finds an entry's record deleted (its EntryAppended
+	// with it) takes its key and its count from the removal instead.
+	for _, re := range r.Entries {
+		if k := re.Key; k != nil {
+			if _, applied := s.Entry(k.OplogId); !applied && s.keys[keyOf(k.Hash)].oplogID < k.OplogId {
+				s.restoreKey(k)
+				s.count(re.PushTime, 1, 0)
+			}
+		}
+	}
 	kept := s.entries[:0]
 	for _, e := range s.entries {
 		if !gone[e.OplogId] {
 			kept = append(kept, e)
 			continue
 		}
-		delete(s.keys, idemKey{e.BizType, e.ThirdMsgId})
+		// Its idempotency key stays: a repeat is refused for the key's
+		// time, not the entry's.
 		if r.Reason == opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED {
 			s.dropped++
 		}
 	}
 	clear(s.entries[len(kept):])
 	s.entries = kept
+}
+
+// Removing describes the retained entries ids for their removal event.
+func (s *Stream) Removing(ids []uint64) []*opsyncpb.RemovedEntry {
+	out := make([]*opsyncpb.RemovedEntry, 0, len(ids))
+	for _, id := range ids {
+		e, ok := s.Entry(id)
+		if !ok {
+			continue
+		}
+		h := hashKey(e.BizType, e.ThirdMsgId)
+		ref := s.keys[h]
+		if ref.oplogID != id { // a later push took the key over
+			ref.until = e.DeleteAfter
+		}
+		out = append(out, &opsyncpb.RemovedEntry{
+			Key:      &opsyncpb.IdempotencyKey{Hash: h[:], OplogId: id, Until: ref.until},
+			PushTime: e.PushTime,
+		})
+	}
+	return out
 }
 
 // Entry returns the retained entry with oplogID.
@@ -188,37 +219,23 @@ func (s *Stream) OverThreshold(bizType string) []uint64 {
 // Dropped is the number of entries removed after their last retry.
 func (s *Stream) Dropped() uint64 { return s.dropped }
 
-// Status summarizes the entries pushed at or after sinceMs: how many, how
-// many at least one device acknowledged, and the newest limit of them.
+// Status summarizes the stream since sinceMs: its statistics from that
+// day on (Counts), and the newest limit of the retained entries pushed at
+// or after sinceMs.
 func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newest []*opsyncpb.EntryRef) {
-	for i := len(s.entries) - 1; i >= 0; i-- {
-		e := s.entries[i]
-		if e.PushTime < sinceMs {
-			continue
-		}
-		pushes++
-		if s.acknowledged(e) {
-			arrivals++
-		}
-		if len(newest) < limit {
+	for i := len(s.entries) - 1; i >= 0 && len(newest) < limit; i-- {
+		if e := s.entries[i]; e.PushTime >= sinceMs {
 			newest = append(newest, e)
 		}
 	}
+	pushes, arrivals = s.Counts(sinceMs)
 	return pushes, arrivals, newest
-}
-
-func (s *Stream) acknowledged(e *opsyncpb.EntryRef) bool {
-	for _, points := range s.syncPoints {
-		if points[e.BizType] >= e.OplogId {
-			return true
-		}
-	}
-	return false
 }
 
 // Snapshot returns the state as a message to store.
 func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
-	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped}
+	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped, Keys: s.keysSnapshot()}
+	s.statsSnapshot(snap)
 	devices := make([]string, 0, len(s.syncPoints))
 	for d := range s.syncPoints {
 		devices = append(devices, d)
@@ -240,9 +257,8 @@ func RestoreStream(snap *opsyncpb.StreamSnapshot) *Stream {
 	s.lastSeq = snap.LastSeq
 	s.entries = snap.Entries
 	s.dropped = snap.Dropped
-	for _, e := range s.entries {
-		s.keys[idemKey{e.BizType, e.ThirdMsgId}] = e.OplogId
-	}
+	s.restoreKeys(snap.Keys)
+	s.restoreStats(snap)
 	for _, d := range snap.SyncPoints {
 		points := make(map[string]uint64, len(d.Points))
 		for b, p := range d.Points {

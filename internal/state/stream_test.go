@@ -34,13 +34,13 @@ func TestStreamApply(t *testing.T) {
 	if got := s.LastSeq(); got != 5 {
 		t.Fatalf("LastSeq = %d, want 5", got)
 	}
-	if id, ok := s.Duplicate("A", "m1"); !ok || id != 1 {
+	if id, ok := s.Duplicate("A", "m1", 0); !ok || id != 1 {
 		t.Fatalf("Duplicate(A,m1) = %d,%v; want 1,true", id, ok)
 	}
-	if id, ok := s.Duplicate("B", "m1"); !ok || id != 2 {
+	if id, ok := s.Duplicate("B", "m1", 0); !ok || id != 2 {
 		t.Fatalf("Duplicate(B,m1) = %d,%v; want 2,true (keys are per bizType)", id, ok)
 	}
-	if _, ok := s.Duplicate("A", "m3"); ok {
+	if _, ok := s.Duplicate("A", "m3", 0); ok {
 		t.Fatal("Duplicate(A,m3) found an entry that was never pushed")
 	}
 	if got := s.SyncPoint("d1", "A"); got != 1 {
@@ -108,7 +108,7 @@ func TestStreamSnapshotRoundTrip(t *testing.T) {
 	if !proto.Equal(s.Snapshot(), r.Snapshot()) {
 		t.Fatalf("restored state differs:\n%v\n%v", s.Snapshot(), r.Snapshot())
 	}
-	if _, ok := r.Duplicate("A", "m1"); !ok {
+	if _, ok := r.Duplicate("A", "m1", 0); !ok {
 		t.Fatal("restored state lost an idempotency key")
 	}
 	if r.SyncPoint("d2", "A") != 1 {

@@ -72,6 +72,58 @@ func (PushAuth) EnumDescriptor() ([]byte, []int) {
 	return file_opsync_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
+// DeviceBinding says which connections receive a device's stream (its
+// device-target bizTypes) on an instance with require_token. Without
+// require_token, ids are trusted as the source trusts them.
+type DeviceBinding int32
+
+const (
+	// Only a connection whose token's did names the device: the safe
+	// default, so that a token without did cannot read any device's data.
+	DeviceBinding_DEVICE_BINDING_TOKEN DeviceBinding = 0
+	// Any connection with a valid token, as the device id it sends.
+	DeviceBinding_DEVICE_BINDING_ANY DeviceBinding = 1
+)
+
+// Enum value maps for DeviceBinding.
+var (
+	DeviceBinding_name = map[int32]string{
+		0: "DEVICE_BINDING_TOKEN",
+		1: "DEVICE_BINDING_ANY",
+	}
+	DeviceBinding_value = map[string]int32{
+		"DEVICE_BINDING_TOKEN": 0,
+		"DEVICE_BINDING_ANY":   1,
+	}
+)
+
+func (x DeviceBinding) Enum() *DeviceBinding {
+	p := new(DeviceBinding)
+	*p = x
+	return p
+}
+
+func (x DeviceBinding) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeviceBinding) Descriptor() protoreflect.EnumDescriptor {
+	return file_opsync_v1_admin_proto_enumTypes[1].Descriptor()
+}
+
+func (DeviceBinding) Type() protoreflect.EnumType {
+	return &file_opsync_v1_admin_proto_enumTypes[1]
+}
+
+func (x DeviceBinding) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeviceBinding.Descriptor instead.
+func (DeviceBinding) EnumDescriptor() ([]byte, []int) {
+	return file_opsync_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
 // InstanceKeysSet gives an instance new credentials: at creation and at
 // every rotation. The previous ones stop working at once. The keys are
 // never stored in clear: the API key as its hash (it is only compared),
@@ -188,7 +240,9 @@ type InstanceSettings struct {
 	PushNetworks []string `protobuf:"bytes,5,rep,name=push_networks,json=pushNetworks,proto3" json:"push_networks,omitempty"`
 	// Record every push of the push APIs in the operation log (CREATE_PUSH),
 	// as the console's pushes are.
-	LogApiPushes  bool `protobuf:"varint,6,opt,name=log_api_pushes,json=logApiPushes,proto3" json:"log_api_pushes,omitempty"`
+	LogApiPushes bool `protobuf:"varint,6,opt,name=log_api_pushes,json=logApiPushes,proto3" json:"log_api_pushes,omitempty"`
+	// Who reads a device's stream when tokens are required.
+	DeviceBinding DeviceBinding `protobuf:"varint,7,opt,name=device_binding,json=deviceBinding,proto3,enum=opsync.v1.DeviceBinding" json:"device_binding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -263,6 +317,13 @@ func (x *InstanceSettings) GetLogApiPushes() bool {
 		return x.LogApiPushes
 	}
 	return false
+}
+
+func (x *InstanceSettings) GetDeviceBinding() DeviceBinding {
+	if x != nil {
+		return x.DeviceBinding
+	}
+	return DeviceBinding_DEVICE_BINDING_TOKEN
 }
 
 // InstanceSettingsChanged replaces an instance's settings.
@@ -788,9 +849,10 @@ type ChangeInstanceSettings struct {
 	PushAuth       *PushAuth              `protobuf:"varint,5,opt,name=push_auth,json=pushAuth,proto3,enum=opsync.v1.PushAuth,oneof" json:"push_auth,omitempty"`
 	// set_push_networks: push_networks replaces the list (a repeated field
 	// cannot say "unset" by itself).
-	SetPushNetworks bool     `protobuf:"varint,6,opt,name=set_push_networks,json=setPushNetworks,proto3" json:"set_push_networks,omitempty"`
-	PushNetworks    []string `protobuf:"bytes,7,rep,name=push_networks,json=pushNetworks,proto3" json:"push_networks,omitempty"`
-	LogApiPushes    *bool    `protobuf:"varint,8,opt,name=log_api_pushes,json=logApiPushes,proto3,oneof" json:"log_api_pushes,omitempty"`
+	SetPushNetworks bool           `protobuf:"varint,6,opt,name=set_push_networks,json=setPushNetworks,proto3" json:"set_push_networks,omitempty"`
+	PushNetworks    []string       `protobuf:"bytes,7,rep,name=push_networks,json=pushNetworks,proto3" json:"push_networks,omitempty"`
+	LogApiPushes    *bool          `protobuf:"varint,8,opt,name=log_api_pushes,json=logApiPushes,proto3,oneof" json:"log_api_pushes,omitempty"`
+	DeviceBinding   *DeviceBinding `protobuf:"varint,9,opt,name=device_binding,json=deviceBinding,proto3,enum=opsync.v1.DeviceBinding,oneof" json:"device_binding,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -879,6 +941,13 @@ func (x *ChangeInstanceSettings) GetLogApiPushes() bool {
 		return *x.LogApiPushes
 	}
 	return false
+}
+
+func (x *ChangeInstanceSettings) GetDeviceBinding() DeviceBinding {
+	if x != nil && x.DeviceBinding != nil {
+		return *x.DeviceBinding
+	}
+	return DeviceBinding_DEVICE_BINDING_TOKEN
 }
 
 // InstanceInfo describes an instance to its administrator.
@@ -1346,13 +1415,17 @@ func (x *PushAuthorization) GetAuthorized() bool {
 }
 
 // AuthorizeClient checks a connecting client: its token when it sends one
-// (or when the instance requires one).
+// (or when the instance requires one). user_id is empty for a device-only
+// connection (before sign-in).
 type AuthorizeClient struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	DeviceId      string                 `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	SessionId     string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	Token         string                 `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	UserId    string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	DeviceId  string                 `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	SessionId string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Token     string                 `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	// The bizTypes of the client's Connect, to tell which it will not
+	// receive.
+	BizTypes      []string `protobuf:"bytes,5,rep,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1415,6 +1488,13 @@ func (x *AuthorizeClient) GetToken() string {
 	return ""
 }
 
+func (x *AuthorizeClient) GetBizTypes() []string {
+	if x != nil {
+		return x.BizTypes
+	}
+	return nil
+}
+
 type ClientAuthorization struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
@@ -1424,10 +1504,17 @@ type ClientAuthorization struct {
 	// The user-consistency check to make: the validation endpoint, when the
 	// signature switch is on and some bizType has the check on.
 	ValidationUrl string `protobuf:"bytes,4,opt,name=validation_url,json=validationUrl,proto3" json:"validation_url,omitempty"`
+	// The connection may not read its device's stream: the instance requires
+	// tokens, binds devices to tokens, and the token names no device.
+	DeviceStreamWithheld bool `protobuf:"varint,5,opt,name=device_stream_withheld,json=deviceStreamWithheld,proto3" json:"device_stream_withheld,omitempty"`
+	// Of AuthorizeClient.biz_types, those the connection will not receive:
+	// user-target ones without a user, device-target ones when the device's
+	// stream is withheld.
+	WithheldBizTypes []string `protobuf:"bytes,6,rep,name=withheld_biz_types,json=withheldBizTypes,proto3" json:"withheld_biz_types,omitempty"`
 	// The instance could not check the client at all (its client secret
 	// does not open with this node's master key): a server fault, not the
 	// client's.
-	InternalError string `protobuf:"bytes,5,opt,name=internal_error,json=internalError,proto3" json:"internal_error,omitempty"`
+	InternalError string `protobuf:"bytes,7,opt,name=internal_error,json=internalError,proto3" json:"internal_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1488,6 +1575,20 @@ func (x *ClientAuthorization) GetValidationUrl() string {
 		return x.ValidationUrl
 	}
 	return ""
+}
+
+func (x *ClientAuthorization) GetDeviceStreamWithheld() bool {
+	if x != nil {
+		return x.DeviceStreamWithheld
+	}
+	return false
+}
+
+func (x *ClientAuthorization) GetWithheldBizTypes() []string {
+	if x != nil {
+		return x.WithheldBizTypes
+	}
+	return nil
 }
 
 func (x *ClientAuthorization) GetInternalError() string {
@@ -1679,14 +1780,15 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"apiKeyHash\x120\n" +
 	"\x14client_secret_sealed\x18\x04 \x01(\fR\x12clientSecretSealed\x12$\n" +
 	"\x0eapi_key_prefix\x18\x05 \x01(\tR\fapiKeyPrefix\x120\n" +
-	"\x14client_secret_prefix\x18\x06 \x01(\tR\x12clientSecretPrefix\"\x8b\x02\n" +
+	"\x14client_secret_prefix\x18\x06 \x01(\tR\x12clientSecretPrefix\"\xcc\x02\n" +
 	"\x10InstanceSettings\x12#\n" +
 	"\rrequire_token\x18\x01 \x01(\bR\frequireToken\x12%\n" +
 	"\x0evalidation_url\x18\x02 \x01(\tR\rvalidationUrl\x12.\n" +
 	"\x13signature_check_off\x18\x03 \x01(\bR\x11signatureCheckOff\x120\n" +
 	"\tpush_auth\x18\x04 \x01(\x0e2\x13.opsync.v1.PushAuthR\bpushAuth\x12#\n" +
 	"\rpush_networks\x18\x05 \x03(\tR\fpushNetworks\x12$\n" +
-	"\x0elog_api_pushes\x18\x06 \x01(\bR\flogApiPushes\"R\n" +
+	"\x0elog_api_pushes\x18\x06 \x01(\bR\flogApiPushes\x12?\n" +
+	"\x0edevice_binding\x18\a \x01(\x0e2\x18.opsync.v1.DeviceBindingR\rdeviceBinding\"R\n" +
 	"\x17InstanceSettingsChanged\x127\n" +
 	"\bsettings\x18\x01 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\"1\n" +
 	"\vFieldChange\x12\x10\n" +
@@ -1721,7 +1823,7 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\boperator\x18\x01 \x01(\tR\boperator\"\r\n" +
 	"\vGetInstance\"0\n" +
 	"\x12RotateInstanceKeys\x12\x1a\n" +
-	"\boperator\x18\x01 \x01(\tR\boperator\"\xc5\x03\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\"\x9e\x04\n" +
 	"\x16ChangeInstanceSettings\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12(\n" +
 	"\rrequire_token\x18\x02 \x01(\bH\x00R\frequireToken\x88\x01\x01\x12*\n" +
@@ -1730,13 +1832,15 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\tpush_auth\x18\x05 \x01(\x0e2\x13.opsync.v1.PushAuthH\x03R\bpushAuth\x88\x01\x01\x12*\n" +
 	"\x11set_push_networks\x18\x06 \x01(\bR\x0fsetPushNetworks\x12#\n" +
 	"\rpush_networks\x18\a \x03(\tR\fpushNetworks\x12)\n" +
-	"\x0elog_api_pushes\x18\b \x01(\bH\x04R\flogApiPushes\x88\x01\x01B\x10\n" +
+	"\x0elog_api_pushes\x18\b \x01(\bH\x04R\flogApiPushes\x88\x01\x01\x12D\n" +
+	"\x0edevice_binding\x18\t \x01(\x0e2\x18.opsync.v1.DeviceBindingH\x05R\rdeviceBinding\x88\x01\x01B\x10\n" +
 	"\x0e_require_tokenB\x11\n" +
 	"\x0f_validation_urlB\x12\n" +
 	"\x10_signature_checkB\f\n" +
 	"\n" +
 	"_push_authB\x11\n" +
-	"\x0f_log_api_pushes\"\xda\x02\n" +
+	"\x0f_log_api_pushesB\x11\n" +
+	"\x0f_device_binding\"\xda\x02\n" +
 	"\fInstanceInfo\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x1d\n" +
@@ -1774,21 +1878,24 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x1e\n" +
 	"\n" +
 	"authorized\x18\x02 \x01(\bR\n" +
-	"authorized\"|\n" +
+	"authorized\"\x99\x01\n" +
 	"\x0fAuthorizeClient\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x14\n" +
-	"\x05token\x18\x04 \x01(\tR\x05token\"\xc4\x01\n" +
+	"\x05token\x18\x04 \x01(\tR\x05token\x12\x1b\n" +
+	"\tbiz_types\x18\x05 \x03(\tR\bbizTypes\"\xa8\x02\n" +
 	"\x13ClientAuthorization\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x1e\n" +
 	"\n" +
 	"authorized\x18\x02 \x01(\bR\n" +
 	"authorized\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12%\n" +
-	"\x0evalidation_url\x18\x04 \x01(\tR\rvalidationUrl\x12%\n" +
-	"\x0einternal_error\x18\x05 \x01(\tR\rinternalError\"3\n" +
+	"\x0evalidation_url\x18\x04 \x01(\tR\rvalidationUrl\x124\n" +
+	"\x16device_stream_withheld\x18\x05 \x01(\bR\x14deviceStreamWithheld\x12,\n" +
+	"\x12withheld_biz_types\x18\x06 \x03(\tR\x10withheldBizTypes\x12%\n" +
+	"\x0einternal_error\x18\a \x01(\tR\rinternalError\"3\n" +
 	"\x10RegisterInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\" \n" +
@@ -1799,7 +1906,10 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\tinstances\x18\x01 \x03(\v2\x1d.opsync.v1.RegisteredInstanceR\tinstances*9\n" +
 	"\bPushAuth\x12\x15\n" +
 	"\x11PUSH_AUTH_API_KEY\x10\x00\x12\x16\n" +
-	"\x12PUSH_AUTH_NETWORKS\x10\x01B)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\x12PUSH_AUTH_NETWORKS\x10\x01*A\n" +
+	"\rDeviceBinding\x12\x18\n" +
+	"\x14DEVICE_BINDING_TOKEN\x10\x00\x12\x16\n" +
+	"\x12DEVICE_BINDING_ANY\x10\x01B)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_admin_proto_rawDescOnce sync.Once
@@ -1813,59 +1923,62 @@ func file_opsync_v1_admin_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_admin_proto_rawDescData
 }
 
-var file_opsync_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_opsync_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_opsync_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_opsync_v1_admin_proto_goTypes = []any{
 	(PushAuth)(0),                   // 0: opsync.v1.PushAuth
-	(*InstanceKeysSet)(nil),         // 1: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil),        // 2: opsync.v1.InstanceSettings
-	(*InstanceSettingsChanged)(nil), // 3: opsync.v1.InstanceSettingsChanged
-	(*FieldChange)(nil),             // 4: opsync.v1.FieldChange
-	(*Operation)(nil),               // 5: opsync.v1.Operation
-	(*OperationRecorded)(nil),       // 6: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 7: opsync.v1.InstanceRegistered
-	(*RegistrySnapshot)(nil),        // 8: opsync.v1.RegistrySnapshot
-	(*RegisteredInstance)(nil),      // 9: opsync.v1.RegisteredInstance
-	(*CreateInstance)(nil),          // 10: opsync.v1.CreateInstance
-	(*GetInstance)(nil),             // 11: opsync.v1.GetInstance
-	(*RotateInstanceKeys)(nil),      // 12: opsync.v1.RotateInstanceKeys
-	(*ChangeInstanceSettings)(nil),  // 13: opsync.v1.ChangeInstanceSettings
-	(*InstanceInfo)(nil),            // 14: opsync.v1.InstanceInfo
-	(*InstanceResult)(nil),          // 15: opsync.v1.InstanceResult
-	(*RecordOperation)(nil),         // 16: opsync.v1.RecordOperation
-	(*QueryOperations)(nil),         // 17: opsync.v1.QueryOperations
-	(*OperationList)(nil),           // 18: opsync.v1.OperationList
-	(*AuthorizePush)(nil),           // 19: opsync.v1.AuthorizePush
-	(*PushAuthorization)(nil),       // 20: opsync.v1.PushAuthorization
-	(*AuthorizeClient)(nil),         // 21: opsync.v1.AuthorizeClient
-	(*ClientAuthorization)(nil),     // 22: opsync.v1.ClientAuthorization
-	(*RegisterInstance)(nil),        // 23: opsync.v1.RegisterInstance
-	(*RegistryResult)(nil),          // 24: opsync.v1.RegistryResult
-	(*ListInstances)(nil),           // 25: opsync.v1.ListInstances
-	(*InstanceList)(nil),            // 26: opsync.v1.InstanceList
-	nil,                             // 27: opsync.v1.Operation.DetailsEntry
-	nil,                             // 28: opsync.v1.Operation.ChangesEntry
+	(DeviceBinding)(0),              // 1: opsync.v1.DeviceBinding
+	(*InstanceKeysSet)(nil),         // 2: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil),        // 3: opsync.v1.InstanceSettings
+	(*InstanceSettingsChanged)(nil), // 4: opsync.v1.InstanceSettingsChanged
+	(*FieldChange)(nil),             // 5: opsync.v1.FieldChange
+	(*Operation)(nil),               // 6: opsync.v1.Operation
+	(*OperationRecorded)(nil),       // 7: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 8: opsync.v1.InstanceRegistered
+	(*RegistrySnapshot)(nil),        // 9: opsync.v1.RegistrySnapshot
+	(*RegisteredInstance)(nil),      // 10: opsync.v1.RegisteredInstance
+	(*CreateInstance)(nil),          // 11: opsync.v1.CreateInstance
+	(*GetInstance)(nil),             // 12: opsync.v1.GetInstance
+	(*RotateInstanceKeys)(nil),      // 13: opsync.v1.RotateInstanceKeys
+	(*ChangeInstanceSettings)(nil),  // 14: opsync.v1.ChangeInstanceSettings
+	(*InstanceInfo)(nil),            // 15: opsync.v1.InstanceInfo
+	(*InstanceResult)(nil),          // 16: opsync.v1.InstanceResult
+	(*RecordOperation)(nil),         // 17: opsync.v1.RecordOperation
+	(*QueryOperations)(nil),         // 18: opsync.v1.QueryOperations
+	(*OperationList)(nil),           // 19: opsync.v1.OperationList
+	(*AuthorizePush)(nil),           // 20: opsync.v1.AuthorizePush
+	(*PushAuthorization)(nil),       // 21: opsync.v1.PushAuthorization
+	(*AuthorizeClient)(nil),         // 22: opsync.v1.AuthorizeClient
+	(*ClientAuthorization)(nil),     // 23: opsync.v1.ClientAuthorization
+	(*RegisterInstance)(nil),        // 24: opsync.v1.RegisterInstance
+	(*RegistryResult)(nil),          // 25: opsync.v1.RegistryResult
+	(*ListInstances)(nil),           // 26: opsync.v1.ListInstances
+	(*InstanceList)(nil),            // 27: opsync.v1.InstanceList
+	nil,                             // 28: opsync.v1.Operation.DetailsEntry
+	nil,                             // 29: opsync.v1.Operation.ChangesEntry
 }
 var file_opsync_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: opsync.v1.InstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
-	2,  // 1: opsync.v1.InstanceSettingsChanged.settings:type_name -> opsync.v1.InstanceSettings
-	27, // 2: opsync.v1.Operation.details:type_name -> opsync.v1.Operation.DetailsEntry
-	28, // 3: opsync.v1.Operation.changes:type_name -> opsync.v1.Operation.ChangesEntry
-	5,  // 4: opsync.v1.OperationRecorded.operation:type_name -> opsync.v1.Operation
-	9,  // 5: opsync.v1.RegistrySnapshot.instances:type_name -> opsync.v1.RegisteredInstance
-	0,  // 6: opsync.v1.ChangeInstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
-	2,  // 7: opsync.v1.InstanceInfo.settings:type_name -> opsync.v1.InstanceSettings
-	14, // 8: opsync.v1.InstanceResult.instance:type_name -> opsync.v1.InstanceInfo
-	5,  // 9: opsync.v1.RecordOperation.operation:type_name -> opsync.v1.Operation
-	5,  // 10: opsync.v1.RecordOperation.more:type_name -> opsync.v1.Operation
-	5,  // 11: opsync.v1.OperationList.operations:type_name -> opsync.v1.Operation
-	9,  // 12: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
-	4,  // 13: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	1,  // 1: opsync.v1.InstanceSettings.device_binding:type_name -> opsync.v1.DeviceBinding
+	3,  // 2: opsync.v1.InstanceSettingsChanged.settings:type_name -> opsync.v1.InstanceSettings
+	28, // 3: opsync.v1.Operation.details:type_name -> opsync.v1.Operation.DetailsEntry
+	29, // 4: opsync.v1.Operation.changes:type_name -> opsync.v1.Operation.ChangesEntry
+	6,  // 5: opsync.v1.OperationRecorded.operation:type_name -> opsync.v1.Operation
+	10, // 6: opsync.v1.RegistrySnapshot.instances:type_name -> opsync.v1.RegisteredInstance
+	0,  // 7: opsync.v1.ChangeInstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
+	1,  // 8: opsync.v1.ChangeInstanceSettings.device_binding:type_name -> opsync.v1.DeviceBinding
+	3,  // 9: opsync.v1.InstanceInfo.settings:type_name -> opsync.v1.InstanceSettings
+	15, // 10: opsync.v1.InstanceResult.instance:type_name -> opsync.v1.InstanceInfo
+	6,  // 11: opsync.v1.RecordOperation.operation:type_name -> opsync.v1.Operation
+	6,  // 12: opsync.v1.RecordOperation.more:type_name -> opsync.v1.Operation
+	6,  // 13: opsync.v1.OperationList.operations:type_name -> opsync.v1.Operation
+	10, // 14: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
+	5,  // 15: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_admin_proto_init() }
@@ -1879,7 +1992,7 @@ func file_opsync_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_admin_proto_rawDesc), len(file_opsync_v1_admin_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -155,7 +155,11 @@ type Subscribe struct {
 	AppVersion string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
 	// Send the backlog but no new entries (global bizTypes whose new
 	// entries wait for the client's next connect).
-	BacklogOnly   bool `protobuf:"varint,7,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
+	BacklogOnly bool `protobuf:"varint,7,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
+	// BizTypes whose deletion became final, with the push time (ms) before
+	// which their entries are deleted (BizTypeList.purged_before): the
+	// stream deletes them before it sends the backlog.
+	PurgedBefore  map[string]int64 `protobuf:"bytes,8,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +241,13 @@ func (x *Subscribe) GetBacklogOnly() bool {
 		return x.BacklogOnly
 	}
 	return false
+}
+
+func (x *Subscribe) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
 }
 
 // Subscribed answers Subscribe once the backlog has been sent.
@@ -666,6 +677,61 @@ func (x *AckSyncPoints) GetClientId() string {
 	return ""
 }
 
+// GlobalArrivals tells the stream of a user (or device) that one of its
+// clients acknowledged these entries of global bizTypes whose target is
+// users (devices): they count as arrivals in its statistics.
+type GlobalArrivals struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Entries       []*SyncPoint           `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GlobalArrivals) Reset() {
+	*x = GlobalArrivals{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GlobalArrivals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GlobalArrivals) ProtoMessage() {}
+
+func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GlobalArrivals.ProtoReflect.Descriptor instead.
+func (*GlobalArrivals) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GlobalArrivals) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *GlobalArrivals) GetEntries() []*SyncPoint {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 type GetBizType struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
@@ -675,7 +741,7 @@ type GetBizType struct {
 
 func (x *GetBizType) Reset() {
 	*x = GetBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +753,7 @@ func (x *GetBizType) String() string {
 func (*GetBizType) ProtoMessage() {}
 
 func (x *GetBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +766,7 @@ func (x *GetBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBizType.ProtoReflect.Descriptor instead.
 func (*GetBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetBizType) GetBizType() string {
@@ -721,7 +787,7 @@ type BizTypeAnswer struct {
 
 func (x *BizTypeAnswer) Reset() {
 	*x = BizTypeAnswer{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +799,7 @@ func (x *BizTypeAnswer) String() string {
 func (*BizTypeAnswer) ProtoMessage() {}
 
 func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +812,7 @@ func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeAnswer.ProtoReflect.Descriptor instead.
 func (*BizTypeAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BizTypeAnswer) GetInstanceExists() bool {
@@ -782,7 +848,7 @@ type PutBizType struct {
 
 func (x *PutBizType) Reset() {
 	*x = PutBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +860,7 @@ func (x *PutBizType) String() string {
 func (*PutBizType) ProtoMessage() {}
 
 func (x *PutBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +873,7 @@ func (x *PutBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBizType.ProtoReflect.Descriptor instead.
 func (*PutBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutBizType) GetConfig() *BizTypeConfig {
@@ -832,7 +898,7 @@ type ListBizTypes struct {
 
 func (x *ListBizTypes) Reset() {
 	*x = ListBizTypes{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +910,7 @@ func (x *ListBizTypes) String() string {
 func (*ListBizTypes) ProtoMessage() {}
 
 func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +923,7 @@ func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBizTypes.ProtoReflect.Descriptor instead.
 func (*ListBizTypes) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 // StopActor asks an actor to persist nothing more and stop (passivate).
@@ -869,7 +935,7 @@ type StopActor struct {
 
 func (x *StopActor) Reset() {
 	*x = StopActor{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +947,7 @@ func (x *StopActor) String() string {
 func (*StopActor) ProtoMessage() {}
 
 func (x *StopActor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,20 +960,29 @@ func (x *StopActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
 func (*StopActor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 type BizTypeList struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
 	Configs        []*BizTypeConfig       `protobuf:"bytes,2,rep,name=configs,proto3" json:"configs,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// BizTypes deleted within their grace period: their entries are kept
+	// but not delivered until the bizType is created again.
+	Deleted []string `protobuf:"bytes,3,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	// BizTypes whose deletion became final: entries pushed before the time
+	// (ms) are deleted and never delivered.
+	PurgedBefore map[string]int64 `protobuf:"bytes,4,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The sequence number of the instance journal's last event (as
+	// PushContext.version): of two answers, the higher is the newer.
+	Version       uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +994,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1007,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -949,6 +1024,27 @@ func (x *BizTypeList) GetConfigs() []*BizTypeConfig {
 	return nil
 }
 
+func (x *BizTypeList) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *BizTypeList) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
+}
+
+func (x *BizTypeList) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type DeleteBizType struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
@@ -959,7 +1055,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1067,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1080,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -1012,7 +1108,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1120,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1133,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -1074,7 +1170,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1182,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1195,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -1136,7 +1232,7 @@ type PushBatch struct {
 
 func (x *PushBatch) Reset() {
 	*x = PushBatch{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1244,7 @@ func (x *PushBatch) String() string {
 func (*PushBatch) ProtoMessage() {}
 
 func (x *PushBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1257,7 @@ func (x *PushBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
 func (*PushBatch) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PushBatch) GetEntries() []*Entry {
@@ -1188,7 +1284,7 @@ type PushBatchResult struct {
 
 func (x *PushBatchResult) Reset() {
 	*x = PushBatchResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1296,7 @@ func (x *PushBatchResult) String() string {
 func (*PushBatchResult) ProtoMessage() {}
 
 func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1309,7 @@ func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
 func (*PushBatchResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PushBatchResult) GetResults() []*PushResult {
@@ -1234,7 +1330,7 @@ type GetPushContext struct {
 
 func (x *GetPushContext) Reset() {
 	*x = GetPushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1342,7 @@ func (x *GetPushContext) String() string {
 func (*GetPushContext) ProtoMessage() {}
 
 func (x *GetPushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1355,7 @@ func (x *GetPushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPushContext.ProtoReflect.Descriptor instead.
 func (*GetPushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
 }
 
 // PushContext answers GetPushContext. version is the sequence number of
@@ -1284,7 +1380,7 @@ type PushContext struct {
 
 func (x *PushContext) Reset() {
 	*x = PushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1392,7 @@ func (x *PushContext) String() string {
 func (*PushContext) ProtoMessage() {}
 
 func (x *PushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1405,7 @@ func (x *PushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushContext.ProtoReflect.Descriptor instead.
 func (*PushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushContext) GetInstanceExists() bool {
@@ -1368,7 +1464,7 @@ type InstanceChanged struct {
 
 func (x *InstanceChanged) Reset() {
 	*x = InstanceChanged{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1476,7 @@ func (x *InstanceChanged) String() string {
 func (*InstanceChanged) ProtoMessage() {}
 
 func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1489,7 @@ func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceChanged.ProtoReflect.Descriptor instead.
 func (*InstanceChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InstanceChanged) GetInstanceId() string {
@@ -1410,6 +1506,98 @@ func (x *InstanceChanged) GetVersion() uint64 {
 	return 0
 }
 
+// SweepStream wakes a stream for the node's sweep: it deletes its expired
+// entries and those of bizTypes whose deletion became final.
+type SweepStream struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As Subscribe.purged_before.
+	PurgedBefore  map[string]int64 `protobuf:"bytes,1,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepStream) Reset() {
+	*x = SweepStream{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepStream) ProtoMessage() {}
+
+func (x *SweepStream) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepStream.ProtoReflect.Descriptor instead.
+func (*SweepStream) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SweepStream) GetPurgedBefore() map[string]int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return nil
+}
+
+// StreamSwept answers SweepStream.
+type StreamSwept struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSwept) Reset() {
+	*x = StreamSwept{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSwept) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSwept) ProtoMessage() {}
+
+func (x *StreamSwept) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSwept.ProtoReflect.Descriptor instead.
+func (*StreamSwept) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *StreamSwept) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
 var File_opsync_v1_commands_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_commands_proto_rawDesc = "" +
@@ -1422,7 +1610,7 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xba\x02\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xc8\x03\n" +
 	"\tSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
@@ -1431,11 +1619,15 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\aos_type\x18\x05 \x01(\tR\x06osType\x12\x1f\n" +
 	"\vapp_version\x18\x06 \x01(\tR\n" +
 	"appVersion\x12!\n" +
-	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x1a8\n" +
+	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x12K\n" +
+	"\rpurged_before\x18\b \x03(\v2&.opsync.v1.Subscribe.PurgedBeforeEntryR\fpurgedBefore\x1a8\n" +
 	"\n" +
 	"AfterEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"?\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"?\n" +
 	"\n" +
 	"Subscribed\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
@@ -1469,7 +1661,10 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\tclient_id\x18\x05 \x01(\tR\bclientId\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"'\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
+	"\x0eGlobalArrivals\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12.\n" +
+	"\aentries\x18\x02 \x03(\v2\x14.opsync.v1.SyncPointR\aentries\"'\n" +
 	"\n" +
 	"GetBizType\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\"\x80\x01\n" +
@@ -1482,10 +1677,16 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\"\x0e\n" +
 	"\fListBizTypes\"\v\n" +
-	"\tStopActor\"j\n" +
+	"\tStopActor\"\xae\x02\n" +
 	"\vBizTypeList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x122\n" +
-	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\"F\n" +
+	"\aconfigs\x18\x02 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
+	"\adeleted\x18\x03 \x03(\tR\adeleted\x12M\n" +
+	"\rpurged_before\x18\x04 \x03(\v2(.opsync.v1.BizTypeList.PurgedBeforeEntryR\fpurgedBefore\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"F\n" +
 	"\rDeleteBizType\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\"a\n" +
@@ -1514,7 +1715,14 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x0fInstanceChanged\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversionB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x9d\x01\n" +
+	"\vSweepStream\x12M\n" +
+	"\rpurged_before\x18\x01 \x03(\v2(.opsync.v1.SweepStream.PurgedBeforeEntryR\fpurgedBefore\x1a?\n" +
+	"\x11PurgedBeforeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"%\n" +
+	"\vStreamSwept\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06streamB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_commands_proto_rawDescOnce sync.Once
@@ -1528,7 +1736,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
@@ -1539,48 +1747,58 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*StreamStatus)(nil),       // 6: opsync.v1.StreamStatus
 	(*StreamStatusResult)(nil), // 7: opsync.v1.StreamStatusResult
 	(*AckSyncPoints)(nil),      // 8: opsync.v1.AckSyncPoints
-	(*GetBizType)(nil),         // 9: opsync.v1.GetBizType
-	(*BizTypeAnswer)(nil),      // 10: opsync.v1.BizTypeAnswer
-	(*PutBizType)(nil),         // 11: opsync.v1.PutBizType
-	(*ListBizTypes)(nil),       // 12: opsync.v1.ListBizTypes
-	(*StopActor)(nil),          // 13: opsync.v1.StopActor
-	(*BizTypeList)(nil),        // 14: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),      // 15: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil),   // 16: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),       // 17: opsync.v1.ConfigResult
-	(*PushBatch)(nil),          // 18: opsync.v1.PushBatch
-	(*PushBatchResult)(nil),    // 19: opsync.v1.PushBatchResult
-	(*GetPushContext)(nil),     // 20: opsync.v1.GetPushContext
-	(*PushContext)(nil),        // 21: opsync.v1.PushContext
-	(*InstanceChanged)(nil),    // 22: opsync.v1.InstanceChanged
-	nil,                        // 23: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 24: opsync.v1.AckSyncPoints.PointsEntry
-	(*Entry)(nil),              // 25: opsync.v1.Entry
-	(*EntryRef)(nil),           // 26: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 27: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 28: opsync.v1.BizTypeConfig
-	(*InstanceSettings)(nil),   // 29: opsync.v1.InstanceSettings
+	(*GlobalArrivals)(nil),     // 9: opsync.v1.GlobalArrivals
+	(*GetBizType)(nil),         // 10: opsync.v1.GetBizType
+	(*BizTypeAnswer)(nil),      // 11: opsync.v1.BizTypeAnswer
+	(*PutBizType)(nil),         // 12: opsync.v1.PutBizType
+	(*ListBizTypes)(nil),       // 13: opsync.v1.ListBizTypes
+	(*StopActor)(nil),          // 14: opsync.v1.StopActor
+	(*BizTypeList)(nil),        // 15: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),      // 16: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil),   // 17: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),       // 18: opsync.v1.ConfigResult
+	(*PushBatch)(nil),          // 19: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),    // 20: opsync.v1.PushBatchResult
+	(*GetPushContext)(nil),     // 21: opsync.v1.GetPushContext
+	(*PushContext)(nil),        // 22: opsync.v1.PushContext
+	(*InstanceChanged)(nil),    // 23: opsync.v1.InstanceChanged
+	(*SweepStream)(nil),        // 24: opsync.v1.SweepStream
+	(*StreamSwept)(nil),        // 25: opsync.v1.StreamSwept
+	nil,                        // 26: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 27: opsync.v1.Subscribe.PurgedBeforeEntry
+	nil,                        // 28: opsync.v1.AckSyncPoints.PointsEntry
+	nil,                        // 29: opsync.v1.BizTypeList.PurgedBeforeEntry
+	nil,                        // 30: opsync.v1.SweepStream.PurgedBeforeEntry
+	(*Entry)(nil),              // 31: opsync.v1.Entry
+	(*EntryRef)(nil),           // 32: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 33: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 34: opsync.v1.BizTypeConfig
+	(*InstanceSettings)(nil),   // 35: opsync.v1.InstanceSettings
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	25, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	23, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	25, // 2: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	26, // 3: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	24, // 4: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	27, // 5: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	28, // 6: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	28, // 7: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	28, // 8: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	28, // 9: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	25, // 10: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 11: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	28, // 12: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	29, // 13: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	31, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	26, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	27, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
+	31, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	32, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	28, // 5: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	33, // 6: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	33, // 7: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
+	34, // 8: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	34, // 9: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	34, // 10: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	29, // 11: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
+	34, // 12: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	31, // 13: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 14: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	34, // 15: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	35, // 16: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
+	30, // 17: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1598,7 +1816,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

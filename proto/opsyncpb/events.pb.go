@@ -123,6 +123,9 @@ const (
 	RemovalReason_REMOVAL_REASON_RETENTION         RemovalReason = 2
 	RemovalReason_REMOVAL_REASON_THRESHOLD         RemovalReason = 3
 	RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED RemovalReason = 4
+	// The bizType's config was deleted and not created again within the
+	// grace period (BizTypeDeleted.purge_at).
+	RemovalReason_REMOVAL_REASON_BIZ_TYPE_DELETED RemovalReason = 5
 )
 
 // Enum value maps for RemovalReason.
@@ -133,6 +136,7 @@ var (
 		2: "REMOVAL_REASON_RETENTION",
 		3: "REMOVAL_REASON_THRESHOLD",
 		4: "REMOVAL_REASON_RETRIES_EXHAUSTED",
+		5: "REMOVAL_REASON_BIZ_TYPE_DELETED",
 	}
 	RemovalReason_value = map[string]int32{
 		"REMOVAL_REASON_UNSPECIFIED":       0,
@@ -140,6 +144,7 @@ var (
 		"REMOVAL_REASON_RETENTION":         2,
 		"REMOVAL_REASON_THRESHOLD":         3,
 		"REMOVAL_REASON_RETRIES_EXHAUSTED": 4,
+		"REMOVAL_REASON_BIZ_TYPE_DELETED":  5,
 	}
 )
 
@@ -244,7 +249,13 @@ type Entry struct {
 	MaxRetries uint32 `protobuf:"varint,13,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
 	// Single-device: the entry goes to the user's most recently online
 	// device, once; otherwise every device gets it from its own sync point.
-	SingleDevice  bool `protobuf:"varint,14,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	SingleDevice bool `protobuf:"varint,14,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	// Milliseconds since the epoch until which the push's idempotency key
+	// (bizType + thirdMsgId in its stream) is kept, whether or not the entry
+	// is still retained: push_time + the bizType's retention period (a
+	// repeat is refused that long, as the source accepts a push only once).
+	// 0 (entries stored before it existed): delete_after.
+	KeepKeyUntil  int64 `protobuf:"varint,15,opt,name=keep_key_until,json=keepKeyUntil,proto3" json:"keep_key_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,13 +388,25 @@ func (x *Entry) GetSingleDevice() bool {
 	return false
 }
 
+func (x *Entry) GetKeepKeyUntil() int64 {
+	if x != nil {
+		return x.KeepKeyUntil
+	}
+	return 0
+}
+
 // SyncPointAdvanced records that a device acknowledged every entry of a
 // bizType up to and including oplog_id.
 type SyncPointAdvanced struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	BizType       string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
-	OplogId       uint64                 `protobuf:"varint,3,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	BizType  string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	OplogId  uint64                 `protobuf:"varint,3,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	// The retained entries this sync point is the first of any device's to
+	// reach: arrivals in the stream's statistics. Counted when the event is
+	// written, so that a replay counts them alike after the entries' records
+	// are gone.
+	Arrivals      uint32 `protobuf:"varint,4,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,19 +462,214 @@ func (x *SyncPointAdvanced) GetOplogId() uint64 {
 	return 0
 }
 
+func (x *SyncPointAdvanced) GetArrivals() uint32 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
+// StatsCounted adds to a stream's per-day statistics what no appended entry
+// or sync point of the stream shows: non-persistent pushes and their
+// arrivals, and the arrivals of global entries at a client of the stream's
+// user or device. Counted on the day of the event's time.
+type StatsCounted struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Pushes   uint32                 `protobuf:"varint,1,opt,name=pushes,proto3" json:"pushes,omitempty"`
+	Arrivals uint32                 `protobuf:"varint,2,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	// Global entries a client of this stream's user or device acknowledged;
+	// each counts once as an arrival however many of the user's devices
+	// acknowledge it (the stream keeps the highest counted per bizType).
+	GlobalArrived []*SyncPoint `protobuf:"bytes,3,rep,name=global_arrived,json=globalArrived,proto3" json:"global_arrived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsCounted) Reset() {
+	*x = StatsCounted{}
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsCounted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsCounted) ProtoMessage() {}
+
+func (x *StatsCounted) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsCounted.ProtoReflect.Descriptor instead.
+func (*StatsCounted) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StatsCounted) GetPushes() uint32 {
+	if x != nil {
+		return x.Pushes
+	}
+	return 0
+}
+
+func (x *StatsCounted) GetArrivals() uint32 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
+func (x *StatsCounted) GetGlobalArrived() []*SyncPoint {
+	if x != nil {
+		return x.GlobalArrived
+	}
+	return nil
+}
+
+// IdempotencyKey is one push's idempotency key in its stream: a hash of
+// bizType and thirdMsgId, the oplog id the push got, and until when the
+// key is kept (ms since the epoch; 0: while the stream keeps room for it).
+type IdempotencyKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hash          []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	OplogId       uint64                 `protobuf:"varint,2,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	Until         int64                  `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdempotencyKey) Reset() {
+	*x = IdempotencyKey{}
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdempotencyKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdempotencyKey) ProtoMessage() {}
+
+func (x *IdempotencyKey) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdempotencyKey.ProtoReflect.Descriptor instead.
+func (*IdempotencyKey) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IdempotencyKey) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *IdempotencyKey) GetOplogId() uint64 {
+	if x != nil {
+		return x.OplogId
+	}
+	return 0
+}
+
+func (x *IdempotencyKey) GetUntil() int64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+// RemovedEntry is what a stream keeps of an entry it removes: its
+// idempotency key (a repeat is refused for the key's time) and when it was
+// pushed (its statistics count it).
+type RemovedEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *IdempotencyKey        `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	PushTime      int64                  `protobuf:"varint,2,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovedEntry) Reset() {
+	*x = RemovedEntry{}
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovedEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovedEntry) ProtoMessage() {}
+
+func (x *RemovedEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovedEntry.ProtoReflect.Descriptor instead.
+func (*RemovedEntry) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RemovedEntry) GetKey() *IdempotencyKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *RemovedEntry) GetPushTime() int64 {
+	if x != nil {
+		return x.PushTime
+	}
+	return 0
+}
+
 // EntriesRemoved deletes entries from a stream; their journal records are
 // range-deleted once this event is durable.
 type EntriesRemoved struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OplogIds      []uint64               `protobuf:"varint,1,rep,packed,name=oplog_ids,json=oplogIds,proto3" json:"oplog_ids,omitempty"`
-	Reason        RemovalReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=opsync.v1.RemovalReason" json:"reason,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	OplogIds []uint64               `protobuf:"varint,1,rep,packed,name=oplog_ids,json=oplogIds,proto3" json:"oplog_ids,omitempty"`
+	Reason   RemovalReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=opsync.v1.RemovalReason" json:"reason,omitempty"`
+	// What a replay needs of the removed entries once their records (and
+	// so their EntryAppended events) are gone, in the order of oplog_ids.
+	Entries       []*RemovedEntry `protobuf:"bytes,3,rep,name=entries,proto3" json:"entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntriesRemoved) Reset() {
 	*x = EntriesRemoved{}
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +681,7 @@ func (x *EntriesRemoved) String() string {
 func (*EntriesRemoved) ProtoMessage() {}
 
 func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[2]
+	mi := &file_opsync_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +694,7 @@ func (x *EntriesRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntriesRemoved.ProtoReflect.Descriptor instead.
 func (*EntriesRemoved) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EntriesRemoved) GetOplogIds() []uint64 {
@@ -491,6 +709,13 @@ func (x *EntriesRemoved) GetReason() RemovalReason {
 		return x.Reason
 	}
 	return RemovalReason_REMOVAL_REASON_UNSPECIFIED
+}
+
+func (x *EntriesRemoved) GetEntries() []*RemovedEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
 }
 
 // BizTypeConfig is one bizType of an instance (the source's "sync config").
@@ -519,7 +744,7 @@ type BizTypeConfig struct {
 
 func (x *BizTypeConfig) Reset() {
 	*x = BizTypeConfig{}
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +756,7 @@ func (x *BizTypeConfig) String() string {
 func (*BizTypeConfig) ProtoMessage() {}
 
 func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[3]
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +769,7 @@ func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeConfig.ProtoReflect.Descriptor instead.
 func (*BizTypeConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BizTypeConfig) GetBizType() string {
@@ -661,7 +886,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +898,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[4]
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +911,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InstanceCreated) GetInstanceId() string {
@@ -705,7 +930,7 @@ type BizTypePut struct {
 
 func (x *BizTypePut) Reset() {
 	*x = BizTypePut{}
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +942,7 @@ func (x *BizTypePut) String() string {
 func (*BizTypePut) ProtoMessage() {}
 
 func (x *BizTypePut) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[5]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +955,7 @@ func (x *BizTypePut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypePut.ProtoReflect.Descriptor instead.
 func (*BizTypePut) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BizTypePut) GetConfig() *BizTypeConfig {
@@ -740,16 +965,24 @@ func (x *BizTypePut) GetConfig() *BizTypeConfig {
 	return nil
 }
 
+// BizTypeDeleted deletes a config. Its entries are no longer delivered;
+// unless the bizType is created again before purge_at, they are deleted
+// then (every entry of it pushed before purge_at, in every stream). A
+// deletion journaled without purge_at (before opsync had the rule)
+// deletes no entries.
 type BizTypeDeleted struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BizType       string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	BizType string                 `protobuf:"bytes,1,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	// Milliseconds since the epoch: the deletion time plus the node's grace
+	// period (serve --delete-grace).
+	PurgeAt       int64 `protobuf:"varint,2,opt,name=purge_at,json=purgeAt,proto3" json:"purge_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BizTypeDeleted) Reset() {
 	*x = BizTypeDeleted{}
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +994,7 @@ func (x *BizTypeDeleted) String() string {
 func (*BizTypeDeleted) ProtoMessage() {}
 
 func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1007,7 @@ func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeDeleted.ProtoReflect.Descriptor instead.
 func (*BizTypeDeleted) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BizTypeDeleted) GetBizType() string {
@@ -782,6 +1015,13 @@ func (x *BizTypeDeleted) GetBizType() string {
 		return x.BizType
 	}
 	return ""
+}
+
+func (x *BizTypeDeleted) GetPurgeAt() int64 {
+	if x != nil {
+		return x.PurgeAt
+	}
+	return 0
 }
 
 type BizTypeOnlineChanged struct {
@@ -794,7 +1034,7 @@ type BizTypeOnlineChanged struct {
 
 func (x *BizTypeOnlineChanged) Reset() {
 	*x = BizTypeOnlineChanged{}
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1046,7 @@ func (x *BizTypeOnlineChanged) String() string {
 func (*BizTypeOnlineChanged) ProtoMessage() {}
 
 func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1059,7 @@ func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeOnlineChanged.ProtoReflect.Descriptor instead.
 func (*BizTypeOnlineChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BizTypeOnlineChanged) GetBizType() string {
@@ -846,6 +1086,7 @@ type Event struct {
 	//	*Event_EntryAppended
 	//	*Event_SyncPointAdvanced
 	//	*Event_EntriesRemoved
+	//	*Event_StatsCounted
 	//	*Event_InstanceCreated
 	//	*Event_BizTypePut
 	//	*Event_BizTypeDeleted
@@ -861,7 +1102,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +1114,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +1127,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetTime() int64 {
@@ -925,6 +1166,15 @@ func (x *Event) GetEntriesRemoved() *EntriesRemoved {
 	if x != nil {
 		if x, ok := x.Kind.(*Event_EntriesRemoved); ok {
 			return x.EntriesRemoved
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetStatsCounted() *StatsCounted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_StatsCounted); ok {
+			return x.StatsCounted
 		}
 	}
 	return nil
@@ -1018,6 +1268,10 @@ type Event_EntriesRemoved struct {
 	EntriesRemoved *EntriesRemoved `protobuf:"bytes,12,opt,name=entries_removed,json=entriesRemoved,proto3,oneof"`
 }
 
+type Event_StatsCounted struct {
+	StatsCounted *StatsCounted `protobuf:"bytes,13,opt,name=stats_counted,json=statsCounted,proto3,oneof"`
+}
+
 type Event_InstanceCreated struct {
 	InstanceCreated *InstanceCreated `protobuf:"bytes,20,opt,name=instance_created,json=instanceCreated,proto3,oneof"`
 }
@@ -1058,6 +1312,8 @@ func (*Event_SyncPointAdvanced) isEvent_Kind() {}
 
 func (*Event_EntriesRemoved) isEvent_Kind() {}
 
+func (*Event_StatsCounted) isEvent_Kind() {}
+
 func (*Event_InstanceCreated) isEvent_Kind() {}
 
 func (*Event_BizTypePut) isEvent_Kind() {}
@@ -1078,7 +1334,7 @@ var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\"\xd3\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1096,14 +1352,28 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\tthreshold\x18\f \x01(\rR\tthreshold\x12\x1f\n" +
 	"\vmax_retries\x18\r \x01(\rR\n" +
 	"maxRetries\x12#\n" +
-	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\"f\n" +
+	"\rsingle_device\x18\x0e \x01(\bR\fsingleDevice\x12$\n" +
+	"\x0ekeep_key_until\x18\x0f \x01(\x03R\fkeepKeyUntil\"\x82\x01\n" +
 	"\x11SyncPointAdvanced\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12\x19\n" +
-	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\"_\n" +
+	"\boplog_id\x18\x03 \x01(\x04R\aoplogId\x12\x1a\n" +
+	"\barrivals\x18\x04 \x01(\rR\barrivals\"\x7f\n" +
+	"\fStatsCounted\x12\x16\n" +
+	"\x06pushes\x18\x01 \x01(\rR\x06pushes\x12\x1a\n" +
+	"\barrivals\x18\x02 \x01(\rR\barrivals\x12;\n" +
+	"\x0eglobal_arrived\x18\x03 \x03(\v2\x14.opsync.v1.SyncPointR\rglobalArrived\"U\n" +
+	"\x0eIdempotencyKey\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x19\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x03R\x05until\"X\n" +
+	"\fRemovedEntry\x12+\n" +
+	"\x03key\x18\x01 \x01(\v2\x19.opsync.v1.IdempotencyKeyR\x03key\x12\x1b\n" +
+	"\tpush_time\x18\x02 \x01(\x03R\bpushTime\"\x92\x01\n" +
 	"\x0eEntriesRemoved\x12\x1b\n" +
 	"\toplog_ids\x18\x01 \x03(\x04R\boplogIds\x120\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\"\xa9\x04\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\x121\n" +
+	"\aentries\x18\x03 \x03(\v2\x17.opsync.v1.RemovedEntryR\aentries\"\xa9\x04\n" +
 	"\rBizTypeConfig\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12&\n" +
@@ -1132,18 +1402,20 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"instanceId\">\n" +
 	"\n" +
 	"BizTypePut\x120\n" +
-	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"+\n" +
+	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\"F\n" +
 	"\x0eBizTypeDeleted\x12\x19\n" +
-	"\bbiz_type\x18\x01 \x01(\tR\abizType\"I\n" +
+	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x19\n" +
+	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xe6\x06\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xa6\a\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
 	" \x01(\v2\x10.opsync.v1.EntryH\x00R\rentryAppended\x12N\n" +
 	"\x13sync_point_advanced\x18\v \x01(\v2\x1c.opsync.v1.SyncPointAdvancedH\x00R\x11syncPointAdvanced\x12D\n" +
-	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12G\n" +
+	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12>\n" +
+	"\rstats_counted\x18\r \x01(\v2\x17.opsync.v1.StatsCountedH\x00R\fstatsCounted\x12G\n" +
 	"\x10instance_created\x18\x14 \x01(\v2\x1a.opsync.v1.InstanceCreatedH\x00R\x0finstanceCreated\x129\n" +
 	"\fbiz_type_put\x18\x15 \x01(\v2\x15.opsync.v1.BizTypePutH\x00R\n" +
 	"bizTypePut\x12E\n" +
@@ -1159,13 +1431,14 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\fSCOPE_GLOBAL\x10\x01*,\n" +
 	"\x06Target\x12\x0f\n" +
 	"\vTARGET_USER\x10\x00\x12\x11\n" +
-	"\rTARGET_DEVICE\x10\x01*\xad\x01\n" +
+	"\rTARGET_DEVICE\x10\x01*\xd2\x01\n" +
 	"\rRemovalReason\x12\x1e\n" +
 	"\x1aREMOVAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REMOVAL_REASON_EXPIRED\x10\x01\x12\x1c\n" +
 	"\x18REMOVAL_REASON_RETENTION\x10\x02\x12\x1c\n" +
 	"\x18REMOVAL_REASON_THRESHOLD\x10\x03\x12$\n" +
-	" REMOVAL_REASON_RETRIES_EXHAUSTED\x10\x04*>\n" +
+	" REMOVAL_REASON_RETRIES_EXHAUSTED\x10\x04\x12#\n" +
+	"\x1fREMOVAL_REASON_BIZ_TYPE_DELETED\x10\x05*>\n" +
 	"\n" +
 	"RepushMode\x12\x15\n" +
 	"\x11REPUSH_MODE_QUEUE\x10\x00\x12\x19\n" +
@@ -1184,7 +1457,7 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_opsync_v1_events_proto_goTypes = []any{
 	(Scope)(0),                      // 0: opsync.v1.Scope
 	(Target)(0),                     // 1: opsync.v1.Target
@@ -1192,40 +1465,48 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(RepushMode)(0),                 // 3: opsync.v1.RepushMode
 	(*Entry)(nil),                   // 4: opsync.v1.Entry
 	(*SyncPointAdvanced)(nil),       // 5: opsync.v1.SyncPointAdvanced
-	(*EntriesRemoved)(nil),          // 6: opsync.v1.EntriesRemoved
-	(*BizTypeConfig)(nil),           // 7: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),         // 8: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),              // 9: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),          // 10: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil),    // 11: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                   // 12: opsync.v1.Event
-	(*InstanceKeysSet)(nil),         // 13: opsync.v1.InstanceKeysSet
-	(*InstanceSettingsChanged)(nil), // 14: opsync.v1.InstanceSettingsChanged
-	(*OperationRecorded)(nil),       // 15: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 16: opsync.v1.InstanceRegistered
+	(*StatsCounted)(nil),            // 6: opsync.v1.StatsCounted
+	(*IdempotencyKey)(nil),          // 7: opsync.v1.IdempotencyKey
+	(*RemovedEntry)(nil),            // 8: opsync.v1.RemovedEntry
+	(*EntriesRemoved)(nil),          // 9: opsync.v1.EntriesRemoved
+	(*BizTypeConfig)(nil),           // 10: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),         // 11: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),              // 12: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),          // 13: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil),    // 14: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                   // 15: opsync.v1.Event
+	(*SyncPoint)(nil),               // 16: opsync.v1.SyncPoint
+	(*InstanceKeysSet)(nil),         // 17: opsync.v1.InstanceKeysSet
+	(*InstanceSettingsChanged)(nil), // 18: opsync.v1.InstanceSettingsChanged
+	(*OperationRecorded)(nil),       // 19: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 20: opsync.v1.InstanceRegistered
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
-	2,  // 0: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
-	0,  // 1: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
-	1,  // 2: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
-	3,  // 3: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
-	7,  // 4: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
-	4,  // 5: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
-	5,  // 6: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
-	6,  // 7: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
-	8,  // 8: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
-	9,  // 9: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
-	10, // 10: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
-	11, // 11: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	13, // 12: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
-	14, // 13: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
-	15, // 14: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
-	16, // 15: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
+	7,  // 1: opsync.v1.RemovedEntry.key:type_name -> opsync.v1.IdempotencyKey
+	2,  // 2: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
+	8,  // 3: opsync.v1.EntriesRemoved.entries:type_name -> opsync.v1.RemovedEntry
+	0,  // 4: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
+	1,  // 5: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
+	3,  // 6: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
+	10, // 7: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
+	4,  // 8: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
+	5,  // 9: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
+	9,  // 10: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
+	6,  // 11: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
+	11, // 12: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
+	12, // 13: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
+	13, // 14: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
+	14, // 15: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
+	17, // 16: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
+	18, // 17: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
+	19, // 18: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
+	20, // 19: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1234,10 +1515,12 @@ func file_opsync_v1_events_proto_init() {
 		return
 	}
 	file_opsync_v1_admin_proto_init()
-	file_opsync_v1_events_proto_msgTypes[8].OneofWrappers = []any{
+	file_opsync_v1_wire_proto_init()
+	file_opsync_v1_events_proto_msgTypes[11].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
 		(*Event_EntriesRemoved)(nil),
+		(*Event_StatsCounted)(nil),
 		(*Event_InstanceCreated)(nil),
 		(*Event_BizTypePut)(nil),
 		(*Event_BizTypeDeleted)(nil),
@@ -1253,7 +1536,7 @@ func file_opsync_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_events_proto_rawDesc), len(file_opsync_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -183,20 +183,88 @@ func (x *DeviceSyncPoints) GetPoints() map[string]uint64 {
 	return nil
 }
 
+// DayCount is a stream's statistics of one UTC day (days since the epoch).
+type DayCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Day           int64                  `protobuf:"varint,1,opt,name=day,proto3" json:"day,omitempty"`
+	Pushes        uint64                 `protobuf:"varint,2,opt,name=pushes,proto3" json:"pushes,omitempty"`
+	Arrivals      uint64                 `protobuf:"varint,3,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DayCount) Reset() {
+	*x = DayCount{}
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DayCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DayCount) ProtoMessage() {}
+
+func (x *DayCount) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DayCount.ProtoReflect.Descriptor instead.
+func (*DayCount) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DayCount) GetDay() int64 {
+	if x != nil {
+		return x.Day
+	}
+	return 0
+}
+
+func (x *DayCount) GetPushes() uint64 {
+	if x != nil {
+		return x.Pushes
+	}
+	return 0
+}
+
+func (x *DayCount) GetArrivals() uint64 {
+	if x != nil {
+		return x.Arrivals
+	}
+	return 0
+}
+
 // StreamSnapshot is the state of a user or device stream at last_seq.
 type StreamSnapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Entries       []*EntryRef            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
-	SyncPoints    []*DeviceSyncPoints    `protobuf:"bytes,3,rep,name=sync_points,json=syncPoints,proto3" json:"sync_points,omitempty"`
-	Dropped       uint64                 `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LastSeq    uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Entries    []*EntryRef            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	SyncPoints []*DeviceSyncPoints    `protobuf:"bytes,3,rep,name=sync_points,json=syncPoints,proto3" json:"sync_points,omitempty"`
+	Dropped    uint64                 `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// Every idempotency key the stream keeps (of retained and of removed
+	// entries), in oplog order.
+	Keys []*IdempotencyKey `protobuf:"bytes,5,rep,name=keys,proto3" json:"keys,omitempty"`
+	// The statistics of the last days, oldest first.
+	Days []*DayCount `protobuf:"bytes,6,rep,name=days,proto3" json:"days,omitempty"`
+	// Per global bizType, the highest oplog id counted as an arrival.
+	GlobalArrived map[string]uint64 `protobuf:"bytes,7,rep,name=global_arrived,json=globalArrived,proto3" json:"global_arrived,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamSnapshot) Reset() {
 	*x = StreamSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +276,7 @@ func (x *StreamSnapshot) String() string {
 func (*StreamSnapshot) ProtoMessage() {}
 
 func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[2]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +289,7 @@ func (x *StreamSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSnapshot.ProtoReflect.Descriptor instead.
 func (*StreamSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{2}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StreamSnapshot) GetLastSeq() uint64 {
@@ -252,6 +320,27 @@ func (x *StreamSnapshot) GetDropped() uint64 {
 	return 0
 }
 
+func (x *StreamSnapshot) GetKeys() []*IdempotencyKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *StreamSnapshot) GetDays() []*DayCount {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+func (x *StreamSnapshot) GetGlobalArrived() map[string]uint64 {
+	if x != nil {
+		return x.GlobalArrived
+	}
+	return nil
+}
+
 // InstanceSnapshot is the state of an instance at last_seq.
 type InstanceSnapshot struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -263,14 +352,16 @@ type InstanceSnapshot struct {
 	KeysSetAt int64                  `protobuf:"varint,6,opt,name=keys_set_at,json=keysSetAt,proto3" json:"keys_set_at,omitempty"`
 	Settings  *InstanceSettings      `protobuf:"bytes,7,opt,name=settings,proto3" json:"settings,omitempty"`
 	// The operation log rows kept in memory, oldest first.
-	Operations    []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
+	Operations []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
+	// Every bizType that was ever deleted, by bizType.
+	Retired       []*RetiredBizType `protobuf:"bytes,9,rep,name=retired,proto3" json:"retired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstanceSnapshot) Reset() {
 	*x = InstanceSnapshot{}
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +373,7 @@ func (x *InstanceSnapshot) String() string {
 func (*InstanceSnapshot) ProtoMessage() {}
 
 func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_snapshots_proto_msgTypes[3]
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +386,7 @@ func (x *InstanceSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceSnapshot.ProtoReflect.Descriptor instead.
 func (*InstanceSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *InstanceSnapshot) GetLastSeq() uint64 {
@@ -354,6 +445,82 @@ func (x *InstanceSnapshot) GetOperations() []*Operation {
 	return nil
 }
 
+func (x *InstanceSnapshot) GetRetired() []*RetiredBizType {
+	if x != nil {
+		return x.Retired
+	}
+	return nil
+}
+
+// RetiredBizType is what an instance keeps of a deleted bizType: its
+// last config (a bizType keeps its target, scope and persistence for
+// good, since clients keep sync points of it), its pending deletion and
+// the cutoff of its final ones.
+type RetiredBizType struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Config *BizTypeConfig         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// The pending deletion's purge time (0: none pending): the config is
+	// gone, and unless it is created again before then, its entries pushed
+	// before then are deleted.
+	PurgeAt int64 `protobuf:"varint,2,opt,name=purge_at,json=purgeAt,proto3" json:"purge_at,omitempty"`
+	// Entries pushed before this time (ms) belong to a deletion that became
+	// final: they are deleted and never delivered (0: none).
+	PurgedBefore  int64 `protobuf:"varint,3,opt,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetiredBizType) Reset() {
+	*x = RetiredBizType{}
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetiredBizType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetiredBizType) ProtoMessage() {}
+
+func (x *RetiredBizType) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_snapshots_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetiredBizType.ProtoReflect.Descriptor instead.
+func (*RetiredBizType) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_snapshots_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RetiredBizType) GetConfig() *BizTypeConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *RetiredBizType) GetPurgeAt() int64 {
+	if x != nil {
+		return x.PurgeAt
+	}
+	return 0
+}
+
+func (x *RetiredBizType) GetPurgedBefore() int64 {
+	if x != nil {
+		return x.PurgedBefore
+	}
+	return 0
+}
+
 var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
@@ -376,13 +543,23 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
 	"\vPointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xb2\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"P\n" +
+	"\bDayCount\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\x03R\x03day\x12\x16\n" +
+	"\x06pushes\x18\x02 \x01(\x04R\x06pushes\x12\x1a\n" +
+	"\barrivals\x18\x03 \x01(\x04R\barrivals\"\xa1\x03\n" +
 	"\x0eStreamSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12-\n" +
 	"\aentries\x18\x02 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12<\n" +
 	"\vsync_points\x18\x03 \x03(\v2\x1b.opsync.v1.DeviceSyncPointsR\n" +
 	"syncPoints\x12\x18\n" +
-	"\adropped\x18\x04 \x01(\x04R\adropped\"\xd9\x02\n" +
+	"\adropped\x18\x04 \x01(\x04R\adropped\x12-\n" +
+	"\x04keys\x18\x05 \x03(\v2\x19.opsync.v1.IdempotencyKeyR\x04keys\x12'\n" +
+	"\x04days\x18\x06 \x03(\v2\x13.opsync.v1.DayCountR\x04days\x12S\n" +
+	"\x0eglobal_arrived\x18\a \x03(\v2,.opsync.v1.StreamSnapshot.GlobalArrivedEntryR\rglobalArrived\x1a@\n" +
+	"\x12GlobalArrivedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x8e\x03\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
@@ -394,7 +571,12 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\bsettings\x18\a \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\x124\n" +
 	"\n" +
 	"operations\x18\b \x03(\v2\x14.opsync.v1.OperationR\n" +
-	"operationsB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"operations\x123\n" +
+	"\aretired\x18\t \x03(\v2\x19.opsync.v1.RetiredBizTypeR\aretired\"\x82\x01\n" +
+	"\x0eRetiredBizType\x120\n" +
+	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x19\n" +
+	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\x12#\n" +
+	"\rpurged_before\x18\x03 \x01(\x03R\fpurgedBeforeB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_snapshots_proto_rawDescOnce sync.Once
@@ -408,31 +590,40 @@ func file_opsync_v1_snapshots_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_snapshots_proto_rawDescData
 }
 
-var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_opsync_v1_snapshots_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*EntryRef)(nil),         // 0: opsync.v1.EntryRef
 	(*DeviceSyncPoints)(nil), // 1: opsync.v1.DeviceSyncPoints
-	(*StreamSnapshot)(nil),   // 2: opsync.v1.StreamSnapshot
-	(*InstanceSnapshot)(nil), // 3: opsync.v1.InstanceSnapshot
-	nil,                      // 4: opsync.v1.DeviceSyncPoints.PointsEntry
-	(*BizTypeConfig)(nil),    // 5: opsync.v1.BizTypeConfig
-	(*InstanceKeysSet)(nil),  // 6: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil), // 7: opsync.v1.InstanceSettings
-	(*Operation)(nil),        // 8: opsync.v1.Operation
+	(*DayCount)(nil),         // 2: opsync.v1.DayCount
+	(*StreamSnapshot)(nil),   // 3: opsync.v1.StreamSnapshot
+	(*InstanceSnapshot)(nil), // 4: opsync.v1.InstanceSnapshot
+	(*RetiredBizType)(nil),   // 5: opsync.v1.RetiredBizType
+	nil,                      // 6: opsync.v1.DeviceSyncPoints.PointsEntry
+	nil,                      // 7: opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	(*IdempotencyKey)(nil),   // 8: opsync.v1.IdempotencyKey
+	(*BizTypeConfig)(nil),    // 9: opsync.v1.BizTypeConfig
+	(*InstanceKeysSet)(nil),  // 10: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil), // 11: opsync.v1.InstanceSettings
+	(*Operation)(nil),        // 12: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
-	4, // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
-	0, // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
-	1, // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
-	5, // 3: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
-	6, // 4: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
-	7, // 5: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
-	8, // 6: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
+	0,  // 1: opsync.v1.StreamSnapshot.entries:type_name -> opsync.v1.EntryRef
+	1,  // 2: opsync.v1.StreamSnapshot.sync_points:type_name -> opsync.v1.DeviceSyncPoints
+	8,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
+	2,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
+	7,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
+	9,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
+	10, // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
+	11, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
+	12, // 9: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
+	5,  // 10: opsync.v1.InstanceSnapshot.retired:type_name -> opsync.v1.RetiredBizType
+	9,  // 11: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }
@@ -448,7 +639,7 @@ func file_opsync_v1_snapshots_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_snapshots_proto_rawDesc), len(file_opsync_v1_snapshots_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

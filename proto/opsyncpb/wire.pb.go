@@ -296,15 +296,18 @@ func (x *Close) GetId() string {
 type Connect struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	UserId     string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	DeviceId   string                 `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	SessionId  string                 `protobuf:"bytes,4,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	OsType     string                 `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
-	AppVersion string                 `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
+	// Empty for a device-only connection (before sign-in, or after sign-out):
+	// it receives device-target and global bizTypes only.
+	UserId     string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	DeviceId   string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	SessionId  string `protobuf:"bytes,4,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	OsType     string `protobuf:"bytes,5,opt,name=os_type,json=osType,proto3" json:"os_type,omitempty"`
+	AppVersion string `protobuf:"bytes,6,opt,name=app_version,json=appVersion,proto3" json:"app_version,omitempty"`
 	// The bizTypes the client has handlers for, with its sync point for each.
 	BizTypes []*SyncPoint `protobuf:"bytes,7,rep,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
 	// An HS256 JWT signed with the instance's client secret (sub = user_id,
-	// iid = instance_id, exp, optional did = device_id); see README.
+	// none for a device-only connection; iid = instance_id, exp, optional
+	// did = device_id); see README.
 	Token         string `protobuf:"bytes,9,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -835,12 +838,19 @@ func (x *StateUpdate) GetData() []byte {
 }
 
 type Connected struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	ServerTime    int64                  `protobuf:"varint,3,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Empty for a device-only connection (Connect without user_id).
+	UserId     string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ServerTime int64  `protobuf:"varint,3,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// The bizTypes of Connect this connection does not receive (they stay
+	// pending on the server): user-target ones on a device-only connection;
+	// device-target ones when the instance requires tokens bound to devices
+	// and the token names no device. Registering them later is accepted and
+	// likewise delivers nothing on this connection.
+	WithheldBizTypes []string `protobuf:"bytes,4,rep,name=withheld_biz_types,json=withheldBizTypes,proto3" json:"withheld_biz_types,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Connected) Reset() {
@@ -892,6 +902,13 @@ func (x *Connected) GetServerTime() int64 {
 		return x.ServerTime
 	}
 	return 0
+}
+
+func (x *Connected) GetWithheldBizTypes() []string {
+	if x != nil {
+		return x.WithheldBizTypes
+	}
+	return nil
 }
 
 // Deliver carries a batch of messages, in oplog order per bizType.
@@ -1185,12 +1202,13 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"b\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\"\x90\x01\n" +
 	"\tConnected\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1f\n" +
 	"\vserver_time\x18\x03 \x01(\x03R\n" +
-	"serverTime\"=\n" +
+	"serverTime\x12,\n" +
+	"\x12withheld_biz_types\x18\x04 \x03(\tR\x10withheldBizTypes\"=\n" +
 	"\aDeliver\x122\n" +
 	"\bmessages\x18\x01 \x03(\v2\x16.opsync.v1.SyncMessageR\bmessages\"\xe0\x01\n" +
 	"\vSyncMessage\x12\x19\n" +

@@ -26,6 +26,8 @@ type testCluster struct {
 	dir   string
 	nodes []*testNode
 	tweak func(*Config)
+	// space guards every node's replica (nil: none).
+	space *persistence.SpaceGuard
 }
 
 type testNode struct {
@@ -54,7 +56,13 @@ func fastTimings(c *Config) {
 // newCluster starts (or, if dir holds one, restarts) an n-node set.
 func newCluster(t testing.TB, dir string, n int, tweak func(*Config)) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, dir: dir, tweak: tweak}
+	return startCluster(&testCluster{t: t, dir: dir, tweak: tweak}, n)
+}
+
+// startCluster starts c's n nodes.
+func startCluster(c *testCluster, n int) *testCluster {
+	t, dir := c.t, c.dir
+	t.Helper()
 	portsFile := filepath.Join(dir, "ports.json")
 	var ports [][2]int
 	if b, err := os.ReadFile(portsFile); err == nil {
@@ -104,7 +112,7 @@ func (c *testCluster) start(i int) {
 	n.remote.Start()
 	nodeDir := filepath.Join(c.dir, fmt.Sprintf("node%d", i))
 	var err error
-	n.local, err = persistence.OpenPebble(filepath.Join(nodeDir, "journal"), persistence.PebbleOptions{Logger: quiet})
+	n.local, err = persistence.OpenPebble(filepath.Join(nodeDir, "journal"), persistence.PebbleOptions{Logger: quiet, Space: c.space})
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -31,6 +31,16 @@ func deleteSnapshotsCmd(actorID string, from, to uint64) *opsyncpb.JournalComman
 		ActorId: []byte(actorID), From: from, To: to}}}
 }
 
+// grows reports whether cmd adds data (an append, a snapshot) rather than
+// deleting it: only those are refused on a disk below its floor.
+func grows(cmd *opsyncpb.JournalCommand) bool {
+	switch cmd.Op.(type) {
+	case *opsyncpb.JournalCommand_Append, *opsyncpb.JournalCommand_SaveSnapshot:
+		return true
+	}
+	return false
+}
+
 // applyCommand adds cmd to the replica batch. Its error is the entry's
 // outcome for the proposer (a seq conflict, an invalid id); the batch is
 // left without the entry's writes then.

@@ -169,6 +169,13 @@ func (s *Store) onLeader(ctx context.Context, req *opsyncpb.JournalRequest) (uin
 	timeout := s.cfg.ApplyTimeout
 	switch op := req.Op.(type) {
 	case *opsyncpb.JournalRequest_Command:
+		if grows(op.Command) {
+			// A leader whose disk is below the floor would fail in Pebble
+			// (fatally) writing its raft log: refuse before proposing.
+			if err := s.cfg.Local.AdmitWrite(); err != nil {
+				return 0, err
+			}
+		}
 		data, err := proto.Marshal(op.Command)
 		if err != nil {
 			return 0, fmt.Errorf("raftjournal: encode command: %w", err)
