@@ -27,7 +27,7 @@ type Env struct {
 	Instance string
 	// AdminToken authenticates to the admin API; a spawned node gets it
 	// (or a generated one). APIKey is the instance's push API key (default:
-	// the one the admin API gives).
+	// the one the admin API answers when the run creates the instance).
 	AdminToken string
 	APIKey     string
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/internal/edge"
+	"github.com/opsync/opsync/internal/keyring"
 )
 
 // nodesFlag declares --nodes, the size of the spawned node set.
@@ -63,6 +64,12 @@ func (t *target) startSet(ctx context.Context, n int) error {
 		seeds = append(seeds, addr(ports[3*i+1]))
 		boot = append(boot, addr(ports[3*i])+"="+addr(ports[3*i+2]))
 	}
+	// Every node of a set must hold the same master key (serve refuses
+	// --raft without one).
+	keyFile := filepath.Join(t.dir, "master-key")
+	if err := os.WriteFile(keyFile, []byte(keyring.Generate()+"\n"), 0o600); err != nil {
+		return err
+	}
 	t.set = make([]*Server, n)
 	errs := make([]error, n)
 	t0 := time.Now()
@@ -70,7 +77,7 @@ func (t *target) startSet(ctx context.Context, n int) error {
 	for i := 0; i < n; i++ {
 		args := append(append([]string{}, t.env.ServeArgs...),
 			"--remote", addr(ports[3*i]), "--seeds", strings.Join(seeds, ","), "--seed-port", strconv.Itoa(ports[3*i+1]),
-			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","))
+			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","), "--master-key-file", keyFile)
 		o := SpawnOptions{Binary: bin, DataDir: filepath.Join(t.dir, fmt.Sprintf("node%d", i)), HTTPAddr: "127.0.0.1:0", Args: args,
 			AdminToken: t.env.creds().adminToken}
 		wg.Add(1)

@@ -76,7 +76,7 @@ func (a raftAdmin) Status(ctx context.Context) (edge.ClusterStatus, error) {
 		return edge.ClusterStatus{}, err
 	}
 	out := edge.ClusterStatus{Journal: "raft", Node: a.id, State: st.State, Leader: st.LeaderID,
-		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex}
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex, ReplicaIndex: st.ReplicaIndex}
 	for _, s := range st.Servers {
 		out.Servers = append(out.Servers, edge.RaftServer{ID: s.ID, Address: s.Address, Suffrage: s.Suffrage})
 	}
