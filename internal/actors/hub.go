@@ -52,9 +52,9 @@ type hubActor struct{}
 type hubDelivery struct {
 	stream  string // the source's identity
 	entries []*opsyncpb.Entry
-	state   *opsyncpb.StateUpdate // a state source's version (entries empty)
+	state   *opsyncpb.StateUpdate  // a state source's version (entries empty)
 	typed   *opsyncpb.TypedMessage // a state source's typed message (entries empty, state nil)
-	frame   []byte                // nil for a retry: each client resends only what it still misses
+	frame   []byte                 // nil for a retry: each client resends only what it still misses
 	retry   bool
 }
 

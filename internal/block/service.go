@@ -169,4 +169,3 @@ func (s *Service) IssueToken(ctx context.Context, appID, appSecret string) (stri
 	}
 	return tok, exp, nil
 }
-

@@ -17,11 +17,14 @@ import (
 // SigningKey is the instance's key for tokens of purpose.
 func (t *Tenant) SigningKey(purpose string) []byte { return t.inst.signingKey(purpose) }
 
+// The key is derived from the API key's hash, which is what every node's
+// instance cache holds (the key itself is kept nowhere): whoever reads an
+// instance's journal could mint tokens, as they could read its data.
 func (in *Instance) signingKey(purpose string) []byte {
-	if in.apiKey == "" {
+	if len(in.apiKeyHash) == 0 {
 		return nil
 	}
-	m := hmac.New(sha256.New, []byte(in.apiKey))
+	m := hmac.New(sha256.New, in.apiKeyHash)
 	m.Write([]byte("opsync signing key\x00" + purpose))
 	return m.Sum(nil)
 }
