@@ -3,6 +3,7 @@ package client_test
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,11 +53,35 @@ func awaitChan[T any](t *testing.T, ch chan T) T {
 	}
 }
 
+// blockKeys holds the API key each test's instance was given, by node
+// URL: the admin API shows a key only when it makes one.
+var blockKeys sync.Map
+
+// blockKey creates the instance and makes it a new API key (rotate).
+func blockKey(t *testing.T, n *node.Node) string {
+	t.Helper()
+	if k, ok := blockKeys.Load(n.HTTPURL()); ok {
+		return k.(string)
+	}
+	apiKeyOf(t, n)
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
+	httpJSON(t, http.MethodPost, n.HTTPURL()+"/api/v1/instances/"+inst+"/keys/rotate", nil, &ans)
+	if ans.Instance.APIKey == "" {
+		t.Fatal("the key rotation answered no apiKey")
+	}
+	blockKeys.Store(n.HTTPURL(), ans.Instance.APIKey)
+	return ans.Instance.APIKey
+}
+
 // blockCall calls the block API with the instance's API key.
 func blockCall(t *testing.T, n *node.Node, method, path string, body any) map[string]any {
 	t.Helper()
 	var out map[string]any
-	httpJSON(t, method, n.HTTPURL()+path, body, &out, "Authorization", "Bearer "+apiKeyOf(t, n))
+	httpJSON(t, method, n.HTTPURL()+path, body, &out, "Authorization", "Bearer "+blockKey(t, n))
 	return out
 }
 
@@ -64,7 +89,6 @@ func blockCall(t *testing.T, n *node.Node, method, path string, body any) map[st
 // passed on for that block is dropped; an equal or higher one passes.
 func TestTypedMessageOfLowerVersionIsDropped(t *testing.T) {
 	n := newNode(t)
-	apiKeyOf(t, n)
 	created := blockCall(t, n, http.MethodPost, "/open-apis/block/v2/entities", map[string]any{"block_type_id": "t", "source_data": "{}"})
 	id := created["data"].(map[string]any)["entity"].(map[string]any)["block_id"].(string)
 	c := openBlockClient(t, n, "alice", id)
@@ -89,7 +113,6 @@ func TestOpenBlocksAreReopenedAfterAReconnect(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, "127.0.0.1:0")
 	addr := n.HTTPAddr()
-	apiKeyOf(t, n)
 	created := blockCall(t, n, http.MethodPost, "/open-apis/block/v2/entities", map[string]any{"block_type_id": "t", "source_data": "{}"})
 	id := created["data"].(map[string]any)["entity"].(map[string]any)["block_id"].(string)
 	c := openBlockClient(t, n, "bob", id)
