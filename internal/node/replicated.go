@@ -27,10 +27,22 @@ type RaftConfig struct {
 	// node has no raft state yet; giving every initial node the same list
 	// is safe. A node started without it waits to be added as a voter.
 	Bootstrap []raftjournal.Server
-	// ElectionTimeout shortens raft's heartbeat and election timeouts
-	// (default 1 s): a lost leader is replaced after about this long.
+	// ElectionTimeout is raft's heartbeat and election timeout (default
+	// DefaultElectionTimeout): a lost leader is replaced after about
+	// this long.
 	ElectionTimeout time.Duration
 }
+
+// DefaultElectionTimeout is a set's raft heartbeat and election timeout.
+// After the leader of 3 voters dies, the survivor whose timer fires first
+// (within 2 timeouts) may be refused by the other, which still follows the
+// dead leader, and that one in turn refused for a shorter log; the first
+// then tries again after its election timeout (within 2 more). So a new
+// leader may take up to 4 timeouts, all writes waiting: 4 s with raft's
+// default of 1 s (seen: 3.4 s), 2 s with this, which keeps writes
+// resuming within 3 s of a leader's death (docs/benchmarks.md, failover).
+// Heartbeats go every tenth of it; a slow network wants it longer.
+const DefaultElectionTimeout = 500 * time.Millisecond
 
 // openReplicated opens the raft journal of id over the node's local
 // replica, on system (whose remote the cluster member starts).
@@ -54,9 +66,11 @@ func openReplicated(cfg RaftConfig, dataDir, id string, local *persistence.Pebbl
 		// A peer that is down makes raft log every heartbeat retry.
 		Logger: slog.New(newThrottle(logger.Handler(), 10*time.Second)),
 	}
-	if t := cfg.ElectionTimeout; t > 0 {
-		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
+	t := cfg.ElectionTimeout
+	if t <= 0 {
+		t = DefaultElectionTimeout
 	}
+	rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
 	s, err := raftjournal.Open(rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("node: replicated journal: %w", err)
