@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"syscall"
 	"testing"
@@ -90,21 +87,11 @@ func TestSetReroutesPushesWaitingOnAMemberThatLeft(t *testing.T) {
 	}
 }
 
-// pushMsg pushes thirdMsgId id to user and returns the answer's msg (or
-// the transport error). Safe in goroutines: it does not fail the test.
+// pushMsg pushes (pushWith) and returns the answer's msg, or the error.
 func pushMsg(httpc *http.Client, base, inst, key, biz, user, id string) string {
-	body, _ := json.Marshal(map[string]string{"bizType": biz, "linkToken": user, "thirdMsgId": id, "payload": id})
-	req, _ := http.NewRequest(http.MethodPost, base+"/webapi/sync/single?instanceId="+url.QueryEscape(inst), bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Opsync-Api-Key", key)
-	resp, err := httpc.Do(req)
+	a, err := pushWith(httpc, base, inst, key, biz, user, id)
 	if err != nil {
 		return err.Error()
-	}
-	defer resp.Body.Close()
-	var a pushAnswer
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
-		return fmt.Sprintf("HTTP %d: %v", resp.StatusCode, err)
 	}
 	return a.Msg
 }
