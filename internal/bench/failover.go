@@ -58,6 +58,8 @@ func (c *FailoverConfig) check() error {
 // FailoverKill is one kill of the leader. Times are from the SIGKILL.
 type FailoverKill struct {
 	Victim int `json:"victim"` // the node killed (its index)
+	// At is when it was killed (RFC 3339, ms), to find in node logs.
+	At string `json:"at"`
 	// ResumedMs is each writer's first acknowledged push among those it
 	// sent after the kill (-1: none within the kill timeout).
 	ResumedMs []float64 `json:"resumedMs"`
@@ -299,7 +301,7 @@ func RunFailover(ctx context.Context, env *Env, c FailoverConfig) (*FailoverRepo
 		}
 		t.set[leader].Kill()
 		awaitWriters(c.KillTimeout, func(_ int, w *foWriter) bool { _, d := w.state(); return d >= 0 })
-		x := FailoverKill{Victim: leader, FirstMs: -1, AllMs: -1}
+		x := FailoverKill{Victim: leader, At: at.UTC().Format("2006-01-02T15:04:05.000Z07:00"), FirstMs: -1, AllMs: -1}
 		for _, w := range writers {
 			_, d := w.state()
 			v := -1.0

@@ -34,15 +34,17 @@ type RaftConfig struct {
 }
 
 // DefaultElectionTimeout is a set's raft heartbeat and election timeout.
-// After the leader of 3 voters dies, the survivor whose timer fires first
-// (within 2 timeouts) may be refused by the other, which still follows the
-// dead leader, and that one in turn refused for a shorter log; the first
-// then tries again after its election timeout (within 2 more). So a new
-// leader may take up to 4 timeouts, all writes waiting: 4 s with raft's
-// default of 1 s (seen: 3.4 s), 2 s with this, which keeps writes
-// resuming within 3 s of a leader's death (docs/benchmarks.md, failover).
-// Heartbeats go every tenth of it; a slow network wants it longer.
-const DefaultElectionTimeout = 500 * time.Millisecond
+// A hashicorp/raft follower checks its last contact with the leader on a
+// timer of 1 to 2 timeouts, so after the leader dies a survivor turns
+// candidate within 3 timeouts; it may be refused by the other survivor
+// (which still follows the dead leader), that one in turn for a shorter
+// log, and the first tries again within 2 more. So a new leader may take
+// 5 timeouts, all writes waiting. Measured over 20 kills of a 3-voter
+// set's leader under push load (docs/benchmarks.md, failover): at 1 s
+// writes resumed after up to 4.0 s, at 500 ms up to 3.2 s on a loaded
+// machine, at 300 ms elections ended within 1.3 s. Heartbeats go every
+// tenth of it; a network slower than a LAN wants it longer.
+const DefaultElectionTimeout = 300 * time.Millisecond
 
 // openReplicated opens the raft journal of id over the node's local
 // replica, on system (whose remote the cluster member starts).
