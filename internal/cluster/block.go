@@ -22,7 +22,7 @@ func (m *Member) UpdateBlock(ctx context.Context, instanceID string, e *opsyncpb
 
 // Block asks a block for its state and viewers.
 func (m *Member) Block(ctx context.Context, instanceID, blockID string) (*opsyncpb.EntityAnswer, error) {
-	return request[*opsyncpb.EntityAnswer](ctx, m, actors.BlockIdentity(instanceID, blockID), actors.KindBlock, &opsyncpb.GetEntity{})
+	return query[*opsyncpb.EntityAnswer](ctx, m, actors.BlockIdentity(instanceID, blockID), actors.KindBlock, &opsyncpb.GetEntity{})
 }
 
 // SendBlockMessage sends a typed message to the viewers of a block whose

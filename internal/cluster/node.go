@@ -35,11 +35,13 @@ type Config struct {
 
 // Member is a running cluster member.
 type Member struct {
-	system   *actor.ActorSystem
-	cluster  *pcluster.Cluster
-	rejoin   <-chan struct{}
-	watch    *actor.PID
-	watchers *watchers
+	system     *actor.ActorSystem
+	cluster    *pcluster.Cluster
+	departures *departures
+	log        *slog.Logger
+	rejoin     <-chan struct{}
+	watch      *actor.PID
+	watchers   *watchers
 }
 
 // NewSystem makes the actor system a member runs on.
@@ -88,6 +90,8 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	// The watch actor is there before the member joins, so no notice sent
 	// to it once the member is known finds it missing.
 	subs := &watchers{}
+	gone := newDepartures()
+	gone.subscribe(system)
 	watch, err := spawnInstanceWatch(system, subs)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: instance watch: %w", err)
@@ -100,7 +104,11 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 		c.Shutdown(true)
 		return nil, err
 	}
-	m := &Member{system: system, cluster: c, watch: watch, watchers: subs}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Member{system: system, cluster: c, departures: gone, log: log, watch: watch, watchers: subs}
 	// The client actors of this node read an instance's configs anew on
 	// its change notice: offline, deleted or back, delivery follows.
 	m.OnInstanceChanged(func(instanceID string, _ uint64) { actors.RefreshClientConfigs(system, c, instanceID) })
