@@ -209,6 +209,11 @@ func (s *testStore) DeleteRange(ctx context.Context, journal string, from, to ui
 	return s.MemStore.DeleteRange(ctx, journal, from, to)
 }
 
+func (s *testStore) DeleteRanges(ctx context.Context, journal string, ranges []persistence.SeqRange) error {
+	defer s.notify()
+	return s.MemStore.DeleteRanges(ctx, journal, ranges)
+}
+
 func (s *testStore) SaveSnapshot(ctx context.Context, journal string, seq uint64, data []byte) error {
 	defer s.notify()
 	return s.MemStore.SaveSnapshot(ctx, journal, seq, data)

@@ -62,7 +62,7 @@ func newStreamActor(deps *Deps) *streamActor {
 	a.j = newJournaled(deps, KindStream, func(s *state.Stream) proto.Message { return s.Snapshot() })
 	// The journal keeps the records of retained entries below a snapshot:
 	// their payloads are read from it.
-	a.j.keepFrom = func(s *state.Stream) uint64 { return s.OldestRetained() }
+	a.j.keep = func(s *state.Stream) []uint64 { return s.RetainedIDs() }
 	a.j.applied = a.onApplied
 	return a
 }

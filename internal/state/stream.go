@@ -37,13 +37,13 @@ func NewStream() *Stream {
 // LastSeq is the sequence number of the last applied event.
 func (s *Stream) LastSeq() uint64 { return s.lastSeq }
 
-// OldestRetained is the oplog id of the oldest retained entry, 0 when the
-// stream retains none.
-func (s *Stream) OldestRetained() uint64 {
-	if len(s.entries) == 0 {
-		return 0
+// RetainedIDs are the oplog ids of the retained entries, ascending.
+func (s *Stream) RetainedIDs() []uint64 {
+	out := make([]uint64, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = e.OplogId
 	}
-	return s.entries[0].OplogId
+	return out
 }
 
 // Len is the number of retained entries.
