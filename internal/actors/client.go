@@ -33,6 +33,10 @@ type ClientParams struct {
 	// either (see client_access.go); global streams it reads always.
 	DeviceStreamWithheld bool
 	Sink                 FrameSink
+	// Connected is the frame the actor writes first, once the streams it
+	// attaches to at start have answered (client_connected.go); its
+	// server_time is set then. Nil: none (the actors' tests).
+	Connected *opsyncpb.Connected
 	// Window bounds the messages delivered and not yet acknowledged.
 	Window int
 	Logger *slog.Logger
@@ -45,6 +49,7 @@ type Client struct {
 	pid   *actor.PID
 	root  *actor.RootContext
 	actor *clientActor
+	ready <-chan struct{}
 }
 
 // Grains finds the cluster's virtual actors: *cluster.Cluster in a node, a
@@ -73,8 +78,12 @@ func StartClient(system *actor.ActorSystem, c Grains, p ClientParams) *Client {
 	root := system.Root
 	ca := newClientActor(c, p)
 	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return ca }))
-	return &Client{pid: pid, root: root, actor: ca}
+	return &Client{pid: pid, root: root, actor: ca, ready: ca.ready}
 }
+
+// Ready is closed once the actor has written Connected (or stopped): the
+// edge reads the client's frames from then on.
+func (h *Client) Ready() <-chan struct{} { return h.ready }
 
 // Handle passes a frame the client sent (register, unregister, ack) to the
 // actor. Acks are taken on the caller's goroutine (the connection's
@@ -108,6 +117,13 @@ type clientActor struct {
 	// deliveries take the mailbox too, so none overtakes an earlier one.
 	mailboxed atomic.Int32
 	stopped   bool
+
+	// Connected (client_connected.go): the frame, whether it was written,
+	// what holds frames until then, and what tells the edge.
+	connectedFrame *opsyncpb.Connected
+	connected      bool
+	gate           *connGate
+	ready          chan struct{}
 
 	p        ClientParams
 	cl       Grains
@@ -170,7 +186,10 @@ const (
 const maxFrameMessages = 256
 
 func newClientActor(c Grains, p ClientParams) *clientActor {
-	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, from: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
+	gate := &connGate{sink: p.Sink}
+	connected := p.Connected
+	p.Sink, p.Connected = gate, nil
+	a := &clientActor{gate: gate, connectedFrame: connected, ready: make(chan struct{}), p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, from: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
 	for biz, point := range p.BizTypes {
 		a.cursor[biz], a.from[biz] = point, point
 	}
@@ -183,6 +202,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
+		a.awaitSubscribed(ctx)
 		// Without the configs, every bizType is taken as a specified one
 		// that may be delivered.
 		a.configs = map[string]*opsyncpb.BizTypeConfig{}
@@ -190,6 +210,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			a.setConfigs(list)
 		}
 		a.attach(ctx, a.cursor)
+		a.onSubscribedAll() // at once when it attached to nothing
 		clientsOf(ctx.ActorSystem()).Store(a.self.Id, a)
 		a.scheduleLinkCheck(ctx)
 	case *checkLinks:
@@ -227,6 +248,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		if l := a.links[m.Stream]; l != nil {
 			l.confirmed = true
 		}
+		a.onSubscribedAll()
+	case *connectedDue:
+		a.onConnectedDue()
 	case *subscribeCheck:
 		if l := m.link; m.attempt == l.attempt && !l.confirmed && l.pid != nil {
 			a.p.Logger.Debug("client: stream did not answer the subscription, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
@@ -236,6 +260,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.sendAcks()
 	case *actor.Stopping:
 		a.stopped = true
+		if !a.connected {
+			a.connected = true // no Connected now
+			close(a.ready)
+		}
 		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
 		a.sendAcks()
 		for _, l := range a.states {

@@ -940,8 +940,10 @@ type testSink struct {
 	frames chan sinkFrame
 }
 
-// sinkFrame is one Deliver frame written to the connection.
+// sinkFrame is one Deliver (or state, or Connected) frame written to the
+// connection.
 type sinkFrame struct {
+	connected bool
 	shared bool   // written with SendEncoded (the hub's bytes)
 	bytes  []byte // what SendEncoded got
 	msgs   []*opsyncpb.SyncMessage
@@ -953,7 +955,7 @@ func newTestSink(t *testing.T) *testSink {
 }
 
 func (s *testSink) Send(f *opsyncpb.ServerFrame) error {
-	s.frames <- sinkFrame{msgs: f.GetDeliver().GetMessages()}
+	s.frames <- sinkFrame{connected: f.GetConnected() != nil, msgs: f.GetDeliver().GetMessages()}
 	return nil
 }
 
@@ -984,6 +986,9 @@ func (s *testSink) next() sinkFrame {
 // more consecutive ids of one bizType as "A1-256", and "(shared)" at the
 // end when it was written as the hub's bytes.
 func (f sinkFrame) String() string {
+	if f.connected {
+		return "connected"
+	}
 	if f.state != nil {
 		return fmt.Sprintf("%s/%s v%d", f.state.Kind, f.state.Id, f.state.Version)
 	}
