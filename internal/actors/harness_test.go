@@ -944,10 +944,10 @@ type testSink struct {
 // connection.
 type sinkFrame struct {
 	connected bool
-	shared bool   // written with SendEncoded (the hub's bytes)
-	bytes  []byte // what SendEncoded got
-	msgs   []*opsyncpb.SyncMessage
-	state  *opsyncpb.StateUpdate // a state frame's
+	shared    bool   // written with SendEncoded (the hub's bytes)
+	bytes     []byte // what SendEncoded got
+	msgs      []*opsyncpb.SyncMessage
+	state     *opsyncpb.StateUpdate // a state frame's
 }
 
 func newTestSink(t *testing.T) *testSink {
