@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -62,15 +60,7 @@ func TestStreamDeliveriesCounted(t *testing.T) {
 			if got := fmt.Sprint(s.Deliveries()); got != c.want {
 				t.Fatalf("Deliveries() = %s, want %s", got, c.want)
 			}
-			b, err := proto.Marshal(s.Snapshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			var snap opsyncpb.StreamSnapshot
-			if err := proto.Unmarshal(b, &snap); err != nil {
-				t.Fatal(err)
-			}
-			if got := fmt.Sprint(RestoreStream(&snap).Deliveries()); got != c.want {
+			if got := fmt.Sprint(restored(t, s).Deliveries()); got != c.want {
 				t.Fatalf("restored Deliveries() = %s, want %s", got, c.want)
 			}
 		})
