@@ -70,10 +70,16 @@ func (a *streamActor) forgetDeliveries(ctx actor.Context, device string, id uint
 
 // queueDeliveries queues a count for the journal: every count queued
 // before the next append starts goes in one event, the latest per entry.
-func (a *streamActor) queueDeliveries(ctx actor.Context, device string, id uint64, n uint32) {
+// Below the disk's floor it queues nothing (a refused append would stop the
+// stream, and a retry must not): the count stays in memory. It reports
+// whether it queued the count.
+func (a *streamActor) queueDeliveries(ctx actor.Context, device string, id uint64, n uint32) bool {
+	if a.belowFloor() {
+		return false
+	}
 	if a.queuedTries != nil {
 		a.queuedTries[deliveryKey{device, id}] = n
-		return
+		return true
 	}
 	a.queuedTries = map[deliveryKey]uint32{{device, id}: n}
 	c := &opsyncpb.DeliveriesCounted{}
@@ -81,6 +87,7 @@ func (a *streamActor) queueDeliveries(ctx actor.Context, device string, id uint6
 		ev:    &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_DeliveriesCounted{DeliveriesCounted: c}},
 		stamp: func(uint64) { c.Counts = a.takeQueuedDeliveries() },
 	})
+	return true
 }
 
 // takeQueuedDeliveries empties the queued counts into their event, in
@@ -99,14 +106,13 @@ func (a *streamActor) takeQueuedDeliveries() []*opsyncpb.DeliveryCount {
 
 // saveDeliveries queues the counts the journal does not hold yet (first
 // deliveries) of retained entries, before the stream passivates; it
-// reports whether there were any.
+// reports whether it queued any.
 func (a *streamActor) saveDeliveries(ctx actor.Context) bool {
 	saved := false
 	for device, tries := range a.tries {
 		for id, n := range tries {
 			if _, retained := a.state.Entry(id); retained && !a.removal[id] && n > a.state.Delivered(device, id) {
-				a.queueDeliveries(ctx, device, id, n)
-				saved = true
+				saved = a.queueDeliveries(ctx, device, id, n) || saved
 			}
 		}
 	}

@@ -123,3 +123,32 @@ func TestStreamAckSettlesWrittenRetries(t *testing.T) {
 		})
 	}
 }
+
+// Below the disk's floor, where every append is refused, a retry writes no
+// count (a refused append would stop the stream): the stream goes on
+// redelivering, counting in memory, and writes counts again once space is
+// back.
+func TestStreamRetriesBelowTheFloorWriteNothing(t *testing.T) {
+	disk := newLowDisk()
+	h := newStreamTest(t, aliceUser, func(d *Deps) { d.Space = disk.guard })
+	p := h.probe("d1")
+	p.subscribe(map[string]uint64{"A": 0})
+	h.pushOK(entry("A", "x"))
+	p.expect(1)
+	appended := len(h.store.appendSizes(h.journal))
+
+	disk.set(8 << 20) // below a quarter of the 64 MiB reserve
+	for range 2 {
+		h.clock.Advance(testRetry)
+		p.expectRetry(1)
+	}
+	h.sync()
+	if n := h.store.appendSizes(h.journal)[appended:]; len(n) != 0 {
+		t.Fatalf("below the floor the retries appended %v", n)
+	}
+
+	disk.set(1 << 30)
+	h.clock.Advance(testRetry)
+	p.expectRetry(1)
+	h.awaitEvent("the count once space is back", deliveriesWritten("d1", 1, 4))
+}
