@@ -50,13 +50,21 @@ func TestStreamJournalStaysSmallUnderAcks(t *testing.T) {
 		// Every device's first ack of the entry is a sync point: one event.
 		h.system.Root.Send(h.pid, &opsyncpb.AckSyncPoints{DeviceId: fmt.Sprint("d", i), Points: map[string]uint64{"A": kept}})
 	}
+	highest := func() uint64 {
+		seq, _ := h.store.HighestSeq(context.Background(), h.journal)
+		return seq
+	}
+	// Each step of progress within the store's wait, not the whole run (a
+	// loaded machine takes seconds).
+	for written := uint64(every); written < 1+acks; written += every {
+		h.store.await(t, fmt.Sprint(written, " events written"), func() bool { return highest() >= written })
+	}
 	h.store.await(t, "every sync point written, and the journal trimmed at the last snapshot", func() bool {
-		highest, _ := h.store.HighestSeq(context.Background(), h.journal)
-		if highest < 1+acks { // the cheap check first: events decodes the journal
+		if highest() < 1+acks { // the cheap check first: events decodes the journal
 			return false
 		}
 		snap := h.store.snapshotSeq(t, h.journal)
-		return snap > 0 && len(h.events()) == 1+int(highest-snap)
+		return snap > 0 && len(h.events()) == 1+int(highest()-snap)
 	})
 	if snap := h.store.snapshotSeq(t, h.journal); 1+acks-snap >= every+1024 {
 		t.Fatalf("the last snapshot is at %d of %d events", snap, 1+acks)
