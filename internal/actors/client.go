@@ -33,15 +33,16 @@ type ClientParams struct {
 	// either (see client_access.go); global streams it reads always.
 	DeviceStreamWithheld bool
 	Sink                 FrameSink
-	// Connected is the frame the actor writes first, once the streams it
-	// attaches to at start have answered (client_connected.go); its
-	// server_time is set then. Nil: none (the actors' tests).
-	Connected *opsyncpb.Connected
 	// Window bounds the messages delivered and not yet acknowledged.
 	Window int
 	Logger *slog.Logger
 	// Clock drives the actor's timeouts; nil is the wall clock.
 	Clock Clock
+
+	// Connected is the frame the actor writes first, once the streams it
+	// attaches to at start have answered (client_connected.go); its
+	// server_time is set then. Nil: none (the actors' tests).
+	Connected *opsyncpb.Connected
 }
 
 // Client is the edge's handle on a client actor.
@@ -186,13 +187,13 @@ const (
 const maxFrameMessages = 256
 
 func newClientActor(c Grains, p ClientParams) *clientActor {
-	gate := &connGate{sink: p.Sink}
-	connected := p.Connected
-	p.Sink, p.Connected = gate, nil
-	a := &clientActor{gate: gate, connectedFrame: connected, ready: make(chan struct{}), p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, from: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
+	a := &clientActor{p: p, cl: c, links: map[string]*streamLink{}, cursor: map[string]uint64{}, from: map[string]uint64{}, bizLink: map[string]*streamLink{}, inflight: NewInflight(), acks: map[*streamLink]*opsyncpb.AckSyncPoints{}, states: map[string]*stateLink{}}
 	for biz, point := range p.BizTypes {
 		a.cursor[biz], a.from[biz] = point, point
 	}
+	// Every frame goes through the gate, which holds them until Connected.
+	a.gate, a.connectedFrame, a.ready = &connGate{sink: p.Sink}, p.Connected, make(chan struct{})
+	a.p.Sink, a.p.Connected = a.gate, nil
 	return a
 }
 
