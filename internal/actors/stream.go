@@ -127,7 +127,7 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *actor.ReceiveTimeout:
 		// The counts of first deliveries are written before it goes (the
 		// next timeout stops it, once they are).
-		if len(a.subs) > 0 || !a.j.idle() || a.saveDeliveries(ctx) {
+		if len(a.subs) > 0 || !a.j.idle() || a.saveDeliveries() {
 			a.j.flush()
 			// protoactor disarms the timeout once it fires: without this a
 			// stream busy at its first timeout would never passivate.

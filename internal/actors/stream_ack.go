@@ -23,7 +23,7 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		if a.singleDevice(biz, point) {
 			device = state.UserDevice
 		}
-		a.settle(ctx, sub, device, biz, point)
+		a.settle(sub, device, biz, point)
 		if a.global {
 			continue // global streams leave sync points to the clients
 		}
@@ -36,8 +36,8 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		if sub != nil {
 			delete(sub.sent, p.OplogId)
 		}
-		a.forgetDeliveries(ctx, m.DeviceId, p.OplogId)
-		a.forgetDeliveries(ctx, state.UserDevice, p.OplogId)
+		a.forgetDeliveries(m.DeviceId, p.OplogId)
+		a.forgetDeliveries(state.UserDevice, p.OplogId)
 	}
 	a.countStats(ctx, 0, transient, nil)
 	a.j.flush()
@@ -63,11 +63,11 @@ func (a *streamActor) singleDevice(biz string, point uint64) bool {
 
 // settle forgets the deliveries of bizType up to point: they are
 // acknowledged.
-func (a *streamActor) settle(ctx actor.Context, sub *subscriber, device, biz string, point uint64) {
+func (a *streamActor) settle(sub *subscriber, device, biz string, point uint64) {
 	for id := range a.tries[device] {
 		if id <= point {
 			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
-				a.forgetDeliveries(ctx, device, id)
+				a.forgetDeliveries(device, id)
 			}
 		}
 	}

@@ -233,7 +233,7 @@ func (a *streamActor) prepare(ctx actor.Context, s *subscriber, es []*opsyncpb.E
 		if e.SingleDevice {
 			device = state.UserDevice
 		}
-		if !a.countDelivery(ctx, device, e) {
+		if !a.countDelivery(device, e) {
 			exhausted = append(exhausted, e.OplogId)
 			continue
 		}

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -35,7 +33,7 @@ type deliveryKey struct {
 // countDelivery counts a delivery of e to device (state.UserDevice for a
 // single-device entry). It reports false, counting nothing, when e has had
 // its 1 + max_retries deliveries: it is to be removed instead.
-func (a *streamActor) countDelivery(ctx actor.Context, device string, e *opsyncpb.Entry) bool {
+func (a *streamActor) countDelivery(device string, e *opsyncpb.Entry) bool {
 	tries := a.tries[device]
 	if tries == nil {
 		tries = map[uint64]uint32{}
@@ -47,14 +45,14 @@ func (a *streamActor) countDelivery(ctx actor.Context, device string, e *opsyncp
 	}
 	tries[e.OplogId] = n + 1
 	if n > 0 {
-		a.queueDeliveries(ctx, device, e.OplogId, n+1)
+		a.queueDeliveries(device, e.OplogId, n+1)
 	}
 	return true
 }
 
 // forgetDeliveries forgets device's count of an acknowledged entry, and
 // settles it in the journal when the journal holds one.
-func (a *streamActor) forgetDeliveries(ctx actor.Context, device string, id uint64) {
+func (a *streamActor) forgetDeliveries(device string, id uint64) {
 	tries := a.tries[device]
 	if _, ok := tries[id]; !ok {
 		return
@@ -64,7 +62,7 @@ func (a *streamActor) forgetDeliveries(ctx actor.Context, device string, id uint
 		delete(a.tries, device)
 	}
 	if a.state.Delivered(device, id) > 0 {
-		a.queueDeliveries(ctx, device, id, 0)
+		a.queueDeliveries(device, id, 0)
 	}
 }
 
@@ -73,7 +71,7 @@ func (a *streamActor) forgetDeliveries(ctx actor.Context, device string, id uint
 // Below the disk's floor it queues nothing (a refused append would stop the
 // stream, and a retry must not): the count stays in memory. It reports
 // whether it queued the count.
-func (a *streamActor) queueDeliveries(ctx actor.Context, device string, id uint64, n uint32) bool {
+func (a *streamActor) queueDeliveries(device string, id uint64, n uint32) bool {
 	if a.belowFloor() {
 		return false
 	}
@@ -83,7 +81,8 @@ func (a *streamActor) queueDeliveries(ctx actor.Context, device string, id uint6
 	}
 	a.queuedTries = map[deliveryKey]uint32{{device, id}: n}
 	c := &opsyncpb.DeliveriesCounted{}
-	a.j.persist(ctx, &pending{
+	// No context: persist uses it only to call done, which this has none of.
+	a.j.persist(nil, &pending{
 		ev:    &opsyncpb.Event{Time: a.deps.now().UnixMilli(), Kind: &opsyncpb.Event_DeliveriesCounted{DeliveriesCounted: c}},
 		stamp: func(uint64) { c.Counts = a.takeQueuedDeliveries() },
 	})
@@ -107,12 +106,12 @@ func (a *streamActor) takeQueuedDeliveries() []*opsyncpb.DeliveryCount {
 // saveDeliveries queues the counts the journal does not hold yet (first
 // deliveries) of retained entries, before the stream passivates; it
 // reports whether it queued any.
-func (a *streamActor) saveDeliveries(ctx actor.Context) bool {
+func (a *streamActor) saveDeliveries() bool {
 	saved := false
 	for device, tries := range a.tries {
 		for id, n := range tries {
 			if _, retained := a.state.Entry(id); retained && !a.removal[id] && n > a.state.Delivered(device, id) {
-				saved = a.queueDeliveries(ctx, device, id, n) || saved
+				saved = a.queueDeliveries(device, id, n) || saved
 			}
 		}
 	}
