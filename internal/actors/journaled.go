@@ -55,10 +55,13 @@ type journaled[S eventSourced] struct {
 
 	// snapshot encodes the state as its snapshot message.
 	snapshot func(S) proto.Message
-	// keepFrom is the lowest seq below a snapshot the journal must keep
-	// (a stream's oldest retained entry: its payload is read from the
-	// journal); 0 keeps nothing. Nil keeps nothing.
-	keepFrom func(S) uint64
+	// keep lists, ascending, the seqs the journal must keep below a
+	// snapshot (a stream's retained entries: their payloads are read from
+	// the journal); nil keeps nothing. See journaled_trim.go.
+	keep func(S) []uint64
+	// trimmed is the seq up to which this activation's trims deleted what
+	// the journal need not keep.
+	trimmed uint64
 	// applied runs after a batch of events was stored and applied, and
 	// each one's done was called.
 	applied func(ctx actor.Context, batch []*pending)
@@ -238,12 +241,14 @@ func (j *journaled[S]) takeSnapshot() {
 		j.log.Warn("snapshot encoding failed", slog.Any("err", err))
 		return
 	}
-	trimTo := seq
-	if j.keepFrom != nil {
-		if k := j.keepFrom(j.state); k > 0 && k <= seq {
-			trimTo = k - 1
-		}
+	var keep []uint64
+	if j.keep != nil {
+		keep = j.keep(j.state)
 	}
+	trim := trimRanges(keep, j.trimmed, seq)
+	// Taken as done now: a trim that fails is made good by the next
+	// activation's first.
+	j.trimmed = seq
 	j.sideWork("snapshot", func(ctx context.Context, store persistence.Store) error {
 		if err := store.SaveSnapshot(ctx, j.journal, seq, data); err != nil {
 			return err
@@ -254,11 +259,9 @@ func (j *journaled[S]) takeSnapshot() {
 			}
 		}
 		// Recovery starts from the snapshot: the events it covers are
-		// needed no more, except the entries a stream still retains. The
-		// range starts at 1 each time (one range tombstone, whatever is
-		// already gone), so a trim that failed is made good by the next.
-		if trimTo >= 1 {
-			return store.DeleteRange(ctx, j.journal, 1, trimTo)
+		// needed no more, except those kept (journaled_trim.go).
+		if len(trim) > 0 {
+			return store.DeleteRanges(ctx, j.journal, trim)
 		}
 		return nil
 	})
