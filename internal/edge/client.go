@@ -71,8 +71,11 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
 		ConsistencyChecked: grant.checked, SessionValid: grant.valid, DeviceStreamWithheld: grant.deviceStreamWithheld,
-		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
+		Sink: conn, Window: s.opts.ClientWindow, WindowBytes: s.opts.ClientWindowBytes, Logger: s.opts.Logger,
 	}
+	share := s.budget.join(conn.shed)
+	defer share.leave()
+	params.Meter = share
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}

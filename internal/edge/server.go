@@ -24,8 +24,14 @@ type Options struct {
 	OriginPatterns []string
 	// RequestTimeout bounds one API call through the cluster.
 	RequestTimeout time.Duration
-	// ClientWindow bounds the messages in flight per connection.
-	ClientWindow int
+	// ClientWindow bounds the messages in flight per connection, and
+	// ClientWindowBytes their bytes (0: actors.DefaultWindow,
+	// actors.DefaultWindowBytes).
+	ClientWindow      int
+	ClientWindowBytes int64
+	// SendBudget bounds the bytes all client connections hold together
+	// (sendbudget.go); 0: no budget.
+	SendBudget int64
 	// AdminToken is the bearer token of the admin API (/api/v1/); when
 	// empty the admin API refuses every call.
 	AdminToken string
@@ -54,8 +60,9 @@ type Server struct {
 	opts   Options
 	mux    *http.ServeMux
 
-	mu    sync.Mutex
-	conns map[*clientConn]struct{}
+	mu     sync.Mutex
+	conns  map[*clientConn]struct{}
+	budget *sendBudget
 }
 
 // New returns the edge of member (in a node, its *cluster.Member).
@@ -70,7 +77,8 @@ func New(member Backend, opts Options) *Server {
 		opts.Push = push.New(member, push.Options{Logger: opts.Logger})
 		member.OnInstanceChanged(opts.Push.InstanceChanged)
 	}
-	s := &Server{member: member, push: opts.Push, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
+	s := &Server{member: member, push: opts.Push, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
+		budget: newSendBudget(opts.SendBudget)}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
 	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)
