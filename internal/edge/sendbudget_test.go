@@ -1,13 +1,8 @@
 package edge
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
@@ -67,29 +62,14 @@ func TestSendBudgetShedsTheLargestFirst(t *testing.T) {
 // A shed connection drops the Deliver frames it still has queued and
 // closes with CloseShed after an Error frame saying why.
 func TestClientConnShedDropsQueuedDeliveries(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		c := newIdleClientConn(ws)
+	ctx, ws := serveConn(t, func(c *clientConn) {
 		for _, id := range []uint64{1, 2, 3} {
 			if err := c.Send(deliverOf(id)); err != nil {
 				t.Error(err)
 			}
 		}
 		c.shed()
-		c.writeLoop()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
+	})
 	var got []string
 	for {
 		_, b, err := ws.Read(ctx)
