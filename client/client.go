@@ -54,6 +54,9 @@ type Client struct {
 	connected  bool     // the server answered Connected on conn
 	withheld   []string // Connected.withheld_biz_types of conn
 	fatal      error
+	blocks     map[string]*openBlock // open blocks (block.go)
+	onBlock    func(Block)
+	onTyped    func(TypedMessage)
 	dirty      bool // points changed since the last save
 
 	saveMu    sync.Mutex // serialises saves, so the newest state is written last
@@ -102,7 +105,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		opts: opts, urls: urls, backoff: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
 		deviceID: deviceID, token: opts.Token, owner: st.UserID, handlers: map[string]func(Message){},
-		points: newSyncPoints(st.SyncPoints),
+		points: newSyncPoints(st.SyncPoints), blocks: map[string]*openBlock{},
 	}
 	if opts.StateFile != "" {
 		if deviceID != st.DeviceID {
@@ -292,6 +295,9 @@ func (c *Client) stopLocked() {
 
 // dispatch runs one callback on the event loop.
 func (c *Client) dispatch(e event) {
+	if c.dispatchBlock(e) {
+		return
+	}
 	switch {
 	case e.msg != nil:
 		if cb := c.handlerFor(e.cn, *e.msg); cb != nil {

@@ -104,6 +104,13 @@ func apiKeyOf(t *testing.T, n *node.Node) string {
 	if k, ok := apiKeys.Load(n.HTTPURL()); ok {
 		return k.(string)
 	}
+	// The key is shown once, by the creation or a rotation: an instance
+	// that exists already (a node restarted on its data) gets new keys.
+	var ans struct {
+		Instance struct {
+			APIKey string `json:"apiKey"`
+		} `json:"instance"`
+	}
 	b, _ := json.Marshal(map[string]string{"instanceId": inst})
 	req, _ := http.NewRequest(http.MethodPost, n.HTTPURL()+"/api/v1/instances", bytes.NewReader(b))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
@@ -111,16 +118,20 @@ func apiKeyOf(t *testing.T, n *node.Node) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusCreated:
+		if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+			t.Fatal(err)
+		}
+	case http.StatusConflict:
+		httpJSON(t, http.MethodPost, n.HTTPURL()+"/api/v1/instances/"+inst+"/keys/rotate", nil, &ans)
+	default:
 		t.Fatalf("create instance: HTTP %d", resp.StatusCode)
 	}
-	var ans struct {
-		Instance struct {
-			APIKey string `json:"apiKey"`
-		} `json:"instance"`
+	if ans.Instance.APIKey == "" {
+		t.Fatal("no API key in the answer")
 	}
-	httpJSON(t, http.MethodGet, n.HTTPURL()+"/api/v1/instances/"+inst, nil, &ans)
 	apiKeys.Store(n.HTTPURL(), ans.Instance.APIKey)
 	return ans.Instance.APIKey
 }

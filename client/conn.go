@@ -151,6 +151,7 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 		connect.BizTypes = append(connect.BizTypes, &opsyncpb.SyncPoint{BizType: biz, OplogId: c.points.point(biz)})
 	}
 	c.conn = cn // frames queued from now on follow the Connect
+	c.reopenLocked(cn)
 	c.mu.Unlock()
 	defer c.detach(cn)
 	slices.SortFunc(connect.BizTypes, func(a, b *opsyncpb.SyncPoint) int { return strings.Compare(a.BizType, b.BizType) })
@@ -189,6 +190,10 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 		switch m := f.Frame.(type) {
 		case *opsyncpb.ServerFrame_Deliver:
 			c.received(cn, m.Deliver.Messages)
+		case *opsyncpb.ServerFrame_State:
+			c.receivedState(m.State)
+		case *opsyncpb.ServerFrame_TypedMessage:
+			c.receivedTyped(m.TypedMessage)
 		case *opsyncpb.ServerFrame_Error:
 			protoErr = &ProtocolError{Code: int(m.Error.Code), Reason: m.Error.Reason}
 		}

@@ -9,6 +9,8 @@ type event struct {
 	cn        *conn
 	connected *bool
 	err       error
+	block     *Block        // a block version (block.go)
+	typed     *TypedMessage // a typed message of a block
 }
 
 // eventLoop runs callbacks one at a time, in the order they were queued,
@@ -47,7 +49,7 @@ func (l *eventLoop) dropMessages() {
 	defer l.mu.Unlock()
 	kept := l.queue[:0]
 	for _, e := range l.queue {
-		if e.msg == nil {
+		if e.msg == nil && e.block == nil && e.typed == nil {
 			kept = append(kept, e)
 		}
 	}

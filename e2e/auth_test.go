@@ -21,12 +21,14 @@ import (
 // instanceAnswer is the admin API's instance answer.
 type instanceAnswer struct {
 	Instance struct {
-		InstanceID    string `json:"instanceId"`
-		APIKey        string `json:"apiKey"`
-		ClientSecret  string `json:"clientSecret"`
-		CreatedAt     int64  `json:"createdAt"`
-		KeysRotatedAt int64  `json:"keysRotatedAt"`
-		Settings      struct {
+		InstanceID         string `json:"instanceId"`
+		APIKey             string `json:"apiKey"`
+		ClientSecret       string `json:"clientSecret"`
+		APIKeyPrefix       string `json:"apiKeyPrefix"`
+		ClientSecretPrefix string `json:"clientSecretPrefix"`
+		CreatedAt          int64  `json:"createdAt"`
+		KeysRotatedAt      int64  `json:"keysRotatedAt"`
+		Settings           struct {
 			RequireToken   bool   `json:"requireToken"`
 			ValidationURL  string `json:"validationUrl"`
 			SignatureCheck bool   `json:"signatureCheck"`
@@ -45,7 +47,7 @@ func createInstance(t *testing.T, base, instance string) instanceAnswer {
 	if st := call(t, http.MethodPost, base+"/api/v1/instances", map[string]string{"instanceId": instance}, &a); st != http.StatusCreated {
 		t.Fatalf("create %s: HTTP %d %+v", instance, st, a)
 	}
-	apiKeys.Store(base+"|"+instance, a.Instance.APIKey)
+	rememberAPIKey(base, instance, a.Instance.APIKey)
 	return a
 }
 
@@ -145,8 +147,10 @@ func TestInstancesAndKeys(t *testing.T) {
 	putBizType(t, srv.URL, inst, "CHAT", map[string]any{})
 	pushOK(t, srv.URL, inst, "CHAT", "u1", "before-rotation")
 
+	// The keys are shown once: GET shows their first characters only.
 	var got instanceAnswer
-	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst, nil, &got); st != 200 || got.Instance.APIKey != in.APIKey || got.Instance.ClientSecret != in.ClientSecret {
+	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst, nil, &got); st != 200 || got.Instance.APIKey != "" || got.Instance.ClientSecret != "" ||
+		got.Instance.APIKeyPrefix != in.APIKey[:6] || got.Instance.ClientSecretPrefix != in.ClientSecret[:6] || got.Instance.CreatedAt != in.CreatedAt {
 		t.Fatalf("get: HTTP %d %+v", st, got.Instance)
 	}
 	var list struct {
@@ -170,7 +174,7 @@ func TestInstancesAndKeys(t *testing.T) {
 		rotated.Instance.APIKey == in.APIKey || rotated.Instance.ClientSecret == in.ClientSecret || rotated.Instance.KeysRotatedAt < in.CreatedAt {
 		t.Fatalf("rotate: HTTP %d %+v", st, rotated.Instance)
 	}
-	forgetAPIKey(srv.URL, inst)
+	rememberAPIKey(srv.URL, inst, rotated.Instance.APIKey)
 	body := map[string]any{"bizType": "CHAT", "linkToken": "u1", "thirdMsgId": "after-rotation", "payload": "x"}
 	var pa pushAnswer
 	if st := callWith(t, http.MethodPost, srv.URL+"/webapi/sync/single?instanceId="+inst, body, &pa, http.Header{"X-Opsync-Api-Key": {in.APIKey}}); st != 200 || pa.Success || pa.Msg != "UNAUTHORIZED" {
@@ -183,7 +187,7 @@ func TestInstancesAndKeys(t *testing.T) {
 	// The keys, the configs and the registry are journaled.
 	srv.kill9()
 	srv2 := startServer(t, dir)
-	if st := call(t, http.MethodGet, srv2.URL+"/api/v1/instances/"+inst, nil, &got); st != 200 || got.Instance.APIKey != rotated.Instance.APIKey || got.Instance.ClientSecret != rotated.Instance.ClientSecret {
+	if st := call(t, http.MethodGet, srv2.URL+"/api/v1/instances/"+inst, nil, &got); st != 200 || got.Instance.APIKey != "" || got.Instance.APIKeyPrefix != rotated.Instance.APIKey[:6] {
 		t.Fatalf("after restart: HTTP %d %+v", st, got.Instance)
 	}
 	if st := call(t, http.MethodGet, srv2.URL+"/api/v1/instances", nil, &list); st != 200 || len(list.Instances) != 2 {
@@ -321,11 +325,9 @@ func wantUnauthorized(t *testing.T, what string, ac *appClient, err error) {
 func TestClientTokensAndIsolation(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	const a, b = "ws_TOKA", "ws_TOKB"
+	ia, ib := createInstance(t, srv.URL, a), createInstance(t, srv.URL, b)
 	putBizType(t, srv.URL, a, "CHAT", map[string]any{"target": "user", "multiDevice": true})
 	putBizType(t, srv.URL, b, "CHAT", map[string]any{"target": "user", "multiDevice": true})
-	var ia, ib instanceAnswer
-	call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+a, nil, &ia)
-	call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+b, nil, &ib)
 	secretA, secretB := ia.Instance.ClientSecret, ib.Instance.ClientSecret
 	xa := tokenFor(t, secretA, auth.Claims{Subject: "x", Instance: a})
 
@@ -393,7 +395,7 @@ func TestClientTokensAndIsolation(t *testing.T) {
 	// Rotating the keys retires the old client secret.
 	var rotated instanceAnswer
 	call(t, http.MethodPost, srv.URL+"/api/v1/instances/"+a+"/keys/rotate", nil, &rotated)
-	forgetAPIKey(srv.URL, a)
+	rememberAPIKey(srv.URL, a, rotated.Instance.APIKey)
 	ac, err = tryConnect(t, srv.URL, a, "x", "s", "d6", xa)
 	wantUnauthorized(t, "a token signed with the retired secret", ac, err)
 	if _, err := tryConnect(t, srv.URL, a, "x", "s", "d7", tokenFor(t, rotated.Instance.ClientSecret, auth.Claims{Subject: "x", Instance: a})); err != nil {

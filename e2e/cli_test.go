@@ -36,7 +36,7 @@ func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
 }
 
 func TestCLIHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records", "instance", "operations", "oplog", "cluster"} {
+	for _, c := range []string{"serve", "config", "push", "tail", "journal", "bench", "records", "instance", "operations", "oplog", "cluster", "block"} {
 		out, _, code := run(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "usage:") {
 			t.Errorf("opsync %s --help: exit %d, stdout %q", c, code, out)

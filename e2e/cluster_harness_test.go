@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +29,7 @@ type setNode struct {
 // every node as a voter.
 type nodeSet struct {
 	t     *testing.T
+	root  string // the nodes' data directories are under it
 	mu    sync.Mutex
 	nodes []*setNode
 }
@@ -100,12 +100,15 @@ func planNodeSet(t *testing.T, n, voters int, layout setLayout, etcdEndpoint str
 		}
 	}
 	root := t.TempDir()
+	set.root = root
+	key := newMasterKeyFile(t) // every node of a set holds the same master key
 	for i := 0; i < n; i++ {
 		host, p, wrapper := layout(i)
 		dir := filepath.Join(root, fmt.Sprintf("node%d", i))
 		argv := append(append([]string{}, wrapper...), opsyncBin, "serve", "--data", dir,
 			"--http", fmt.Sprintf("%s:%d", host, p[3]), "--remote", fmt.Sprintf("%s:%d", host, p[0]),
-			"--raft", fmt.Sprintf("%s:%d", host, p[2]), "--raft-election-timeout", "500ms", "--log-level", "warn")
+			"--raft", fmt.Sprintf("%s:%d", host, p[2]), "--raft-election-timeout", "500ms", "--log-level", "warn",
+			"--master-key-file", key)
 		if i < voters {
 			argv = append(argv, "--raft-bootstrap", strings.Join(boot, ","))
 		}
@@ -133,6 +136,7 @@ func (s *nodeSet) start(i int) {
 	s.t.Helper()
 	n := s.nodes[i]
 	srv := launch(s.t, n.dataDir, nil, n.argv)
+	serverStores.Store(srv.URL, s.root) // the nodes share their data
 	s.mu.Lock()
 	n.srv = srv
 	s.mu.Unlock()
@@ -165,14 +169,7 @@ func (s *nodeSet) stop(i int) {
 	srv := s.nodes[i].srv
 	s.nodes[i].srv = nil
 	s.mu.Unlock()
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		s.t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		s.t.Fatalf("node %d did not stop within 30s of SIGTERM", i)
-	}
+	srv.stop()
 }
 
 // status asks node i for its view of the set.
@@ -251,17 +248,20 @@ func (s *nodeSet) leader(i int) int {
 	return -1
 }
 
-// waitCaughtUp waits until node i has applied everything node j's raft
-// group had committed when the wait began.
+// waitCaughtUp waits until node i's replica holds everything node j's
+// replica held when the wait began (every push acknowledged by then).
 func (s *nodeSet) waitCaughtUp(i, j int) {
 	s.t.Helper()
 	st, err := s.status(j)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	target := st.CommitIndex
-	waitFor(s.t, fmt.Sprintf("node %d to apply raft index %d", i, target), 60*time.Second, func() bool {
+	// The replica's own index, not raft's applied index: raft counts a
+	// batch applied when it hands it to the replica, before it is written,
+	// and a node stopped then leaves it to be applied at its next start.
+	target := st.ReplicaIndex
+	waitFor(s.t, fmt.Sprintf("node %d's replica to reach raft index %d", i, target), 60*time.Second, func() bool {
 		mine, err := s.status(i)
-		return err == nil && mine.AppliedIndex >= target
+		return err == nil && mine.ReplicaIndex >= target
 	})
 }

@@ -162,20 +162,28 @@ func pushOnce(httpc *http.Client, base, inst, key, biz, user, id string) bool {
 
 // pushAcked pushes and returns the oplog id of a SUCCESS answer.
 func pushAcked(httpc *http.Client, base, inst, key, biz, user, id string) (uint64, bool) {
+	a, err := pushWith(httpc, base, inst, key, biz, user, id)
+	return a.OplogID, err == nil && a.Msg == "SUCCESS"
+}
+
+// pushWith pushes thirdMsgId id (its own payload) to user with the
+// instance's key and returns the answer. It does not fail the test, so
+// goroutines may call it.
+func pushWith(httpc *http.Client, base, inst, key, biz, user, id string) (pushAnswer, error) {
+	var a pushAnswer
 	body, _ := json.Marshal(map[string]string{"bizType": biz, "linkToken": user, "thirdMsgId": id, "payload": id})
 	req, _ := http.NewRequest(http.MethodPost, base+"/webapi/sync/single?instanceId="+url.QueryEscape(inst), bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Opsync-Api-Key", key)
 	resp, err := httpc.Do(req)
 	if err != nil {
-		return 0, false
+		return a, err
 	}
 	defer resp.Body.Close()
-	var a pushAnswer
-	if json.NewDecoder(resp.Body).Decode(&a) != nil || a.Msg != "SUCCESS" {
-		return 0, false
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return a, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
 	}
-	return a.OplogID, true
+	return a, nil
 }
 
 func (w *setWriters) stop() {

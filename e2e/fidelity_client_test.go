@@ -137,11 +137,9 @@ func TestRegisterBizBoundedAndControlFramesRateLimited(t *testing.T) {
 func TestDeviceStreamsBoundToTokens(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	const inst = "ws_DEVBIND"
+	secret := createInstance(t, srv.URL, inst).Instance.ClientSecret // shown at creation only
 	putBizType(t, srv.URL, inst, "DEVICE-LOCK", map[string]any{"target": "device"})
 	putBizType(t, srv.URL, inst, "CHAT", map[string]any{"target": "user", "multiDevice": true})
-	var ia instanceAnswer
-	call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst, nil, &ia)
-	secret := ia.Instance.ClientSecret
 	setSettings(t, srv.URL, inst, map[string]any{"requireToken": true})
 	var st struct{ Settings map[string]any }
 	if call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+inst+"/settings", nil, &st); st.Settings["deviceBinding"] != "token" {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,14 +30,7 @@ func TestFormatVersionTooNewRefused(t *testing.T) {
 	for _, id := range []string{"m1", "m2", "m3"} {
 		last = pushOK(t, srv.URL, inst, biz, user, id)
 	}
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop within 30s of SIGTERM")
-	}
+	srv.stop()
 	before := journalContents(t, dataDir)
 	if !strings.Contains(before, `"thirdMsgId":"m3"`) {
 		t.Fatalf("the journal does not show the pushes:\n%s", before)

@@ -126,6 +126,7 @@ func launch(t *testing.T, dataDir string, env []string, argv []string) *server {
 			t.Fatalf("unexpected first line from serve: %q", line)
 		}
 		s.URL = s.Listening["url"]
+		serverStores.Store(s.URL, dataDir)
 	case <-s.exited:
 		t.Fatalf("serve exited before listening:\n%s", s.stderr.String())
 	case <-time.After(60 * time.Second):
@@ -141,6 +142,20 @@ func (s *server) kill9() {
 		s.t.Fatalf("kill -9: %v", err)
 	}
 	<-s.exited
+}
+
+// stop stops the server with SIGTERM (a graceful close) and waits until
+// it is gone.
+func (s *server) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.t.Fatal("serve did not stop within 30s of SIGTERM")
+	}
 }
 
 func (s *server) kill() {
@@ -236,14 +251,30 @@ func push(t *testing.T, base, instance string, body any) (int, pushAnswer) {
 	return st, ans
 }
 
-// apiKeys caches instances' API keys by server URL and instance.
+// apiKeys caches instances' API keys by the data they live in (see
+// storeOf) and instance. The admin API shows a key only when it creates
+// or rotates it: the tests remember it then.
 var apiKeys sync.Map
+
+// serverStores maps a server's base URL to the data it serves: its data
+// directory, or for a node set the set's, so that a key learnt through one
+// node or before a restart (on a new port) is known through the others.
+var serverStores sync.Map
+
+// storeOf is the data base serves (base itself for a server the harness
+// did not start).
+func storeOf(base string) string {
+	if s, ok := serverStores.Load(base); ok {
+		return s.(string)
+	}
+	return base
+}
 
 // ensureInstance creates an instance (as the administrator) unless it
 // exists, and remembers its API key.
 func ensureInstance(t *testing.T, base, instance string) {
 	t.Helper()
-	if _, ok := apiKeys.Load(base + "|" + instance); ok {
+	if _, ok := apiKeys.Load(storeOf(base) + "|" + instance); ok {
 		return
 	}
 	var ans struct {
@@ -253,46 +284,25 @@ func ensureInstance(t *testing.T, base, instance string) {
 	}
 	switch st := call(t, http.MethodPost, base+"/api/v1/instances", map[string]string{"instanceId": instance}, &ans); st {
 	case http.StatusCreated:
-		apiKeys.Store(base+"|"+instance, ans.Instance.APIKey)
+		rememberAPIKey(base, instance, ans.Instance.APIKey)
 	case http.StatusConflict:
 	default:
 		t.Fatalf("create instance %s: HTTP %d", instance, st)
 	}
 }
 
-// apiKey returns an instance's API key, "" when there is no such instance.
+// apiKey returns an instance's API key as the tests learnt it when they
+// created or rotated it, "" when they did not.
 func apiKey(t *testing.T, base, instance string) string {
 	t.Helper()
-	if k, ok := apiKeys.Load(base + "|" + instance); ok {
+	if k, ok := apiKeys.Load(storeOf(base) + "|" + instance); ok {
 		return k.(string)
 	}
-	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/instances/"+url.PathEscape(instance), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("get instance %s: %v", instance, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return ""
-	}
-	var ans struct {
-		Instance struct {
-			APIKey string `json:"apiKey"`
-		} `json:"instance"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		t.Fatal(err)
-	}
-	apiKeys.Store(base+"|"+instance, ans.Instance.APIKey)
-	return ans.Instance.APIKey
+	return ""
 }
 
-// forgetAPIKey drops a cached key (after a rotation).
-func forgetAPIKey(base, instance string) { apiKeys.Delete(base + "|" + instance) }
+// rememberAPIKey keeps the key a creation or a rotation answered.
+func rememberAPIKey(base, instance, key string) { apiKeys.Store(storeOf(base)+"|"+instance, key) }
 
 // authorize adds the tests' credentials to a request: the admin token on
 // the admin API, the instance's API key on the push APIs.

@@ -114,7 +114,7 @@ func TestInstanceChangesTakeEffectAtOnceOnTheirNode(t *testing.T) {
 	expect(key, "CHAT", 200, "SUCCESS", "right after the config came back")
 
 	rotated := adminCall(t, http.MethodPost, base+"/keys/rotate", nil)["instance"].(map[string]any)["apiKey"].(string)
-	forgetAPIKey(srv.URL, inst)
+	rememberAPIKey(srv.URL, inst, rotated)
 	expect(key, "CHAT", 200, "UNAUTHORIZED", "the old key right after the rotation")
 	expect(rotated, "CHAT", 200, "SUCCESS", "the new key right after the rotation")
 }

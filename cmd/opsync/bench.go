@@ -43,7 +43,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	env := &bench.Env{Log: stderr}
 	env.Flags(fs)
 	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API `token` (env OPSYNC_ADMIN_TOKEN); a spawned node gets it, or a generated one")
-	apiKey := newSecretFlag(fs, "api-key", "OPSYNC_API_KEY", "the instance's push API `key` (env OPSYNC_API_KEY; default: read through the admin API)")
+	apiKey := newSecretFlag(fs, "api-key", "OPSYNC_API_KEY", "the instance's push API `key` (env OPSYNC_API_KEY; default: the one the admin API answers when the run creates the instance)")
 	run := sc.Bind(fs)
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
 		return code

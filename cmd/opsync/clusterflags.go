@@ -32,7 +32,7 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		etcdPrefix:    fs.String("etcd-prefix", "/opsync", "etcd key prefix of this set's members"),
 		raftAddr:      fs.String("raft", "", "raft transport address (host:port): replicate the journal over the set's raft group"),
 		raftBootstrap: fs.String("raft-bootstrap", "", "voters of a new set, as id=raftAddress pairs (id: the member's --remote/--advertise address), comma-separated; ignored once the node has raft state"),
-		raftElection:  fs.Duration("raft-election-timeout", time.Second, "raft heartbeat and election timeout: a lost leader is replaced after about this long"),
+		raftElection:  fs.Duration("raft-election-timeout", node.DefaultElectionTimeout, "raft heartbeat and election timeout: a lost leader is replaced within about 2 to 4 times this long"),
 	}
 }
 

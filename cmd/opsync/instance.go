@@ -12,10 +12,12 @@ import (
 
 const instanceSynopsis = `opsync instance <create|get|list|rotate-keys|settings> --server URL [--instance ID] [flags]
 
-  create       create an instance; prints its apiKey and clientSecret
-  get          print an instance, with its credentials and settings
+  create       create an instance; prints its apiKey and clientSecret, the only
+               time they are shown (the node keeps a hash and a sealed copy)
+  get          print an instance and its settings (the keys' first characters only)
   list         print every instance (without credentials)
-  rotate-keys  replace the instance's apiKey and clientSecret (the old ones stop working)
+  rotate-keys  replace the instance's apiKey and clientSecret (the old ones stop
+               working) and print the new ones, the only time they are shown
   settings     print the settings, or change those given:
                --require-token=BOOL --validation-url URL --signature-check=on|off
                --push-auth api-key|networks --push-networks CIDR,... --log-api-pushes=BOOL

@@ -185,7 +185,7 @@ func journalDump(store *persistence.PebbleStore, actor string, out *json.Encoder
 		var ev opsyncpb.Event
 		if err := proto.Unmarshal(event, &ev); err != nil {
 			line.Error, line.Raw = err.Error(), event
-		} else if j, err := marshal.Marshal(&ev); err != nil {
+		} else if j, err := marshal.Marshal(redactClearKeys(&ev)); err != nil {
 			line.Error, line.Raw = err.Error(), event
 		} else {
 			// encoding/json compacts it: protojson's output is one line
@@ -195,4 +195,23 @@ func journalDump(store *persistence.PebbleStore, actor string, out *json.Encoder
 		return out.Encode(line)
 	})
 	return err
+}
+
+// redacted stands for a key in clear in a dump.
+const redacted = "<redacted>"
+
+// redactClearKeys hides the keys an earlier version journaled in clear
+// (in an instance not activated since the upgrade, which would have
+// migrated them): a dump goes into tickets and chats. The API key's hash
+// and the sealed client secret are shown as they are.
+func redactClearKeys(ev *opsyncpb.Event) *opsyncpb.Event {
+	if k := ev.GetInstanceKeysSet(); k != nil {
+		if k.ApiKey != "" {
+			k.ApiKey = redacted
+		}
+		if k.ClientSecret != "" {
+			k.ClientSecret = redacted
+		}
+	}
+	return ev
 }

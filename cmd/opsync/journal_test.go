@@ -181,6 +181,40 @@ func TestJournalDump(t *testing.T) {
 	}
 }
 
+// Keys an earlier version journaled in clear are not shown; what this
+// version stores (a hash, a sealed secret) is.
+func TestJournalDumpRedactsClearKeys(t *testing.T) {
+	dir := t.TempDir()
+	s, err := persistence.OpenPebble(dir, persistence.PebbleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs [][]byte
+	for _, k := range []*opsyncpb.InstanceKeysSet{
+		{ApiKey: "clear-api-key", ClientSecret: "clear-client-secret"},
+		{ApiKeyHash: []byte{1, 2, 3}, ClientSecretSealed: []byte{4, 5, 6}, ApiKeyPrefix: "abcdef"},
+	} {
+		b, _ := proto.Marshal(&opsyncpb.Event{Time: 1, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: k}})
+		evs = append(evs, b)
+	}
+	if err := s.Append(context.Background(), "instance:ws_A", 1, evs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, out, errOut := runJournalCapture("--data", dir, "dump", "instance:ws_A")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(out, "clear-api-key") || strings.Contains(out, "clear-client-secret") || strings.Count(out, redacted) != 2 {
+		t.Fatalf("clear keys not redacted:\n%s", out)
+	}
+	for _, want := range []string{`"apiKeyHash":"AQID"`, `"clientSecretSealed":"BAUG"`, `"apiKeyPrefix":"abcdef"`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("dump lacks %s:\n%s", want, out)
+		}
+	}
+}
+
 func TestJournalErrors(t *testing.T) {
 	dir := writeJournalStore(t)
 	empty := t.TempDir()

@@ -23,6 +23,7 @@ commands:
   operations  query an instance's operation log (deprecated alias: oplog)
   cluster     a node set's members and raft voters: status, add-voter, remove-voter
   bench       load generator (push throughput and latency)
+  block       block entities: create, update, get, message, watch
 
 'opsync <command> --help' describes a command's flags.
 `
@@ -41,6 +42,7 @@ var commands = map[string]command{
 	"oplog":      runOperations, // deprecated alias of operations
 	"cluster":    runCluster,
 	"bench":      runBench,
+	"block":      runBlock,
 }
 
 func main() {

@@ -40,6 +40,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
 	diskReserve := sizeFlag(node.DefaultDiskReserve)
 	fs.Var(&diskReserve, "disk-reserve", "free space of the data directory's file system below which new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); below a quarter of it only deletes are written; 0: off")
+	// A path, not a secret, but read as the credentials are: when used.
+	masterKeyFile := newSecretFlag(fs, "master-key-file", "OPSYNC_MASTER_KEY_FILE", "`file` holding the master key that seals instances' client secrets: 32 random bytes in base64 or hex, e.g. from openssl rand -base64 32 (env OPSYNC_MASTER_KEY_FILE; required with --raft, the same on every node; default: generated once into DATA/master-key, mode 0600)")
 	var origins multiFlag
 	fs.Var(&origins, "allow-origin", "browser origin pattern allowed to open client WebSockets (repeatable)")
 	cf := addClusterFlags(fs)
@@ -74,6 +76,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ClientWindow: *window, ClientWindowBytes: int64(windowBytes), SendBudget: reserveOf(sendBudget), OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
+		MasterKeyFile: masterKeyFile.get(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -36,11 +37,20 @@ func opEvent(op *opsyncpb.Operation) *opsyncpb.Event {
 	return &opsyncpb.Event{Time: op.Time, Kind: &opsyncpb.Event_OperationRecorded{OperationRecorded: &opsyncpb.OperationRecorded{Operation: op}}}
 }
 
-// info describes the instance to its administrator.
+// info describes the instance to its administrator: the keys' prefixes,
+// never the keys (they are not kept in clear).
 func (a *instanceActor) info() *opsyncpb.InstanceInfo {
 	keys, at := a.state.Keys()
-	return &opsyncpb.InstanceInfo{InstanceId: a.identity, CreatedAt: a.state.CreatedAt(), ApiKey: keys.ApiKey, ClientSecret: keys.ClientSecret,
+	return &opsyncpb.InstanceInfo{InstanceId: a.identity, CreatedAt: a.state.CreatedAt(), ApiKeyPrefix: keys.ApiKeyPrefix, ClientSecretPrefix: keys.ClientSecretPrefix,
 		KeysSetAt: at, Settings: a.state.Settings(), BizTypes: uint32(len(a.state.Configs()))}
+}
+
+// infoWith is info with the keys a command just made: the only answer
+// that shows them.
+func (a *instanceActor) infoWith(k clearKeys) *opsyncpb.InstanceInfo {
+	in := a.info()
+	in.ApiKey, in.ClientSecret = k.apiKey, k.clientSecret
+	return in
 }
 
 func instanceFailure(err error) proto.Message {
@@ -54,13 +64,17 @@ func (a *instanceActor) onCreate(ctx actor.Context, sender *actor.PID, m *opsync
 	if a.state.Exists() {
 		return &opsyncpb.InstanceResult{Code: InstanceAlreadyExists, Message: "instance exists"}
 	}
+	keys, clear, err := a.newKeys()
+	if err != nil {
+		return instanceFailure(err)
+	}
 	now := a.deps.now().UnixMilli()
 	evs := []*opsyncpb.Event{
 		{Time: now, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: a.identity}}},
-		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
+		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: keys}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionCreateInstance}),
 	}
-	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()} })
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.infoWith(clear)} })
 }
 
 func (a *instanceActor) onGetInstance() *opsyncpb.InstanceResult {
@@ -76,12 +90,16 @@ func (a *instanceActor) onRotate(ctx actor.Context, sender *actor.PID, m *opsync
 	if !a.state.Exists() {
 		return instanceNotFound
 	}
+	keys, clear, err := a.newKeys()
+	if err != nil {
+		return instanceFailure(err)
+	}
 	now := a.deps.now().UnixMilli()
 	evs := []*opsyncpb.Event{
-		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: auth.NewKey(), ClientSecret: auth.NewKey()}}},
+		{Time: now, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: keys}},
 		opEvent(&opsyncpb.Operation{Time: now, Operator: operatorOf(m.Operator), Action: state.ActionRotateKeys}),
 	}
-	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.info()} })
+	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK, Instance: a.infoWith(clear)} })
 }
 
 // onSettings changes the settings m sets. A change of the signature switch
@@ -176,7 +194,8 @@ func (a *instanceActor) onRecord(ctx actor.Context, sender *actor.PID, m *opsync
 	return a.persist(ctx, sender, evs, instanceFailure, func() proto.Message { return &opsyncpb.InstanceResult{Code: ConfigOK} })
 }
 
-// onAuthorizePush checks a push API key (constant time). An instance
+// onAuthorizePush checks a push API key against the kept hash (constant
+// time). An instance
 // without a key (created before keys existed) refuses every push until
 // its keys are rotated.
 func (a *instanceActor) onAuthorizePush(m *opsyncpb.AuthorizePush) *opsyncpb.PushAuthorization {
@@ -184,7 +203,7 @@ func (a *instanceActor) onAuthorizePush(m *opsyncpb.AuthorizePush) *opsyncpb.Pus
 		return &opsyncpb.PushAuthorization{}
 	}
 	keys, _ := a.state.Keys()
-	return &opsyncpb.PushAuthorization{InstanceExists: true, Authorized: auth.Equal(m.ApiKey, keys.ApiKey)}
+	return &opsyncpb.PushAuthorization{InstanceExists: true, Authorized: auth.MatchesHash(m.ApiKey, keys.ApiKeyHash)}
 }
 
 // onAuthorizeClient checks a connecting client. A token (Connect.token,
@@ -209,7 +228,12 @@ func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb
 	var claims *auth.Claims
 	if token != "" || settings.RequireToken {
 		var reason string
-		if claims, reason = a.checkToken(token, m); reason != "" {
+		var err error
+		if claims, reason, err = a.checkToken(token, m); err != nil {
+			a.j.log.Error("client token not checked", slog.Any("err", err))
+			return &opsyncpb.ClientAuthorization{InstanceExists: true, InternalError: "the instance's client secret cannot be read on this node: " + err.Error()}
+		}
+		if reason != "" {
 			return &opsyncpb.ClientAuthorization{InstanceExists: true, Reason: reason}
 		}
 	}
@@ -222,26 +246,30 @@ func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb
 }
 
 // checkToken returns the claims of token, or why it does not let m
-// connect.
-func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) (*auth.Claims, string) {
+// connect, or the error that kept it from checking (the client secret
+// does not open).
+func (a *instanceActor) checkToken(token string, m *opsyncpb.AuthorizeClient) (*auth.Claims, string, error) {
 	if token == "" {
-		return nil, "this instance requires a client token"
+		return nil, "this instance requires a client token", nil
 	}
-	keys, _ := a.state.Keys()
-	c, err := auth.VerifyHS256(token, []byte(keys.ClientSecret), a.deps.now())
+	secret, err := a.clientSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := auth.VerifyHS256(token, secret, a.deps.now())
 	switch {
 	case err != nil:
-		return nil, err.Error()
+		return nil, err.Error(), nil
 	case c.Instance != a.identity:
-		return nil, "token: iid is not this instance"
+		return nil, "token: iid is not this instance", nil
 	case c.Subject != m.UserId && m.UserId == "":
-		return nil, "token: a device-only connection (no userId) takes a token without sub"
+		return nil, "token: a device-only connection (no userId) takes a token without sub", nil
 	case c.Subject != m.UserId:
-		return nil, "token: sub is not the userId"
+		return nil, "token: sub is not the userId", nil
 	case c.Device != "" && c.Device != m.DeviceId:
-		return nil, "token: did is not the deviceId"
+		return nil, "token: did is not the deviceId", nil
 	}
-	return c, ""
+	return c, "", nil
 }
 
 // CheckValidationURL checks an instance's validation endpoint: "" (none)

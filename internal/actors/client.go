@@ -407,7 +407,7 @@ func (a *clientActor) offer(d *hubDelivery) {
 // takeAtOnce handles a delivery the hub offers when that needs no queue:
 // a state version, or entries the shared frame carries as they are.
 func (a *clientActor) takeAtOnce(d *hubDelivery) bool {
-	if d.state != nil {
+	if d.state != nil || d.typed != nil {
 		a.onState(d)
 		return true
 	}
@@ -415,7 +415,7 @@ func (a *clientActor) takeAtOnce(d *hubDelivery) bool {
 }
 
 func (a *clientActor) onHubDelivery(m *hubDelivery) {
-	if m.state != nil {
+	if m.state != nil || m.typed != nil {
 		a.onState(m)
 		return
 	}

@@ -76,9 +76,8 @@ func TestAuthorizeClientWithholds(t *testing.T) {
 			t.Fatalf("put %s: %s %s", c.BizType, r.Code, r.Message)
 		}
 	}
-	inst := request[*opsyncpb.InstanceResult](t, h.system, h.pid, &opsyncpb.GetInstance{}).Instance
 	token := func(sub, did string) string {
-		tok, err := auth.SignHS256(auth.Claims{Subject: sub, Instance: testInstance, Device: did, ExpiresAt: epoch.Unix() + 3600}, []byte(inst.ClientSecret))
+		tok, err := auth.SignHS256(auth.Claims{Subject: sub, Instance: testInstance, Device: did, ExpiresAt: epoch.Unix() + 3600}, []byte(h.created.ClientSecret))
 		if err != nil {
 			t.Fatal(err)
 		}

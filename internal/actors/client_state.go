@@ -72,13 +72,20 @@ func (a *clientActor) subscribeState(ctx actor.Context, l *stateLink) {
 }
 
 // onState passes a version of a source on, unless it is not newer than
-// what the client has (or the source is closed).
+// what the client has (or the source is closed). A typed message of an
+// open source is passed on as it is: its version is the application's,
+// ordered by the client library, not by the source's versions.
 func (a *clientActor) onState(m *hubDelivery) {
 	l := a.states[m.stream]
-	if l == nil || m.state.Version <= l.version || m.frame == nil {
+	if l == nil || m.frame == nil {
 		return
 	}
-	l.version = m.state.Version
+	if m.state != nil {
+		if m.state.Version <= l.version {
+			return
+		}
+		l.version = m.state.Version
+	}
 	if err := a.p.Sink.SendEncoded(m.frame, false); err != nil {
 		a.gone(err)
 	}

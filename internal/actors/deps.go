@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/opsync/opsync/internal/keyring"
 	"github.com/opsync/opsync/internal/persistence"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	Space persistence.SpaceGate
 	// Clock is the time of the actors; nil is the wall clock.
 	Clock Clock
+	// MasterKey seals the secrets the actors keep and must read back
+	// (instances' client secrets). The same on every node of a set.
+	MasterKey *keyring.Key
 }
 
 func (d *Deps) withDefaults() *Deps {

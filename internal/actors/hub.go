@@ -52,17 +52,18 @@ type hubActor struct{}
 type hubDelivery struct {
 	stream  string // the source's identity
 	entries []*opsyncpb.Entry
-	state   *opsyncpb.StateUpdate // a state source's version (entries empty)
-	frame   []byte                // nil for a retry: each client resends only what it still misses
+	state   *opsyncpb.StateUpdate  // a state source's version (entries empty)
+	typed   *opsyncpb.TypedMessage // a state source's typed message (entries empty, state nil)
+	frame   []byte                 // nil for a retry: each client resends only what it still misses
 	retry   bool
 }
 
 func (h *hubActor) Receive(ctx actor.Context) {
 	m, ok := ctx.Message().(*opsyncpb.HubDeliveries)
-	if !ok || (len(m.Entries) == 0 && m.State == nil) || len(m.ClientIds) == 0 {
+	if !ok || (len(m.Entries) == 0 && m.State == nil && m.TypedMessage == nil) || len(m.ClientIds) == 0 {
 		return
 	}
-	d := &hubDelivery{stream: m.Stream, entries: m.Entries, state: m.State, retry: m.Retry}
+	d := &hubDelivery{stream: m.Stream, entries: m.Entries, state: m.State, typed: m.TypedMessage, retry: m.Retry}
 	if !m.Retry {
 		frame, err := proto.Marshal(hubFrame(m))
 		if err == nil {
@@ -95,6 +96,9 @@ func clientsOf(system *actor.ActorSystem) *sync.Map {
 func hubFrame(m *opsyncpb.HubDeliveries) *opsyncpb.ServerFrame {
 	if m.State != nil {
 		return &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_State{State: m.State}}
+	}
+	if m.TypedMessage != nil {
+		return &opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_TypedMessage{TypedMessage: m.TypedMessage}}
 	}
 	return deliverFrame(m.Entries)
 }

@@ -65,6 +65,7 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 			ctx.Stop(ctx.Self())
 			return
 		}
+		a.migrateKeys()
 		ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 	case *opsyncpb.GetBizType:
 		c, ok := a.state.Config(m.BizType)

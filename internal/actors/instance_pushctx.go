@@ -11,7 +11,7 @@ import (
 // that the answer changed.
 //
 // The push service (internal/push) keeps each instance's push context (API
-// key, configs) in a node-local cache. The instance actor answers
+// key hash, configs) in a node-local cache. The instance actor answers
 // GetPushContext with its journal's version and, after it persisted a
 // change of what a push context holds (configs, keys, settings, creation),
 // sends InstanceChanged to the instance watch actor of every member of the
@@ -22,7 +22,7 @@ import (
 // receive InstanceChanged (internal/cluster spawns it).
 const InstanceWatchName = "opsync-instance-watch"
 
-// onGetPushContext answers the instance's API key, settings and configs
+// onGetPushContext answers the instance's API key hash, settings and configs
 // with its journal version. A missing instance answers instance_exists
 // false.
 func (a *instanceActor) onGetPushContext() *opsyncpb.PushContext {
@@ -30,7 +30,7 @@ func (a *instanceActor) onGetPushContext() *opsyncpb.PushContext {
 		return &opsyncpb.PushContext{Version: a.j.highest}
 	}
 	keys, _ := a.state.Keys()
-	return &opsyncpb.PushContext{InstanceExists: true, ApiKey: keys.ApiKey, Configs: a.state.Configs(), Settings: a.state.Settings(), Version: a.j.highest}
+	return &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: keys.ApiKeyHash, Configs: a.state.Configs(), Settings: a.state.Settings(), Version: a.j.highest}
 }
 
 // announceChange tells every member that the instance changed, after evs

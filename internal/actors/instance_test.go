@@ -22,17 +22,21 @@ type instanceTest struct {
 	clock  *fakeClock
 	deps   *Deps
 	pid    *actor.PID
+	// created answered the creation: the only answer with the keys.
+	created *opsyncpb.InstanceInfo
 }
 
 func newInstanceTest(t *testing.T) *instanceTest {
 	t.Helper()
 	store, clock := newTestStore(), newFakeClock()
-	deps := (&Deps{Store: store, Clock: clock, Logger: quiet}).withDefaults()
+	deps := (&Deps{Store: store, Clock: clock, Logger: quiet, MasterKey: testMasterKey}).withDefaults()
 	h := &instanceTest{t: t, system: newSystem(t), store: store, clock: clock, deps: deps}
 	h.pid = spawnGrain(h.system, actor.PropsFromProducer(func() actor.Actor { return newInstanceActor(deps) }), testInstance, KindInstance)
-	if r := request[*opsyncpb.InstanceResult](t, h.system, h.pid, &opsyncpb.CreateInstance{}); r.Code != ConfigOK {
+	r := request[*opsyncpb.InstanceResult](t, h.system, h.pid, &opsyncpb.CreateInstance{})
+	if r.Code != ConfigOK {
 		t.Fatalf("create instance: %s %s", r.Code, r.Message)
 	}
+	h.created = r.Instance
 	return h
 }
 

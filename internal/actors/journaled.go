@@ -119,13 +119,18 @@ func (j *journaled[S]) recover(ctx actor.Context, init *cluster.ClusterInit, emp
 	j.journal = JournalID(j.kind, init.Identity.Identity)
 	j.log = j.deps.Logger.With(slog.String("actor", j.journal))
 	metrics.Activations.WithLabelValues(j.kind).Inc()
+	began := time.Now()
 	state, highest, err := recoverState(context.Background(), j.deps.Store, j.journal, empty, restore)
 	j.state, j.highest = state, highest
 	if err != nil {
-		j.log.Error("recovery failed", slog.Any("err", err))
+		j.log.Error("recovery failed", slog.Any("err", err), slog.Duration("took", time.Since(began)))
 		j.failed = true
+		return err
 	}
-	return err
+	// Recovery waits for the journal's read barrier: after a failover its
+	// time is part of how long the actor's callers wait.
+	j.log.Debug("recovered", slog.Uint64("seq", highest), slog.Duration("took", time.Since(began)))
+	return nil
 }
 
 // persist queues an event for the next append, which flush starts (an

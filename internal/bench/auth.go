@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 
@@ -82,12 +81,12 @@ func (a *api) ensureInstance(ctx context.Context, instance string) error {
 	}
 	body, _ := json.Marshal(map[string]string{"instanceId": instance})
 	st, err := a.do(ctx, http.MethodPost, "/api/v1/instances", body, &ans)
-	if err == nil && st == http.StatusConflict {
-		st, err = a.do(ctx, http.MethodGet, "/api/v1/instances/"+url.PathEscape(instance), nil, &ans)
-	}
 	switch {
 	case err != nil:
 		return err
+	case st == http.StatusConflict:
+		// The admin API shows a key only when it makes it.
+		return fmt.Errorf("bench: instance %s exists and its API key is not known: give it with --api-key (env OPSYNC_API_KEY), or name a new instance with --instance", instance)
 	case st == http.StatusUnauthorized:
 		return fmt.Errorf("bench: the admin API refused the admin token: give the node's with --admin-token or OPSYNC_ADMIN_TOKEN")
 	case st/100 != 2:

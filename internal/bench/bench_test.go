@@ -335,3 +335,43 @@ func TestStandardNodesRows(t *testing.T) {
 		}
 	}
 }
+
+// failover on a spawned set of three: the leader is killed twice, each
+// writer resumes after each kill, and the report's distributions count
+// every writer of every kill. (How soon they resume is the report's to
+// tell, not this test's.)
+func TestFailover(t *testing.T) {
+	env, ctx := spawnEnv(t)
+	r, err := RunFailover(ctx, env, FailoverConfig{Kills: 2, Writers: 2, Nodes: 3, Bound: 3 * time.Second,
+		PushTimeout: 10 * time.Second, Settle: 5, KillTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Failed() || len(r.KillLog) != 2 || r.Overall.Count != 4 || r.LastWriter.Count != 2 || len(r.PerWriter) != 2 || r.Acknowledged < 20 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, k := range r.KillLog {
+		if len(k.ResumedMs) != 2 || k.FirstMs <= 0 || k.AllMs < k.FirstMs || len(k.Slowest) == 0 {
+			t.Fatalf("kill %+v", k)
+		}
+	}
+	if r.Overall.Max != max(r.KillLog[0].AllMs, r.KillLog[1].AllMs) {
+		t.Fatalf("overall max %v, kills %+v", r.Overall.Max, r.KillLog)
+	}
+}
+
+func TestDist(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want Dist
+	}{
+		{nil, Dist{}},
+		{[]float64{7}, Dist{Count: 1, P50: 7, P90: 7, Max: 7}},
+		{[]float64{4, 1, 3, 2}, Dist{Count: 4, P50: 2, P90: 4, Max: 4}},
+		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, Dist{Count: 10, P50: 5, P90: 9, Max: 10}},
+	} {
+		if got := dist(c.in); got != c.want {
+			t.Errorf("dist(%v) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+}

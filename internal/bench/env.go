@@ -27,9 +27,13 @@ type Env struct {
 	Instance string
 	// AdminToken authenticates to the admin API; a spawned node gets it
 	// (or a generated one). APIKey is the instance's push API key (default:
-	// the one the admin API gives).
+	// the one the admin API answers when the run creates the instance).
 	AdminToken string
 	APIKey     string
+
+	// nodeLogs, if set, is a directory receiving the stderr of each node
+	// of a spawned set (node<i>.log).
+	nodeLogs string
 
 	credsOnce sync.Once
 	cr        *creds
@@ -88,12 +92,15 @@ func (e *Env) ticker(f func()) (stop func()) {
 // target is the node a scenario runs against, or the nodes of a spawned
 // set (--nodes N): then srv and url are its first node's, set all of them.
 type target struct {
-	env  *Env
-	url  string
-	srv  *Server   // nil for a node the bench did not spawn
-	set  []*Server // a spawned set's nodes (srv is set[0]); nil for one node
-	dir  string    // the spawned node's data directory (a set's: its nodes' parent)
-	temp bool      // dir is the bench's own, removed at close
+	env *Env
+	url string
+	srv *Server   // nil for a node the bench did not spawn
+	set []*Server // a spawned set's nodes (srv is set[0]); nil for one node
+	// setOpts are how each node of a spawned set was started (restartNode).
+	setOpts  []SpawnOptions
+	logFiles []*os.File
+	dir      string // the spawned node's data directory (a set's: its nodes' parent)
+	temp     bool   // dir is the bench's own, removed at close
 }
 
 // errNeedSpawn is returned by scenarios that must control the process.
@@ -189,6 +196,11 @@ func (t *target) rss() int64 {
 }
 
 func (t *target) close() {
+	defer func() {
+		for _, f := range t.logFiles {
+			f.Close()
+		}
+	}()
 	if len(t.set) > 0 {
 		var wg sync.WaitGroup
 		for _, s := range t.set {

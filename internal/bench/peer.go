@@ -125,7 +125,7 @@ func (e *Env) peerBinary(ctx context.Context, bin string) (path string, done fun
 
 // spawnPeer starts the peer server on a free port of 127.0.0.1.
 func spawnPeer(ctx context.Context, bin string) (*Server, error) {
-	return startProcess(ctx, bin, []string{"--http", "127.0.0.1:0"}, nil, 30*time.Second, func(line string) (string, string, bool) {
+	return startProcess(ctx, bin, []string{"--http", "127.0.0.1:0"}, nil, nil, 30*time.Second, func(line string) (string, string, bool) {
 		var l struct{ Listening string }
 		if json.Unmarshal([]byte(line), &l) != nil || l.Listening == "" {
 			return "", "", false

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/internal/edge"
+	"github.com/opsync/opsync/internal/keyring"
 )
 
 // nodesFlag declares --nodes, the size of the spawned node set.
@@ -63,16 +64,32 @@ func (t *target) startSet(ctx context.Context, n int) error {
 		seeds = append(seeds, addr(ports[3*i+1]))
 		boot = append(boot, addr(ports[3*i])+"="+addr(ports[3*i+2]))
 	}
+	// Every node of a set must hold the same master key (serve refuses
+	// --raft without one).
+	keyFile := filepath.Join(t.dir, "master-key")
+	if err := os.WriteFile(keyFile, []byte(keyring.Generate()+"\n"), 0o600); err != nil {
+		return err
+	}
 	t.set = make([]*Server, n)
+	t.setOpts = make([]SpawnOptions, n)
 	errs := make([]error, n)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		args := append(append([]string{}, t.env.ServeArgs...),
 			"--remote", addr(ports[3*i]), "--seeds", strings.Join(seeds, ","), "--seed-port", strconv.Itoa(ports[3*i+1]),
-			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","))
+			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","), "--master-key-file", keyFile)
 		o := SpawnOptions{Binary: bin, DataDir: filepath.Join(t.dir, fmt.Sprintf("node%d", i)), HTTPAddr: "127.0.0.1:0", Args: args,
 			AdminToken: t.env.creds().adminToken}
+		if t.env.nodeLogs != "" {
+			f, err := os.OpenFile(filepath.Join(t.env.nodeLogs, fmt.Sprintf("node%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				return err
+			}
+			t.logFiles = append(t.logFiles, f)
+			o.Stderr = f
+		}
+		t.setOpts[i] = o
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -97,6 +114,20 @@ func (t *target) startSet(ctx context.Context, n int) error {
 	}
 	t.env.logf("spawned a set of %d nodes (pids %s; data under %s), ready after %s, raft leader node %d",
 		n, strings.Join(pids, ", "), t.dir, time.Since(t0).Round(time.Millisecond), leader)
+	return nil
+}
+
+// restartNode starts node i of a spawned set again, on its data directory
+// and with its command line (a new HTTP port).
+func (t *target) restartNode(ctx context.Context, i int) error {
+	srv, err := Spawn(ctx, t.setOpts[i])
+	if err != nil {
+		return fmt.Errorf("node %d: %w", i, err)
+	}
+	t.set[i] = srv
+	if i == 0 {
+		t.srv, t.url = srv, srv.URL
+	}
 	return nil
 }
 

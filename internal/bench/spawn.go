@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,8 @@ type SpawnOptions struct {
 	// AdminToken is the node's admin token (given through its
 	// environment, not its command line).
 	AdminToken string
+	// Stderr, if set, receives the process's stderr as well.
+	Stderr io.Writer
 	// ListenTimeout bounds the wait for the listening line (default 2 min:
 	// a node may replay a large journal's WAL first).
 	ListenTimeout time.Duration
@@ -65,7 +68,7 @@ func Spawn(ctx context.Context, o SpawnOptions) (*Server, error) {
 	if o.AdminToken != "" {
 		env = append(env, "OPSYNC_ADMIN_TOKEN="+o.AdminToken)
 	}
-	s, err := startProcess(ctx, o.Binary, args, env, o.ListenTimeout, func(line string) (string, string, bool) {
+	s, err := startProcess(ctx, o.Binary, args, env, o.Stderr, o.ListenTimeout, func(line string) (string, string, bool) {
 		var l struct{ Event, HTTP, URL string }
 		if json.Unmarshal([]byte(line), &l) != nil || l.Event != "listening" {
 			return "", "", false
@@ -83,7 +86,7 @@ func Spawn(ctx context.Context, o SpawnOptions) (*Server, error) {
 // environment) and waits up to timeout for its first line on stdout, which
 // listening turns into the server's URL and address (ok false: not a
 // listening line).
-func startProcess(ctx context.Context, bin string, args, env []string, timeout time.Duration, listening func(line string) (url, addr string, ok bool)) (*Server, error) {
+func startProcess(ctx context.Context, bin string, args, env []string, stderr io.Writer, timeout time.Duration, listening func(line string) (url, addr string, ok bool)) (*Server, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	// The server dies with the bench, however the bench ends.
@@ -94,6 +97,9 @@ func startProcess(ctx context.Context, bin string, args, env []string, timeout t
 	}
 	s := &Server{cmd: cmd, exited: make(chan struct{}), stderr: &tailWriter{max: 64 << 10}}
 	cmd.Stderr = s.stderr
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(s.stderr, stderr)
+	}
 	s.Started = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: starting %s: %w", bin, err)

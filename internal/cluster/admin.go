@@ -21,23 +21,23 @@ func (m *Member) InstanceCommand(ctx context.Context, instanceID string, cmd pro
 
 // Operations queries an instance's operation log.
 func (m *Member) Operations(ctx context.Context, instanceID string, q *opsyncpb.QueryOperations) (*opsyncpb.OperationList, error) {
-	return request[*opsyncpb.OperationList](ctx, m, instanceID, actors.KindInstance, q)
+	return query[*opsyncpb.OperationList](ctx, m, instanceID, actors.KindInstance, q)
 }
 
 // PushContext asks an instance for its API key and configs with its
 // journal version: what the push service caches.
 func (m *Member) PushContext(ctx context.Context, instanceID string) (*opsyncpb.PushContext, error) {
-	return request[*opsyncpb.PushContext](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetPushContext{})
+	return query[*opsyncpb.PushContext](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetPushContext{})
 }
 
 // AuthorizePush checks a push API key against the instance's.
 func (m *Member) AuthorizePush(ctx context.Context, instanceID, apiKey string) (*opsyncpb.PushAuthorization, error) {
-	return request[*opsyncpb.PushAuthorization](ctx, m, instanceID, actors.KindInstance, &opsyncpb.AuthorizePush{ApiKey: apiKey})
+	return query[*opsyncpb.PushAuthorization](ctx, m, instanceID, actors.KindInstance, &opsyncpb.AuthorizePush{ApiKey: apiKey})
 }
 
 // AuthorizeClient checks a connecting client's identity with its instance.
 func (m *Member) AuthorizeClient(ctx context.Context, instanceID string, q *opsyncpb.AuthorizeClient) (*opsyncpb.ClientAuthorization, error) {
-	return request[*opsyncpb.ClientAuthorization](ctx, m, instanceID, actors.KindInstance, q)
+	return query[*opsyncpb.ClientAuthorization](ctx, m, instanceID, actors.KindInstance, q)
 }
 
 // RegisterInstance adds an instance id to the registry (idempotent).
@@ -47,5 +47,5 @@ func (m *Member) RegisterInstance(ctx context.Context, instanceID string) (*opsy
 
 // Instances lists the registered instances.
 func (m *Member) Instances(ctx context.Context) (*opsyncpb.InstanceList, error) {
-	return request[*opsyncpb.InstanceList](ctx, m, actors.RegistryIdentity, actors.KindRegistry, &opsyncpb.ListInstances{})
+	return query[*opsyncpb.InstanceList](ctx, m, actors.RegistryIdentity, actors.KindRegistry, &opsyncpb.ListInstances{})
 }

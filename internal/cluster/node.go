@@ -35,11 +35,13 @@ type Config struct {
 
 // Member is a running cluster member.
 type Member struct {
-	system   *actor.ActorSystem
-	cluster  *pcluster.Cluster
-	rejoin   <-chan struct{}
-	watch    *actor.PID
-	watchers *watchers
+	system     *actor.ActorSystem
+	cluster    *pcluster.Cluster
+	departures *departures
+	log        *slog.Logger
+	rejoin     <-chan struct{}
+	watch      *actor.PID
+	watchers   *watchers
 }
 
 // NewSystem makes the actor system a member runs on.
@@ -83,11 +85,13 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	kdeps := *deps
 	kdeps.System = system // instance actors tell every member's watch actor about their changes
 	ccfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(host, port, ropts...),
-		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps)))
+		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps), actors.BlockKind(&kdeps)))
 	c := pcluster.New(system, ccfg)
 	// The watch actor is there before the member joins, so no notice sent
 	// to it once the member is known finds it missing.
 	subs := &watchers{}
+	gone := newDepartures()
+	gone.subscribe(system)
 	watch, err := spawnInstanceWatch(system, subs)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: instance watch: %w", err)
@@ -100,7 +104,11 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 		c.Shutdown(true)
 		return nil, err
 	}
-	m := &Member{system: system, cluster: c, watch: watch, watchers: subs}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Member{system: system, cluster: c, departures: gone, log: log, watch: watch, watchers: subs}
 	// The client actors of this node read an instance's configs anew on
 	// its change notice: offline, deleted or back, delivery follows.
 	m.OnInstanceChanged(func(instanceID string, _ uint64) { actors.RefreshClientConfigs(system, c, instanceID) })
@@ -150,7 +158,7 @@ func (m *Member) Stop() {
 // Activations counts the actors of each kind activated on this member.
 func (m *Member) Activations() map[string]int {
 	out := map[string]int{}
-	for _, kind := range []string{actors.KindStream, actors.KindInstance} {
+	for _, kind := range []string{actors.KindStream, actors.KindInstance, actors.KindBlock} {
 		if k, ok := m.cluster.TryGetClusterKind(kind); ok {
 			out[kind] = int(k.Count())
 		}

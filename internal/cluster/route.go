@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/actors"
@@ -58,13 +57,13 @@ func streamIdentity(instanceID string, target opsyncpb.Target, linkToken string)
 
 // StreamStatus asks a user's or device's stream for its records.
 func (m *Member) StreamStatus(ctx context.Context, instanceID string, target opsyncpb.Target, id string, since int64, limit uint32) (*opsyncpb.StreamStatusResult, error) {
-	return request[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
+	return query[*opsyncpb.StreamStatusResult](ctx, m, streamIdentity(instanceID, target, id), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: limit})
 }
 
 // GlobalStreamStatus asks a global bizType's stream for its records (its
 // statistics count the global pushes).
 func (m *Member) GlobalStreamStatus(ctx context.Context, instanceID, bizType string, since int64) (*opsyncpb.StreamStatusResult, error) {
-	return request[*opsyncpb.StreamStatusResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: 1})
+	return query[*opsyncpb.StreamStatusResult](ctx, m, actors.GlobalStream(instanceID, bizType), actors.KindStream, &opsyncpb.StreamStatus{Since: since, Limit: 1})
 }
 
 // Sweep wakes a stream (any kind of identity) so that it deletes its
@@ -77,12 +76,12 @@ func (m *Member) Sweep(ctx context.Context, identity string, purgedBefore map[st
 
 // BizType asks an instance for one bizType config.
 func (m *Member) BizType(ctx context.Context, instanceID, bizType string) (*opsyncpb.BizTypeAnswer, error) {
-	return request[*opsyncpb.BizTypeAnswer](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetBizType{BizType: bizType})
+	return query[*opsyncpb.BizTypeAnswer](ctx, m, instanceID, actors.KindInstance, &opsyncpb.GetBizType{BizType: bizType})
 }
 
 // BizTypes lists an instance's bizType configs.
 func (m *Member) BizTypes(ctx context.Context, instanceID string) (*opsyncpb.BizTypeList, error) {
-	return request[*opsyncpb.BizTypeList](ctx, m, instanceID, actors.KindInstance, &opsyncpb.ListBizTypes{})
+	return query[*opsyncpb.BizTypeList](ctx, m, instanceID, actors.KindInstance, &opsyncpb.ListBizTypes{})
 }
 
 // ChangeConfig sends a config command (PutBizType, DeleteBizType,
@@ -96,16 +95,29 @@ func (m *Member) Attach(p actors.ClientParams) *actors.Client {
 	return actors.StartClient(m.system, m.cluster, p)
 }
 
+// request sends a command (it changes state) to the actor of identity and
+// returns its answer. A command that may have reached an actor is never
+// sent twice: when that actor's member leaves the set before answering,
+// the command fails at once (its outcome is unknown; a push is answered
+// SYSTEM_ERROR and may be retried with the same thirdMsgId).
 func request[R proto.Message](ctx context.Context, m *Member, identity, kind string, msg proto.Message) (R, error) {
+	return ask[R](ctx, m, identity, kind, msg, false)
+}
+
+// query is request for a message that only reads: when the member it
+// waits on leaves, it is asked again of the identity's new activation.
+func query[R proto.Message](ctx context.Context, m *Member, identity, kind string, msg proto.Message) (R, error) {
+	return ask[R](ctx, m, identity, kind, msg, true)
+}
+
+func ask[R proto.Message](ctx context.Context, m *Member, identity, kind string, msg proto.Message, repeatable bool) (R, error) {
 	var zero R
-	timeout := defaultTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
 	}
-	if timeout <= 0 {
-		return zero, ErrUnavailable
-	}
-	res, err := m.cluster.Request(identity, kind, msg, pcluster.WithTimeout(timeout))
+	res, err := m.deliver(ctx, identity, kind, msg, repeatable)
 	if err != nil {
 		return zero, fmt.Errorf("%w: %s %s: %v", ErrUnavailable, kind, identity, err)
 	}

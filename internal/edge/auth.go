@@ -89,6 +89,9 @@ func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (clie
 		return clientGrant{}, protocolErr(CloseInternal, "instance lookup failed")
 	case !res.InstanceExists:
 		return clientGrant{}, protocolErr(CloseUnknownInstance, "unknown instance %q", c.InstanceId)
+	case res.InternalError != "":
+		s.opts.Logger.Error("client authorization failed", slog.String("instance", c.InstanceId), slog.String("err", res.InternalError))
+		return clientGrant{}, protocolErr(CloseInternal, "%s", res.InternalError)
 	case !res.Authorized:
 		return clientGrant{}, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
 	}

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/internal/block"
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -16,6 +17,8 @@ import (
 type Backend interface {
 	// push.Router: the push paths, through the push service.
 	push.Router
+	// block.Router: the block API, through the block service.
+	block.Router
 	// OnInstanceChanged registers fn for every change notice an instance
 	// of the set sends (the push service's cache listens).
 	OnInstanceChanged(fn func(instanceID string, version uint64))

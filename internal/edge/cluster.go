@@ -32,6 +32,9 @@ type ClusterStatus struct {
 	CommitIndex  uint64       `json:"commitIndex,omitempty"`
 	AppliedIndex uint64       `json:"appliedIndex,omitempty"`
 	LastIndex    uint64       `json:"lastIndex,omitempty"`
+	// ReplicaIndex: the highest raft index this node's replica has
+	// written (AppliedIndex may be ahead of it by a batch in flight).
+	ReplicaIndex uint64 `json:"replicaIndex,omitempty"`
 }
 
 // RaftServer is one server of the raft configuration.

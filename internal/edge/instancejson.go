@@ -7,16 +7,19 @@ import (
 
 // The JSON shapes of the instance administration API.
 
-// InstanceJSON is an instance as the admin API answers it. The list leaves
-// the credentials out.
+// InstanceJSON is an instance as the admin API answers it. The keys are
+// in the answers of create and rotate only; every answer has their first
+// characters, to tell keys apart.
 type InstanceJSON struct {
-	InstanceID    string       `json:"instanceId"`
-	APIKey        string       `json:"apiKey,omitempty"`
-	ClientSecret  string       `json:"clientSecret,omitempty"`
-	CreatedAt     int64        `json:"createdAt"`
-	KeysRotatedAt int64        `json:"keysRotatedAt"`
-	BizTypes      uint32       `json:"bizTypes"`
-	Settings      SettingsJSON `json:"settings"`
+	InstanceID         string       `json:"instanceId"`
+	APIKey             string       `json:"apiKey,omitempty"`
+	ClientSecret       string       `json:"clientSecret,omitempty"`
+	APIKeyPrefix       string       `json:"apiKeyPrefix,omitempty"`
+	ClientSecretPrefix string       `json:"clientSecretPrefix,omitempty"`
+	CreatedAt          int64        `json:"createdAt"`
+	KeysRotatedAt      int64        `json:"keysRotatedAt"`
+	BizTypes           uint32       `json:"bizTypes"`
+	Settings           SettingsJSON `json:"settings"`
 }
 
 // SettingsJSON are an instance's settings. In a PATCH every field is
@@ -41,7 +44,7 @@ func settingsJSON(st *opsyncpb.InstanceSettings) SettingsJSON {
 }
 
 func instanceJSON(in *opsyncpb.InstanceInfo, withKeys bool) InstanceJSON {
-	j := InstanceJSON{InstanceID: in.InstanceId, CreatedAt: in.CreatedAt, KeysRotatedAt: in.KeysSetAt, BizTypes: in.BizTypes, Settings: settingsJSON(in.Settings)}
+	j := InstanceJSON{InstanceID: in.InstanceId, APIKeyPrefix: in.ApiKeyPrefix, ClientSecretPrefix: in.ClientSecretPrefix, CreatedAt: in.CreatedAt, KeysRotatedAt: in.KeysSetAt, BizTypes: in.BizTypes, Settings: settingsJSON(in.Settings)}
 	if withKeys {
 		j.APIKey, j.ClientSecret = in.ApiKey, in.ClientSecret
 	}

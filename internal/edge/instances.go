@@ -101,7 +101,9 @@ func (s *Server) instanceGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.instanceCommand(w, r, instance, &opsyncpb.GetInstance{}, http.StatusOK, true)
+	// The keys are shown once, by create and rotate: the instance keeps
+	// only their hash and sealed form.
+	s.instanceCommand(w, r, instance, &opsyncpb.GetInstance{}, http.StatusOK, false)
 }
 
 func (s *Server) instanceRotate(w http.ResponseWriter, r *http.Request) {

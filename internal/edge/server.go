@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsync/opsync/internal/block"
 	"github.com/opsync/opsync/internal/consistency"
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
@@ -51,12 +52,16 @@ type Options struct {
 	// admin writes answer 507 and /readyz 503 while it does not (see
 	// space.go). The push service asks it too (push.Options.Space).
 	Space DiskSpace
+	// Blocks is the block service the block API hands its calls to (nil:
+	// one on member and Push).
+	Blocks *block.Service
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
 type Server struct {
 	member Backend
 	push   *push.Service
+	blocks *block.Service
 	opts   Options
 	mux    *http.ServeMux
 
@@ -77,7 +82,10 @@ func New(member Backend, opts Options) *Server {
 		opts.Push = push.New(member, push.Options{Logger: opts.Logger})
 		member.OnInstanceChanged(opts.Push.InstanceChanged)
 	}
-	s := &Server{member: member, push: opts.Push, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
+	if opts.Blocks == nil {
+		opts.Blocks = block.New(member, opts.Push, opts.Logger)
+	}
+	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
 		budget: newSendBudget(opts.SendBudget)}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
@@ -87,6 +95,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeAdmin()
 	s.routeInstances()
 	s.routeCluster()
+	s.routeBlocks()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})

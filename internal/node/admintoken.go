@@ -1,12 +1,8 @@
 package node
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/opsync/opsync/internal/auth"
 )
@@ -19,27 +15,8 @@ const AdminTokenFile = "admin-token"
 // a random one on first use, and the file's path.
 func LoadOrCreateAdminToken(dataDir string) (token, path string, err error) {
 	path = filepath.Join(dataDir, AdminTokenFile)
-	if token, err = ReadAdminToken(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return token, path, err
-	}
-	token = auth.NewKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process made it first
-		token, err = ReadAdminToken(path)
-		return token, path, err
-	}
+	token, _, err = loadOrCreateFile(path, auth.NewKey)
 	if err != nil {
-		return "", path, fmt.Errorf("node: admin token: %w", err)
-	}
-	_, err = f.WriteString(token + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 		return "", path, fmt.Errorf("node: admin token: %w", err)
 	}
 	return token, path, nil
@@ -47,13 +24,9 @@ func LoadOrCreateAdminToken(dataDir string) (token, path string, err error) {
 
 // ReadAdminToken reads an admin token file.
 func ReadAdminToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	token, err := readTrimmed(path)
 	if err != nil {
-		return "", err
-	}
-	token := strings.TrimSpace(string(b))
-	if token == "" {
-		return "", fmt.Errorf("node: admin token file %s is empty", path)
+		return "", fmt.Errorf("node: admin token: %w", err)
 	}
 	return token, nil
 }

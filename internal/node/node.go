@@ -90,6 +90,11 @@ type Config struct {
 	// below which the node refuses new data (see persistence.SpaceGuard);
 	// 0 means DefaultDiskReserve, a negative value turns the guard off.
 	DiskReserve int64
+	// MasterKeyFile holds the master key that seals instances' client
+	// secrets (internal/keyring). A node set (Raft) requires one, the same
+	// on every node; a standalone node without one uses DataDir/master-key,
+	// generated on first start.
+	MasterKeyFile string
 }
 
 // DefaultDiskReserve is the free space kept for acks, deletes, trims,
@@ -166,6 +171,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	masterKey, err := loadMasterKey(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	space := newSpaceGuard(cfg, logger)
 	// OpenPebble refuses a data directory of a newer format (see
 	// persistence.FormatVersion). It must come before anything else under
@@ -195,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		journal = replicated
 	}
 	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval,
-		DeleteGrace: cfg.DeleteGrace, Logger: logger, Space: space}
+		DeleteGrace: cfg.DeleteGrace, Logger: logger, Space: space, MasterKey: masterKey}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {

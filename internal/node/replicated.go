@@ -27,10 +27,24 @@ type RaftConfig struct {
 	// node has no raft state yet; giving every initial node the same list
 	// is safe. A node started without it waits to be added as a voter.
 	Bootstrap []raftjournal.Server
-	// ElectionTimeout shortens raft's heartbeat and election timeouts
-	// (default 1 s): a lost leader is replaced after about this long.
+	// ElectionTimeout is raft's heartbeat and election timeout (default
+	// DefaultElectionTimeout): a lost leader is replaced after about
+	// this long.
 	ElectionTimeout time.Duration
 }
+
+// DefaultElectionTimeout is a set's raft heartbeat and election timeout.
+// A hashicorp/raft follower checks its last contact with the leader on a
+// timer of 1 to 2 timeouts, so after the leader dies a survivor turns
+// candidate within 3 timeouts; it may be refused by the other survivor
+// (which still follows the dead leader), that one in turn for a shorter
+// log, and the first tries again within 2 more. So a new leader may take
+// 5 timeouts, all writes waiting. Measured over 20 kills of a 3-voter
+// set's leader under push load (docs/benchmarks.md, failover): at 1 s
+// writes resumed after up to 4.0 s, at 500 ms up to 3.2 s on a loaded
+// machine, at 300 ms elections ended within 1.3 s. Heartbeats go every
+// tenth of it; a network slower than a LAN wants it longer.
+const DefaultElectionTimeout = 300 * time.Millisecond
 
 // openReplicated opens the raft journal of id over the node's local
 // replica, on system (whose remote the cluster member starts).
@@ -54,9 +68,11 @@ func openReplicated(cfg RaftConfig, dataDir, id string, local *persistence.Pebbl
 		// A peer that is down makes raft log every heartbeat retry.
 		Logger: slog.New(newThrottle(logger.Handler(), 10*time.Second)),
 	}
-	if t := cfg.ElectionTimeout; t > 0 {
-		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
+	t := cfg.ElectionTimeout
+	if t <= 0 {
+		t = DefaultElectionTimeout
 	}
+	rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = t, t, t/2
 	s, err := raftjournal.Open(rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("node: replicated journal: %w", err)
@@ -76,7 +92,7 @@ func (a raftAdmin) Status(ctx context.Context) (edge.ClusterStatus, error) {
 		return edge.ClusterStatus{}, err
 	}
 	out := edge.ClusterStatus{Journal: "raft", Node: a.id, State: st.State, Leader: st.LeaderID,
-		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex}
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex, ReplicaIndex: st.ReplicaIndex}
 	for _, s := range st.Servers {
 		out.Servers = append(out.Servers, edge.RaftServer{ID: s.ID, Address: s.Address, Suffrage: s.Suffrage})
 	}

@@ -43,10 +43,12 @@ type Loader func(ctx context.Context, instanceID string) (*opsyncpb.PushContext,
 // Instance is an instance's push context as the cache holds it. It is
 // shared by concurrent pushes and never changed.
 type Instance struct {
-	exists  bool
-	apiKey  string
-	configs map[string]*opsyncpb.BizTypeConfig
-	version uint64
+	exists bool
+	// apiKeyHash is the hash of the instance's API key: the cache, as
+	// the instance, never holds the key.
+	apiKeyHash []byte
+	configs    map[string]*opsyncpb.BizTypeConfig
+	version    uint64
 	// open lists the networks that may push without a key (the setting
 	// pushAuth networks); nil: the key is required.
 	open []netip.Prefix
@@ -56,7 +58,7 @@ type Instance struct {
 }
 
 func newInstance(pc *opsyncpb.PushContext) *Instance {
-	in := &Instance{exists: pc.InstanceExists, apiKey: pc.ApiKey, version: pc.Version, configs: make(map[string]*opsyncpb.BizTypeConfig, len(pc.Configs)),
+	in := &Instance{exists: pc.InstanceExists, apiKeyHash: pc.ApiKeyHash, version: pc.Version, configs: make(map[string]*opsyncpb.BizTypeConfig, len(pc.Configs)),
 		logPushes: pc.GetSettings().GetLogApiPushes()}
 	for _, c := range pc.Configs {
 		in.configs[c.BizType] = c
@@ -81,8 +83,8 @@ func (in *Instance) Exists() bool { return in.exists }
 func (in *Instance) Version() uint64 { return in.version }
 
 // KeyMatches reports, in constant time, whether key is the instance's API
-// key. An instance without a key matches none.
-func (in *Instance) KeyMatches(key string) bool { return auth.Equal(key, in.apiKey) }
+// key (hashes to its hash). An instance without a key matches none.
+func (in *Instance) KeyMatches(key string) bool { return auth.MatchesHash(key, in.apiKeyHash) }
 
 // OpenTo reports whether addr may push without a key: the instance lets
 // keyless pushes come from a network that holds addr.

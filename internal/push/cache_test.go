@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsync/opsync/internal/auth"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -60,7 +61,7 @@ func (l *countingLoader) load(_ context.Context, id string) (*opsyncpb.PushConte
 func (l *countingLoader) set(id, key string, version uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.contexts[id] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: key, Version: version}
+	l.contexts[id] = &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: auth.HashKey(key), Version: version}
 }
 
 func (l *countingLoader) count(id string) int {
@@ -215,7 +216,7 @@ func TestCacheSharedLoad(t *testing.T) {
 		k := key
 		mu.Unlock()
 		<-release
-		return &opsyncpb.PushContext{InstanceExists: true, ApiKey: k, Version: 1}, nil
+		return &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: auth.HashKey(k), Version: 1}, nil
 	}, CacheOptions{Now: newFakeClock().Now})
 	joined := func() int {
 		c.mu.Lock()

@@ -20,7 +20,7 @@
 //
 // # The instance cache
 //
-// What a push needs of its instance (API key, configs: the push context)
+// What a push needs of its instance (API key hash, configs: the push context)
 // comes from the instance actor in one round trip, GetPushContext, and is
 // kept in a node-local InstanceCache: a hit costs no round trip, a miss
 // exactly one (concurrent misses of one instance share it). The cache is

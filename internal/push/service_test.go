@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/auth"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -125,11 +126,11 @@ func testConfigs() []*opsyncpb.BizTypeConfig {
 func newTestService(t *testing.T) (*Service, *fakeRouter, *fakeClock) {
 	t.Helper()
 	f := &fakeRouter{ctx: map[string]*opsyncpb.PushContext{
-		testInstance: {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 7},
+		testInstance: {InstanceExists: true, ApiKeyHash: auth.HashKey(testKey), Configs: testConfigs(), Version: 7},
 		"ws_NOKEY":   {InstanceExists: true, Configs: testConfigs(), Version: 2}, // created before keys existed
-		"ws_OPEN": {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
+		"ws_OPEN": {InstanceExists: true, ApiKeyHash: auth.HashKey(testKey), Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
 			PushAuth: opsyncpb.PushAuth_PUSH_AUTH_NETWORKS, PushNetworks: []string{"10.0.0.0/8", "fd00::/8"}}},
-		"ws_LISTED": {InstanceExists: true, ApiKey: testKey, Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
+		"ws_LISTED": {InstanceExists: true, ApiKeyHash: auth.HashKey(testKey), Configs: testConfigs(), Version: 3, Settings: &opsyncpb.InstanceSettings{
 			PushNetworks: []string{"10.0.0.0/8"}}}, // listed, but the key is asked for
 	}}
 	clock := newFakeClock()
@@ -375,7 +376,7 @@ func TestServiceSeesChanges(t *testing.T) {
 		cfgs := testConfigs()
 		cfgs[0].Online = false
 		f.mu.Lock()
-		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: key, Configs: cfgs, Version: version}
+		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: auth.HashKey(key), Configs: cfgs, Version: version}
 		f.mu.Unlock()
 	}
 	offline(testKey, 8)
@@ -387,7 +388,7 @@ func TestServiceSeesChanges(t *testing.T) {
 		t.Fatalf("after the notice: %s", c)
 	}
 	f.mu.Lock()
-	f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: "rotated", Configs: testConfigs(), Version: 10}
+	f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: auth.HashKey("rotated"), Configs: testConfigs(), Version: 10}
 	f.mu.Unlock()
 	s.Invalidate(testInstance)
 	if c := push(); c != resultcode.Unauthorized {
@@ -405,7 +406,7 @@ func TestServiceSeesChanges(t *testing.T) {
 	}
 	settings := func(version uint64, st *opsyncpb.InstanceSettings) {
 		f.mu.Lock()
-		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKey: "rotated", Configs: testConfigs(), Version: version, Settings: st}
+		f.ctx[testInstance] = &opsyncpb.PushContext{InstanceExists: true, ApiKeyHash: auth.HashKey("rotated"), Configs: testConfigs(), Version: version, Settings: st}
 		f.mu.Unlock()
 		s.InstanceChanged(testInstance, version)
 	}

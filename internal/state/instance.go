@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/auth"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -18,10 +19,16 @@ type Instance struct {
 	createdAt int64
 	configs   map[string]*opsyncpb.BizTypeConfig
 	retired   map[string]*opsyncpb.RetiredBizType // deleted bizTypes (instance_retired.go)
-	keys      *opsyncpb.InstanceKeysSet
+	keys      *opsyncpb.InstanceKeysSet           // as stored: the API key's hash, the sealed client secret
 	keysSetAt int64
-	settings  *opsyncpb.InstanceSettings
-	ops       operationLog
+	// legacySecret is the client secret of a journal written before
+	// secrets were sealed, until the actor seals it (SealLegacySecret):
+	// the state has no master key.
+	legacySecret string
+	// clearKeysRead: an event or snapshot applied held a key in clear.
+	clearKeysRead bool
+	settings      *opsyncpb.InstanceSettings
+	ops           operationLog
 }
 
 // NewInstance returns the state of an instance that has no events.
@@ -32,7 +39,8 @@ func NewInstance() *Instance {
 // CreatedAt is when the instance was created (ms).
 func (in *Instance) CreatedAt() int64 { return in.createdAt }
 
-// Keys returns a copy of the instance's credentials (empty before any
+// Keys returns a copy of the instance's credentials as they are stored
+// (the API key's hash, the sealed client secret; empty before any
 // InstanceKeysSet) and when they were set.
 func (in *Instance) Keys() (*opsyncpb.InstanceKeysSet, int64) {
 	return proto.Clone(in.keys).(*opsyncpb.InstanceKeysSet), in.keysSetAt
@@ -94,7 +102,7 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 		in.created = true
 		in.createdAt = ev.Time
 	case *opsyncpb.Event_InstanceKeysSet:
-		in.keys = proto.Clone(k.InstanceKeysSet).(*opsyncpb.InstanceKeysSet)
+		in.setKeys(k.InstanceKeysSet)
 		in.keysSetAt = ev.Time
 	case *opsyncpb.Event_InstanceSettingsChanged:
 		in.settings = proto.Clone(k.InstanceSettingsChanged.GetSettings()).(*opsyncpb.InstanceSettings)
@@ -127,6 +135,10 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 // Snapshot returns the state as a message to store.
 func (in *Instance) Snapshot() *opsyncpb.InstanceSnapshot {
 	keys, _ := in.Keys()
+	if in.legacySecret != "" {
+		// Not sealed yet: written in clear again rather than lost.
+		keys.ClientSecret = in.legacySecret
+	}
 	return &opsyncpb.InstanceSnapshot{LastSeq: in.lastSeq, Created: in.created, Configs: in.Configs(),
 		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows(), Retired: in.retiredList()}
 }
@@ -138,7 +150,7 @@ func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
 	in.created = snap.Created
 	in.createdAt = snap.CreatedAt
 	if snap.Keys != nil {
-		in.keys = proto.Clone(snap.Keys).(*opsyncpb.InstanceKeysSet)
+		in.setKeys(snap.Keys)
 	}
 	in.keysSetAt = snap.KeysSetAt
 	if snap.Settings != nil {
@@ -154,4 +166,40 @@ func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
 		in.retired[r.Config.GetBizType()] = proto.Clone(r).(*opsyncpb.RetiredBizType)
 	}
 	return in
+}
+
+// setKeys keeps keys as stored, migrating credentials written in clear by
+// earlier versions: the API key is hashed at once (the hash is all a push
+// needs) and the clear key dropped; a clear client secret is held aside
+// until the actor seals it (SealLegacySecret).
+func (in *Instance) setKeys(k *opsyncpb.InstanceKeysSet) {
+	keys := proto.Clone(k).(*opsyncpb.InstanceKeysSet)
+	in.legacySecret = ""
+	if keys.ApiKey != "" || keys.ClientSecret != "" {
+		in.clearKeysRead = true
+	}
+	if keys.ApiKey != "" && len(keys.ApiKeyHash) == 0 {
+		keys.ApiKeyHash, keys.ApiKeyPrefix = auth.HashKey(keys.ApiKey), auth.KeyPrefix(keys.ApiKey)
+	}
+	if keys.ClientSecret != "" && len(keys.ClientSecretSealed) == 0 {
+		in.legacySecret, keys.ClientSecretPrefix = keys.ClientSecret, auth.KeyPrefix(keys.ClientSecret)
+	}
+	keys.ApiKey, keys.ClientSecret = "", ""
+	in.keys = keys
+}
+
+// ClearKeysRead reports that an event or snapshot this state was built
+// from held a key in clear (written by an earlier version): the actor
+// snapshots so that the journal needs them no more.
+func (in *Instance) ClearKeysRead() bool { return in.clearKeysRead }
+
+// LegacySecret is the client secret the journal holds in clear (written
+// before secrets were sealed) while it is not sealed, else "".
+func (in *Instance) LegacySecret() string { return in.legacySecret }
+
+// SealLegacySecret replaces the clear client secret of an old journal
+// with sealed, its sealed form; the next snapshot keeps only that.
+func (in *Instance) SealLegacySecret(sealed []byte) {
+	in.keys.ClientSecretSealed = sealed
+	in.legacySecret = ""
 }

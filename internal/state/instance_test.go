@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/auth"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -29,23 +30,23 @@ func TestInstanceCredentialsSettingsAndSnapshot(t *testing.T) {
 	in := NewInstance()
 	applyAll(t, in,
 		&opsyncpb.Event{Time: 10, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: "ws_A"}}},
-		&opsyncpb.Event{Time: 10, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: "k1", ClientSecret: "s1"}}},
-		&opsyncpb.Event{Time: 20, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: &opsyncpb.InstanceKeysSet{ApiKey: "k2", ClientSecret: "s2"}}},
+		&opsyncpb.Event{Time: 10, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: storedKeys("k1", "s1")}},
+		&opsyncpb.Event{Time: 20, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: storedKeys("k2", "s2")}},
 		&opsyncpb.Event{Time: 30, Kind: &opsyncpb.Event_InstanceSettingsChanged{InstanceSettingsChanged: &opsyncpb.InstanceSettingsChanged{
 			Settings: &opsyncpb.InstanceSettings{RequireToken: true, ValidationUrl: "https://t/v", SignatureCheckOff: true}}}},
 		&opsyncpb.Event{Time: 40, Kind: &opsyncpb.Event_BizTypePut{BizTypePut: &opsyncpb.BizTypePut{Config: &opsyncpb.BizTypeConfig{BizType: "PAY", ConsistencyCheck: true}}}},
 		opEv(40, "alice", ActionCreateConfig),
 	)
 	keys, at := in.Keys()
-	if !in.Exists() || in.CreatedAt() != 10 || keys.ApiKey != "k2" || keys.ClientSecret != "s2" || at != 20 {
+	if !in.Exists() || in.CreatedAt() != 10 || !proto.Equal(keys, storedKeys("k2", "s2")) || at != 20 || in.ClearKeysRead() {
 		t.Fatalf("keys %v at %d, created %d", keys, at, in.CreatedAt())
 	}
 	if st := in.Settings(); !st.RequireToken || st.ValidationUrl != "https://t/v" || !st.SignatureCheckOff || !in.NeedsConsistency() {
 		t.Fatalf("settings %v", st)
 	}
 	// Copies: changing what the state hands out changes nothing.
-	keys.ApiKey = "x"
-	if k, _ := in.Keys(); k.ApiKey != "k2" {
+	keys.ApiKeyHash[0]++
+	if k, _ := in.Keys(); !proto.Equal(k, storedKeys("k2", "s2")) {
 		t.Fatal("Keys returned the state's own message")
 	}
 	snap := in.Snapshot()
@@ -64,6 +65,84 @@ func TestInstanceCredentialsSettingsAndSnapshot(t *testing.T) {
 	rows, _ := re.Operations(&opsyncpb.QueryOperations{})
 	if len(rows) != 1 || rows[0].Operator != "alice" {
 		t.Fatalf("restored operation log %v", rows)
+	}
+}
+
+// storedKeys are credentials as the instance actor stores them: the API
+// key's hash, the client secret sealed (here a stand-in: the state never
+// opens it).
+func storedKeys(apiKey, secret string) *opsyncpb.InstanceKeysSet {
+	return &opsyncpb.InstanceKeysSet{ApiKeyHash: auth.HashKey(apiKey), ApiKeyPrefix: "p-" + apiKey,
+		ClientSecretSealed: []byte("sealed " + secret), ClientSecretPrefix: "p-" + secret}
+}
+
+// An earlier version stored the keys in clear, in events and snapshots.
+// The state keeps no clear API key (it hashes it as it reads it) and holds
+// a clear client secret aside until the actor seals it; a snapshot taken
+// before that keeps it rather than lose it, and none after.
+func TestInstanceMigratesClearKeys(t *testing.T) {
+	created := &opsyncpb.Event{Time: 10, Kind: &opsyncpb.Event_InstanceCreated{InstanceCreated: &opsyncpb.InstanceCreated{InstanceId: "ws_A"}}}
+	keysEv := func(at int64, k *opsyncpb.InstanceKeysSet) *opsyncpb.Event {
+		return &opsyncpb.Event{Time: at, Kind: &opsyncpb.Event_InstanceKeysSet{InstanceKeysSet: k}}
+	}
+	clear := &opsyncpb.InstanceKeysSet{ApiKey: "old-api-key", ClientSecret: "old-secret"}
+	fromEvents := func(evs ...*opsyncpb.Event) func(t *testing.T) *Instance {
+		return func(t *testing.T) *Instance {
+			in := NewInstance()
+			applyAll(t, in, evs...)
+			return in
+		}
+	}
+	cases := []struct {
+		name       string
+		build      func(t *testing.T) *Instance
+		clearRead  bool
+		legacy     string // the secret held aside
+		wantHashOf string // the API key whose hash is kept
+	}{
+		{name: "clear keys event", build: fromEvents(created, keysEv(20, clear)),
+			clearRead: true, legacy: "old-secret", wantHashOf: "old-api-key"},
+		{name: "clear keys snapshot", build: func(t *testing.T) *Instance {
+			return RestoreInstance(&opsyncpb.InstanceSnapshot{LastSeq: 2, Created: true, Keys: clear, KeysSetAt: 20})
+		}, clearRead: true, legacy: "old-secret", wantHashOf: "old-api-key"},
+		{name: "clear keys, then rotated by this version", build: fromEvents(created, keysEv(20, clear), keysEv(30, storedKeys("new", "s"))),
+			clearRead: true, legacy: "", wantHashOf: "new"},
+		{name: "only this version's keys", build: fromEvents(created, keysEv(20, storedKeys("new", "s"))),
+			clearRead: false, legacy: "", wantHashOf: "new"},
+		{name: "an instance made before keys existed", build: fromEvents(created),
+			clearRead: false, legacy: "", wantHashOf: ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := c.build(t)
+			keys, _ := in.Keys()
+			if keys.ApiKey != "" || keys.ClientSecret != "" {
+				t.Fatalf("the state keeps keys in clear: %v", keys)
+			}
+			if in.ClearKeysRead() != c.clearRead || in.LegacySecret() != c.legacy {
+				t.Fatalf("ClearKeysRead %v, LegacySecret %q; want %v, %q", in.ClearKeysRead(), in.LegacySecret(), c.clearRead, c.legacy)
+			}
+			if c.wantHashOf == "" && len(keys.ApiKeyHash) != 0 || c.wantHashOf != "" && !auth.MatchesHash(c.wantHashOf, keys.ApiKeyHash) {
+				t.Fatalf("API key hash %x, want the hash of %q", keys.ApiKeyHash, c.wantHashOf)
+			}
+			if c.legacy == "" {
+				if s := in.Snapshot().Keys; s.ApiKey != "" || s.ClientSecret != "" {
+					t.Fatalf("snapshot keeps keys in clear: %v", s)
+				}
+				return
+			}
+			if s := in.Snapshot().Keys; s.ApiKey != "" || s.ClientSecret != c.legacy {
+				t.Fatalf("snapshot before sealing: %v; want the API key dropped and the secret kept", s)
+			}
+			in.SealLegacySecret([]byte("sealed"))
+			s := in.Snapshot().Keys
+			if s.ApiKey != "" || s.ClientSecret != "" || string(s.ClientSecretSealed) != "sealed" || in.LegacySecret() != "" {
+				t.Fatalf("snapshot after sealing: %v", s)
+			}
+			if re := RestoreInstance(in.Snapshot()); re.ClearKeysRead() || re.LegacySecret() != "" {
+				t.Fatal("a state restored from the migrated snapshot reads clear keys")
+			}
+		})
 	}
 }
 

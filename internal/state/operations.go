@@ -27,9 +27,10 @@ const (
 	ActionModifySettings = "MODIFY_SETTINGS"
 )
 
-// Bounds of the operation log an instance keeps in memory (its journal
-// keeps every row): the rows of the last OperationsKeepMillis before the newest
-// row, at most OperationsMaxRows of them. Both are measured on the rows
+// Bounds of the operation log an instance keeps (in memory and in its
+// snapshots; the journal's older events are trimmed at each snapshot like
+// every actor's): the rows of the last OperationsKeepMillis before the
+// newest row, at most OperationsMaxRows of them. Both are measured on the rows
 // themselves, so that a replay keeps exactly the same ones.
 const (
 	OperationsKeepMillis = 31 * 24 * 60 * 60 * 1000

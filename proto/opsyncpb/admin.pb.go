@@ -125,15 +125,30 @@ func (DeviceBinding) EnumDescriptor() ([]byte, []int) {
 }
 
 // InstanceKeysSet gives an instance new credentials: at creation and at
-// every rotation. The previous ones stop working at once.
+// every rotation. The previous ones stop working at once. The keys are
+// never stored in clear: the API key as its hash (it is only compared),
+// the client secret sealed with the node set's master key (the node signs
+// nothing with it but must verify clients' tokens).
 type InstanceKeysSet struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The server push APIs' key (header X-Opsync-Api-Key).
+	// Deprecated: the API key in clear, as written before keys were hashed.
+	// Never written any more; read only to migrate old journals (recovery
+	// hashes it and snapshots without it).
 	ApiKey string `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
-	// The HS256 secret of the instance's client tokens (JWT).
-	ClientSecret  string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Deprecated: the client secret in clear, as written before it was
+	// sealed. Never written any more; recovery seals it.
+	ClientSecret string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// SHA-256 of the push APIs' key (header X-Opsync-Api-Key).
+	ApiKeyHash []byte `protobuf:"bytes,3,opt,name=api_key_hash,json=apiKeyHash,proto3" json:"api_key_hash,omitempty"`
+	// The HS256 secret of the instance's client tokens (JWT), sealed with
+	// the master key (internal/keyring) for "client-secret:<instanceId>".
+	ClientSecretSealed []byte `protobuf:"bytes,4,opt,name=client_secret_sealed,json=clientSecretSealed,proto3" json:"client_secret_sealed,omitempty"`
+	// The first characters of each key: not secret, they let operators tell
+	// keys apart.
+	ApiKeyPrefix       string `protobuf:"bytes,5,opt,name=api_key_prefix,json=apiKeyPrefix,proto3" json:"api_key_prefix,omitempty"`
+	ClientSecretPrefix string `protobuf:"bytes,6,opt,name=client_secret_prefix,json=clientSecretPrefix,proto3" json:"client_secret_prefix,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *InstanceKeysSet) Reset() {
@@ -176,6 +191,34 @@ func (x *InstanceKeysSet) GetApiKey() string {
 func (x *InstanceKeysSet) GetClientSecret() string {
 	if x != nil {
 		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *InstanceKeysSet) GetApiKeyHash() []byte {
+	if x != nil {
+		return x.ApiKeyHash
+	}
+	return nil
+}
+
+func (x *InstanceKeysSet) GetClientSecretSealed() []byte {
+	if x != nil {
+		return x.ClientSecretSealed
+	}
+	return nil
+}
+
+func (x *InstanceKeysSet) GetApiKeyPrefix() string {
+	if x != nil {
+		return x.ApiKeyPrefix
+	}
+	return ""
+}
+
+func (x *InstanceKeysSet) GetClientSecretPrefix() string {
+	if x != nil {
+		return x.ClientSecretPrefix
 	}
 	return ""
 }
@@ -909,16 +952,20 @@ func (x *ChangeInstanceSettings) GetDeviceBinding() DeviceBinding {
 
 // InstanceInfo describes an instance to its administrator.
 type InstanceInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	CreatedAt     int64                  `protobuf:"varint,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	ApiKey        string                 `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
-	ClientSecret  string                 `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
-	KeysSetAt     int64                  `protobuf:"varint,5,opt,name=keys_set_at,json=keysSetAt,proto3" json:"keys_set_at,omitempty"`
-	Settings      *InstanceSettings      `protobuf:"bytes,6,opt,name=settings,proto3" json:"settings,omitempty"`
-	BizTypes      uint32                 `protobuf:"varint,7,opt,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	CreatedAt  int64                  `protobuf:"varint,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The keys in clear: only in the answer of the command that made them
+	// (create, rotate); empty otherwise, as they are not kept.
+	ApiKey             string            `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	ClientSecret       string            `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	KeysSetAt          int64             `protobuf:"varint,5,opt,name=keys_set_at,json=keysSetAt,proto3" json:"keys_set_at,omitempty"`
+	Settings           *InstanceSettings `protobuf:"bytes,6,opt,name=settings,proto3" json:"settings,omitempty"`
+	BizTypes           uint32            `protobuf:"varint,7,opt,name=biz_types,json=bizTypes,proto3" json:"biz_types,omitempty"`
+	ApiKeyPrefix       string            `protobuf:"bytes,8,opt,name=api_key_prefix,json=apiKeyPrefix,proto3" json:"api_key_prefix,omitempty"`
+	ClientSecretPrefix string            `protobuf:"bytes,9,opt,name=client_secret_prefix,json=clientSecretPrefix,proto3" json:"client_secret_prefix,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *InstanceInfo) Reset() {
@@ -998,6 +1045,20 @@ func (x *InstanceInfo) GetBizTypes() uint32 {
 		return x.BizTypes
 	}
 	return 0
+}
+
+func (x *InstanceInfo) GetApiKeyPrefix() string {
+	if x != nil {
+		return x.ApiKeyPrefix
+	}
+	return ""
+}
+
+func (x *InstanceInfo) GetClientSecretPrefix() string {
+	if x != nil {
+		return x.ClientSecretPrefix
+	}
+	return ""
 }
 
 // InstanceResult answers the instance commands. code is OK,
@@ -1450,8 +1511,12 @@ type ClientAuthorization struct {
 	// user-target ones without a user, device-target ones when the device's
 	// stream is withheld.
 	WithheldBizTypes []string `protobuf:"bytes,6,rep,name=withheld_biz_types,json=withheldBizTypes,proto3" json:"withheld_biz_types,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The instance could not check the client at all (its client secret
+	// does not open with this node's master key): a server fault, not the
+	// client's.
+	InternalError string `protobuf:"bytes,7,opt,name=internal_error,json=internalError,proto3" json:"internal_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClientAuthorization) Reset() {
@@ -1524,6 +1589,13 @@ func (x *ClientAuthorization) GetWithheldBizTypes() []string {
 		return x.WithheldBizTypes
 	}
 	return nil
+}
+
+func (x *ClientAuthorization) GetInternalError() string {
+	if x != nil {
+		return x.InternalError
+	}
+	return ""
 }
 
 // RegisterInstance adds an instance id to the registry (idempotent).
@@ -1700,10 +1772,15 @@ var File_opsync_v1_admin_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x15opsync/v1/admin.proto\x12\topsync.v1\"O\n" +
+	"\x15opsync/v1/admin.proto\x12\topsync.v1\"\xfb\x01\n" +
 	"\x0fInstanceKeysSet\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12#\n" +
-	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\"\xcc\x02\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret\x12 \n" +
+	"\fapi_key_hash\x18\x03 \x01(\fR\n" +
+	"apiKeyHash\x120\n" +
+	"\x14client_secret_sealed\x18\x04 \x01(\fR\x12clientSecretSealed\x12$\n" +
+	"\x0eapi_key_prefix\x18\x05 \x01(\tR\fapiKeyPrefix\x120\n" +
+	"\x14client_secret_prefix\x18\x06 \x01(\tR\x12clientSecretPrefix\"\xcc\x02\n" +
 	"\x10InstanceSettings\x12#\n" +
 	"\rrequire_token\x18\x01 \x01(\bR\frequireToken\x12%\n" +
 	"\x0evalidation_url\x18\x02 \x01(\tR\rvalidationUrl\x12.\n" +
@@ -1763,7 +1840,7 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"_push_authB\x11\n" +
 	"\x0f_log_api_pushesB\x11\n" +
-	"\x0f_device_binding\"\x82\x02\n" +
+	"\x0f_device_binding\"\xda\x02\n" +
 	"\fInstanceInfo\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x1d\n" +
@@ -1773,7 +1850,9 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\rclient_secret\x18\x04 \x01(\tR\fclientSecret\x12\x1e\n" +
 	"\vkeys_set_at\x18\x05 \x01(\x03R\tkeysSetAt\x127\n" +
 	"\bsettings\x18\x06 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\x12\x1b\n" +
-	"\tbiz_types\x18\a \x01(\rR\bbizTypes\"s\n" +
+	"\tbiz_types\x18\a \x01(\rR\bbizTypes\x12$\n" +
+	"\x0eapi_key_prefix\x18\b \x01(\tR\fapiKeyPrefix\x120\n" +
+	"\x14client_secret_prefix\x18\t \x01(\tR\x12clientSecretPrefix\"s\n" +
 	"\x0eInstanceResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x123\n" +
@@ -1806,7 +1885,7 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x14\n" +
 	"\x05token\x18\x04 \x01(\tR\x05token\x12\x1b\n" +
-	"\tbiz_types\x18\x05 \x03(\tR\bbizTypes\"\x81\x02\n" +
+	"\tbiz_types\x18\x05 \x03(\tR\bbizTypes\"\xa8\x02\n" +
 	"\x13ClientAuthorization\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x1e\n" +
 	"\n" +
@@ -1815,7 +1894,8 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12%\n" +
 	"\x0evalidation_url\x18\x04 \x01(\tR\rvalidationUrl\x124\n" +
 	"\x16device_stream_withheld\x18\x05 \x01(\bR\x14deviceStreamWithheld\x12,\n" +
-	"\x12withheld_biz_types\x18\x06 \x03(\tR\x10withheldBizTypes\"3\n" +
+	"\x12withheld_biz_types\x18\x06 \x03(\tR\x10withheldBizTypes\x12%\n" +
+	"\x0einternal_error\x18\a \x01(\tR\rinternalError\"3\n" +
 	"\x10RegisterInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\" \n" +

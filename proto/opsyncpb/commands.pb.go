@@ -1412,7 +1412,8 @@ func (x *PushBatchResult) GetResults() []*PushResult {
 }
 
 // GetPushContext asks an instance for what the push service needs to
-// check and stamp a push: its API key and bizType configs, in one answer.
+// check and stamp a push: its API key's hash and bizType configs, in one
+// answer.
 type GetPushContext struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1455,12 +1456,16 @@ func (*GetPushContext) Descriptor() ([]byte, []int) {
 type PushContext struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	InstanceExists bool                   `protobuf:"varint,1,opt,name=instance_exists,json=instanceExists,proto3" json:"instance_exists,omitempty"`
-	ApiKey         string                 `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
-	Configs        []*BizTypeConfig       `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
-	Version        uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Deprecated: the API key in clear. Never sent any more (the instance
+	// keeps only its hash): api_key_hash.
+	ApiKey  string           `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	Configs []*BizTypeConfig `protobuf:"bytes,3,rep,name=configs,proto3" json:"configs,omitempty"`
+	Version uint64           `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
 	// The instance's settings: how pushes authenticate, whether they are
 	// logged.
-	Settings      *InstanceSettings `protobuf:"bytes,5,opt,name=settings,proto3" json:"settings,omitempty"`
+	Settings *InstanceSettings `protobuf:"bytes,5,opt,name=settings,proto3" json:"settings,omitempty"`
+	// SHA-256 of the instance's API key; empty: the instance has no key.
+	ApiKeyHash    []byte `protobuf:"bytes,6,opt,name=api_key_hash,json=apiKeyHash,proto3" json:"api_key_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1526,6 +1531,13 @@ func (x *PushContext) GetVersion() uint64 {
 func (x *PushContext) GetSettings() *InstanceSettings {
 	if x != nil {
 		return x.Settings
+	}
+	return nil
+}
+
+func (x *PushContext) GetApiKeyHash() []byte {
+	if x != nil {
+		return x.ApiKeyHash
 	}
 	return nil
 }
@@ -1791,13 +1803,15 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\bdeadline\x18\x02 \x01(\x03R\bdeadline\"B\n" +
 	"\x0fPushBatchResult\x12/\n" +
 	"\aresults\x18\x01 \x03(\v2\x15.opsync.v1.PushResultR\aresults\"\x10\n" +
-	"\x0eGetPushContext\"\xd6\x01\n" +
+	"\x0eGetPushContext\"\xf8\x01\n" +
 	"\vPushContext\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x122\n" +
 	"\aconfigs\x18\x03 \x03(\v2\x18.opsync.v1.BizTypeConfigR\aconfigs\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\x127\n" +
-	"\bsettings\x18\x05 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\"L\n" +
+	"\bsettings\x18\x05 \x01(\v2\x1b.opsync.v1.InstanceSettingsR\bsettings\x12 \n" +
+	"\fapi_key_hash\x18\x06 \x01(\fR\n" +
+	"apiKeyHash\"L\n" +
 	"\x0fInstanceChanged\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x18\n" +

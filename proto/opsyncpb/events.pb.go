@@ -1095,6 +1095,8 @@ type Event struct {
 	//	*Event_InstanceSettingsChanged
 	//	*Event_OperationRecorded
 	//	*Event_InstanceRegistered
+	//	*Event_EntityCreated
+	//	*Event_EntityUpdated
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1252,6 +1254,24 @@ func (x *Event) GetInstanceRegistered() *InstanceRegistered {
 	return nil
 }
 
+func (x *Event) GetEntityCreated() *EntityCreated {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EntityCreated); ok {
+			return x.EntityCreated
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetEntityUpdated() *EntityUpdated {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EntityUpdated); ok {
+			return x.EntityUpdated
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1306,6 +1326,15 @@ type Event_InstanceRegistered struct {
 	InstanceRegistered *InstanceRegistered `protobuf:"bytes,33,opt,name=instance_registered,json=instanceRegistered,proto3,oneof"`
 }
 
+type Event_EntityCreated struct {
+	// 50-59 are block entity events (block.proto).
+	EntityCreated *EntityCreated `protobuf:"bytes,50,opt,name=entity_created,json=entityCreated,proto3,oneof"`
+}
+
+type Event_EntityUpdated struct {
+	EntityUpdated *EntityUpdated `protobuf:"bytes,51,opt,name=entity_updated,json=entityUpdated,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1330,11 +1359,15 @@ func (*Event_OperationRecorded) isEvent_Kind() {}
 
 func (*Event_InstanceRegistered) isEvent_Kind() {}
 
+func (*Event_EntityCreated) isEvent_Kind() {}
+
+func (*Event_EntityUpdated) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1408,7 +1441,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xa6\a\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xac\b\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1424,7 +1457,9 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x11instance_keys_set\x18\x1e \x01(\v2\x1a.opsync.v1.InstanceKeysSetH\x00R\x0finstanceKeysSet\x12`\n" +
 	"\x19instance_settings_changed\x18\x1f \x01(\v2\".opsync.v1.InstanceSettingsChangedH\x00R\x17instanceSettingsChanged\x12M\n" +
 	"\x12operation_recorded\x18  \x01(\v2\x1c.opsync.v1.OperationRecordedH\x00R\x11operationRecorded\x12P\n" +
-	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegisteredB\x06\n" +
+	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegistered\x12A\n" +
+	"\x0eentity_created\x182 \x01(\v2\x18.opsync.v1.EntityCreatedH\x00R\rentityCreated\x12A\n" +
+	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdatedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1480,6 +1515,8 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*InstanceSettingsChanged)(nil), // 18: opsync.v1.InstanceSettingsChanged
 	(*OperationRecorded)(nil),       // 19: opsync.v1.OperationRecorded
 	(*InstanceRegistered)(nil),      // 20: opsync.v1.InstanceRegistered
+	(*EntityCreated)(nil),           // 21: opsync.v1.EntityCreated
+	(*EntityUpdated)(nil),           // 22: opsync.v1.EntityUpdated
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	16, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1502,11 +1539,13 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 17: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
 	19, // 18: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
 	20, // 19: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	21, // 20: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
+	22, // 21: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1515,6 +1554,7 @@ func file_opsync_v1_events_proto_init() {
 		return
 	}
 	file_opsync_v1_admin_proto_init()
+	file_opsync_v1_block_proto_init()
 	file_opsync_v1_wire_proto_init()
 	file_opsync_v1_events_proto_msgTypes[11].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
@@ -1529,6 +1569,8 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_InstanceSettingsChanged)(nil),
 		(*Event_OperationRecorded)(nil),
 		(*Event_InstanceRegistered)(nil),
+		(*Event_EntityCreated)(nil),
+		(*Event_EntityUpdated)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -36,7 +36,10 @@ type HubDeliveries struct {
 	Retry bool `protobuf:"varint,4,opt,name=retry,proto3" json:"retry,omitempty"`
 	// A version of a state source (then entries is empty): stream names the
 	// source's identity, as its subscribers know it.
-	State         *StateUpdate `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	State *StateUpdate `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	// A typed message of a state source (then entries is empty and state
+	// nil): for the named clients only, never stored.
+	TypedMessage  *TypedMessage `protobuf:"bytes,6,opt,name=typed_message,json=typedMessage,proto3" json:"typed_message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,6 +105,13 @@ func (x *HubDeliveries) GetRetry() bool {
 func (x *HubDeliveries) GetState() *StateUpdate {
 	if x != nil {
 		return x.State
+	}
+	return nil
+}
+
+func (x *HubDeliveries) GetTypedMessage() *TypedMessage {
+	if x != nil {
+		return x.TypedMessage
 	}
 	return nil
 }
@@ -288,14 +298,15 @@ var File_opsync_v1_hub_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_hub_proto_rawDesc = "" +
 	"\n" +
-	"\x13opsync/v1/hub.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x14opsync/v1/wire.proto\"\xb6\x01\n" +
+	"\x13opsync/v1/hub.proto\x12\topsync.v1\x1a\x16opsync/v1/events.proto\x1a\x14opsync/v1/wire.proto\x1a\x15opsync/v1/block.proto\"\xf4\x01\n" +
 	"\rHubDeliveries\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12*\n" +
 	"\aentries\x18\x02 \x03(\v2\x10.opsync.v1.EntryR\aentries\x12\x1d\n" +
 	"\n" +
 	"client_ids\x18\x03 \x03(\tR\tclientIds\x12\x14\n" +
 	"\x05retry\x18\x04 \x01(\bR\x05retry\x12,\n" +
-	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateR\x05state\"\xad\x01\n" +
+	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateR\x05state\x12<\n" +
+	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageR\ftypedMessage\"\xad\x01\n" +
 	"\x0eStateSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x17\n" +
@@ -328,15 +339,17 @@ var file_opsync_v1_hub_proto_goTypes = []any{
 	(*StateUnsubscribe)(nil), // 3: opsync.v1.StateUnsubscribe
 	(*Entry)(nil),            // 4: opsync.v1.Entry
 	(*StateUpdate)(nil),      // 5: opsync.v1.StateUpdate
+	(*TypedMessage)(nil),     // 6: opsync.v1.TypedMessage
 }
 var file_opsync_v1_hub_proto_depIdxs = []int32{
 	4, // 0: opsync.v1.HubDeliveries.entries:type_name -> opsync.v1.Entry
 	5, // 1: opsync.v1.HubDeliveries.state:type_name -> opsync.v1.StateUpdate
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 2: opsync.v1.HubDeliveries.typed_message:type_name -> opsync.v1.TypedMessage
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_hub_proto_init() }
@@ -346,6 +359,7 @@ func file_opsync_v1_hub_proto_init() {
 	}
 	file_opsync_v1_events_proto_init()
 	file_opsync_v1_wire_proto_init()
+	file_opsync_v1_block_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -645,6 +645,7 @@ type ServerFrame struct {
 	//	*ServerFrame_Pong
 	//	*ServerFrame_Error
 	//	*ServerFrame_State
+	//	*ServerFrame_TypedMessage
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -732,6 +733,15 @@ func (x *ServerFrame) GetState() *StateUpdate {
 	return nil
 }
 
+func (x *ServerFrame) GetTypedMessage() *TypedMessage {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_TypedMessage); ok {
+			return x.TypedMessage
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -756,6 +766,10 @@ type ServerFrame_State struct {
 	State *StateUpdate `protobuf:"bytes,5,opt,name=state,proto3,oneof"`
 }
 
+type ServerFrame_TypedMessage struct {
+	TypedMessage *TypedMessage `protobuf:"bytes,6,opt,name=typed_message,json=typedMessage,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Deliver) isServerFrame_Frame() {}
@@ -765,6 +779,8 @@ func (*ServerFrame_Pong) isServerFrame_Frame() {}
 func (*ServerFrame_Error) isServerFrame_Frame() {}
 
 func (*ServerFrame_State) isServerFrame_Frame() {}
+
+func (*ServerFrame_TypedMessage) isServerFrame_Frame() {}
 
 // StateUpdate is a version of an open source's state: first the current
 // one, then each newer one, never an older one after a newer.
@@ -1150,7 +1166,7 @@ var File_opsync_v1_wire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x14opsync/v1/wire.proto\x12\topsync.v1\"\xe2\x02\n" +
+	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\"\xe2\x02\n" +
 	"\vClientFrame\x12.\n" +
 	"\aconnect\x18\x01 \x01(\v2\x12.opsync.v1.ConnectH\x00R\aconnect\x12;\n" +
 	"\fregister_biz\x18\x02 \x01(\v2\x16.opsync.v1.RegisterBizH\x00R\vregisterBiz\x12A\n" +
@@ -1190,13 +1206,14 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03Ack\x120\n" +
 	"\breceived\x18\x01 \x03(\v2\x14.opsync.v1.SyncPointR\breceived\"\x1c\n" +
 	"\x04Ping\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xfd\x01\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xbd\x02\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.opsync.v1.ConnectedH\x00R\tconnected\x12.\n" +
 	"\adeliver\x18\x02 \x01(\v2\x12.opsync.v1.DeliverH\x00R\adeliver\x12%\n" +
 	"\x04pong\x18\x03 \x01(\v2\x0f.opsync.v1.PongH\x00R\x04pong\x12(\n" +
 	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05error\x12.\n" +
-	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05stateB\a\n" +
+	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05state\x12>\n" +
+	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessageB\a\n" +
 	"\x05frame\"_\n" +
 	"\vStateUpdate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1256,6 +1273,7 @@ var file_opsync_v1_wire_proto_goTypes = []any{
 	(*SyncMessage)(nil),   // 13: opsync.v1.SyncMessage
 	(*Pong)(nil),          // 14: opsync.v1.Pong
 	(*Error)(nil),         // 15: opsync.v1.Error
+	(*TypedMessage)(nil),  // 16: opsync.v1.TypedMessage
 }
 var file_opsync_v1_wire_proto_depIdxs = []int32{
 	3,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
@@ -1272,12 +1290,13 @@ var file_opsync_v1_wire_proto_depIdxs = []int32{
 	14, // 11: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
 	15, // 12: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
 	10, // 13: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
-	13, // 14: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	16, // 14: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
+	13, // 15: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_wire_proto_init() }
@@ -1285,6 +1304,7 @@ func file_opsync_v1_wire_proto_init() {
 	if File_opsync_v1_wire_proto != nil {
 		return
 	}
+	file_opsync_v1_block_proto_init()
 	file_opsync_v1_wire_proto_msgTypes[0].OneofWrappers = []any{
 		(*ClientFrame_Connect)(nil),
 		(*ClientFrame_RegisterBiz)(nil),
@@ -1300,6 +1320,7 @@ func file_opsync_v1_wire_proto_init() {
 		(*ServerFrame_Pong)(nil),
 		(*ServerFrame_Error)(nil),
 		(*ServerFrame_State)(nil),
+		(*ServerFrame_TypedMessage)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -64,6 +64,12 @@ type Status struct {
 	Servers      []ServerStatus
 	CommitIndex  uint64 // highest index this node knows committed
 	AppliedIndex uint64 // highest index applied to this node's replica
+	// ReplicaIndex is the highest index whose batch this node's replica
+	// has written. AppliedIndex can be ahead of it: raft counts a batch
+	// applied once handed to the FSM, before the FSM has written it (and
+	// moves over no-ops the FSM never sees). To know that a replica holds
+	// everything another one holds, compare their ReplicaIndex.
+	ReplicaIndex uint64
 	LastIndex    uint64 // highest index in this node's raft log
 }
 
@@ -86,6 +92,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 		// sees (a new leader's no-op), so that it reaches CommitIndex.
 		AppliedIndex: max(s.raft.AppliedIndex(), s.fsm.applied.get()),
 		LastIndex:    s.raft.LastIndex(),
+		ReplicaIndex: s.fsm.applied.get(),
 	}
 	addr, id := s.raft.LeaderWithID()
 	st.LeaderID, st.LeaderAddr = string(id), string(addr)

@@ -74,7 +74,7 @@ func (s *Store) do(ctx context.Context, req *opsyncpb.JournalRequest) (uint64, e
 		}
 		index, err := s.once(ctx, req)
 		var nl *notLeaderError
-		if !errors.As(err, &nl) {
+		if !errors.As(err, &nl) && !barrierRetry(req, err) {
 			return index, err
 		}
 		lastErr = err
@@ -87,6 +87,16 @@ func (s *Store) do(ctx context.Context, req *opsyncpb.JournalRequest) (uint64, e
 			t.Stop()
 		}
 	}
+}
+
+// barrierRetry reports whether a failed attempt at req may simply be made
+// again although raft may have seen it: a barrier writes nothing, so one
+// that lost its leader (a leader that died while a follower forwarded it
+// there, one that stepped down) is asked of the next leader instead of
+// failing the recovery of the actor that waits for it.
+func barrierRetry(req *opsyncpb.JournalRequest, err error) bool {
+	_, barrier := req.Op.(*opsyncpb.JournalRequest_Barrier)
+	return barrier && errors.Is(err, ErrUnknownOutcome) && !errors.Is(err, persistence.ErrClosed)
 }
 
 // once makes one attempt. A *notLeaderError means nothing was proposed.

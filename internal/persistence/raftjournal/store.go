@@ -137,6 +137,7 @@ func Open(c Config) (_ *Store, err error) {
 		return nil, fmt.Errorf("raftjournal: start raft: %w", err)
 	}
 	cleanup = append(cleanup, func() { _ = s.raft.Shutdown().Error() })
+	logLeaders(s.raft, logger, s.closing)
 
 	props := actor.PropsFromFunc(s.receive)
 	if s.pid, err = cfg.System.Root.SpawnNamed(props, JournalActorName); err != nil {

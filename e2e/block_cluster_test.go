@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// In a 3-node set, viewers on every node see exactly the same sequence of
+// versions for 200 updates from 4 concurrent updaters sent to all nodes.
+func TestBlockViewersOnEveryNodeOfASet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three nodes")
+	}
+	set := newNodeSet(t, 3, loopbackLayout(t, 3))
+	const inst, perNode, updates = "ws_BLOCKSET", 30, 200
+	ensureInstance(t, set.url(0), inst)
+	key := apiKey(t, set.url(0), inst)
+	urls := []string{set.url(0), set.url(1), set.url(2)}
+	for _, u := range urls[1:] {
+		apiKeys.Store(u+"|"+inst, key) // the same instance, whichever node is asked
+	}
+	id := createBlock(t, urls[0], inst, nil)
+	var vs []*viewer
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for n, u := range urls {
+		for i := range perNode {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := connectViewer(t, u, inst, fmt.Sprintf("u%d", i), fmt.Sprintf("n%dd%d", n, i), id)
+				mu.Lock()
+				vs = append(vs, v)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	for _, v := range vs {
+		expectVersions(t, v, 1, 1)
+	}
+	runUpdaters(t, urls, inst, id, 4, updates, nil)
+	for _, v := range vs {
+		expectVersions(t, v, 2, updates+1)
+	}
+}
