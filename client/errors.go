@@ -28,7 +28,11 @@ const (
 	// UnregisterBiz, Open, Close, Ping) faster than the server allows; it
 	// reconnects after its backoff.
 	CodeRateLimited = 4430
-	CodeInternal    = 4500
+	// CodeShed: the server shed the connection to stay within its memory
+	// budget for clients (this one held the most); it reconnects after its
+	// backoff and resumes from its sync points.
+	CodeShed     = 4431
+	CodeInternal = 4500
 )
 
 // ProtocolError is a connection ended by the server with an Error frame or

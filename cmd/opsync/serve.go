@@ -22,7 +22,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", node.DefaultDataDir, "data directory (created if missing)")
 	httpAddr := fs.String("http", node.DefaultHTTPAddr, "HTTP / WebSocket listen address")
 	remote := fs.String("remote", "127.0.0.1:0", "cluster member listen address (port 0: any free port)")
-	window := fs.Int("client-window", 512, "messages in flight per client connection")
+	window := fs.Int("client-window", actors.DefaultWindow, "messages in flight per client connection")
+	windowBytes := sizeFlag(actors.DefaultWindowBytes)
+	fs.Var(&windowBytes, "client-window-bytes", "bytes in flight per client connection (the messages' payloads and ids); a stream reads a client's backlog from the journal as acks free room")
+	sendBudget := sizeFlag(node.DefaultSendBudget)
+	fs.Var(&sendBudget, "send-budget", "bytes all client connections may hold for their clients together (delivered and not acknowledged); past it the connection holding the most is closed with 4431 first; 0: no budget")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
@@ -48,6 +52,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}
+	if *window <= 0 || windowBytes <= 0 {
+		return usageError(stderr, fs, "--client-window and --client-window-bytes must be positive")
+	}
 	if *maxConns < 0 || *maxPerAddr < 0 {
 		return usageError(stderr, fs, "--max-conns and --max-conns-per-ip must not be negative")
 	}
@@ -67,7 +74,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	n, err := node.Start(context.Background(), node.Config{
 		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
-		ClientWindow: *window, OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
+		ClientWindow: *window, ClientWindowBytes: int64(windowBytes), SendBudget: reserveOf(sendBudget), OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
 		MasterKeyFile: masterKeyFile.get(),
@@ -116,8 +123,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reserveOf is node.Config.DiskReserve for the flag: 0 turns the guard off
-// (the node's 0 means its default).
+// reserveOf is node.Config.DiskReserve (or SendBudget) for the flag: 0
+// turns the guard off (the node's 0 means its default).
 func reserveOf(s sizeFlag) int64 {
 	if s == 0 {
 		return -1

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -33,8 +34,14 @@ type ClientParams struct {
 	// either (see client_access.go); global streams it reads always.
 	DeviceStreamWithheld bool
 	Sink                 FrameSink
-	// Window bounds the messages delivered and not yet acknowledged.
-	Window int
+	// Window bounds the messages delivered and not yet acknowledged, and
+	// WindowBytes their size (state.EntrySize); the streams the client
+	// reads each get a share of both (client_window.go).
+	Window      int
+	WindowBytes int64
+	// Meter is told how many bytes the connection holds (delivered and
+	// not acknowledged, or queued for its window); nil: nobody asks.
+	Meter  SendMeter
 	Logger *slog.Logger
 	// Clock drives the actor's timeouts; nil is the wall clock.
 	Clock Clock
@@ -68,7 +75,10 @@ type Grains interface {
 // they live.
 func StartClient(system *actor.ActorSystem, c Grains, p ClientParams) *Client {
 	if p.Window <= 0 {
-		p.Window = 512
+		p.Window = DefaultWindow
+	}
+	if p.WindowBytes <= 0 {
+		p.WindowBytes = DefaultWindowBytes
 	}
 	if p.Logger == nil {
 		p.Logger = (&Deps{}).withDefaults().Logger
@@ -133,7 +143,13 @@ type clientActor struct {
 	cursor   map[string]uint64      // registered bizType -> highest oplog id queued
 	bizLink  map[string]*streamLink // bizType -> the stream its entries came from
 	queue    []*opsyncpb.Entry
+	queued   int64 // the size of queue's entries
 	inflight *Inflight
+	// What the connection's window is shared among (client_window.go):
+	// the number of links the streams were last told their share for, and
+	// the bytes last reported to the meter.
+	sharedBy int
+	metered  int64
 	states   map[string]*stateLink // open state sources, by identity
 	// global entries acknowledged, by the stream that counts them, sent
 	// with the gathered acks (client_arrivals.go)
@@ -267,6 +283,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		}
 		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
 		a.sendAcks()
+		a.unmeter()
 		for _, l := range a.states {
 			if l.pid != nil {
 				ctx.Send(l.pid, &opsyncpb.StateUnsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})
@@ -373,10 +390,13 @@ func (a *clientActor) subscribe(ctx actor.Context, l *streamLink, after map[stri
 	}
 	l.attempt++
 	l.confirmed = false
+	msgs, bytes := a.share()
 	ctx.Request(pid, &opsyncpb.Subscribe{
 		ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id, DeviceId: a.p.DeviceID, After: points,
 		OsType: a.p.OSType, AppVersion: a.p.AppVersion, BacklogOnly: l.backlogOnly, PurgedBefore: a.purgesFor(points),
+		Window: msgs, WindowBytes: bytes,
 	})
+	a.reshare(ctx, l)
 	self, root, check := ctx.Self(), ctx.ActorSystem().Root, &subscribeCheck{link: l, attempt: l.attempt}
 	a.p.Clock.AfterFunc(subscribeTimeout, func() { root.Send(self, check) })
 }
@@ -451,6 +471,7 @@ func (a *clientActor) onDeliveries(m *hubDelivery) {
 		a.cursor[e.BizType] = e.OplogId
 		a.bizLink[e.BizType] = link
 		a.queue = append(a.queue, e)
+		a.queued += int64(state.EntrySize(e))
 	}
 	a.pump()
 }
@@ -460,7 +481,7 @@ func (a *clientActor) onDeliveries(m *hubDelivery) {
 // live delivery. It reports false (nothing done) otherwise; the entries
 // then take the queue.
 func (a *clientActor) sendShared(link *streamLink, m *hubDelivery) bool {
-	if link == nil || m.frame == nil || len(a.queue) > 0 || a.inflight.Len()+len(m.entries) > a.p.Window {
+	if link == nil || m.frame == nil || len(a.queue) > 0 || !a.fits(m.entries) {
 		return false
 	}
 	for i, e := range m.entries {
@@ -472,8 +493,9 @@ func (a *clientActor) sendShared(link *streamLink, m *hubDelivery) bool {
 	for _, e := range m.entries {
 		a.cursor[e.BizType] = e.OplogId
 		a.bizLink[e.BizType] = link
-		a.inflight.Sent(e.BizType, e.OplogId)
+		a.inflight.Sent(e.BizType, e.OplogId, state.EntrySize(e))
 	}
+	a.meter()
 	if err := a.p.Sink.SendEncoded(m.frame, true); err != nil {
 		a.gone(err)
 		return true
@@ -496,19 +518,25 @@ func (a *clientActor) onRetry(es []*opsyncpb.Entry) {
 
 // pump sends queued entries while the window has room.
 func (a *clientActor) pump() {
-	for len(a.queue) > 0 && a.inflight.Len() < a.p.Window {
-		n := min(len(a.queue), a.p.Window-a.inflight.Len(), maxFrameMessages)
-		msgs := make([]*opsyncpb.SyncMessage, 0, n)
-		for _, e := range a.queue[:n] {
-			if a.inflight.Sent(e.BizType, e.OplogId) {
+	for len(a.queue) > 0 && a.fits(a.queue[:1]) {
+		n := 0
+		msgs := make([]*opsyncpb.SyncMessage, 0, min(len(a.queue), maxFrameMessages))
+		for n < len(a.queue) && n < maxFrameMessages && a.fits(a.queue[n:n+1]) {
+			e := a.queue[n]
+			size := state.EntrySize(e)
+			a.queued -= int64(size)
+			if a.inflight.Sent(e.BizType, e.OplogId, size) {
 				msgs = append(msgs, toSyncMessage(e))
 			}
+			n++
 		}
+		clear(a.queue[:n])
 		a.queue = a.queue[n:]
 		if !a.send(msgs) {
 			return
 		}
 	}
+	a.meter()
 }
 
 // gone stops the actor of a connection that is gone.

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -118,6 +119,8 @@ func (a *clientActor) withhold(ctx actor.Context, biz string) {
 	for _, e := range a.queue {
 		if e.BizType != biz {
 			kept = append(kept, e)
+		} else {
+			a.queued -= int64(state.EntrySize(e))
 		}
 	}
 	clear(a.queue[len(kept):])

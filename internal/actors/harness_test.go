@@ -837,6 +837,8 @@ func launchClientTest(t *testing.T, p ClientParams, answer bool, sources func(st
 				inbox <- m
 			case *opsyncpb.GlobalArrivals:
 				inbox <- m
+			case *opsyncpb.SubscriberWindow:
+				inbox <- m
 			case *opsyncpb.StreamStatus:
 				// A check of the client's attachment: these fake streams
 				// forget every client, so the client must attach again.

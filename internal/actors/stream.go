@@ -111,7 +111,9 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *opsyncpb.Subscribe:
 		a.onSubscribe(ctx, m)
 	case *opsyncpb.Unsubscribe:
-		a.onUnsubscribe(m)
+		a.onUnsubscribe(ctx, m)
+	case *opsyncpb.SubscriberWindow:
+		a.onSubscriberWindow(ctx, m)
 	case *opsyncpb.AckSyncPoints:
 		a.onAck(ctx, m)
 	case *opsyncpb.GlobalArrivals:

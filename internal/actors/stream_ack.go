@@ -34,13 +34,16 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 			transient += a.transientArrivals(p.BizType, p.OplogId, p.OplogId)
 		}
 		if sub != nil {
-			delete(sub.sent, p.OplogId)
+			sub.untrack(p.OplogId)
 		}
 		a.forgetDeliveries(m.DeviceId, p.OplogId)
 		a.forgetDeliveries(state.UserDevice, p.OplogId)
 	}
 	a.countStats(ctx, 0, transient, nil)
 	a.j.flush()
+	if sub != nil {
+		a.page(ctx, sub) // the room the acks freed
+	}
 }
 
 // singleDevice reports whether the entries of biz up to point are
@@ -77,7 +80,7 @@ func (a *streamActor) settle(sub *subscriber, device, biz string, point uint64) 
 	for id := range sub.sent {
 		if id <= point {
 			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
-				delete(sub.sent, id)
+				sub.untrack(id)
 			}
 		}
 	}

@@ -23,16 +23,26 @@ type subscriber struct {
 	biz        map[string]bool
 	osType     string
 	appVersion string
-	sent       map[uint64]int64 // delivered, unacknowledged: oplog id -> when (ms)
-	// loading: the bizTypes whose backlog is being read (bizType ->
-	// reads under way); their new entries reach it through that read (in
-	// order), not live.
-	loading  map[string]int
+	// backlogOnly: a client of a global bizType without pushToOnline: it
+	// gets the entries up to until (the last one when it subscribed) and
+	// no live ones; it is detached once it has them all.
+	backlogOnly bool
+	until       uint64
+	sent        map[uint64]sentEntry // delivered, unacknowledged
+	sentBytes   int64                // their sizes
+	window      pageWindow           // its share of its client's window
+	// cursor is, per bizType, the highest oplog id handed to it or passed
+	// over. While behind, entries above it may be retained that it was not
+	// handed (its backlog, or live entries that found its window full):
+	// they come by pages (stream_page.go), and live entries wait for them.
+	cursor   map[string]uint64
+	behind   bool
+	reading  bool // a page is being read
 	retrying bool // a read of its redeliveries is under way
-	// dropped counts the Unsubscribes of each bizType: a backlog read that
-	// began before one does not deliver that bizType (the client may have
-	// subscribed it again from an older sync point meanwhile, whose read
-	// must come first).
+	// dropped counts the Unsubscribes (and new subscriptions) of each
+	// bizType: a page read that began before one does not deliver that
+	// bizType (the client may have subscribed it again from an older sync
+	// point meanwhile, which the next page starts from).
 	dropped map[string]int
 }
 
@@ -45,79 +55,41 @@ func (a *streamActor) onSubscribe(ctx actor.Context, m *opsyncpb.Subscribe) {
 		return
 	}
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
-	s := &subscriber{pid: pid, device: m.DeviceId, osType: m.OsType, appVersion: m.AppVersion, biz: map[string]bool{}, sent: map[uint64]int64{}, loading: map[string]int{}, dropped: map[string]int{}}
-	if !m.BacklogOnly {
-		key := subKey(pid)
-		if old := a.subs[key]; old != nil {
-			s = old
-		} else {
-			a.subs[key] = s
-			ctx.Watch(pid)
-		}
+	key := subKey(pid)
+	s := a.subs[key]
+	if s == nil && len(m.After) == 0 {
+		respond(ctx, &opsyncpb.Subscribed{Stream: a.identity, LastSeq: a.state.LastSeq()}) // nothing to attach
+		return
+	}
+	if s == nil {
+		s = &subscriber{pid: pid, biz: map[string]bool{}, sent: map[uint64]sentEntry{}, cursor: map[string]uint64{}, dropped: map[string]int{}}
+		a.subs[key] = s
+		ctx.Watch(pid)
+	}
+	s.backlogOnly = m.BacklogOnly
+	if s.backlogOnly {
+		s.until = a.j.highest
+	} else {
 		a.subSeq++
 		s.seq = a.subSeq
-		s.device, s.osType, s.appVersion = m.DeviceId, m.OsType, m.AppVersion
-		for biz := range m.After {
-			s.biz[biz] = true
-		}
 	}
+	s.device, s.osType, s.appVersion = m.DeviceId, m.OsType, m.AppVersion
+	s.window = windowOf(m.Window, m.WindowBytes)
+	for biz, point := range m.After {
+		if s.biz[biz] {
+			s.dropped[biz]++ // a page under way must not deliver it: it starts again from point
+		}
+		s.biz[biz] = true
+		s.cursor[biz] = point
+	}
+	s.behind = true
 	if len(m.PurgedBefore) > 0 {
 		a.purge(ctx, m.PurgedBefore)
 		a.j.flush()
 	}
-	a.sendBacklog(ctx, s, m.After)
+	a.page(ctx, s)
 	a.ensureTick()
 	respond(ctx, &opsyncpb.Subscribed{Stream: a.identity, LastSeq: a.state.LastSeq()})
-}
-
-// sendBacklog sends the retained entries after the given sync points. Their
-// payloads are read from the journal off the loop; entries stored meanwhile
-// follow through another read, so the subscriber gets everything in order.
-func (a *streamActor) sendBacklog(ctx actor.Context, s *subscriber, after map[string]uint64) {
-	var ids []uint64
-	for _, r := range a.state.EntriesAfter(after) {
-		if !a.removal[r.OplogId] {
-			ids = append(ids, r.OplogId)
-		}
-	}
-	if len(ids) == 0 {
-		return
-	}
-	dropped := make(map[string]int, len(after))
-	for biz := range after {
-		s.loading[biz]++
-		dropped[biz] = s.dropped[biz]
-	}
-	upTo := a.j.highest
-	a.readEntries(ids, func(ctx actor.Context, es []*opsyncpb.Entry, err error) {
-		kept := make(map[string]uint64, len(after)) // the bizTypes not unsubscribed meanwhile
-		for biz, p := range after {
-			if s.loading[biz]--; s.loading[biz] <= 0 {
-				delete(s.loading, biz)
-			}
-			if s.dropped[biz] == dropped[biz] {
-				kept[biz] = p
-			}
-		}
-		es = slices.DeleteFunc(es, func(e *opsyncpb.Entry) bool { _, ok := kept[e.BizType]; return !ok })
-		if err != nil {
-			// The subscriber would miss these entries (and the live ones
-			// held back meanwhile) for the rest of its session: stop, so
-			// that it attaches to a new activation, which reads again.
-			a.deps.Logger.Error("stream backlog read failed", slog.String("stream", a.identity), slog.Any("err", err))
-			a.j.fail(ctx, nil, err)
-			return
-		}
-		a.deliver(ctx, s, a.retained(es), false)
-		a.j.flush() // exhausted retries queue removals
-		// Entries stored while the read ran: read them too, before any
-		// live delivery to this subscriber.
-		next := make(map[string]uint64, len(kept))
-		for biz, p := range kept {
-			next[biz] = max(p, upTo)
-		}
-		a.sendBacklog(ctx, s, next)
-	})
 }
 
 // retained keeps the entries the stream still retains (a read may return
@@ -132,7 +104,7 @@ func (a *streamActor) retained(es []*opsyncpb.Entry) []*opsyncpb.Entry {
 	return out
 }
 
-func (a *streamActor) onUnsubscribe(m *opsyncpb.Unsubscribe) {
+func (a *streamActor) onUnsubscribe(ctx actor.Context, m *opsyncpb.Unsubscribe) {
 	key := subKey(actor.NewPID(m.ClientAddress, m.ClientId))
 	s := a.subs[key]
 	if s == nil {
@@ -144,29 +116,47 @@ func (a *streamActor) onUnsubscribe(m *opsyncpb.Unsubscribe) {
 	}
 	for _, b := range m.BizTypes {
 		delete(s.biz, b)
+		delete(s.cursor, b)
 		s.dropped[b]++
 		for id := range s.sent {
 			if ref, ok := a.state.Entry(id); ok && ref.BizType == b {
-				delete(s.sent, id)
+				s.untrack(id)
 			}
 		}
 	}
+	a.page(ctx, s) // the room its entries held
 }
 
 // deliverFresh sends newly stored entries to the attached clients, unless
-// the threshold already removed them.
+// the threshold already removed them. A client whose window an entry does
+// not fit falls behind: it gets the entry with a later page.
 func (a *streamActor) deliverFresh(ctx actor.Context, fresh []*opsyncpb.Entry) {
 	if len(fresh) == 0 || len(a.subs) == 0 {
 		return
 	}
+	now := a.deps.now().UnixMilli()
 	out := map[*subscriber][]*opsyncpb.Entry{}
 	var order []*subscriber
+	var exhausted []uint64
 	for _, e := range fresh {
 		if a.removal[e.OplogId] {
 			continue
 		}
+		size := state.EntrySize(e)
 		for _, s := range a.recipients(e) {
-			if s.loading[e.BizType] > 0 {
+			if s.behind {
+				continue // it reads this entry with a page, in order
+			}
+			if !s.fits(size) {
+				s.behind = true
+				continue
+			}
+			s.cursor[e.BizType] = e.OplogId
+			switch a.count(s, e, now) {
+			case spent:
+				exhausted = append(exhausted, e.OplogId)
+				continue
+			case filtered:
 				continue
 			}
 			if _, ok := out[s]; !ok {
@@ -175,23 +165,23 @@ func (a *streamActor) deliverFresh(ctx actor.Context, fresh []*opsyncpb.Entry) {
 			out[s] = append(out[s], e)
 		}
 	}
+	a.dropExhausted(ctx, exhausted)
 	ds := make([]delivery, 0, len(order))
 	for _, s := range order {
-		if es := a.prepare(ctx, s, out[s]); len(es) > 0 {
-			ds = append(ds, delivery{s, es})
-		}
+		ds = append(ds, delivery{s, out[s]})
 	}
 	a.send(ctx, ds, false)
 }
 
-// recipients are the attached clients an entry goes to: every one that
-// registered its bizType, or for a single-device entry the most recently
-// attached of them.
+// recipients are the attached clients an entry goes to live: every one
+// that registered its bizType, or for a single-device entry the most
+// recently attached of them. A client that came for a global stream's
+// backlog alone gets no live entry.
 func (a *streamActor) recipients(e *opsyncpb.Entry) []*subscriber {
 	var out []*subscriber
 	var latest *subscriber
 	for _, s := range a.subs {
-		if !s.biz[e.BizType] {
+		if !s.biz[e.BizType] || s.backlogOnly {
 			continue
 		}
 		out = append(out, s)
@@ -226,25 +216,49 @@ func (a *streamActor) prepare(ctx actor.Context, s *subscriber, es []*opsyncpb.E
 	var out []*opsyncpb.Entry
 	var exhausted []uint64
 	for _, e := range es {
-		if !Deliverable(e, s.osType, s.appVersion, now) {
-			continue
-		}
-		device := s.device
-		if e.SingleDevice {
-			device = state.UserDevice
-		}
-		if !a.countDelivery(device, e) {
+		switch a.count(s, e, now) {
+		case counted:
+			out = append(out, e)
+		case spent:
 			exhausted = append(exhausted, e.OplogId)
-			continue
 		}
-		s.sent[e.OplogId] = now
-		out = append(out, e)
 	}
-	if len(exhausted) > 0 {
-		metrics.Drops.Add(float64(len(exhausted)))
-		a.queueRemoval(ctx, exhausted, opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED)
-	}
+	a.dropExhausted(ctx, exhausted)
 	return out
+}
+
+// A delivery's fate (count).
+type fate int
+
+const (
+	counted  fate = iota // it goes, counted against the entry's retries
+	filtered             // not for this client (osType, version, expired)
+	spent                // delivered 1 + max_retries times already
+)
+
+// count decides whether e goes to s now and, if it does, counts the
+// delivery against the entry's retries and tracks it in s's window.
+func (a *streamActor) count(s *subscriber, e *opsyncpb.Entry, now int64) fate {
+	if !Deliverable(e, s.osType, s.appVersion, now) {
+		return filtered
+	}
+	device := s.device
+	if e.SingleDevice {
+		device = state.UserDevice
+	}
+	if !a.countDelivery(device, e) {
+		return spent
+	}
+	s.track(e, now)
+	return counted
+}
+
+// dropExhausted removes the entries whose retries are used up.
+func (a *streamActor) dropExhausted(ctx actor.Context, ids []uint64) {
+	if len(ids) > 0 {
+		metrics.Drops.Add(float64(len(ids)))
+		a.queueRemoval(ctx, ids, opsyncpb.RemovalReason_REMOVAL_REASON_RETRIES_EXHAUSTED)
+	}
 }
 
 // send hands deliveries to the fan-out hubs of the recipients' nodes: one
@@ -295,12 +309,12 @@ func (a *streamActor) send(ctx actor.Context, ds []delivery, retry bool) {
 func (a *streamActor) retry(ctx actor.Context, now int64) {
 	due := now - a.deps.RetryInterval.Milliseconds()
 	for _, s := range a.subs {
-		if s.retrying {
-			continue
+		if s.retrying || s.backlogOnly {
+			continue // a backlog-only client gets its backlog again at its next connect
 		}
 		var ids []uint64
-		for id, at := range s.sent {
-			if at <= due && !a.removal[id] {
+		for id, e := range s.sent {
+			if e.at <= due && !a.removal[id] {
 				ids = append(ids, id)
 			}
 		}

@@ -465,8 +465,9 @@ func TestStreamEntriesPushedDuringBacklogRead(t *testing.T) {
 
 func TestStreamBacklogsOfTwoSubscriptionsOverlap(t *testing.T) {
 	// A client registers bizType B while the backlog of A is being read.
-	// A's backlog is done first: A's new entries go live, B's wait and
-	// come after B's backlog.
+	// A subscriber reads one page at a time: B's backlog, and what is
+	// pushed meanwhile, come with the next page, in oplog order; then
+	// entries go live again.
 	h := newStreamTest(t, aliceUser)
 	h.pushOK(entry("A", "a1"), entry("B", "b1")) // 1, 2
 	g := h.store.hold(t, "replay")
@@ -474,13 +475,13 @@ func TestStreamBacklogsOfTwoSubscriptionsOverlap(t *testing.T) {
 	p.subscribe(map[string]uint64{"A": 0})
 	h.store.awaitHeld(t, "replay")
 	p.subscribe(map[string]uint64{"B": 0})
-	h.store.awaitHeld(t, "replay")
-	g.releaseOne() // A's backlog
-	p.expect(1)
 	h.pushOK(entry("B", "b2"), entry("A", "a2")) // 3, 4
-	p.expect(4)
-	g.release() // B's backlog
-	p.expect(2, 3)
+	// A's page, then the next one: B's backlog and what came meanwhile.
+	g.releaseOne()
+	p.expect(1)
+	h.store.awaitHeld(t, "replay")
+	g.release()
+	p.expect(2, 3, 4)
 	p.expect(h.pushOK(entry("B", "after"))...) // and nothing twice
 }
 

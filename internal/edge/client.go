@@ -71,11 +71,14 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
 		ConsistencyChecked: grant.checked, SessionValid: grant.valid, DeviceStreamWithheld: grant.deviceStreamWithheld,
-		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
+		Sink: conn, Window: s.opts.ClientWindow, WindowBytes: s.opts.ClientWindowBytes, Logger: s.opts.Logger,
 		// The client actor writes it once its streams list the client, so
 		// that a client online by Connected is online for a push too.
 		Connected: &opsyncpb.Connected{DeviceId: connect.DeviceId, UserId: connect.UserId, WithheldBizTypes: grant.withheld},
 	}
+	share := s.budget.join(conn.shed)
+	defer share.leave()
+	params.Meter = share
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}

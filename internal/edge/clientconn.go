@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -15,7 +16,7 @@ import (
 
 // WebSocket close codes of the client protocol. The client treats 4400,
 // 4401, 4403, 4404 and 4409 as final and reconnects after any other
-// (4430, rate limited, included: after its backoff).
+// (4430, rate limited, and 4431, shed, included: after its backoff).
 const (
 	CloseBadFrame        = 4400
 	CloseUnauthorized    = 4401
@@ -25,10 +26,14 @@ const (
 	CloseProtocolError   = 4409
 	CloseTooSlow         = 4429
 	CloseRateLimited     = 4430
-	CloseInternal        = 4500
-	closeGoingAway       = 1001
-	outboundFrames       = 256
-	writeTimeout         = 10 * time.Second
+	// CloseShed: the node's send budget was exceeded and this connection
+	// held the most (see sendbudget.go); the client reconnects after its
+	// backoff and resumes from its sync points.
+	CloseShed      = 4431
+	CloseInternal  = 4500
+	closeGoingAway = 1001
+	outboundFrames = 256
+	writeTimeout   = 10 * time.Second
 	// coalesceBytes bounds one WebSocket message of coalesced Deliver
 	// frames (far below the clients' 16 MiB read limit).
 	coalesceBytes = 1 << 20
@@ -36,6 +41,7 @@ const (
 	// writes.
 	keepWriteBuffer       = 16 << 10
 	errTooSlowDescription = "client too slow: outbound queue full"
+	shedDescription       = "shed: node memory budget"
 )
 
 var errConnClosed = errors.New("edge: connection closed")
@@ -52,6 +58,11 @@ type clientConn struct {
 	// wtimer ends a write that takes longer than writeTimeout (one timer
 	// per connection, not a deadline context per write).
 	wtimer *time.Timer
+
+	// discard: the connection was shed; the Deliver frames still queued
+	// are dropped, not written (their entries go again after the
+	// reconnect).
+	discard atomic.Bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -115,6 +126,13 @@ func (c *clientConn) enqueue(f outFrame) error {
 	}
 }
 
+// shed closes the connection for the node's send budget, dropping the
+// Deliver frames queued and not yet written.
+func (c *clientConn) shed() {
+	c.discard.Store(true)
+	c.Close(CloseShed, shedDescription)
+}
+
 // Close implements actors.FrameSink: an Error frame (for protocol errors)
 // and then the close code go out after the frames already queued.
 func (c *clientConn) Close(code int, reason string) {
@@ -145,6 +163,9 @@ func (c *clientConn) writeLoop() {
 			if f, ok = <-c.out; !ok {
 				break
 			}
+		}
+		if f.delivers() && c.discard.Load() {
+			continue
 		}
 		if !f.delivers() {
 			if err := c.write(f); err != nil {

@@ -26,14 +26,7 @@ func deliverOf(ids ...uint64) *opsyncpb.ServerFrame {
 // decodes to one Deliver with every message in order; any other frame
 // leaves on its own, in its place.
 func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
-	conns := make(chan *clientConn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		c := newIdleClientConn(ws)
+	ctx, ws := serveConn(t, func(c *clientConn) {
 		shared, _ := proto.Marshal(deliverOf(2, 3))
 		state, _ := proto.Marshal(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_State{State: &opsyncpb.StateUpdate{Kind: "block", Id: "b1", Version: 7}}})
 		for _, err := range []error{
@@ -48,20 +41,7 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		go c.writeLoop()
-		conns <- c
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	c := <-conns
-	defer c.Close(1000, "")
+	})
 	var got []string
 	for range 4 {
 		_, b, err := ws.Read(ctx)
@@ -89,4 +69,31 @@ func TestClientConnCoalescesQueuedDeliverFrames(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("WebSocket messages %q, want %q", got, want)
 	}
+}
+
+// serveConn serves one WebSocket through a clientConn, whose queue queue
+// fills before its writer starts, and returns the client's end.
+func serveConn(t *testing.T, queue func(c *clientConn)) (context.Context, *websocket.Conn) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c := newIdleClientConn(ws)
+		queue(c)
+		go c.writeLoop()
+		<-r.Context().Done()
+		c.Close(1000, "")
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return ctx, ws
 }

@@ -25,8 +25,14 @@ type Options struct {
 	OriginPatterns []string
 	// RequestTimeout bounds one API call through the cluster.
 	RequestTimeout time.Duration
-	// ClientWindow bounds the messages in flight per connection.
-	ClientWindow int
+	// ClientWindow bounds the messages in flight per connection, and
+	// ClientWindowBytes their bytes (0: actors.DefaultWindow,
+	// actors.DefaultWindowBytes).
+	ClientWindow      int
+	ClientWindowBytes int64
+	// SendBudget bounds the bytes all client connections hold together
+	// (sendbudget.go); 0: no budget.
+	SendBudget int64
 	// AdminToken is the bearer token of the admin API (/api/v1/); when
 	// empty the admin API refuses every call.
 	AdminToken string
@@ -59,8 +65,9 @@ type Server struct {
 	opts   Options
 	mux    *http.ServeMux
 
-	mu    sync.Mutex
-	conns map[*clientConn]struct{}
+	mu     sync.Mutex
+	conns  map[*clientConn]struct{}
+	budget *sendBudget
 }
 
 // New returns the edge of member (in a node, its *cluster.Member).
@@ -78,7 +85,8 @@ func New(member Backend, opts Options) *Server {
 	if opts.Blocks == nil {
 		opts.Blocks = block.New(member, opts.Push, opts.Logger)
 	}
-	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{}}
+	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
+		budget: newSendBudget(opts.SendBudget)}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
 	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)

@@ -41,6 +41,17 @@ var (
 	ConnWrites = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_conn_writes_total", Help: "WebSocket messages written to client connections (queued deliveries are coalesced into one).",
 	})
+	// SendQueueBytes is what the node's client connections hold for their
+	// clients: bytes delivered and not acknowledged, and queued behind
+	// their windows (the node's send budget counts it).
+	SendQueueBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "opsync_send_queue_bytes", Help: "Bytes the node's client connections hold for their clients (delivered and not acknowledged, or queued behind their windows).",
+	})
+	// SendShed counts connections closed because the node's send budget
+	// was exceeded (the ones holding the most first).
+	SendShed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_send_shed_total", Help: "Client connections shed (closed with 4431) to keep the node within its send budget.",
+	})
 	// Acks counts acknowledgements received from clients.
 	Acks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_acks_total", Help: "Message acknowledgements received from clients.",
@@ -94,7 +105,7 @@ var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	PushCache.WithLabelValues("hit")
 	PushCache.WithLabelValues("miss")
-	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache, WebAPIPushes,
+	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, SendQueueBytes, SendShed, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache, WebAPIPushes,
 		DiskFull, DiskFree, DiskRefusals, BlockUpdates, BlockTypedMessages, BlockViewers, BlockDeliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r

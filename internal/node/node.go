@@ -59,8 +59,14 @@ type Config struct {
 	SweepInterval time.Duration
 	// DeleteGrace: see actors.Deps.
 	DeleteGrace time.Duration
-	// ClientWindow bounds the messages in flight per client connection.
-	ClientWindow int
+	// ClientWindow bounds the messages in flight per client connection,
+	// ClientWindowBytes their bytes (0: the defaults of internal/actors).
+	ClientWindow      int
+	ClientWindowBytes int64
+	// SendBudget bounds the bytes all client connections of the node hold
+	// for their clients together (see edge.Options.SendBudget): 0 means
+	// DefaultSendBudget, a negative value turns it off.
+	SendBudget int64
 	// OriginPatterns: browser origins allowed to open client WebSockets.
 	OriginPatterns []string
 	// AdminToken is the admin API's bearer token. When empty the node uses
@@ -96,6 +102,12 @@ type Config struct {
 // refused: room for a few memtable flushes and compactions, and for the
 // pushes admitted just before the line was crossed.
 const DefaultDiskReserve = 256 << 20
+
+// DefaultSendBudget is the node's default send budget: 512 connections
+// with a full default window (1 MiB) each, far more than clients that
+// read ever hold, and a bound a node with a few GiB of memory can afford
+// when many clients stop reading at once.
+const DefaultSendBudget = 512 << 20
 
 // diskSampleEvery is how often the free space is read (it is also read
 // after a failed write, and lowered by what is written in between).
@@ -205,7 +217,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{store: store, raft: replicated, member: member, listener: ln, served: make(chan error, 1), stop: make(chan struct{}), sweepDone: make(chan struct{}),
 		adminToken: cfg.AdminToken, adminTokenFile: tokenFile, tls: tlsConfig != nil}
-	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, OriginPatterns: cfg.OriginPatterns,
+	budget := cfg.SendBudget
+	switch {
+	case budget == 0:
+		budget = DefaultSendBudget
+	case budget < 0:
+		budget = 0
+	}
+	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, ClientWindowBytes: cfg.ClientWindowBytes, SendBudget: budget, OriginPatterns: cfg.OriginPatterns,
 		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus, Space: space}
 	if replicated != nil {
 		eopts.Cluster = raftAdmin{store: replicated, id: id}

@@ -59,8 +59,20 @@ func (s *Stream) SyncPoint(device, bizType string) uint64 {
 // single-device entry is above the user's sync point too: once any device
 // acknowledged it, no device gets it again.
 func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
+	var out []*opsyncpb.EntryRef
+	s.EachAfter(after, func(e *opsyncpb.EntryRef) bool {
+		out = append(out, e)
+		return true
+	})
+	return out
+}
+
+// EachAfter calls fn with the entries EntriesAfter returns, in oplog
+// order, until fn returns false: a page of a backlog costs what the page
+// holds, not a copy of the whole backlog.
+func (s *Stream) EachAfter(after map[string]uint64, fn func(*opsyncpb.EntryRef) bool) {
 	if len(after) == 0 {
-		return nil
+		return
 	}
 	low := uint64(0)
 	first := true
@@ -71,15 +83,15 @@ func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
 	}
 	user := s.syncPoints[UserDevice]
 	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId > low })
-	var out []*opsyncpb.EntryRef
 	for _, e := range s.entries[i:] {
 		a, ok := after[e.BizType]
 		if !ok || e.OplogId <= a || (e.SingleDevice && e.OplogId <= user[e.BizType]) {
 			continue
 		}
-		out = append(out, e)
+		if !fn(e) {
+			return
+		}
 	}
-	return out
 }
 
 // Apply applies the event stored under seq. Events must come in sequence
@@ -102,6 +114,7 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 			Threshold:    e.Threshold,
 			MaxRetries:   e.MaxRetries,
 			SingleDevice: e.SingleDevice,
+			Size:         EntrySize(e),
 		})
 		s.keys[hashKey(e.BizType, e.ThirdMsgId)] = keyRef{oplogID: seq, until: keyUntil(e)}
 		s.forgetKeys(ev.Time)

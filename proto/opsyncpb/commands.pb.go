@@ -159,7 +159,14 @@ type Subscribe struct {
 	// BizTypes whose deletion became final, with the push time (ms) before
 	// which their entries are deleted (BizTypeList.purged_before): the
 	// stream deletes them before it sends the backlog.
-	PurgedBefore  map[string]int64 `protobuf:"bytes,8,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	PurgedBefore map[string]int64 `protobuf:"bytes,8,rep,name=purged_before,json=purgedBefore,proto3" json:"purged_before,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// This subscription's share of the client's in-flight window: the
+	// stream hands it at most this many entries (messages) and bytes
+	// (EntryRef.size) delivered and not acknowledged, and reads the rest of
+	// its backlog from the journal page by page as acks free room. 0: the
+	// node's defaults.
+	Window        uint32 `protobuf:"varint,9,opt,name=window,proto3" json:"window,omitempty"`
+	WindowBytes   uint64 `protobuf:"varint,10,opt,name=window_bytes,json=windowBytes,proto3" json:"window_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +257,91 @@ func (x *Subscribe) GetPurgedBefore() map[string]int64 {
 	return nil
 }
 
+func (x *Subscribe) GetWindow() uint32 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
+func (x *Subscribe) GetWindowBytes() uint64 {
+	if x != nil {
+		return x.WindowBytes
+	}
+	return 0
+}
+
+// SubscriberWindow changes the share of a client's window a stream grants
+// one of its subscriptions (the client reads one more stream, or one
+// fewer): see Subscribe.window.
+type SubscriberWindow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientAddress string                 `protobuf:"bytes,1,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
+	ClientId      string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	Window        uint32                 `protobuf:"varint,3,opt,name=window,proto3" json:"window,omitempty"`
+	WindowBytes   uint64                 `protobuf:"varint,4,opt,name=window_bytes,json=windowBytes,proto3" json:"window_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriberWindow) Reset() {
+	*x = SubscriberWindow{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriberWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriberWindow) ProtoMessage() {}
+
+func (x *SubscriberWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriberWindow.ProtoReflect.Descriptor instead.
+func (*SubscriberWindow) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SubscriberWindow) GetClientAddress() string {
+	if x != nil {
+		return x.ClientAddress
+	}
+	return ""
+}
+
+func (x *SubscriberWindow) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *SubscriberWindow) GetWindow() uint32 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
+func (x *SubscriberWindow) GetWindowBytes() uint64 {
+	if x != nil {
+		return x.WindowBytes
+	}
+	return 0
+}
+
 // Subscribed answers Subscribe once the backlog has been sent.
 type Subscribed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -261,7 +353,7 @@ type Subscribed struct {
 
 func (x *Subscribed) Reset() {
 	*x = Subscribed{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[3]
+	mi := &file_opsync_v1_commands_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +365,7 @@ func (x *Subscribed) String() string {
 func (*Subscribed) ProtoMessage() {}
 
 func (x *Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[3]
+	mi := &file_opsync_v1_commands_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +378,7 @@ func (x *Subscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribed.ProtoReflect.Descriptor instead.
 func (*Subscribed) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Subscribed) GetStream() string {
@@ -316,7 +408,7 @@ type Unsubscribe struct {
 
 func (x *Unsubscribe) Reset() {
 	*x = Unsubscribe{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[4]
+	mi := &file_opsync_v1_commands_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +420,7 @@ func (x *Unsubscribe) String() string {
 func (*Unsubscribe) ProtoMessage() {}
 
 func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[4]
+	mi := &file_opsync_v1_commands_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +433,7 @@ func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsubscribe.ProtoReflect.Descriptor instead.
 func (*Unsubscribe) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Unsubscribe) GetClientAddress() string {
@@ -381,7 +473,7 @@ type StreamDeliveries struct {
 
 func (x *StreamDeliveries) Reset() {
 	*x = StreamDeliveries{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[5]
+	mi := &file_opsync_v1_commands_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +485,7 @@ func (x *StreamDeliveries) String() string {
 func (*StreamDeliveries) ProtoMessage() {}
 
 func (x *StreamDeliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[5]
+	mi := &file_opsync_v1_commands_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +498,7 @@ func (x *StreamDeliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDeliveries.ProtoReflect.Descriptor instead.
 func (*StreamDeliveries) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StreamDeliveries) GetStream() string {
@@ -448,7 +540,7 @@ type StreamStatus struct {
 
 func (x *StreamStatus) Reset() {
 	*x = StreamStatus{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	mi := &file_opsync_v1_commands_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +552,7 @@ func (x *StreamStatus) String() string {
 func (*StreamStatus) ProtoMessage() {}
 
 func (x *StreamStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[6]
+	mi := &file_opsync_v1_commands_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +565,7 @@ func (x *StreamStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamStatus.ProtoReflect.Descriptor instead.
 func (*StreamStatus) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamStatus) GetSince() int64 {
@@ -520,7 +612,7 @@ type StreamStatusResult struct {
 
 func (x *StreamStatusResult) Reset() {
 	*x = StreamStatusResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	mi := &file_opsync_v1_commands_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +624,7 @@ func (x *StreamStatusResult) String() string {
 func (*StreamStatusResult) ProtoMessage() {}
 
 func (x *StreamStatusResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[7]
+	mi := &file_opsync_v1_commands_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +637,7 @@ func (x *StreamStatusResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamStatusResult.ProtoReflect.Descriptor instead.
 func (*StreamStatusResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StreamStatusResult) GetStream() string {
@@ -614,7 +706,7 @@ type AckSyncPoints struct {
 
 func (x *AckSyncPoints) Reset() {
 	*x = AckSyncPoints{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[8]
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +718,7 @@ func (x *AckSyncPoints) String() string {
 func (*AckSyncPoints) ProtoMessage() {}
 
 func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[8]
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +731,7 @@ func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckSyncPoints.ProtoReflect.Descriptor instead.
 func (*AckSyncPoints) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AckSyncPoints) GetDeviceId() string {
@@ -690,7 +782,7 @@ type GlobalArrivals struct {
 
 func (x *GlobalArrivals) Reset() {
 	*x = GlobalArrivals{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +794,7 @@ func (x *GlobalArrivals) String() string {
 func (*GlobalArrivals) ProtoMessage() {}
 
 func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +807,7 @@ func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlobalArrivals.ProtoReflect.Descriptor instead.
 func (*GlobalArrivals) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GlobalArrivals) GetDeviceId() string {
@@ -741,7 +833,7 @@ type GetBizType struct {
 
 func (x *GetBizType) Reset() {
 	*x = GetBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +845,7 @@ func (x *GetBizType) String() string {
 func (*GetBizType) ProtoMessage() {}
 
 func (x *GetBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +858,7 @@ func (x *GetBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBizType.ProtoReflect.Descriptor instead.
 func (*GetBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetBizType) GetBizType() string {
@@ -787,7 +879,7 @@ type BizTypeAnswer struct {
 
 func (x *BizTypeAnswer) Reset() {
 	*x = BizTypeAnswer{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +891,7 @@ func (x *BizTypeAnswer) String() string {
 func (*BizTypeAnswer) ProtoMessage() {}
 
 func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +904,7 @@ func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeAnswer.ProtoReflect.Descriptor instead.
 func (*BizTypeAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BizTypeAnswer) GetInstanceExists() bool {
@@ -848,7 +940,7 @@ type PutBizType struct {
 
 func (x *PutBizType) Reset() {
 	*x = PutBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +952,7 @@ func (x *PutBizType) String() string {
 func (*PutBizType) ProtoMessage() {}
 
 func (x *PutBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +965,7 @@ func (x *PutBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBizType.ProtoReflect.Descriptor instead.
 func (*PutBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutBizType) GetConfig() *BizTypeConfig {
@@ -898,7 +990,7 @@ type ListBizTypes struct {
 
 func (x *ListBizTypes) Reset() {
 	*x = ListBizTypes{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1002,7 @@ func (x *ListBizTypes) String() string {
 func (*ListBizTypes) ProtoMessage() {}
 
 func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1015,7 @@ func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBizTypes.ProtoReflect.Descriptor instead.
 func (*ListBizTypes) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 // StopActor asks an actor to persist nothing more and stop (passivate).
@@ -935,7 +1027,7 @@ type StopActor struct {
 
 func (x *StopActor) Reset() {
 	*x = StopActor{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1039,7 @@ func (x *StopActor) String() string {
 func (*StopActor) ProtoMessage() {}
 
 func (x *StopActor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1052,7 @@ func (x *StopActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
 func (*StopActor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 type BizTypeList struct {
@@ -982,7 +1074,7 @@ type BizTypeList struct {
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1086,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1099,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -1055,7 +1147,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1159,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1172,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -1108,7 +1200,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1212,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1225,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -1170,7 +1262,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1274,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1287,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -1232,7 +1324,7 @@ type PushBatch struct {
 
 func (x *PushBatch) Reset() {
 	*x = PushBatch{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1336,7 @@ func (x *PushBatch) String() string {
 func (*PushBatch) ProtoMessage() {}
 
 func (x *PushBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1349,7 @@ func (x *PushBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
 func (*PushBatch) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PushBatch) GetEntries() []*Entry {
@@ -1284,7 +1376,7 @@ type PushBatchResult struct {
 
 func (x *PushBatchResult) Reset() {
 	*x = PushBatchResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1388,7 @@ func (x *PushBatchResult) String() string {
 func (*PushBatchResult) ProtoMessage() {}
 
 func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1401,7 @@ func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
 func (*PushBatchResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PushBatchResult) GetResults() []*PushResult {
@@ -1330,7 +1422,7 @@ type GetPushContext struct {
 
 func (x *GetPushContext) Reset() {
 	*x = GetPushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1434,7 @@ func (x *GetPushContext) String() string {
 func (*GetPushContext) ProtoMessage() {}
 
 func (x *GetPushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1447,7 @@ func (x *GetPushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPushContext.ProtoReflect.Descriptor instead.
 func (*GetPushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
 }
 
 // PushContext answers GetPushContext. version is the sequence number of
@@ -1380,7 +1472,7 @@ type PushContext struct {
 
 func (x *PushContext) Reset() {
 	*x = PushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1484,7 @@ func (x *PushContext) String() string {
 func (*PushContext) ProtoMessage() {}
 
 func (x *PushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1497,7 @@ func (x *PushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushContext.ProtoReflect.Descriptor instead.
 func (*PushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PushContext) GetInstanceExists() bool {
@@ -1464,7 +1556,7 @@ type InstanceChanged struct {
 
 func (x *InstanceChanged) Reset() {
 	*x = InstanceChanged{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[23]
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1568,7 @@ func (x *InstanceChanged) String() string {
 func (*InstanceChanged) ProtoMessage() {}
 
 func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[23]
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1581,7 @@ func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceChanged.ProtoReflect.Descriptor instead.
 func (*InstanceChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InstanceChanged) GetInstanceId() string {
@@ -1518,7 +1610,7 @@ type SweepStream struct {
 
 func (x *SweepStream) Reset() {
 	*x = SweepStream{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1622,7 @@ func (x *SweepStream) String() string {
 func (*SweepStream) ProtoMessage() {}
 
 func (x *SweepStream) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1635,7 @@ func (x *SweepStream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepStream.ProtoReflect.Descriptor instead.
 func (*SweepStream) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SweepStream) GetPurgedBefore() map[string]int64 {
@@ -1563,7 +1655,7 @@ type StreamSwept struct {
 
 func (x *StreamSwept) Reset() {
 	*x = StreamSwept{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	mi := &file_opsync_v1_commands_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1667,7 @@ func (x *StreamSwept) String() string {
 func (*StreamSwept) ProtoMessage() {}
 
 func (x *StreamSwept) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	mi := &file_opsync_v1_commands_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1680,7 @@ func (x *StreamSwept) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSwept.ProtoReflect.Descriptor instead.
 func (*StreamSwept) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StreamSwept) GetStream() string {
@@ -1610,7 +1702,7 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\n" +
 	"PushResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x19\n" +
-	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\xc8\x03\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\"\x83\x04\n" +
 	"\tSubscribe\x12%\n" +
 	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1b\n" +
@@ -1620,14 +1712,22 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\vapp_version\x18\x06 \x01(\tR\n" +
 	"appVersion\x12!\n" +
 	"\fbacklog_only\x18\a \x01(\bR\vbacklogOnly\x12K\n" +
-	"\rpurged_before\x18\b \x03(\v2&.opsync.v1.Subscribe.PurgedBeforeEntryR\fpurgedBefore\x1a8\n" +
+	"\rpurged_before\x18\b \x03(\v2&.opsync.v1.Subscribe.PurgedBeforeEntryR\fpurgedBefore\x12\x16\n" +
+	"\x06window\x18\t \x01(\rR\x06window\x12!\n" +
+	"\fwindow_bytes\x18\n" +
+	" \x01(\x04R\vwindowBytes\x1a8\n" +
 	"\n" +
 	"AfterEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a?\n" +
 	"\x11PurgedBeforeEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"?\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x91\x01\n" +
+	"\x10SubscriberWindow\x12%\n" +
+	"\x0eclient_address\x18\x01 \x01(\tR\rclientAddress\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +
+	"\x06window\x18\x03 \x01(\rR\x06window\x12!\n" +
+	"\fwindow_bytes\x18\x04 \x01(\x04R\vwindowBytes\"?\n" +
 	"\n" +
 	"Subscribed\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
@@ -1736,64 +1836,65 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
 	(*Subscribe)(nil),          // 2: opsync.v1.Subscribe
-	(*Subscribed)(nil),         // 3: opsync.v1.Subscribed
-	(*Unsubscribe)(nil),        // 4: opsync.v1.Unsubscribe
-	(*StreamDeliveries)(nil),   // 5: opsync.v1.StreamDeliveries
-	(*StreamStatus)(nil),       // 6: opsync.v1.StreamStatus
-	(*StreamStatusResult)(nil), // 7: opsync.v1.StreamStatusResult
-	(*AckSyncPoints)(nil),      // 8: opsync.v1.AckSyncPoints
-	(*GlobalArrivals)(nil),     // 9: opsync.v1.GlobalArrivals
-	(*GetBizType)(nil),         // 10: opsync.v1.GetBizType
-	(*BizTypeAnswer)(nil),      // 11: opsync.v1.BizTypeAnswer
-	(*PutBizType)(nil),         // 12: opsync.v1.PutBizType
-	(*ListBizTypes)(nil),       // 13: opsync.v1.ListBizTypes
-	(*StopActor)(nil),          // 14: opsync.v1.StopActor
-	(*BizTypeList)(nil),        // 15: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),      // 16: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil),   // 17: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),       // 18: opsync.v1.ConfigResult
-	(*PushBatch)(nil),          // 19: opsync.v1.PushBatch
-	(*PushBatchResult)(nil),    // 20: opsync.v1.PushBatchResult
-	(*GetPushContext)(nil),     // 21: opsync.v1.GetPushContext
-	(*PushContext)(nil),        // 22: opsync.v1.PushContext
-	(*InstanceChanged)(nil),    // 23: opsync.v1.InstanceChanged
-	(*SweepStream)(nil),        // 24: opsync.v1.SweepStream
-	(*StreamSwept)(nil),        // 25: opsync.v1.StreamSwept
-	nil,                        // 26: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 27: opsync.v1.Subscribe.PurgedBeforeEntry
-	nil,                        // 28: opsync.v1.AckSyncPoints.PointsEntry
-	nil,                        // 29: opsync.v1.BizTypeList.PurgedBeforeEntry
-	nil,                        // 30: opsync.v1.SweepStream.PurgedBeforeEntry
-	(*Entry)(nil),              // 31: opsync.v1.Entry
-	(*EntryRef)(nil),           // 32: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 33: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 34: opsync.v1.BizTypeConfig
-	(*InstanceSettings)(nil),   // 35: opsync.v1.InstanceSettings
+	(*SubscriberWindow)(nil),   // 3: opsync.v1.SubscriberWindow
+	(*Subscribed)(nil),         // 4: opsync.v1.Subscribed
+	(*Unsubscribe)(nil),        // 5: opsync.v1.Unsubscribe
+	(*StreamDeliveries)(nil),   // 6: opsync.v1.StreamDeliveries
+	(*StreamStatus)(nil),       // 7: opsync.v1.StreamStatus
+	(*StreamStatusResult)(nil), // 8: opsync.v1.StreamStatusResult
+	(*AckSyncPoints)(nil),      // 9: opsync.v1.AckSyncPoints
+	(*GlobalArrivals)(nil),     // 10: opsync.v1.GlobalArrivals
+	(*GetBizType)(nil),         // 11: opsync.v1.GetBizType
+	(*BizTypeAnswer)(nil),      // 12: opsync.v1.BizTypeAnswer
+	(*PutBizType)(nil),         // 13: opsync.v1.PutBizType
+	(*ListBizTypes)(nil),       // 14: opsync.v1.ListBizTypes
+	(*StopActor)(nil),          // 15: opsync.v1.StopActor
+	(*BizTypeList)(nil),        // 16: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),      // 17: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil),   // 18: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),       // 19: opsync.v1.ConfigResult
+	(*PushBatch)(nil),          // 20: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),    // 21: opsync.v1.PushBatchResult
+	(*GetPushContext)(nil),     // 22: opsync.v1.GetPushContext
+	(*PushContext)(nil),        // 23: opsync.v1.PushContext
+	(*InstanceChanged)(nil),    // 24: opsync.v1.InstanceChanged
+	(*SweepStream)(nil),        // 25: opsync.v1.SweepStream
+	(*StreamSwept)(nil),        // 26: opsync.v1.StreamSwept
+	nil,                        // 27: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 28: opsync.v1.Subscribe.PurgedBeforeEntry
+	nil,                        // 29: opsync.v1.AckSyncPoints.PointsEntry
+	nil,                        // 30: opsync.v1.BizTypeList.PurgedBeforeEntry
+	nil,                        // 31: opsync.v1.SweepStream.PurgedBeforeEntry
+	(*Entry)(nil),              // 32: opsync.v1.Entry
+	(*EntryRef)(nil),           // 33: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 34: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 35: opsync.v1.BizTypeConfig
+	(*InstanceSettings)(nil),   // 36: opsync.v1.InstanceSettings
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	31, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	26, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	27, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
-	31, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	32, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	28, // 5: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	33, // 6: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	33, // 7: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
-	34, // 8: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	34, // 9: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	34, // 10: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	29, // 11: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
-	34, // 12: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	31, // 13: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	32, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	27, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	28, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
+	32, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	33, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	29, // 5: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	34, // 6: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	34, // 7: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
+	35, // 8: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	35, // 9: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	35, // 10: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	30, // 11: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
+	35, // 12: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	32, // 13: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
 	1,  // 14: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	34, // 15: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	35, // 16: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
-	30, // 17: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
+	35, // 15: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	36, // 16: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
+	31, // 17: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
 	18, // [18:18] is the sub-list for method output_type
 	18, // [18:18] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
@@ -1816,7 +1917,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

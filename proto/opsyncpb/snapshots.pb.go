@@ -24,16 +24,19 @@ const (
 // EntryRef is what a stream keeps in memory of a retained entry; the
 // payload itself stays in the journal.
 type EntryRef struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OplogId       uint64                 `protobuf:"varint,1,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
-	BizType       string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
-	ThirdMsgId    string                 `protobuf:"bytes,3,opt,name=third_msg_id,json=thirdMsgId,proto3" json:"third_msg_id,omitempty"`
-	ValidTimeEnd  int64                  `protobuf:"varint,4,opt,name=valid_time_end,json=validTimeEnd,proto3" json:"valid_time_end,omitempty"`
-	PushTime      int64                  `protobuf:"varint,5,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
-	DeleteAfter   int64                  `protobuf:"varint,6,opt,name=delete_after,json=deleteAfter,proto3" json:"delete_after,omitempty"`
-	Threshold     uint32                 `protobuf:"varint,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
-	MaxRetries    uint32                 `protobuf:"varint,8,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
-	SingleDevice  bool                   `protobuf:"varint,9,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	OplogId      uint64                 `protobuf:"varint,1,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	BizType      string                 `protobuf:"bytes,2,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
+	ThirdMsgId   string                 `protobuf:"bytes,3,opt,name=third_msg_id,json=thirdMsgId,proto3" json:"third_msg_id,omitempty"`
+	ValidTimeEnd int64                  `protobuf:"varint,4,opt,name=valid_time_end,json=validTimeEnd,proto3" json:"valid_time_end,omitempty"`
+	PushTime     int64                  `protobuf:"varint,5,opt,name=push_time,json=pushTime,proto3" json:"push_time,omitempty"`
+	DeleteAfter  int64                  `protobuf:"varint,6,opt,name=delete_after,json=deleteAfter,proto3" json:"delete_after,omitempty"`
+	Threshold    uint32                 `protobuf:"varint,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	MaxRetries   uint32                 `protobuf:"varint,8,opt,name=max_retries,json=maxRetries,proto3" json:"max_retries,omitempty"`
+	SingleDevice bool                   `protobuf:"varint,9,opt,name=single_device,json=singleDevice,proto3" json:"single_device,omitempty"`
+	// What the entry weighs in a client's window (state.EntrySize); 0 for
+	// entries stored before it was kept (taken as the largest entry).
+	Size          uint32 `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -129,6 +132,13 @@ func (x *EntryRef) GetSingleDevice() bool {
 		return x.SingleDevice
 	}
 	return false
+}
+
+func (x *EntryRef) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
 }
 
 type DeviceSyncPoints struct {
@@ -535,7 +545,7 @@ var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
-	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x16opsync/v1/events.proto\"\xac\x02\n" +
+	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x16opsync/v1/events.proto\"\xc0\x02\n" +
 	"\bEntryRef\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -547,7 +557,9 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\tthreshold\x18\a \x01(\rR\tthreshold\x12\x1f\n" +
 	"\vmax_retries\x18\b \x01(\rR\n" +
 	"maxRetries\x12#\n" +
-	"\rsingle_device\x18\t \x01(\bR\fsingleDevice\"\xab\x01\n" +
+	"\rsingle_device\x18\t \x01(\bR\fsingleDevice\x12\x12\n" +
+	"\x04size\x18\n" +
+	" \x01(\rR\x04size\"\xab\x01\n" +
 	"\x10DeviceSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12?\n" +
 	"\x06points\x18\x02 \x03(\v2'.opsync.v1.DeviceSyncPoints.PointsEntryR\x06points\x1a9\n" +
