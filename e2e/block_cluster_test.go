@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 )
 
@@ -21,22 +20,13 @@ func TestBlockViewersOnEveryNodeOfASet(t *testing.T) {
 		apiKeys.Store(u+"|"+inst, key) // the same instance, whichever node is asked
 	}
 	id := createBlock(t, urls[0], inst, nil)
-	var vs []*viewer
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var specs []viewerSpec
 	for n, u := range urls {
 		for i := range perNode {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				v := connectViewer(t, u, inst, fmt.Sprintf("u%d", i), fmt.Sprintf("n%dd%d", n, i), id)
-				mu.Lock()
-				vs = append(vs, v)
-				mu.Unlock()
-			}()
+			specs = append(specs, viewerSpec{u, fmt.Sprintf("u%d", i), fmt.Sprintf("n%dd%d", n, i)})
 		}
 	}
-	wg.Wait()
+	vs := connectViewers(t, inst, specs, id)
 	for _, v := range vs {
 		expectVersions(t, v, 1, 1)
 	}
