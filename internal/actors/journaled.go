@@ -231,20 +231,42 @@ func (j *journaled[S]) onAppendDone(ctx actor.Context, m *appendDone) {
 // consistent) and stores it, then trims the journal below it, off the
 // loop.
 func (j *journaled[S]) takeSnapshot() {
-	j.sinceSnap = 0
 	seq := j.state.LastSeq()
-	data, err := proto.Marshal(j.snapshot(j.state))
-	if err != nil {
-		j.log.Warn("snapshot encoding failed", slog.Any("err", err))
-		return
-	}
 	trimTo := seq
 	if j.keepFrom != nil {
 		if k := j.keepFrom(j.state); k > 0 && k <= seq {
 			trimTo = k - 1
 		}
 	}
-	j.sideWork("snapshot", func(ctx context.Context, store persistence.Store) error {
+	j.snapshotAndTrim("snapshot", trimTo, true)
+}
+
+// removeJournal removes the actor's journal once the event that ends its
+// life (a deletion) is durable and applied: every event, and every
+// snapshot but, with keepTombstone, one of the state now (a deleted
+// entity's tombstone: what it must remember of itself, e.g. its last
+// version). Without one, the journal keeps nothing but its highest seq
+// (which deletes never lower), and the actor recovers as one never
+// written. The order (snapshot, then events, then that snapshot) leaves
+// the deleted state at every step, so a crash at any point recovers it and
+// a later removal finishes the job.
+func (j *journaled[S]) removeJournal(keepTombstone bool) {
+	j.snapshotAndTrim("journal removal", j.state.LastSeq(), keepTombstone)
+}
+
+// snapshotAndTrim stores a snapshot of the state now (encoded on the
+// loop, so that it is consistent) and deletes older snapshots and the
+// events up to trimTo, off the loop; without keep, that snapshot too,
+// last.
+func (j *journaled[S]) snapshotAndTrim(what string, trimTo uint64, keep bool) {
+	j.sinceSnap = 0
+	seq := j.state.LastSeq()
+	data, err := proto.Marshal(j.snapshot(j.state))
+	if err != nil {
+		j.log.Warn(what+": snapshot encoding failed", slog.Any("err", err))
+		return
+	}
+	j.sideWork(what, func(ctx context.Context, store persistence.Store) error {
 		if err := store.SaveSnapshot(ctx, j.journal, seq, data); err != nil {
 			return err
 		}
@@ -258,7 +280,12 @@ func (j *journaled[S]) takeSnapshot() {
 		// range starts at 1 each time (one range tombstone, whatever is
 		// already gone), so a trim that failed is made good by the next.
 		if trimTo >= 1 {
-			return store.DeleteRange(ctx, j.journal, 1, trimTo)
+			if err := store.DeleteRange(ctx, j.journal, 1, trimTo); err != nil {
+				return err
+			}
+		}
+		if !keep {
+			return store.DeleteSnapshots(ctx, j.journal, seq, seq)
 		}
 		return nil
 	})

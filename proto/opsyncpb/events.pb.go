@@ -1097,6 +1097,7 @@ type Event struct {
 	//	*Event_InstanceRegistered
 	//	*Event_EntityCreated
 	//	*Event_EntityUpdated
+	//	*Event_EntityDeleted
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1272,6 +1273,15 @@ func (x *Event) GetEntityUpdated() *EntityUpdated {
 	return nil
 }
 
+func (x *Event) GetEntityDeleted() *EntityDeleted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EntityDeleted); ok {
+			return x.EntityDeleted
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1335,6 +1345,10 @@ type Event_EntityUpdated struct {
 	EntityUpdated *EntityUpdated `protobuf:"bytes,51,opt,name=entity_updated,json=entityUpdated,proto3,oneof"`
 }
 
+type Event_EntityDeleted struct {
+	EntityDeleted *EntityDeleted `protobuf:"bytes,52,opt,name=entity_deleted,json=entityDeleted,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1362,6 +1376,8 @@ func (*Event_InstanceRegistered) isEvent_Kind() {}
 func (*Event_EntityCreated) isEvent_Kind() {}
 
 func (*Event_EntityUpdated) isEvent_Kind() {}
+
+func (*Event_EntityDeleted) isEvent_Kind() {}
 
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
@@ -1441,7 +1457,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xac\b\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xef\b\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1459,7 +1475,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x12operation_recorded\x18  \x01(\v2\x1c.opsync.v1.OperationRecordedH\x00R\x11operationRecorded\x12P\n" +
 	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegistered\x12A\n" +
 	"\x0eentity_created\x182 \x01(\v2\x18.opsync.v1.EntityCreatedH\x00R\rentityCreated\x12A\n" +
-	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdatedB\x06\n" +
+	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdated\x12A\n" +
+	"\x0eentity_deleted\x184 \x01(\v2\x18.opsync.v1.EntityDeletedH\x00R\rentityDeletedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1517,6 +1534,7 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*InstanceRegistered)(nil),      // 20: opsync.v1.InstanceRegistered
 	(*EntityCreated)(nil),           // 21: opsync.v1.EntityCreated
 	(*EntityUpdated)(nil),           // 22: opsync.v1.EntityUpdated
+	(*EntityDeleted)(nil),           // 23: opsync.v1.EntityDeleted
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	16, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1541,11 +1559,12 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	20, // 19: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
 	21, // 20: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
 	22, // 21: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	23, // 22: opsync.v1.Event.entity_deleted:type_name -> opsync.v1.EntityDeleted
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1571,6 +1590,7 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_InstanceRegistered)(nil),
 		(*Event_EntityCreated)(nil),
 		(*Event_EntityUpdated)(nil),
+		(*Event_EntityDeleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
