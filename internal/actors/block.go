@@ -111,6 +111,11 @@ func (a *blockActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.latest = a.j.state.Entity()
+		if a.j.state.Deleted() {
+			// A crash may have come between the deletion and the end of
+			// the journal's removal: finish it (it is idempotent).
+			a.j.removeJournal(a.latest.BusinessId != "")
+		}
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 	case *opsyncpb.CreateEntity:
 		a.onCreate(ctx, m)

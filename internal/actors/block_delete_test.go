@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"context"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -89,5 +92,41 @@ func TestBlockViewersByNode(t *testing.T) {
 	a := h.ask(&opsyncpb.GetEntity{})
 	if a.Viewers != 2 || len(a.ViewersByNode) != 1 || a.ViewersByNode[a1.pid.Address] != 2 || a2.pid.Address != a1.pid.Address {
 		t.Fatalf("viewers %d by node %v", a.Viewers, a.ViewersByNode)
+	}
+}
+
+// A crash between a deletion and the end of its journal's removal: the
+// next activation recovers the deleted block and removes the journal.
+func TestBlockDeleteFinishesAnInterruptedRemoval(t *testing.T) {
+	for _, businessID := range []string{"poll-1", ""} {
+		store := newTestStore()
+		journal := JournalID(KindBlock, testBlock)
+		var evs [][]byte
+		for _, ev := range []*opsyncpb.Event{
+			{Kind: &opsyncpb.Event_EntityCreated{EntityCreated: &opsyncpb.EntityCreated{Entity: &opsyncpb.BlockEntity{BlockId: "blk_test", BusinessId: businessID, Version: 1}}}},
+			{Kind: &opsyncpb.Event_EntityDeleted{EntityDeleted: &opsyncpb.EntityDeleted{Tombstone: &opsyncpb.BlockEntity{BlockId: "blk_test", BusinessId: businessID, Version: 2, Deleted: true}}}},
+		} {
+			b, err := proto.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, b)
+		}
+		if err := store.MemStore.Append(context.Background(), journal, 1, evs); err != nil {
+			t.Fatal(err)
+		}
+		d := (&Deps{Store: store, Clock: newFakeClock(), Logger: quiet}).withDefaults()
+		h := &blockTest{t: t, system: newSystem(t), deps: d}
+		h.start()
+		if a := h.ask(&opsyncpb.GetEntity{}); a.Code != BlockNotFound {
+			t.Fatalf("business id %q: %+v", businessID, a)
+		}
+		wantSnap := uint64(0)
+		if businessID != "" {
+			wantSnap = 2
+		}
+		store.await(t, "the journal removed", func() bool {
+			return len(store.events(t, journal)) == 0 && store.snapshotSeq(t, journal) == wantSnap
+		})
 	}
 }
