@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 )
 
@@ -29,6 +30,21 @@ func TestBlockViewersOnEveryNodeOfASet(t *testing.T) {
 	vs := connectViewers(t, inst, specs, id)
 	for _, v := range vs {
 		expectVersions(t, v, 1, 1)
+	}
+	// The records view counts them per node, from any node.
+	for _, u := range urls {
+		var rec blockRecords
+		if st := call(t, http.MethodGet, u+"/api/v1/instances/"+inst+"/blocks/"+id, nil, &rec); st != http.StatusOK {
+			t.Fatalf("records view: HTTP %d", st)
+		}
+		if rec.Viewers.Total != 3*perNode || len(rec.Viewers.ByNode) != 3 || rec.Block.Version != "1" {
+			t.Fatalf("records view from %s: %+v", u, rec)
+		}
+		for node, n := range rec.Viewers.ByNode {
+			if n != perNode {
+				t.Fatalf("records view: %d viewers on %s, want %d", n, node, perNode)
+			}
+		}
 	}
 	runUpdaters(t, urls, inst, id, 4, updates, nil)
 	for _, v := range vs {

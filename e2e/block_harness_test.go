@@ -32,6 +32,21 @@ type blockEntityJSON struct {
 	BusinessID string `json:"business_id"`
 }
 
+// blockRecords is the admin API's records view of a block.
+type blockRecords struct {
+	Block struct {
+		BlockID    string `json:"blockId"`
+		BusinessID string `json:"businessId"`
+		Title      string `json:"title"`
+		Version    string `json:"version"`
+		UpdatedAt  int64  `json:"updatedAt"`
+	} `json:"block"`
+	Viewers struct {
+		Total  int            `json:"total"`
+		ByNode map[string]int `json:"byNode"`
+	} `json:"viewers"`
+}
+
 // blockAPI calls the block API with the instance's API key.
 func blockAPI(t *testing.T, base, instance, method, path string, body any) (int, blockAnswer) {
 	t.Helper()
