@@ -201,20 +201,15 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 	// later one must be the next.
 	epoch := time.Now()
 	h := &histogram{}
-	var delivered, dups, disorder, disconnects, warmed atomic.Int64
-	var firstErr atomic.Value
-	allWarm, allDone := make(chan struct{}), make(chan struct{})
-	var warmOnce, doneOnce sync.Once
+	tl := newTally(c.Viewers, r.Expected)
+	var disorder atomic.Int64
 	fl.each(func(i int, cn *wsConn) {
 		var last uint64
 		e := &opsyncpb.BlockEntity{}
 		for {
 			f, err := cn.next(runCtx)
 			if err != nil {
-				if runCtx.Err() == nil {
-					disconnects.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("viewer %d: %v", i, err))
-				}
+				tl.lost(runCtx, "viewer", i, err)
 				return
 			}
 			st := f.GetState()
@@ -224,16 +219,14 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 			now := time.Since(epoch)
 			switch {
 			case st.Version <= last:
-				dups.Add(1)
+				tl.dups.Add(1)
 				continue
 			case last > 0 && st.Version != last+1:
 				disorder.Add(1)
 			}
 			last = st.Version
 			if st.Version == 1 {
-				if warmed.Add(1) == int64(c.Viewers) {
-					warmOnce.Do(func() { close(allWarm) })
-				}
+				tl.warm()
 				continue
 			}
 			if err := proto.Unmarshal(st.Data, e); err == nil {
@@ -243,19 +236,13 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 					}
 				}
 			}
-			if delivered.Add(1) == r.Expected {
-				doneOnce.Do(func() { close(allDone) })
-			}
+			tl.deliver(1)
 		}
 	})
 	timer := time.NewTimer(c.Timeout)
 	defer timer.Stop()
-	select {
-	case <-allWarm:
-	case <-timer.C:
-		return nil, fmt.Errorf("bench: only %d of %d viewers received the block's first version within %s", warmed.Load(), c.Viewers, c.Timeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := tl.awaitWarm(ctx, timer, "viewers"); err != nil {
+		return nil, err
 	}
 
 	// Update, paced to the rate.
@@ -265,7 +252,7 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 	cpu := startCPU(t.pids()...)
 	start := time.Now()
 	stop := env.ticker(func() {
-		env.logf("block: %d/%d delivered, %.0f/s", delivered.Load(), r.Expected, float64(delivered.Load())/time.Since(start).Seconds())
+		env.logf("block: %d/%d delivered, %.0f/s", tl.delivered.Load(), r.Expected, float64(tl.delivered.Load())/time.Since(start).Seconds())
 	})
 	var next atomic.Int64
 	var uwg sync.WaitGroup
@@ -280,29 +267,20 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 				if u >= c.Updates {
 					return
 				}
-				if c.Rate > 0 {
-					if wait := time.Until(start.Add(time.Duration(float64(u) / float64(c.Rate) * float64(time.Second)))); wait > 0 {
-						time.Sleep(wait) // pacing, not synchronisation
-					}
-				}
+				pace(start, float64(u), c.Rate)
 				t0 := time.Now()
 				_, err := as[u%len(as)].blockCall(runCtx, http.MethodPut, path, strconv.Quote(stamp(sb, epoch, c.PayloadSize-2)))
 				uh.record(time.Since(t0))
 				if err != nil && runCtx.Err() == nil {
 					updErrs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					tl.fail(err.Error())
 				}
 			}
 		}()
 	}
 	uwg.Wait()
 	r.UpdateSeconds = round3(time.Since(start).Seconds())
-	select {
-	case <-allDone:
-	case <-timer.C:
-		env.logf("block: timed out with %d of %d delivered", delivered.Load(), r.Expected)
-	case <-ctx.Done():
-	}
+	tl.awaitDone(ctx, timer, env, "block")
 	elapsed := time.Since(start)
 	stop()
 	benchCPU, serverCPU := cpu.stop()
@@ -310,13 +288,13 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 	if t.srv != nil {
 		r.ServerCPU = &serverCPU
 		r.ServerRSSBytes = t.rss()
-		if d := delivered.Load(); d > 0 {
+		if d := tl.delivered.Load(); d > 0 {
 			r.ServerCPUPerDeliveryUs = round1(serverCPU.CPUSeconds * 1e6 / float64(d))
 		}
 	}
 	r.BenchRSSBytes, _ = processRSS(0)
-	r.Deliveries, r.Duplicates, r.OutOfOrder = delivered.Load(), dups.Load(), disorder.Load()
-	r.Disconnects, r.UpdateErrors = disconnects.Load(), updErrs.Load()
+	r.Deliveries, r.Duplicates, r.OutOfOrder = tl.delivered.Load(), tl.dups.Load(), disorder.Load()
+	r.Disconnects, r.UpdateErrors = tl.disconnects.Load(), updErrs.Load()
 	r.Missing = r.Expected - r.Deliveries
 	r.Seconds = round3(elapsed.Seconds())
 	r.DeliveriesPerSec = rate(r.Deliveries, elapsed)
@@ -324,8 +302,6 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 	if r.LatencyMs.P99 <= 50 {
 		r.GoalRatio = round3(r.DeliveriesPerSec / 200000)
 	}
-	if e, ok := firstErr.Load().(string); ok {
-		r.FirstError = e
-	}
+	r.FirstError = tl.firstError()
 	return r, ctx.Err()
 }
