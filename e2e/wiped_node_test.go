@@ -52,7 +52,10 @@ func TestSetRebuildsAWipedNode(t *testing.T) {
 
 	set.start(victim)
 	set.waitReady(0, 1, 2)
-	set.waitCaughtUp(victim, set.leader(victim))
+	leader := set.leader(victim)
+	set.waitCaughtUp(victim, leader)
+	before, _ := set.status(victim)
+	lst, _ := set.status(leader)
 	// A graceful stop: the replica's writes are not fsynced one by one
 	// (raft's log is the durable copy, replayed into the replica at the
 	// next start), so an offline read right after kill -9 could miss the
@@ -61,7 +64,9 @@ func TestSetRebuildsAWipedNode(t *testing.T) {
 	for user, want := range acked {
 		out, errOut, code := run(t, "journal", "--data", dir, "dump", "stream:"+inst+"/u/"+user)
 		if code != 0 {
-			t.Fatalf("journal dump of %s on the rebuilt node: exit %d: %s", user, code, errOut)
+			actors, _, _ := run(t, "journal", "--data", dir, "list")
+			t.Fatalf("journal dump of %s on the rebuilt node: exit %d: %s\nrebuilt node's status before its stop: %+v\nleader %d's: %+v\nits journal's actors:\n%s",
+				user, code, errOut, before, leader, lst, actors)
 		}
 		got := map[string]uint64{}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,17 +98,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		logger.Info("stopping", "signal", s.String())
 	case err := <-n.Served():
 		logger.Error("http server stopped", "err", err)
-		n.Close()
+		closeBounded(n.Close, closeTimeout, logger, stderr)
 		return 1
 	case <-n.RejoinNeeded():
 		logger.Warn("cut off from the node set and reachable again: restarting to rejoin under a new member id")
-		if err := n.Close(); err != nil {
+		if err := closeBounded(n.Close, closeTimeout, logger, stderr); err != nil {
 			logger.Warn("close", "err", err)
 		}
 		return reexec(stderr)
 	}
-	if err := n.Close(); err != nil {
+	if err := closeBounded(n.Close, closeTimeout, logger, stderr); err != nil {
 		logger.Warn("close", "err", err)
+		if errors.Is(err, errCloseTimeout) {
+			return 1
+		}
 	}
 	return 0
 }

@@ -38,6 +38,11 @@ type ClientParams struct {
 	Logger *slog.Logger
 	// Clock drives the actor's timeouts; nil is the wall clock.
 	Clock Clock
+
+	// Connected is the frame the actor writes first, once the streams it
+	// attaches to at start have answered (client_connected.go); its
+	// server_time is set then. Nil: none (the actors' tests).
+	Connected *opsyncpb.Connected
 }
 
 // Client is the edge's handle on a client actor.
@@ -45,6 +50,7 @@ type Client struct {
 	pid   *actor.PID
 	root  *actor.RootContext
 	actor *clientActor
+	ready <-chan struct{}
 }
 
 // Grains finds the cluster's virtual actors: *cluster.Cluster in a node, a
@@ -73,8 +79,12 @@ func StartClient(system *actor.ActorSystem, c Grains, p ClientParams) *Client {
 	root := system.Root
 	ca := newClientActor(c, p)
 	pid := root.Spawn(actor.PropsFromProducer(func() actor.Actor { return ca }))
-	return &Client{pid: pid, root: root, actor: ca}
+	return &Client{pid: pid, root: root, actor: ca, ready: ca.ready}
 }
+
+// Ready is closed once the actor has written Connected (or stopped): the
+// edge reads the client's frames from then on.
+func (h *Client) Ready() <-chan struct{} { return h.ready }
 
 // Handle passes a frame the client sent (register, unregister, ack) to the
 // actor. Acks are taken on the caller's goroutine (the connection's
@@ -108,6 +118,13 @@ type clientActor struct {
 	// deliveries take the mailbox too, so none overtakes an earlier one.
 	mailboxed atomic.Int32
 	stopped   bool
+
+	// Connected (client_connected.go): the frame, whether it was written,
+	// what holds frames until then, and what tells the edge.
+	connectedFrame *opsyncpb.Connected
+	connected      bool
+	gate           *connGate
+	ready          chan struct{}
 
 	p        ClientParams
 	cl       Grains
@@ -174,6 +191,9 @@ func newClientActor(c Grains, p ClientParams) *clientActor {
 	for biz, point := range p.BizTypes {
 		a.cursor[biz], a.from[biz] = point, point
 	}
+	// Every frame goes through the gate, which holds them until Connected.
+	a.gate, a.connectedFrame, a.ready = &connGate{sink: p.Sink}, p.Connected, make(chan struct{})
+	a.p.Sink, a.p.Connected = a.gate, nil
 	return a
 }
 
@@ -183,6 +203,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
+		a.awaitSubscribed(ctx)
 		// Without the configs, every bizType is taken as a specified one
 		// that may be delivered.
 		a.configs = map[string]*opsyncpb.BizTypeConfig{}
@@ -190,6 +211,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 			a.setConfigs(list)
 		}
 		a.attach(ctx, a.cursor)
+		a.onSubscribedAll() // at once when it attached to nothing
 		clientsOf(ctx.ActorSystem()).Store(a.self.Id, a)
 		a.scheduleLinkCheck(ctx)
 	case *checkLinks:
@@ -227,6 +249,9 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		if l := a.links[m.Stream]; l != nil {
 			l.confirmed = true
 		}
+		a.onSubscribedAll()
+	case *connectedDue:
+		a.onConnectedDue()
 	case *subscribeCheck:
 		if l := m.link; m.attempt == l.attempt && !l.confirmed && l.pid != nil {
 			a.p.Logger.Debug("client: stream did not answer the subscription, attaching again", slog.String("stream", l.identity), slog.String("pid", l.pid.String()))
@@ -236,6 +261,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.sendAcks()
 	case *actor.Stopping:
 		a.stopped = true
+		if !a.connected {
+			a.connected = true // no Connected now
+			close(a.ready)
+		}
 		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
 		a.sendAcks()
 		for _, l := range a.states {

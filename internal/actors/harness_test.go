@@ -209,6 +209,11 @@ func (s *testStore) DeleteRange(ctx context.Context, journal string, from, to ui
 	return s.MemStore.DeleteRange(ctx, journal, from, to)
 }
 
+func (s *testStore) DeleteRanges(ctx context.Context, journal string, ranges []persistence.SeqRange) error {
+	defer s.notify()
+	return s.MemStore.DeleteRanges(ctx, journal, ranges)
+}
+
 func (s *testStore) SaveSnapshot(ctx context.Context, journal string, seq uint64, data []byte) error {
 	defer s.notify()
 	return s.MemStore.SaveSnapshot(ctx, journal, seq, data)
@@ -935,12 +940,14 @@ type testSink struct {
 	frames chan sinkFrame
 }
 
-// sinkFrame is one Deliver frame written to the connection.
+// sinkFrame is one Deliver (or state, or Connected) frame written to the
+// connection.
 type sinkFrame struct {
-	shared bool   // written with SendEncoded (the hub's bytes)
-	bytes  []byte // what SendEncoded got
-	msgs   []*opsyncpb.SyncMessage
-	state  *opsyncpb.StateUpdate // a state frame's
+	connected bool
+	shared    bool   // written with SendEncoded (the hub's bytes)
+	bytes     []byte // what SendEncoded got
+	msgs      []*opsyncpb.SyncMessage
+	state     *opsyncpb.StateUpdate // a state frame's
 }
 
 func newTestSink(t *testing.T) *testSink {
@@ -948,7 +955,7 @@ func newTestSink(t *testing.T) *testSink {
 }
 
 func (s *testSink) Send(f *opsyncpb.ServerFrame) error {
-	s.frames <- sinkFrame{msgs: f.GetDeliver().GetMessages()}
+	s.frames <- sinkFrame{connected: f.GetConnected() != nil, msgs: f.GetDeliver().GetMessages()}
 	return nil
 }
 
@@ -979,6 +986,9 @@ func (s *testSink) next() sinkFrame {
 // more consecutive ids of one bizType as "A1-256", and "(shared)" at the
 // end when it was written as the hub's bytes.
 func (f sinkFrame) String() string {
+	if f.connected {
+		return "connected"
+	}
 	if f.state != nil {
 		return fmt.Sprintf("%s/%s v%d", f.state.Kind, f.state.Id, f.state.Version)
 	}

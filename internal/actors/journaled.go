@@ -55,10 +55,13 @@ type journaled[S eventSourced] struct {
 
 	// snapshot encodes the state as its snapshot message.
 	snapshot func(S) proto.Message
-	// keepFrom is the lowest seq below a snapshot the journal must keep
-	// (a stream's oldest retained entry: its payload is read from the
-	// journal); 0 keeps nothing. Nil keeps nothing.
-	keepFrom func(S) uint64
+	// keep lists, ascending, the seqs the journal must keep below a
+	// snapshot (a stream's retained entries: their payloads are read from
+	// the journal); nil keeps nothing. See journaled_trim.go.
+	keep func(S) []uint64
+	// trimmed is the seq up to which this activation's trims deleted what
+	// the journal need not keep.
+	trimmed uint64
 	// applied runs after a batch of events was stored and applied, and
 	// each one's done was called.
 	applied func(ctx actor.Context, batch []*pending)
@@ -232,13 +235,11 @@ func (j *journaled[S]) onAppendDone(ctx actor.Context, m *appendDone) {
 // loop.
 func (j *journaled[S]) takeSnapshot() {
 	seq := j.state.LastSeq()
-	trimTo := seq
-	if j.keepFrom != nil {
-		if k := j.keepFrom(j.state); k > 0 && k <= seq {
-			trimTo = k - 1
-		}
+	var keep []uint64
+	if j.keep != nil {
+		keep = j.keep(j.state)
 	}
-	j.snapshotAndTrim("snapshot", trimTo, true)
+	j.snapshotAndTrim("snapshot", trimRanges(keep, j.trimmed, seq), true)
 }
 
 // removeJournal removes the actor's journal once the event that ends its
@@ -251,14 +252,14 @@ func (j *journaled[S]) takeSnapshot() {
 // the deleted state at every step, so a crash at any point recovers it and
 // a later removal finishes the job.
 func (j *journaled[S]) removeJournal(keepTombstone bool) {
-	j.snapshotAndTrim("journal removal", j.state.LastSeq(), keepTombstone)
+	// From 1, whatever earlier trims did: nothing is kept.
+	j.snapshotAndTrim("journal removal", trimRanges(nil, 0, j.state.LastSeq()), keepTombstone)
 }
 
 // snapshotAndTrim stores a snapshot of the state now (encoded on the
 // loop, so that it is consistent) and deletes older snapshots and the
-// events up to trimTo, off the loop; without keep, that snapshot too,
-// last.
-func (j *journaled[S]) snapshotAndTrim(what string, trimTo uint64, keep bool) {
+// events of trim, off the loop; without keep, that snapshot too, last.
+func (j *journaled[S]) snapshotAndTrim(what string, trim []persistence.SeqRange, keep bool) {
 	j.sinceSnap = 0
 	seq := j.state.LastSeq()
 	data, err := proto.Marshal(j.snapshot(j.state))
@@ -266,6 +267,9 @@ func (j *journaled[S]) snapshotAndTrim(what string, trimTo uint64, keep bool) {
 		j.log.Warn(what+": snapshot encoding failed", slog.Any("err", err))
 		return
 	}
+	// Taken as done now: a trim that fails is made good by the next
+	// activation's first.
+	j.trimmed = seq
 	j.sideWork(what, func(ctx context.Context, store persistence.Store) error {
 		if err := store.SaveSnapshot(ctx, j.journal, seq, data); err != nil {
 			return err
@@ -276,11 +280,9 @@ func (j *journaled[S]) snapshotAndTrim(what string, trimTo uint64, keep bool) {
 			}
 		}
 		// Recovery starts from the snapshot: the events it covers are
-		// needed no more, except the entries a stream still retains. The
-		// range starts at 1 each time (one range tombstone, whatever is
-		// already gone), so a trim that failed is made good by the next.
-		if trimTo >= 1 {
-			if err := store.DeleteRange(ctx, j.journal, 1, trimTo); err != nil {
+		// needed no more, except those kept (journaled_trim.go).
+		if len(trim) > 0 {
+			if err := store.DeleteRanges(ctx, j.journal, trim); err != nil {
 				return err
 			}
 		}

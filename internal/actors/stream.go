@@ -40,7 +40,7 @@ type streamActor struct {
 
 	subs    map[string]*subscriber
 	subSeq  uint64                       // subscribe order: the latest is the "most recently online"
-	tries   map[string]map[uint64]uint32 // device (or the user) -> oplog id -> deliveries
+	tries   map[string]map[uint64]uint32 // device (or the user) -> oplog id -> deliveries (stream_retries.go)
 	removal map[uint64]bool              // entries whose removal is queued or being written
 	transit uint64                       // the last id given to a transient entry
 	ticking bool                         // a tick is scheduled
@@ -48,6 +48,7 @@ type streamActor struct {
 	byKey       map[entryKey]*pushWait                  // entries queued or being written
 	queuedSync  map[syncKey]*opsyncpb.SyncPointAdvanced // sync points queued, not yet in an append
 	queuedStats *opsyncpb.StatsCounted                  // statistics queued, not yet in an append
+	queuedTries map[deliveryKey]uint32                  // delivery counts queued, not yet in an append
 	transients  []transientSent                         // non-persistent entries delivered, ascending id
 	acked       map[string]uint64                       // bizType -> the highest sync point written (arrivals)
 }
@@ -61,7 +62,7 @@ func newStreamActor(deps *Deps) *streamActor {
 	a.j = newJournaled(deps, KindStream, func(s *state.Stream) proto.Message { return s.Snapshot() })
 	// The journal keeps the records of retained entries below a snapshot:
 	// their payloads are read from it.
-	a.j.keepFrom = func(s *state.Stream) uint64 { return s.OldestRetained() }
+	a.j.keep = func(s *state.Stream) []uint64 { return s.RetainedIDs() }
 	a.j.applied = a.onApplied
 	return a
 }
@@ -124,9 +125,16 @@ func (a *streamActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		delete(a.subs, subKey(m.Who))
 	case *actor.ReceiveTimeout:
-		if len(a.subs) == 0 && a.j.idle() {
-			ctx.Stop(ctx.Self())
+		// The counts of first deliveries are written before it goes (the
+		// next timeout stops it, once they are).
+		if len(a.subs) > 0 || !a.j.idle() || a.saveDeliveries() {
+			a.j.flush()
+			// protoactor disarms the timeout once it fires: without this a
+			// stream busy at its first timeout would never passivate.
+			ctx.SetReceiveTimeout(a.deps.PassivateAfter)
+			return
 		}
+		ctx.Stop(ctx.Self())
 	}
 }
 
@@ -141,6 +149,7 @@ func (a *streamActor) recover(ctx actor.Context, init *cluster.ClusterInit) {
 		ctx.Stop(ctx.Self()) // the next message activates it anew
 		return
 	}
+	a.tries = a.state.Deliveries() // retries go on being counted where the last activation stopped
 	ctx.SetReceiveTimeout(a.deps.PassivateAfter)
 	a.onTick(ctx) // entries that expired while the stream was asleep go now
 }

@@ -36,8 +36,8 @@ func (a *streamActor) onAck(ctx actor.Context, m *opsyncpb.AckSyncPoints) {
 		if sub != nil {
 			delete(sub.sent, p.OplogId)
 		}
-		delete(a.tries[m.DeviceId], p.OplogId)
-		delete(a.tries[state.UserDevice], p.OplogId)
+		a.forgetDeliveries(m.DeviceId, p.OplogId)
+		a.forgetDeliveries(state.UserDevice, p.OplogId)
 	}
 	a.countStats(ctx, 0, transient, nil)
 	a.j.flush()
@@ -64,16 +64,12 @@ func (a *streamActor) singleDevice(biz string, point uint64) bool {
 // settle forgets the deliveries of bizType up to point: they are
 // acknowledged.
 func (a *streamActor) settle(sub *subscriber, device, biz string, point uint64) {
-	tries := a.tries[device]
-	for id := range tries {
+	for id := range a.tries[device] {
 		if id <= point {
 			if ref, ok := a.state.Entry(id); !ok || ref.BizType == biz {
-				delete(tries, id)
+				a.forgetDeliveries(device, id)
 			}
 		}
-	}
-	if len(tries) == 0 {
-		delete(a.tries, device)
 	}
 	if sub == nil {
 		return

@@ -233,16 +233,10 @@ func (a *streamActor) prepare(ctx actor.Context, s *subscriber, es []*opsyncpb.E
 		if e.SingleDevice {
 			device = state.UserDevice
 		}
-		tries := a.tries[device]
-		if tries == nil {
-			tries = map[uint64]uint32{}
-			a.tries[device] = tries
-		}
-		if tries[e.OplogId] >= 1+e.MaxRetries {
+		if !a.countDelivery(device, e) {
 			exhausted = append(exhausted, e.OplogId)
 			continue
 		}
-		tries[e.OplogId]++
 		s.sent[e.OplogId] = now
 		out = append(out, e)
 	}

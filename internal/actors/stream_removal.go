@@ -33,9 +33,9 @@ func (a *streamActor) queueRemoval(ctx actor.Context, ids []uint64, reason opsyn
 	}})
 }
 
-// deleteRecords range-deletes the journal records of removed entries, now
-// that their removal is durable, one range per run of consecutive ids, off
-// the actor's loop.
+// deleteRecords deletes the journal records of removed entries, now that
+// their removal is durable, one range per run of consecutive ids, all in
+// one write, off the actor's loop.
 func (a *streamActor) deleteRecords(ids []uint64) {
 	if len(ids) == 0 {
 		return
@@ -52,18 +52,17 @@ func (a *streamActor) deleteRecords(ids []uint64) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	journal := a.j.journal
-	a.j.sideWork("range delete", func(ctx context.Context, store persistence.Store) error {
-		for i := 0; i < len(ids); {
-			j := i
-			for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
-				j++
-			}
-			if err := store.DeleteRange(ctx, journal, ids[i], ids[j]); err != nil {
-				return err
-			}
-			i = j + 1
+	var ranges []persistence.SeqRange
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
 		}
-		return nil
+		ranges = append(ranges, persistence.SeqRange{From: ids[i], To: ids[j]})
+		i = j + 1
+	}
+	a.j.sideWork("range delete", func(ctx context.Context, store persistence.Store) error {
+		return store.DeleteRanges(ctx, journal, ranges)
 	})
 }
 

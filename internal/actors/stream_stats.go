@@ -37,7 +37,7 @@ func (a *streamActor) countStats(ctx actor.Context, pushes, arrivals uint32, glo
 	if pushes == 0 && arrivals == 0 && len(global) == 0 {
 		return
 	}
-	if a.deps.Space != nil && errors.Is(a.deps.Space.Err(), persistence.ErrDiskFull) {
+	if a.belowFloor() {
 		return
 	}
 	if a.queuedStats == nil {
@@ -51,6 +51,13 @@ func (a *streamActor) countStats(ctx actor.Context, pushes, arrivals uint32, glo
 	a.queuedStats.Pushes += pushes
 	a.queuedStats.Arrivals += arrivals
 	a.queuedStats.GlobalArrived = append(a.queuedStats.GlobalArrived, global...)
+}
+
+// belowFloor reports that the node's disk is below its floor, where the
+// store refuses every append: what would be the only thing a stream writes
+// (statistics, delivery counts) is not written then.
+func (a *streamActor) belowFloor() bool {
+	return a.deps.Space != nil && errors.Is(a.deps.Space.Err(), persistence.ErrDiskFull)
 }
 
 // sentTransient remembers a non-persistent entry some client got.

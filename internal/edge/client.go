@@ -72,16 +72,20 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		OSType: connect.OsType, AppVersion: connect.AppVersion, BizTypes: map[string]uint64{},
 		ConsistencyChecked: grant.checked, SessionValid: grant.valid, DeviceStreamWithheld: grant.deviceStreamWithheld,
 		Sink: conn, Window: s.opts.ClientWindow, Logger: s.opts.Logger,
+		// The client actor writes it once its streams list the client, so
+		// that a client online by Connected is online for a push too.
+		Connected: &opsyncpb.Connected{DeviceId: connect.DeviceId, UserId: connect.UserId, WithheldBizTypes: grant.withheld},
 	}
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}
-	_ = conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Connected{Connected: &opsyncpb.Connected{
-		DeviceId: connect.DeviceId, UserId: connect.UserId, ServerTime: time.Now().UnixMilli(), WithheldBizTypes: grant.withheld}}})
 	client := s.member.Attach(params)
 	defer client.Stop()
 	metrics.ConnectedClients.Inc()
 	defer metrics.ConnectedClients.Dec()
+	// The client's frames (acks, registrations, pings) follow Connected;
+	// the actor bounds the wait.
+	<-client.Ready()
 
 	frames.timeout = idleTimeout
 	limits := newConnLimits(connect)

@@ -37,7 +37,15 @@ type Journal interface {
 	// DeleteRange removes the events with from <= seq <= to. It does not
 	// change HighestSeq.
 	DeleteRange(ctx context.Context, actorID string, from, to uint64) error
+
+	// DeleteRanges removes the events of every range, as one write (one
+	// fsync, one replicated entry), however many ranges there are. It does
+	// not change HighestSeq; an empty list writes nothing.
+	DeleteRanges(ctx context.Context, actorID string, ranges []SeqRange) error
 }
+
+// SeqRange is the seqs From <= seq <= To (none when From > To).
+type SeqRange struct{ From, To uint64 }
 
 // SnapshotStore keeps snapshots of actor state by sequence number.
 type SnapshotStore interface {

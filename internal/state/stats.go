@@ -60,6 +60,9 @@ func (s *Stream) Counts(sinceMs int64) (pushes, arrivals uint64) {
 // sync point any device has for it, and above above (the writer's own
 // mark of sync points not applied yet).
 func (s *Stream) Arrivals(bizType string, above, point uint64) uint64 {
+	if point <= above {
+		return 0 // before the walk over every device's sync points
+	}
 	for _, points := range s.syncPoints {
 		above = max(above, points[bizType])
 	}

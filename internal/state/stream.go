@@ -20,6 +20,8 @@ type Stream struct {
 
 	days          []dayStats        // ascending day, at most StatsDays
 	globalArrived map[string]uint64 // global bizType -> the highest oplog id counted as arrived
+
+	deliveries map[string]map[uint64]uint32 // device -> oplog id -> deliveries counted (deliveries.go)
 }
 
 // UserDevice is the device id under which a stream records the sync points
@@ -28,19 +30,20 @@ const UserDevice = ""
 
 // NewStream returns the state of a stream that has no events.
 func NewStream() *Stream {
-	return &Stream{keys: map[keyHash]keyRef{}, syncPoints: map[string]map[string]uint64{}, globalArrived: map[string]uint64{}}
+	return &Stream{keys: map[keyHash]keyRef{}, syncPoints: map[string]map[string]uint64{}, globalArrived: map[string]uint64{},
+		deliveries: map[string]map[uint64]uint32{}}
 }
 
 // LastSeq is the sequence number of the last applied event.
 func (s *Stream) LastSeq() uint64 { return s.lastSeq }
 
-// OldestRetained is the oplog id of the oldest retained entry, 0 when the
-// stream retains none.
-func (s *Stream) OldestRetained() uint64 {
-	if len(s.entries) == 0 {
-		return 0
+// RetainedIDs are the oplog ids of the retained entries, ascending.
+func (s *Stream) RetainedIDs() []uint64 {
+	out := make([]uint64, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = e.OplogId
 	}
-	return s.entries[0].OplogId
+	return out
 }
 
 // Len is the number of retained entries.
@@ -114,10 +117,13 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 		if p.OplogId > dev[p.BizType] {
 			dev[p.BizType] = p.OplogId
 		}
+		s.settleDeliveries(p.DeviceId, p.BizType, p.OplogId)
 	case *opsyncpb.Event_EntriesRemoved:
 		s.remove(k.EntriesRemoved)
 	case *opsyncpb.Event_StatsCounted:
 		s.countStats(ev.Time, k.StatsCounted)
+	case *opsyncpb.Event_DeliveriesCounted:
+		s.countDeliveries(k.DeliveriesCounted)
 	default:
 		return fmt.Errorf("events: %T is not a stream event", ev.Kind)
 	}
@@ -154,6 +160,7 @@ func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
 	}
 	clear(s.entries[len(kept):])
 	s.entries = kept
+	s.forgetDeliveries(gone)
 }
 
 // Removing describes the retained entries ids for their removal event.
@@ -234,7 +241,8 @@ func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newe
 
 // Snapshot returns the state as a message to store.
 func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
-	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped, Keys: s.keysSnapshot()}
+	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped, Keys: s.keysSnapshot(),
+		Deliveries: s.deliveriesSnapshot()}
 	s.statsSnapshot(snap)
 	devices := make([]string, 0, len(s.syncPoints))
 	for d := range s.syncPoints {
@@ -266,5 +274,6 @@ func RestoreStream(snap *opsyncpb.StreamSnapshot) *Stream {
 		}
 		s.syncPoints[d.DeviceId] = points
 	}
+	s.restoreDeliveries(snap.Deliveries)
 	return s
 }

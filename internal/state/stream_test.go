@@ -88,12 +88,9 @@ func TestStreamEntriesAfter(t *testing.T) {
 	}
 }
 
-// A snapshot restores the same state that replaying the events builds.
-func TestStreamSnapshotRoundTrip(t *testing.T) {
-	s := NewStream()
-	mustApply(t, s, 1, entry("A", "m1"))
-	mustApply(t, s, 2, syncPoint("d1", "A", 1))
-	mustApply(t, s, 3, syncPoint("d2", "A", 1))
+// restored is the state s's snapshot restores, through its encoding.
+func restored(t *testing.T, s *Stream) *Stream {
+	t.Helper()
 	b, err := proto.Marshal(s.Snapshot())
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +99,16 @@ func TestStreamSnapshotRoundTrip(t *testing.T) {
 	if err := proto.Unmarshal(b, &snap); err != nil {
 		t.Fatal(err)
 	}
-	r := RestoreStream(&snap)
+	return RestoreStream(&snap)
+}
+
+// A snapshot restores the same state that replaying the events builds.
+func TestStreamSnapshotRoundTrip(t *testing.T) {
+	s := NewStream()
+	mustApply(t, s, 1, entry("A", "m1"))
+	mustApply(t, s, 2, syncPoint("d1", "A", 1))
+	mustApply(t, s, 3, syncPoint("d2", "A", 1))
+	r := restored(t, s)
 	mustApply(t, s, 4, entry("A", "m2"))
 	mustApply(t, r, 4, entry("A", "m2"))
 	if !proto.Equal(s.Snapshot(), r.Snapshot()) {

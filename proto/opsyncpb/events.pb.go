@@ -718,6 +718,120 @@ func (x *EntriesRemoved) GetEntries() []*RemovedEntry {
 	return nil
 }
 
+// DeliveriesCounted records how many times entries were delivered to a
+// device (device_id "" for single-device entries, whose retries the user's
+// devices share), so that an entry's retries go on being counted across a
+// restart, a failover or a passivation of its stream, and it is removed
+// after its last one. A stream writes the counts of a redelivery (one event
+// for the redeliveries of one append, not one per entry), and before it
+// passivates those of first deliveries; a first delivery alone is not
+// written at once (it is the common case, and a crash loses it: at most one
+// delivery more of the entry).
+type DeliveriesCounted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Counts        []*DeliveryCount       `protobuf:"bytes,1,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveriesCounted) Reset() {
+	*x = DeliveriesCounted{}
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveriesCounted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveriesCounted) ProtoMessage() {}
+
+func (x *DeliveriesCounted) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveriesCounted.ProtoReflect.Descriptor instead.
+func (*DeliveriesCounted) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeliveriesCounted) GetCounts() []*DeliveryCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// DeliveryCount is the deliveries of one entry to one device so far.
+type DeliveryCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	OplogId       uint64                 `protobuf:"varint,2,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	Deliveries    uint32                 `protobuf:"varint,3,opt,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryCount) Reset() {
+	*x = DeliveryCount{}
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryCount) ProtoMessage() {}
+
+func (x *DeliveryCount) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryCount.ProtoReflect.Descriptor instead.
+func (*DeliveryCount) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeliveryCount) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeliveryCount) GetOplogId() uint64 {
+	if x != nil {
+		return x.OplogId
+	}
+	return 0
+}
+
+func (x *DeliveryCount) GetDeliveries() uint32 {
+	if x != nil {
+		return x.Deliveries
+	}
+	return 0
+}
+
 // BizTypeConfig is one bizType of an instance (the source's "sync config").
 type BizTypeConfig struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -744,7 +858,7 @@ type BizTypeConfig struct {
 
 func (x *BizTypeConfig) Reset() {
 	*x = BizTypeConfig{}
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +870,7 @@ func (x *BizTypeConfig) String() string {
 func (*BizTypeConfig) ProtoMessage() {}
 
 func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[6]
+	mi := &file_opsync_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +883,7 @@ func (x *BizTypeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeConfig.ProtoReflect.Descriptor instead.
 func (*BizTypeConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BizTypeConfig) GetBizType() string {
@@ -886,7 +1000,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1012,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[7]
+	mi := &file_opsync_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1025,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InstanceCreated) GetInstanceId() string {
@@ -930,7 +1044,7 @@ type BizTypePut struct {
 
 func (x *BizTypePut) Reset() {
 	*x = BizTypePut{}
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1056,7 @@ func (x *BizTypePut) String() string {
 func (*BizTypePut) ProtoMessage() {}
 
 func (x *BizTypePut) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[8]
+	mi := &file_opsync_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1069,7 @@ func (x *BizTypePut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypePut.ProtoReflect.Descriptor instead.
 func (*BizTypePut) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BizTypePut) GetConfig() *BizTypeConfig {
@@ -982,7 +1096,7 @@ type BizTypeDeleted struct {
 
 func (x *BizTypeDeleted) Reset() {
 	*x = BizTypeDeleted{}
-	mi := &file_opsync_v1_events_proto_msgTypes[9]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1108,7 @@ func (x *BizTypeDeleted) String() string {
 func (*BizTypeDeleted) ProtoMessage() {}
 
 func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[9]
+	mi := &file_opsync_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1121,7 @@ func (x *BizTypeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeDeleted.ProtoReflect.Descriptor instead.
 func (*BizTypeDeleted) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BizTypeDeleted) GetBizType() string {
@@ -1034,7 +1148,7 @@ type BizTypeOnlineChanged struct {
 
 func (x *BizTypeOnlineChanged) Reset() {
 	*x = BizTypeOnlineChanged{}
-	mi := &file_opsync_v1_events_proto_msgTypes[10]
+	mi := &file_opsync_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1160,7 @@ func (x *BizTypeOnlineChanged) String() string {
 func (*BizTypeOnlineChanged) ProtoMessage() {}
 
 func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[10]
+	mi := &file_opsync_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1173,7 @@ func (x *BizTypeOnlineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeOnlineChanged.ProtoReflect.Descriptor instead.
 func (*BizTypeOnlineChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BizTypeOnlineChanged) GetBizType() string {
@@ -1087,6 +1201,7 @@ type Event struct {
 	//	*Event_SyncPointAdvanced
 	//	*Event_EntriesRemoved
 	//	*Event_StatsCounted
+	//	*Event_DeliveriesCounted
 	//	*Event_InstanceCreated
 	//	*Event_BizTypePut
 	//	*Event_BizTypeDeleted
@@ -1105,7 +1220,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_opsync_v1_events_proto_msgTypes[11]
+	mi := &file_opsync_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1232,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_events_proto_msgTypes[11]
+	mi := &file_opsync_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1245,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetTime() int64 {
@@ -1178,6 +1293,15 @@ func (x *Event) GetStatsCounted() *StatsCounted {
 	if x != nil {
 		if x, ok := x.Kind.(*Event_StatsCounted); ok {
 			return x.StatsCounted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDeliveriesCounted() *DeliveriesCounted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DeliveriesCounted); ok {
+			return x.DeliveriesCounted
 		}
 	}
 	return nil
@@ -1302,6 +1426,10 @@ type Event_StatsCounted struct {
 	StatsCounted *StatsCounted `protobuf:"bytes,13,opt,name=stats_counted,json=statsCounted,proto3,oneof"`
 }
 
+type Event_DeliveriesCounted struct {
+	DeliveriesCounted *DeliveriesCounted `protobuf:"bytes,14,opt,name=deliveries_counted,json=deliveriesCounted,proto3,oneof"`
+}
+
 type Event_InstanceCreated struct {
 	InstanceCreated *InstanceCreated `protobuf:"bytes,20,opt,name=instance_created,json=instanceCreated,proto3,oneof"`
 }
@@ -1356,6 +1484,8 @@ func (*Event_SyncPointAdvanced) isEvent_Kind() {}
 func (*Event_EntriesRemoved) isEvent_Kind() {}
 
 func (*Event_StatsCounted) isEvent_Kind() {}
+
+func (*Event_DeliveriesCounted) isEvent_Kind() {}
 
 func (*Event_InstanceCreated) isEvent_Kind() {}
 
@@ -1422,7 +1552,15 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x0eEntriesRemoved\x12\x1b\n" +
 	"\toplog_ids\x18\x01 \x03(\x04R\boplogIds\x120\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x18.opsync.v1.RemovalReasonR\x06reason\x121\n" +
-	"\aentries\x18\x03 \x03(\v2\x17.opsync.v1.RemovedEntryR\aentries\"\xa9\x04\n" +
+	"\aentries\x18\x03 \x03(\v2\x17.opsync.v1.RemovedEntryR\aentries\"E\n" +
+	"\x11DeliveriesCounted\x120\n" +
+	"\x06counts\x18\x01 \x03(\v2\x18.opsync.v1.DeliveryCountR\x06counts\"g\n" +
+	"\rDeliveryCount\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x19\n" +
+	"\boplog_id\x18\x02 \x01(\x04R\aoplogId\x12\x1e\n" +
+	"\n" +
+	"deliveries\x18\x03 \x01(\rR\n" +
+	"deliveries\"\xa9\x04\n" +
 	"\rBizTypeConfig\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12&\n" +
@@ -1457,14 +1595,15 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xef\b\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xbe\t\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
 	" \x01(\v2\x10.opsync.v1.EntryH\x00R\rentryAppended\x12N\n" +
 	"\x13sync_point_advanced\x18\v \x01(\v2\x1c.opsync.v1.SyncPointAdvancedH\x00R\x11syncPointAdvanced\x12D\n" +
 	"\x0fentries_removed\x18\f \x01(\v2\x19.opsync.v1.EntriesRemovedH\x00R\x0eentriesRemoved\x12>\n" +
-	"\rstats_counted\x18\r \x01(\v2\x17.opsync.v1.StatsCountedH\x00R\fstatsCounted\x12G\n" +
+	"\rstats_counted\x18\r \x01(\v2\x17.opsync.v1.StatsCountedH\x00R\fstatsCounted\x12M\n" +
+	"\x12deliveries_counted\x18\x0e \x01(\v2\x1c.opsync.v1.DeliveriesCountedH\x00R\x11deliveriesCounted\x12G\n" +
 	"\x10instance_created\x18\x14 \x01(\v2\x1a.opsync.v1.InstanceCreatedH\x00R\x0finstanceCreated\x129\n" +
 	"\fbiz_type_put\x18\x15 \x01(\v2\x15.opsync.v1.BizTypePutH\x00R\n" +
 	"bizTypePut\x12E\n" +
@@ -1509,7 +1648,7 @@ func file_opsync_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_opsync_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_opsync_v1_events_proto_goTypes = []any{
 	(Scope)(0),                      // 0: opsync.v1.Scope
 	(Target)(0),                     // 1: opsync.v1.Target
@@ -1521,50 +1660,54 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*IdempotencyKey)(nil),          // 7: opsync.v1.IdempotencyKey
 	(*RemovedEntry)(nil),            // 8: opsync.v1.RemovedEntry
 	(*EntriesRemoved)(nil),          // 9: opsync.v1.EntriesRemoved
-	(*BizTypeConfig)(nil),           // 10: opsync.v1.BizTypeConfig
-	(*InstanceCreated)(nil),         // 11: opsync.v1.InstanceCreated
-	(*BizTypePut)(nil),              // 12: opsync.v1.BizTypePut
-	(*BizTypeDeleted)(nil),          // 13: opsync.v1.BizTypeDeleted
-	(*BizTypeOnlineChanged)(nil),    // 14: opsync.v1.BizTypeOnlineChanged
-	(*Event)(nil),                   // 15: opsync.v1.Event
-	(*SyncPoint)(nil),               // 16: opsync.v1.SyncPoint
-	(*InstanceKeysSet)(nil),         // 17: opsync.v1.InstanceKeysSet
-	(*InstanceSettingsChanged)(nil), // 18: opsync.v1.InstanceSettingsChanged
-	(*OperationRecorded)(nil),       // 19: opsync.v1.OperationRecorded
-	(*InstanceRegistered)(nil),      // 20: opsync.v1.InstanceRegistered
-	(*EntityCreated)(nil),           // 21: opsync.v1.EntityCreated
-	(*EntityUpdated)(nil),           // 22: opsync.v1.EntityUpdated
-	(*EntityDeleted)(nil),           // 23: opsync.v1.EntityDeleted
+	(*DeliveriesCounted)(nil),       // 10: opsync.v1.DeliveriesCounted
+	(*DeliveryCount)(nil),           // 11: opsync.v1.DeliveryCount
+	(*BizTypeConfig)(nil),           // 12: opsync.v1.BizTypeConfig
+	(*InstanceCreated)(nil),         // 13: opsync.v1.InstanceCreated
+	(*BizTypePut)(nil),              // 14: opsync.v1.BizTypePut
+	(*BizTypeDeleted)(nil),          // 15: opsync.v1.BizTypeDeleted
+	(*BizTypeOnlineChanged)(nil),    // 16: opsync.v1.BizTypeOnlineChanged
+	(*Event)(nil),                   // 17: opsync.v1.Event
+	(*SyncPoint)(nil),               // 18: opsync.v1.SyncPoint
+	(*InstanceKeysSet)(nil),         // 19: opsync.v1.InstanceKeysSet
+	(*InstanceSettingsChanged)(nil), // 20: opsync.v1.InstanceSettingsChanged
+	(*OperationRecorded)(nil),       // 21: opsync.v1.OperationRecorded
+	(*InstanceRegistered)(nil),      // 22: opsync.v1.InstanceRegistered
+	(*EntityCreated)(nil),           // 23: opsync.v1.EntityCreated
+	(*EntityUpdated)(nil),           // 24: opsync.v1.EntityUpdated
+	(*EntityDeleted)(nil),           // 25: opsync.v1.EntityDeleted
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
-	16, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
+	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
 	7,  // 1: opsync.v1.RemovedEntry.key:type_name -> opsync.v1.IdempotencyKey
 	2,  // 2: opsync.v1.EntriesRemoved.reason:type_name -> opsync.v1.RemovalReason
 	8,  // 3: opsync.v1.EntriesRemoved.entries:type_name -> opsync.v1.RemovedEntry
-	0,  // 4: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
-	1,  // 5: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
-	3,  // 6: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
-	10, // 7: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
-	4,  // 8: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
-	5,  // 9: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
-	9,  // 10: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
-	6,  // 11: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
-	11, // 12: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
-	12, // 13: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
-	13, // 14: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
-	14, // 15: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
-	17, // 16: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
-	18, // 17: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
-	19, // 18: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
-	20, // 19: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
-	21, // 20: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
-	22, // 21: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
-	23, // 22: opsync.v1.Event.entity_deleted:type_name -> opsync.v1.EntityDeleted
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	11, // 4: opsync.v1.DeliveriesCounted.counts:type_name -> opsync.v1.DeliveryCount
+	0,  // 5: opsync.v1.BizTypeConfig.scope:type_name -> opsync.v1.Scope
+	1,  // 6: opsync.v1.BizTypeConfig.target:type_name -> opsync.v1.Target
+	3,  // 7: opsync.v1.BizTypeConfig.repush_mode:type_name -> opsync.v1.RepushMode
+	12, // 8: opsync.v1.BizTypePut.config:type_name -> opsync.v1.BizTypeConfig
+	4,  // 9: opsync.v1.Event.entry_appended:type_name -> opsync.v1.Entry
+	5,  // 10: opsync.v1.Event.sync_point_advanced:type_name -> opsync.v1.SyncPointAdvanced
+	9,  // 11: opsync.v1.Event.entries_removed:type_name -> opsync.v1.EntriesRemoved
+	6,  // 12: opsync.v1.Event.stats_counted:type_name -> opsync.v1.StatsCounted
+	10, // 13: opsync.v1.Event.deliveries_counted:type_name -> opsync.v1.DeliveriesCounted
+	13, // 14: opsync.v1.Event.instance_created:type_name -> opsync.v1.InstanceCreated
+	14, // 15: opsync.v1.Event.biz_type_put:type_name -> opsync.v1.BizTypePut
+	15, // 16: opsync.v1.Event.biz_type_deleted:type_name -> opsync.v1.BizTypeDeleted
+	16, // 17: opsync.v1.Event.biz_type_online_changed:type_name -> opsync.v1.BizTypeOnlineChanged
+	19, // 18: opsync.v1.Event.instance_keys_set:type_name -> opsync.v1.InstanceKeysSet
+	20, // 19: opsync.v1.Event.instance_settings_changed:type_name -> opsync.v1.InstanceSettingsChanged
+	21, // 20: opsync.v1.Event.operation_recorded:type_name -> opsync.v1.OperationRecorded
+	22, // 21: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
+	23, // 22: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
+	24, // 23: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
+	25, // 24: opsync.v1.Event.entity_deleted:type_name -> opsync.v1.EntityDeleted
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1575,11 +1718,12 @@ func file_opsync_v1_events_proto_init() {
 	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_wire_proto_init()
-	file_opsync_v1_events_proto_msgTypes[11].OneofWrappers = []any{
+	file_opsync_v1_events_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
 		(*Event_SyncPointAdvanced)(nil),
 		(*Event_EntriesRemoved)(nil),
 		(*Event_StatsCounted)(nil),
+		(*Event_DeliveriesCounted)(nil),
 		(*Event_InstanceCreated)(nil),
 		(*Event_BizTypePut)(nil),
 		(*Event_BizTypeDeleted)(nil),
@@ -1598,7 +1742,7 @@ func file_opsync_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_events_proto_rawDesc), len(file_opsync_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -79,7 +79,7 @@ func (x JournalReply_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use JournalReply_Code.Descriptor instead.
 func (JournalReply_Code) EnumDescriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{9, 0}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // JournalCommand is the data of one raft log entry of the replicated
@@ -93,6 +93,7 @@ type JournalCommand struct {
 	//	*JournalCommand_DeleteRange
 	//	*JournalCommand_SaveSnapshot
 	//	*JournalCommand_DeleteSnapshots
+	//	*JournalCommand_DeleteRanges
 	Op            isJournalCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -171,6 +172,15 @@ func (x *JournalCommand) GetDeleteSnapshots() *JournalDeleteSnapshots {
 	return nil
 }
 
+func (x *JournalCommand) GetDeleteRanges() *JournalDeleteRanges {
+	if x != nil {
+		if x, ok := x.Op.(*JournalCommand_DeleteRanges); ok {
+			return x.DeleteRanges
+		}
+	}
+	return nil
+}
+
 type isJournalCommand_Op interface {
 	isJournalCommand_Op()
 }
@@ -191,6 +201,10 @@ type JournalCommand_DeleteSnapshots struct {
 	DeleteSnapshots *JournalDeleteSnapshots `protobuf:"bytes,4,opt,name=delete_snapshots,json=deleteSnapshots,proto3,oneof"`
 }
 
+type JournalCommand_DeleteRanges struct {
+	DeleteRanges *JournalDeleteRanges `protobuf:"bytes,5,opt,name=delete_ranges,json=deleteRanges,proto3,oneof"`
+}
+
 func (*JournalCommand_Append) isJournalCommand_Op() {}
 
 func (*JournalCommand_DeleteRange) isJournalCommand_Op() {}
@@ -198,6 +212,8 @@ func (*JournalCommand_DeleteRange) isJournalCommand_Op() {}
 func (*JournalCommand_SaveSnapshot) isJournalCommand_Op() {}
 
 func (*JournalCommand_DeleteSnapshots) isJournalCommand_Op() {}
+
+func (*JournalCommand_DeleteRanges) isJournalCommand_Op() {}
 
 // JournalAppend stores events under first, first+1, ... if first is the
 // actor's highest seq + 1 on the replica when the entry is applied.
@@ -322,6 +338,114 @@ func (x *JournalDeleteRange) GetTo() uint64 {
 	return 0
 }
 
+// JournalDeleteRanges removes the events of every range, as one write (a
+// stream's trim below a snapshot keeps its retained entries and deletes
+// what lies between them).
+type JournalDeleteRanges struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActorId       []byte                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"` // bytes: actor ids need not be valid UTF-8
+	Ranges        []*JournalSeqRange     `protobuf:"bytes,2,rep,name=ranges,proto3" json:"ranges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalDeleteRanges) Reset() {
+	*x = JournalDeleteRanges{}
+	mi := &file_opsync_v1_journal_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalDeleteRanges) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalDeleteRanges) ProtoMessage() {}
+
+func (x *JournalDeleteRanges) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_journal_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalDeleteRanges.ProtoReflect.Descriptor instead.
+func (*JournalDeleteRanges) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *JournalDeleteRanges) GetActorId() []byte {
+	if x != nil {
+		return x.ActorId
+	}
+	return nil
+}
+
+func (x *JournalDeleteRanges) GetRanges() []*JournalSeqRange {
+	if x != nil {
+		return x.Ranges
+	}
+	return nil
+}
+
+// JournalSeqRange is the seqs from <= seq <= to.
+type JournalSeqRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          uint64                 `protobuf:"varint,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            uint64                 `protobuf:"varint,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalSeqRange) Reset() {
+	*x = JournalSeqRange{}
+	mi := &file_opsync_v1_journal_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalSeqRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalSeqRange) ProtoMessage() {}
+
+func (x *JournalSeqRange) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_journal_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalSeqRange.ProtoReflect.Descriptor instead.
+func (*JournalSeqRange) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *JournalSeqRange) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *JournalSeqRange) GetTo() uint64 {
+	if x != nil {
+		return x.To
+	}
+	return 0
+}
+
 // JournalSaveSnapshot stores data as the actor's state after event seq.
 type JournalSaveSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -334,7 +458,7 @@ type JournalSaveSnapshot struct {
 
 func (x *JournalSaveSnapshot) Reset() {
 	*x = JournalSaveSnapshot{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[3]
+	mi := &file_opsync_v1_journal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +470,7 @@ func (x *JournalSaveSnapshot) String() string {
 func (*JournalSaveSnapshot) ProtoMessage() {}
 
 func (x *JournalSaveSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[3]
+	mi := &file_opsync_v1_journal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +483,7 @@ func (x *JournalSaveSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalSaveSnapshot.ProtoReflect.Descriptor instead.
 func (*JournalSaveSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *JournalSaveSnapshot) GetActorId() []byte {
@@ -395,7 +519,7 @@ type JournalDeleteSnapshots struct {
 
 func (x *JournalDeleteSnapshots) Reset() {
 	*x = JournalDeleteSnapshots{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[4]
+	mi := &file_opsync_v1_journal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +531,7 @@ func (x *JournalDeleteSnapshots) String() string {
 func (*JournalDeleteSnapshots) ProtoMessage() {}
 
 func (x *JournalDeleteSnapshots) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[4]
+	mi := &file_opsync_v1_journal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +544,7 @@ func (x *JournalDeleteSnapshots) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalDeleteSnapshots.ProtoReflect.Descriptor instead.
 func (*JournalDeleteSnapshots) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JournalDeleteSnapshots) GetActorId() []byte {
@@ -461,7 +585,7 @@ type JournalRequest struct {
 
 func (x *JournalRequest) Reset() {
 	*x = JournalRequest{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[5]
+	mi := &file_opsync_v1_journal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +597,7 @@ func (x *JournalRequest) String() string {
 func (*JournalRequest) ProtoMessage() {}
 
 func (x *JournalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[5]
+	mi := &file_opsync_v1_journal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +610,7 @@ func (x *JournalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalRequest.ProtoReflect.Descriptor instead.
 func (*JournalRequest) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JournalRequest) GetOp() isJournalRequest_Op {
@@ -569,7 +693,7 @@ type JournalBarrier struct {
 
 func (x *JournalBarrier) Reset() {
 	*x = JournalBarrier{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[6]
+	mi := &file_opsync_v1_journal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +705,7 @@ func (x *JournalBarrier) String() string {
 func (*JournalBarrier) ProtoMessage() {}
 
 func (x *JournalBarrier) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[6]
+	mi := &file_opsync_v1_journal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +718,7 @@ func (x *JournalBarrier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalBarrier.ProtoReflect.Descriptor instead.
 func (*JournalBarrier) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{8}
 }
 
 // JournalAddVoter adds (or updates) a voting member.
@@ -608,7 +732,7 @@ type JournalAddVoter struct {
 
 func (x *JournalAddVoter) Reset() {
 	*x = JournalAddVoter{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[7]
+	mi := &file_opsync_v1_journal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +744,7 @@ func (x *JournalAddVoter) String() string {
 func (*JournalAddVoter) ProtoMessage() {}
 
 func (x *JournalAddVoter) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[7]
+	mi := &file_opsync_v1_journal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +757,7 @@ func (x *JournalAddVoter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalAddVoter.ProtoReflect.Descriptor instead.
 func (*JournalAddVoter) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *JournalAddVoter) GetId() string {
@@ -660,7 +784,7 @@ type JournalRemoveServer struct {
 
 func (x *JournalRemoveServer) Reset() {
 	*x = JournalRemoveServer{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[8]
+	mi := &file_opsync_v1_journal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +796,7 @@ func (x *JournalRemoveServer) String() string {
 func (*JournalRemoveServer) ProtoMessage() {}
 
 func (x *JournalRemoveServer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[8]
+	mi := &file_opsync_v1_journal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +809,7 @@ func (x *JournalRemoveServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalRemoveServer.ProtoReflect.Descriptor instead.
 func (*JournalRemoveServer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *JournalRemoveServer) GetId() string {
@@ -717,7 +841,7 @@ type JournalReply struct {
 
 func (x *JournalReply) Reset() {
 	*x = JournalReply{}
-	mi := &file_opsync_v1_journal_proto_msgTypes[9]
+	mi := &file_opsync_v1_journal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +853,7 @@ func (x *JournalReply) String() string {
 func (*JournalReply) ProtoMessage() {}
 
 func (x *JournalReply) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_journal_proto_msgTypes[9]
+	mi := &file_opsync_v1_journal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +866,7 @@ func (x *JournalReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalReply.ProtoReflect.Descriptor instead.
 func (*JournalReply) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_journal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *JournalReply) GetIndex() uint64 {
@@ -805,12 +929,13 @@ var File_opsync_v1_journal_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_journal_proto_rawDesc = "" +
 	"\n" +
-	"\x17opsync/v1/journal.proto\x12\topsync.v1\"\xa5\x02\n" +
+	"\x17opsync/v1/journal.proto\x12\topsync.v1\"\xec\x02\n" +
 	"\x0eJournalCommand\x122\n" +
 	"\x06append\x18\x01 \x01(\v2\x18.opsync.v1.JournalAppendH\x00R\x06append\x12B\n" +
 	"\fdelete_range\x18\x02 \x01(\v2\x1d.opsync.v1.JournalDeleteRangeH\x00R\vdeleteRange\x12E\n" +
 	"\rsave_snapshot\x18\x03 \x01(\v2\x1e.opsync.v1.JournalSaveSnapshotH\x00R\fsaveSnapshot\x12N\n" +
-	"\x10delete_snapshots\x18\x04 \x01(\v2!.opsync.v1.JournalDeleteSnapshotsH\x00R\x0fdeleteSnapshotsB\x04\n" +
+	"\x10delete_snapshots\x18\x04 \x01(\v2!.opsync.v1.JournalDeleteSnapshotsH\x00R\x0fdeleteSnapshots\x12E\n" +
+	"\rdelete_ranges\x18\x05 \x01(\v2\x1e.opsync.v1.JournalDeleteRangesH\x00R\fdeleteRangesB\x04\n" +
 	"\x02op\"X\n" +
 	"\rJournalAppend\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x14\n" +
@@ -819,7 +944,13 @@ const file_opsync_v1_journal_proto_rawDesc = "" +
 	"\x12JournalDeleteRange\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x04R\x02to\"V\n" +
+	"\x02to\x18\x03 \x01(\x04R\x02to\"d\n" +
+	"\x13JournalDeleteRanges\x12\x19\n" +
+	"\bactor_id\x18\x01 \x01(\fR\aactorId\x122\n" +
+	"\x06ranges\x18\x02 \x03(\v2\x1a.opsync.v1.JournalSeqRangeR\x06ranges\"5\n" +
+	"\x0fJournalSeqRange\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\x04R\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\x04R\x02to\"V\n" +
 	"\x13JournalSaveSnapshot\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\fR\aactorId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
@@ -870,35 +1001,39 @@ func file_opsync_v1_journal_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_journal_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_opsync_v1_journal_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_opsync_v1_journal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_opsync_v1_journal_proto_goTypes = []any{
 	(JournalReply_Code)(0),         // 0: opsync.v1.JournalReply.Code
 	(*JournalCommand)(nil),         // 1: opsync.v1.JournalCommand
 	(*JournalAppend)(nil),          // 2: opsync.v1.JournalAppend
 	(*JournalDeleteRange)(nil),     // 3: opsync.v1.JournalDeleteRange
-	(*JournalSaveSnapshot)(nil),    // 4: opsync.v1.JournalSaveSnapshot
-	(*JournalDeleteSnapshots)(nil), // 5: opsync.v1.JournalDeleteSnapshots
-	(*JournalRequest)(nil),         // 6: opsync.v1.JournalRequest
-	(*JournalBarrier)(nil),         // 7: opsync.v1.JournalBarrier
-	(*JournalAddVoter)(nil),        // 8: opsync.v1.JournalAddVoter
-	(*JournalRemoveServer)(nil),    // 9: opsync.v1.JournalRemoveServer
-	(*JournalReply)(nil),           // 10: opsync.v1.JournalReply
+	(*JournalDeleteRanges)(nil),    // 4: opsync.v1.JournalDeleteRanges
+	(*JournalSeqRange)(nil),        // 5: opsync.v1.JournalSeqRange
+	(*JournalSaveSnapshot)(nil),    // 6: opsync.v1.JournalSaveSnapshot
+	(*JournalDeleteSnapshots)(nil), // 7: opsync.v1.JournalDeleteSnapshots
+	(*JournalRequest)(nil),         // 8: opsync.v1.JournalRequest
+	(*JournalBarrier)(nil),         // 9: opsync.v1.JournalBarrier
+	(*JournalAddVoter)(nil),        // 10: opsync.v1.JournalAddVoter
+	(*JournalRemoveServer)(nil),    // 11: opsync.v1.JournalRemoveServer
+	(*JournalReply)(nil),           // 12: opsync.v1.JournalReply
 }
 var file_opsync_v1_journal_proto_depIdxs = []int32{
-	2, // 0: opsync.v1.JournalCommand.append:type_name -> opsync.v1.JournalAppend
-	3, // 1: opsync.v1.JournalCommand.delete_range:type_name -> opsync.v1.JournalDeleteRange
-	4, // 2: opsync.v1.JournalCommand.save_snapshot:type_name -> opsync.v1.JournalSaveSnapshot
-	5, // 3: opsync.v1.JournalCommand.delete_snapshots:type_name -> opsync.v1.JournalDeleteSnapshots
-	1, // 4: opsync.v1.JournalRequest.command:type_name -> opsync.v1.JournalCommand
-	7, // 5: opsync.v1.JournalRequest.barrier:type_name -> opsync.v1.JournalBarrier
-	8, // 6: opsync.v1.JournalRequest.add_voter:type_name -> opsync.v1.JournalAddVoter
-	9, // 7: opsync.v1.JournalRequest.remove_server:type_name -> opsync.v1.JournalRemoveServer
-	0, // 8: opsync.v1.JournalReply.code:type_name -> opsync.v1.JournalReply.Code
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	2,  // 0: opsync.v1.JournalCommand.append:type_name -> opsync.v1.JournalAppend
+	3,  // 1: opsync.v1.JournalCommand.delete_range:type_name -> opsync.v1.JournalDeleteRange
+	6,  // 2: opsync.v1.JournalCommand.save_snapshot:type_name -> opsync.v1.JournalSaveSnapshot
+	7,  // 3: opsync.v1.JournalCommand.delete_snapshots:type_name -> opsync.v1.JournalDeleteSnapshots
+	4,  // 4: opsync.v1.JournalCommand.delete_ranges:type_name -> opsync.v1.JournalDeleteRanges
+	5,  // 5: opsync.v1.JournalDeleteRanges.ranges:type_name -> opsync.v1.JournalSeqRange
+	1,  // 6: opsync.v1.JournalRequest.command:type_name -> opsync.v1.JournalCommand
+	9,  // 7: opsync.v1.JournalRequest.barrier:type_name -> opsync.v1.JournalBarrier
+	10, // 8: opsync.v1.JournalRequest.add_voter:type_name -> opsync.v1.JournalAddVoter
+	11, // 9: opsync.v1.JournalRequest.remove_server:type_name -> opsync.v1.JournalRemoveServer
+	0,  // 10: opsync.v1.JournalReply.code:type_name -> opsync.v1.JournalReply.Code
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_journal_proto_init() }
@@ -911,8 +1046,9 @@ func file_opsync_v1_journal_proto_init() {
 		(*JournalCommand_DeleteRange)(nil),
 		(*JournalCommand_SaveSnapshot)(nil),
 		(*JournalCommand_DeleteSnapshots)(nil),
+		(*JournalCommand_DeleteRanges)(nil),
 	}
-	file_opsync_v1_journal_proto_msgTypes[5].OneofWrappers = []any{
+	file_opsync_v1_journal_proto_msgTypes[7].OneofWrappers = []any{
 		(*JournalRequest_Command)(nil),
 		(*JournalRequest_Barrier)(nil),
 		(*JournalRequest_AddVoter)(nil),
@@ -924,7 +1060,7 @@ func file_opsync_v1_journal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_journal_proto_rawDesc), len(file_opsync_v1_journal_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -258,6 +258,9 @@ type StreamSnapshot struct {
 	Days []*DayCount `protobuf:"bytes,6,rep,name=days,proto3" json:"days,omitempty"`
 	// Per global bizType, the highest oplog id counted as an arrival.
 	GlobalArrived map[string]uint64 `protobuf:"bytes,7,rep,name=global_arrived,json=globalArrived,proto3" json:"global_arrived,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The deliveries counted of retained entries not yet acknowledged (see
+	// DeliveriesCounted), by device then oplog id.
+	Deliveries    []*DeliveryCount `protobuf:"bytes,8,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -337,6 +340,13 @@ func (x *StreamSnapshot) GetDays() []*DayCount {
 func (x *StreamSnapshot) GetGlobalArrived() map[string]uint64 {
 	if x != nil {
 		return x.GlobalArrived
+	}
+	return nil
+}
+
+func (x *StreamSnapshot) GetDeliveries() []*DeliveryCount {
+	if x != nil {
+		return x.Deliveries
 	}
 	return nil
 }
@@ -547,7 +557,7 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\bDayCount\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x03R\x03day\x12\x16\n" +
 	"\x06pushes\x18\x02 \x01(\x04R\x06pushes\x12\x1a\n" +
-	"\barrivals\x18\x03 \x01(\x04R\barrivals\"\xa1\x03\n" +
+	"\barrivals\x18\x03 \x01(\x04R\barrivals\"\xdb\x03\n" +
 	"\x0eStreamSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12-\n" +
 	"\aentries\x18\x02 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12<\n" +
@@ -556,7 +566,10 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\adropped\x18\x04 \x01(\x04R\adropped\x12-\n" +
 	"\x04keys\x18\x05 \x03(\v2\x19.opsync.v1.IdempotencyKeyR\x04keys\x12'\n" +
 	"\x04days\x18\x06 \x03(\v2\x13.opsync.v1.DayCountR\x04days\x12S\n" +
-	"\x0eglobal_arrived\x18\a \x03(\v2,.opsync.v1.StreamSnapshot.GlobalArrivedEntryR\rglobalArrived\x1a@\n" +
+	"\x0eglobal_arrived\x18\a \x03(\v2,.opsync.v1.StreamSnapshot.GlobalArrivedEntryR\rglobalArrived\x128\n" +
+	"\n" +
+	"deliveries\x18\b \x03(\v2\x18.opsync.v1.DeliveryCountR\n" +
+	"deliveries\x1a@\n" +
 	"\x12GlobalArrivedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x8e\x03\n" +
@@ -601,10 +614,11 @@ var file_opsync_v1_snapshots_proto_goTypes = []any{
 	nil,                      // 6: opsync.v1.DeviceSyncPoints.PointsEntry
 	nil,                      // 7: opsync.v1.StreamSnapshot.GlobalArrivedEntry
 	(*IdempotencyKey)(nil),   // 8: opsync.v1.IdempotencyKey
-	(*BizTypeConfig)(nil),    // 9: opsync.v1.BizTypeConfig
-	(*InstanceKeysSet)(nil),  // 10: opsync.v1.InstanceKeysSet
-	(*InstanceSettings)(nil), // 11: opsync.v1.InstanceSettings
-	(*Operation)(nil),        // 12: opsync.v1.Operation
+	(*DeliveryCount)(nil),    // 9: opsync.v1.DeliveryCount
+	(*BizTypeConfig)(nil),    // 10: opsync.v1.BizTypeConfig
+	(*InstanceKeysSet)(nil),  // 11: opsync.v1.InstanceKeysSet
+	(*InstanceSettings)(nil), // 12: opsync.v1.InstanceSettings
+	(*Operation)(nil),        // 13: opsync.v1.Operation
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
 	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
@@ -613,17 +627,18 @@ var file_opsync_v1_snapshots_proto_depIdxs = []int32{
 	8,  // 3: opsync.v1.StreamSnapshot.keys:type_name -> opsync.v1.IdempotencyKey
 	2,  // 4: opsync.v1.StreamSnapshot.days:type_name -> opsync.v1.DayCount
 	7,  // 5: opsync.v1.StreamSnapshot.global_arrived:type_name -> opsync.v1.StreamSnapshot.GlobalArrivedEntry
-	9,  // 6: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
-	10, // 7: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
-	11, // 8: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
-	12, // 9: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
-	5,  // 10: opsync.v1.InstanceSnapshot.retired:type_name -> opsync.v1.RetiredBizType
-	9,  // 11: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 6: opsync.v1.StreamSnapshot.deliveries:type_name -> opsync.v1.DeliveryCount
+	10, // 7: opsync.v1.InstanceSnapshot.configs:type_name -> opsync.v1.BizTypeConfig
+	11, // 8: opsync.v1.InstanceSnapshot.keys:type_name -> opsync.v1.InstanceKeysSet
+	12, // 9: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
+	13, // 10: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
+	5,  // 11: opsync.v1.InstanceSnapshot.retired:type_name -> opsync.v1.RetiredBizType
+	10, // 12: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }

@@ -45,6 +45,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReplayCancelled", testReplayCancelled},
 		{"Delete", testDelete},
 		{"DeleteAllKeepsHighest", testDeleteAllKeepsHighest},
+		{"DeleteRanges", testDeleteRanges},
 		{"AppendConflicts", testAppendConflicts},
 		{"AppendRejectsBadInput", testAppendBadInput},
 		{"AppendLargeBatch", testAppendLargeBatch},
@@ -315,6 +316,36 @@ func testDelete(t *testing.T, h Harness) {
 			}
 			checkReplayed(t, fixtureActor, r, want, 5)
 			// The next append still goes after the old highest.
+			mustAppend(t, s, fixtureActor, 6, evs(fixtureActor, 6, 1))
+			checkJournal(t, s, fixtureActor, append(tc.want, 6), 6)
+		})
+	}
+}
+
+func testDeleteRanges(t *testing.T, h Harness) {
+	r := func(from, to uint64) persistence.SeqRange { return persistence.SeqRange{From: from, To: to} }
+	for _, tc := range []struct {
+		name   string
+		ranges []persistence.SeqRange
+		want   []uint64
+	}{
+		{"none", nil, seqRange(1, 5)},
+		{"single seqs between kept ones", []persistence.SeqRange{r(2, 2), r(4, 4)}, []uint64{1, 3, 5}},
+		{"ranges and a single seq", []persistence.SeqRange{r(1, 2), r(4, 5)}, []uint64{3}},
+		{"overlapping", []persistence.SeqRange{r(1, 3), r(2, 4)}, []uint64{5}},
+		{"from zero, and to MaxSeq", []persistence.SeqRange{r(0, 1), r(5, persistence.MaxSeq)}, []uint64{2, 3, 4}},
+		{"lower > upper, and beyond highest", []persistence.SeqRange{r(4, 2), r(6, 9)}, seqRange(1, 5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := open(t, h)
+			writeFixture(t, s)
+			mustAppend(t, s, "other", 1, evs("other", 1, 3))
+			if err := s.DeleteRanges(ctx, fixtureActor, tc.ranges); err != nil {
+				t.Fatalf("DeleteRanges(%v): %v", tc.ranges, err)
+			}
+			checkJournal(t, s, fixtureActor, tc.want, 5)
+			// Other actors' events stay.
+			checkJournal(t, s, "other", seqRange(1, 3), 3)
 			mustAppend(t, s, fixtureActor, 6, evs(fixtureActor, 6, 1))
 			checkJournal(t, s, fixtureActor, append(tc.want, 6), 6)
 		})
@@ -671,6 +702,7 @@ func testInvalidActorIDs(t *testing.T, h Harness) {
 		_, ops["Replay"] = s.Replay(ctx, id, 1, persistence.MaxSeq, -1, func(uint64, []byte) error { return nil })
 		_, ops["HighestSeq"] = s.HighestSeq(ctx, id)
 		ops["DeleteRange"] = s.DeleteRange(ctx, id, 1, 2)
+		ops["DeleteRanges"] = s.DeleteRanges(ctx, id, []persistence.SeqRange{{From: 1, To: 2}})
 		ops["SaveSnapshot"] = s.SaveSnapshot(ctx, id, 1, []byte("x"))
 		_, _, _, ops["LoadSnapshot"] = s.LoadSnapshot(ctx, id, 1)
 		ops["DeleteSnapshots"] = s.DeleteSnapshots(ctx, id, 1, 2)
@@ -851,6 +883,7 @@ func testClosed(t *testing.T, h Harness) {
 	_, ops["Replay"] = s.Replay(ctx, fixtureActor, 1, persistence.MaxSeq, -1, func(uint64, []byte) error { return nil })
 	_, ops["HighestSeq"] = s.HighestSeq(ctx, fixtureActor)
 	ops["DeleteRange"] = s.DeleteRange(ctx, fixtureActor, 1, 2)
+	ops["DeleteRanges"] = s.DeleteRanges(ctx, fixtureActor, []persistence.SeqRange{{From: 1, To: 2}})
 	ops["SaveSnapshot"] = s.SaveSnapshot(ctx, fixtureActor, 1, []byte("x"))
 	_, _, _, ops["LoadSnapshot"] = s.LoadSnapshot(ctx, fixtureActor, 1)
 	ops["DeleteSnapshots"] = s.DeleteSnapshots(ctx, fixtureActor, 1, 2)

@@ -21,6 +21,14 @@ func deleteRangeCmd(actorID string, from, to uint64) *opsyncpb.JournalCommand {
 		ActorId: []byte(actorID), From: from, To: to}}}
 }
 
+func deleteRangesCmd(actorID string, ranges []persistence.SeqRange) *opsyncpb.JournalCommand {
+	d := &opsyncpb.JournalDeleteRanges{ActorId: []byte(actorID), Ranges: make([]*opsyncpb.JournalSeqRange, len(ranges))}
+	for i, r := range ranges {
+		d.Ranges[i] = &opsyncpb.JournalSeqRange{From: r.From, To: r.To}
+	}
+	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_DeleteRanges{DeleteRanges: d}}
+}
+
 func saveSnapshotCmd(actorID string, seq uint64, data []byte) *opsyncpb.JournalCommand {
 	return &opsyncpb.JournalCommand{Op: &opsyncpb.JournalCommand_SaveSnapshot{SaveSnapshot: &opsyncpb.JournalSaveSnapshot{
 		ActorId: []byte(actorID), Seq: seq, Data: data}}}
@@ -52,6 +60,13 @@ func applyCommand(b *persistence.ApplyBatch, cmd *opsyncpb.JournalCommand) error
 	case *opsyncpb.JournalCommand_DeleteRange:
 		d := op.DeleteRange
 		return b.DeleteRange(string(d.ActorId), d.From, d.To)
+	case *opsyncpb.JournalCommand_DeleteRanges:
+		d := op.DeleteRanges
+		ranges := make([]persistence.SeqRange, len(d.Ranges))
+		for i, r := range d.Ranges {
+			ranges[i] = persistence.SeqRange{From: r.From, To: r.To}
+		}
+		return b.DeleteRanges(string(d.ActorId), ranges)
 	case *opsyncpb.JournalCommand_SaveSnapshot:
 		s := op.SaveSnapshot
 		return b.SaveSnapshot(string(s.ActorId), s.Seq, s.Data)

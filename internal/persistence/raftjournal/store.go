@@ -255,6 +255,17 @@ func (s *Store) DeleteRange(ctx context.Context, actorID string, from, to uint64
 	return s.write(ctx, actorID, deleteRangeCmd(actorID, from, to))
 }
 
+// DeleteRanges implements persistence.Journal: one raft entry.
+func (s *Store) DeleteRanges(ctx context.Context, actorID string, ranges []persistence.SeqRange) error {
+	if err := s.enter(ctx, actorID); err != nil {
+		return err
+	}
+	if len(ranges) == 0 {
+		return nil
+	}
+	return s.write(ctx, actorID, deleteRangesCmd(actorID, ranges))
+}
+
 // SaveSnapshot implements persistence.SnapshotStore.
 func (s *Store) SaveSnapshot(ctx context.Context, actorID string, seq uint64, data []byte) error {
 	if err := s.enter(ctx, actorID); err != nil {
