@@ -48,7 +48,7 @@ func TestBlockDelete(t *testing.T) {
 	// snapshot, the other nothing.
 	srv.stop()
 	for actor, wantSnap := range map[string]bool{"block:" + inst + "/b/" + id: true, "block:" + inst + "/b/" + other: false} {
-		j := journalOf(t, dir, actor)
+		j := journalActor(t, dir, actor)
 		if j.Events != 0 || (j.SnapshotSeq > 0) != wantSnap {
 			t.Errorf("journal of %s after the deletion: %+v", actor, j)
 		}
@@ -103,33 +103,4 @@ func expectGone(t *testing.T, base, inst, id, businessID string) {
 			t.Errorf("%s %s after the deletion: HTTP %d code %d %q", c.method, c.path, st, a.Code, a.Msg)
 		}
 	}
-}
-
-// journalInfo is a line of `opsync journal list`.
-type journalInfo struct {
-	Actor       string `json:"actor"`
-	HighestSeq  uint64 `json:"highestSeq"`
-	Events      int    `json:"events"`
-	SnapshotSeq uint64 `json:"snapshotSeq"`
-}
-
-// journalOf is what `opsync journal list` shows of one actor of a
-// stopped node.
-func journalOf(t *testing.T, dataDir, actor string) journalInfo {
-	t.Helper()
-	list, errOut, code := run(t, "journal", "--data", dataDir, "list")
-	if code != 0 {
-		t.Fatalf("journal list: exit %d: %s", code, errOut)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
-		var j journalInfo
-		if err := json.Unmarshal([]byte(line), &j); err != nil {
-			t.Fatalf("journal list line %q: %v", line, err)
-		}
-		if j.Actor == actor {
-			return j
-		}
-	}
-	t.Fatalf("journal list has no %s:\n%s", actor, list)
-	return journalInfo{}
 }
