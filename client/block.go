@@ -31,6 +31,10 @@ type Block struct {
 	Preview    string
 	BusinessID string
 	UpdatedAt  int64 // ms since the epoch
+	// Deleted: the backend deleted the block at Version (its last version,
+	// every data field empty). Should it be created again (under a
+	// business id), newer versions follow while it stays open.
+	Deleted bool
 }
 
 // TypedMessage is a message the backend sent to this user's devices that
@@ -145,7 +149,7 @@ func (c *Client) receivedState(u *opsyncpb.StateUpdate) {
 	b.version = u.Version
 	c.events.push(event{block: &Block{BlockID: u.Id, Version: u.Version, Title: e.Title, BlockTypeID: e.BlockTypeId,
 		SourceData: e.SourceData, SourceMeta: e.SourceMeta, SourceLink: e.SourceLink, Owner: e.Owner, Extra: e.Extra,
-		Summary: e.Summary, Preview: e.Preview, BusinessID: e.BusinessId, UpdatedAt: e.UpdatedAt}})
+		Summary: e.Summary, Preview: e.Preview, BusinessID: e.BusinessId, UpdatedAt: e.UpdatedAt, Deleted: u.Deleted || e.Deleted}})
 }
 
 // receivedTyped passes a typed message on unless its version is lower

@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// opsync block create|update|get|message|watch drive the block API and a
-// client: one JSON line each; watch prints each version and typed message.
+// opsync block create|update|get|message|delete|watch drive the block API
+// and a client: one JSON line each; watch prints each version and typed
+// message; get --admin is the admin API's records view.
 func TestCLIBlock(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	const inst = "ws_BLOCKCLI"
@@ -31,7 +32,7 @@ func TestCLIBlock(t *testing.T) {
 		t.Fatalf("get by business id: %v", got)
 	}
 
-	watch := exec.Command(opsyncBin, "block", "watch", "--server", srv.URL, "--instance", inst, "--user", "alice", "--block", id, "--count", "3")
+	watch := exec.Command(opsyncBin, "block", "watch", "--server", srv.URL, "--instance", inst, "--user", "alice", "--block", id, "--count", "4")
 	out, _ := watch.StdoutPipe()
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
@@ -62,8 +63,24 @@ func TestCLIBlock(t *testing.T) {
 	if l := next(); l["kind"] != "typed" || l["type"] != "badge" || l["data"] != "3" {
 		t.Fatalf("watch after message: %v", l)
 	}
+	// The records view through the admin API (the tests' admin token is in
+	// the environment): the version and the watching client.
+	got, errOut, code := runEnv(t, env, "block", "get", "--admin", "--server", srv.URL, "--instance", inst, "--block", id)
+	var rec blockRecords
+	if code != 0 || json.Unmarshal([]byte(got), &rec) != nil || rec.Block.Version != "2" || rec.Block.BusinessID != "cli-poll" || rec.Viewers.Total != 1 || len(rec.Viewers.ByNode) != 1 {
+		t.Fatalf("block get --admin: exit %d %q %s", code, got, errOut)
+	}
+	if l := block("delete", "--block", id)["entity"].(map[string]any); l["deleted"] != true || l["version"] != "3" {
+		t.Fatalf("delete: %v", l)
+	}
+	if l := next(); l["kind"] != "state" || l["deleted"] != true || l["version"] != 3.0 {
+		t.Fatalf("watch after delete: %v", l)
+	}
 	if err := watch.Wait(); err != nil {
-		t.Fatalf("watch --count 3: %v", err)
+		t.Fatalf("watch --count 4: %v", err)
+	}
+	if _, errOut, code := runEnv(t, env, "block", "get", "--server", srv.URL, "--block", id); code != 1 || !strings.Contains(errOut, "1770002") {
+		t.Fatalf("get after delete: exit %d %q", code, errOut)
 	}
 	if _, errOut, code := runEnv(t, env, "block", "update", "--server", srv.URL, "--block", id); code != 2 || !strings.Contains(errOut, "--data") {
 		t.Fatalf("update without --data: exit %d %q", code, errOut)

@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"sync"
+	"net/http"
 	"testing"
 )
 
@@ -21,24 +21,30 @@ func TestBlockViewersOnEveryNodeOfASet(t *testing.T) {
 		apiKeys.Store(u+"|"+inst, key) // the same instance, whichever node is asked
 	}
 	id := createBlock(t, urls[0], inst, nil)
-	var vs []*viewer
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var specs []viewerSpec
 	for n, u := range urls {
 		for i := range perNode {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				v := connectViewer(t, u, inst, fmt.Sprintf("u%d", i), fmt.Sprintf("n%dd%d", n, i), id)
-				mu.Lock()
-				vs = append(vs, v)
-				mu.Unlock()
-			}()
+			specs = append(specs, viewerSpec{u, fmt.Sprintf("u%d", i), fmt.Sprintf("n%dd%d", n, i)})
 		}
 	}
-	wg.Wait()
+	vs := connectViewers(t, inst, specs, id)
 	for _, v := range vs {
 		expectVersions(t, v, 1, 1)
+	}
+	// The records view counts them per node, from any node.
+	for _, u := range urls {
+		var rec blockRecords
+		if st := call(t, http.MethodGet, u+"/api/v1/instances/"+inst+"/blocks/"+id, nil, &rec); st != http.StatusOK {
+			t.Fatalf("records view: HTTP %d", st)
+		}
+		if rec.Viewers.Total != 3*perNode || len(rec.Viewers.ByNode) != 3 || rec.Block.Version != "1" {
+			t.Fatalf("records view from %s: %+v", u, rec)
+		}
+		for node, n := range rec.Viewers.ByNode {
+			if n != perNode {
+				t.Fatalf("records view: %d viewers on %s, want %d", n, node, perNode)
+			}
+		}
 	}
 	runUpdaters(t, urls, inst, id, 4, updates, nil)
 	for _, v := range vs {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // expectVersions checks that a viewer receives exactly the versions from
@@ -20,31 +22,33 @@ func expectVersions(t *testing.T, v *viewer, first, last uint64) {
 
 // runUpdaters sends n updates of a block from w concurrent updaters,
 // versions assigned by the server; each must succeed. Halfway it calls
-// mid (once).
+// mid (once). Failures are reported from the test's goroutine.
 func runUpdaters(t *testing.T, urls []string, instance, blockID string, w, n int, mid func()) {
 	t.Helper()
-	var wg sync.WaitGroup
+	for _, u := range urls {
+		ensureInstance(t, u, instance)
+	}
+	var g errgroup.Group
 	var once sync.Once
-	errs := make(chan string, n)
 	for u := range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for i := u; i < n; i += w {
 				if i == n/2 && mid != nil {
 					once.Do(mid)
 				}
-				st, a := updateBlock(t, urls[i%len(urls)], instance, blockID, fmt.Sprintf(`{"i":%d}`, i), "")
+				st, a, err := tryUpdateBlock(t, urls[i%len(urls)], instance, blockID, fmt.Sprintf(`{"i":%d}`, i), "")
+				if err != nil {
+					return fmt.Errorf("update %d: %w", i, err)
+				}
 				if st != http.StatusOK || a.Code != 0 {
-					errs <- fmt.Sprintf("update %d: HTTP %d code %d %s", i, st, a.Code, a.Msg)
+					return fmt.Errorf("update %d: HTTP %d code %d %s", i, st, a.Code, a.Msg)
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -58,27 +62,35 @@ func TestBlockThousandViewersSeeEveryVersionInOrder(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	const inst, viewers, updates = "ws_BLOCKFAN", 1000, 200
 	id := createBlock(t, srv.URL, inst, nil)
-	vs := make([]*viewer, viewers)
-	var wg sync.WaitGroup
-	for i := range viewers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vs[i] = connectViewer(t, srv.URL, inst, fmt.Sprintf("u%d", i), fmt.Sprintf("d%d", i), id)
-		}()
+	specs := make([]viewerSpec, viewers)
+	for i := range specs {
+		specs[i] = viewerSpec{srv.URL, fmt.Sprintf("u%d", i), fmt.Sprintf("d%d", i)}
 	}
-	wg.Wait()
+	vs := connectViewers(t, inst, specs, id)
 	for _, v := range vs {
 		expectVersions(t, v, 1, 1) // opened: the current version
 	}
-	late := make(chan *viewer, 1)
+	// The late viewer connects from an updater's goroutine: it reports
+	// back on late, and the test fails from its own.
+	type dialed struct {
+		v   *viewer
+		err error
+	}
+	late := make(chan dialed, 1)
 	runUpdaters(t, []string{srv.URL}, inst, id, 4, updates, func() {
-		go func() { late <- connectViewer(t, srv.URL, inst, "late", "dlate", id) }()
+		go func() {
+			v, err := dialViewer(t, srv.URL, inst, "late", "dlate", id)
+			late <- dialed{v, err}
+		}()
 	})
 	for _, v := range vs {
 		expectVersions(t, v, 2, updates+1)
 	}
-	lv := <-late
+	d := <-late
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	lv := d.v
 	first := lv.nextState(t).Version
 	if first < 1 || first > updates+1 {
 		t.Fatalf("the late viewer's first version is %d", first)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/opsync/opsync/client"
 )
 
@@ -28,6 +30,21 @@ type blockEntityJSON struct {
 	SourceData string `json:"source_data"`
 	Version    string `json:"version"`
 	BusinessID string `json:"business_id"`
+}
+
+// blockRecords is the admin API's records view of a block.
+type blockRecords struct {
+	Block struct {
+		BlockID    string `json:"blockId"`
+		BusinessID string `json:"businessId"`
+		Title      string `json:"title"`
+		Version    string `json:"version"`
+		UpdatedAt  int64  `json:"updatedAt"`
+	} `json:"block"`
+	Viewers struct {
+		Total  int            `json:"total"`
+		ByNode map[string]int `json:"byNode"`
+	} `json:"viewers"`
 }
 
 // blockAPI calls the block API with the instance's API key.
@@ -74,11 +91,25 @@ func createBlock(t *testing.T, base, instance string, extra map[string]any) stri
 // updateBlock sends a new version (version "" : the server assigns it).
 func updateBlock(t *testing.T, base, instance, blockID, data, version string) (int, blockAnswer) {
 	t.Helper()
+	ensureInstance(t, base, instance)
+	st, a, err := tryUpdateBlock(t, base, instance, blockID, data, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, a
+}
+
+// tryUpdateBlock is updateBlock answering its failure, for goroutines
+// other than the test's (ensureInstance first, from the test's goroutine).
+func tryUpdateBlock(t *testing.T, base, instance, blockID, data, version string) (int, blockAnswer, error) {
 	body := map[string]any{"block_type_id": "blk_type_poll", "source_data": data, "source_meta": "{}"}
 	if version != "" {
 		body["version"] = version
 	}
-	return blockAPI(t, base, instance, http.MethodPut, "/open-apis/block/v2/entities/"+blockID, body)
+	var a blockAnswer
+	st, err := tryCall(t, http.MethodPut, base+"/open-apis/block/v2/entities/"+blockID, body, &a,
+		http.Header{"Authorization": {"Bearer " + apiKey(t, base, instance)}})
+	return st, a, err
 }
 
 // viewer is a Go client that has blocks open, collecting what it receives.
@@ -92,6 +123,16 @@ type viewer struct {
 func connectViewer(t *testing.T, base, instance, user, device string, blocks ...string) *viewer {
 	t.Helper()
 	ensureInstance(t, base, instance)
+	v, err := dialViewer(t, base, instance, user, device, blocks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// dialViewer is connectViewer answering its failure, for goroutines other
+// than the test's (ensureInstance first, from the test's goroutine).
+func dialViewer(t *testing.T, base, instance, user, device string, blocks ...string) (*viewer, error) {
 	up := make(chan struct{})
 	var once sync.Once
 	c, err := client.New(client.Options{Server: base, InstanceID: instance, DeviceID: device, MinBackoff: 20 * time.Millisecond,
@@ -101,18 +142,46 @@ func connectViewer(t *testing.T, base, instance, user, device string, blocks ...
 			}
 		}})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	v := &viewer{Client: c, states: make(chan client.Block, 4096), typed: make(chan client.TypedMessage, 256)}
 	c.OnResourceChange(func(b client.Block) { v.states <- b })
 	c.OnTypedMessage(func(m client.TypedMessage) { v.typed <- m })
 	for _, b := range blocks {
 		if err := c.OpenBlock(b); err != nil {
-			t.Fatal(err)
+			c.Close()
+			return nil, err
 		}
 	}
-	goOnline(t, c, user, up)
-	return v
+	if err := tryOnline(t, c, user, up); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// viewerSpec names the node, user and device of one viewer.
+type viewerSpec struct{ base, user, device string }
+
+// connectViewers connects the viewers of specs concurrently, each opening
+// blocks; the first failure fails the test, from the test's goroutine.
+func connectViewers(t *testing.T, instance string, specs []viewerSpec, blocks ...string) []*viewer {
+	t.Helper()
+	for _, s := range specs {
+		ensureInstance(t, s.base, instance)
+	}
+	vs := make([]*viewer, len(specs))
+	var g errgroup.Group
+	g.SetLimit(64)
+	for i, s := range specs {
+		g.Go(func() (err error) {
+			vs[i], err = dialViewer(t, s.base, instance, s.user, s.device, blocks...)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
 
 // nextState is the next block version the viewer received.

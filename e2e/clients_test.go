@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -65,19 +66,28 @@ func connectClient(t *testing.T, base, instance string, s clientSpec) *appClient
 // server's Connected); the client is closed when the test ends.
 func goOnline(t *testing.T, c *client.Client, user string, up <-chan struct{}) {
 	t.Helper()
+	if err := tryOnline(t, c, user, up); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryOnline is goOnline answering its failure, for goroutines other than
+// the test's.
+func tryOnline(t *testing.T, c *client.Client, user string, up <-chan struct{}) error {
+	t.Cleanup(func() { c.Close() })
 	if user != "" {
 		if err := c.UpdateUserInfo(user, "session-"+user); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 	if err := c.AppToForeground(); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	t.Cleanup(func() { c.Close() })
 	select {
 	case <-up:
+		return nil
 	case <-time.After(30 * time.Second):
-		t.Fatalf("client of %s (device %s) did not connect", user, c.SyncDeviceID())
+		return fmt.Errorf("client of %s (device %s) did not connect", user, c.SyncDeviceID())
 	}
 }
 

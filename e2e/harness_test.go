@@ -178,6 +178,17 @@ func call(t *testing.T, method, u string, body any, out any) int {
 // callWith is call with exactly the headers hdr (nil: call's credentials).
 func callWith(t *testing.T, method, u string, body any, out any, hdr http.Header) int {
 	t.Helper()
+	st, err := tryCall(t, method, u, body, out, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// tryCall is callWith answering its failure instead of failing the test,
+// for goroutines other than the test's (t.Fatal must not be called from
+// them): it uses t only to find the credentials.
+func tryCall(t *testing.T, method, u string, body any, out any, hdr http.Header) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		switch b := body.(type) {
@@ -188,14 +199,14 @@ func callWith(t *testing.T, method, u string, body any, out any, hdr http.Header
 		default:
 			j, err := json.Marshal(body)
 			if err != nil {
-				t.Fatal(err)
+				return 0, err
 			}
 			rd = bytes.NewReader(j)
 		}
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if hdr == nil {
@@ -206,22 +217,22 @@ func callWith(t *testing.T, method, u string, body any, out any, hdr http.Header
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
+		return 0, fmt.Errorf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("%s %s: Content-Type %q, body %q", method, u, ct, raw)
+		return 0, fmt.Errorf("%s %s: Content-Type %q, body %q", method, u, ct, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: answer %q: %v", method, u, raw, err)
+			return 0, fmt.Errorf("%s %s: answer %q: %v", method, u, raw, err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // putBizType creates a bizType config through the admin API, and the

@@ -36,6 +36,18 @@ func adminReadFlags(fs *flag.FlagSet) *adminAuth {
 	}
 }
 
+// adminTokenFlag declares --admin-token alone, for a command whose --data
+// means something else: without a token it reads the token file of the
+// default data directory.
+func adminTokenFlag(fs *flag.FlagSet) *adminAuth {
+	data, empty := node.DefaultDataDir, ""
+	return &adminAuth{
+		token:    newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API `token` (env OPSYNC_ADMIN_TOKEN; default: the token file in "+data+")"),
+		data:     &data,
+		operator: &empty,
+	}
+}
+
 // resolve returns the admin token, "" when none is known.
 func (a *adminAuth) resolve() string {
 	if t := a.token.get(); t != "" {

@@ -12,17 +12,21 @@ import (
 	"github.com/opsync/opsync/client"
 )
 
-const blockSynopsis = `opsync block <create|update|get|message|watch> --server URL [flags]
+const blockSynopsis = `opsync block <create|update|get|delete|message|watch> --server URL [flags]
 
   create   create a block (--type, --data JSON [--business-id ID] [--title T] [--version V])
   update   send a new version of --block (--data JSON [--version V]; without it the next one)
-  get      a block's current state and viewers online (--block ID, or --business-id ID)
+  get      a block's current state and viewers online (--block ID, or --business-id ID);
+           with --admin --instance ID --block ID, the records view through the admin API
+           (admin token): version, title, times, viewers online per node and in total
+  delete   delete --block: later requests answer 1770002, its viewers get a last
+           version saying deleted (opsync's addition to the service's API)
   message  send a typed message to the devices of --user U... that have --block open
            (--type T --body TEXT [--version V]); answers how many devices received it
   watch    open --block as a client of --instance (and --user) and print each version
-           and typed message as a JSON line
+           ("deleted":true on a deleted block's last) and typed message as a JSON line
 
-  create, update, get and message authenticate with the instance's API key
+  create, update, get, delete and message authenticate with the instance's API key
   (--api-key, env OPSYNC_API_KEY), which also names the instance.`
 
 func runBlock(args []string, stdout, stderr io.Writer) int {
@@ -41,7 +45,9 @@ func runBlock(args []string, stdout, stderr io.Writer) int {
 	body := fs.String("body", "", "message: the message's data")
 	var users multiFlag
 	fs.Var(&users, "user", "message: a user to send to (repeatable); watch: the user to connect as")
-	instance := fs.String("instance", "", "watch: instance id")
+	instance := fs.String("instance", "", "watch, get --admin: instance id")
+	admin := fs.Bool("admin", false, "get: the records view through the admin API (--instance, --admin-token)")
+	adminAuth := adminTokenFlag(fs)
 	count := fs.Int("count", 0, "watch: exit after N lines (0: until interrupted)")
 	apiKeyFlag := newSecretFlag(fs, "api-key", "OPSYNC_API_KEY", "the instance's API `key` (env OPSYNC_API_KEY)")
 	if code := parseFlags(fs, rest, stdout); code >= 0 {
@@ -71,12 +77,23 @@ func runBlock(args []string, stdout, stderr io.Writer) int {
 		return callAndPrint(stdout, stderr, "block update", http.MethodPut, base+"/entities/"+url.PathEscape(*blockID), entity(), key())
 	case "get":
 		switch {
+		case *admin:
+			if *instance == "" || *blockID == "" {
+				return usageError(stderr, fs, "get --admin needs --instance and --block")
+			}
+			return callAndPrint(stdout, stderr, "block get", http.MethodGet,
+				trimURL(*server)+"/api/v1/instances/"+url.PathEscape(*instance)+"/blocks/"+url.PathEscape(*blockID), nil, adminAuth.option())
 		case *blockID != "":
 			return callAndPrint(stdout, stderr, "block get", http.MethodGet, base+"/entities/"+url.PathEscape(*blockID), nil, key())
 		case *businessID != "":
 			return callAndPrint(stdout, stderr, "block get", http.MethodGet, base+"/entities?business_id="+url.QueryEscape(*businessID), nil, key())
 		}
 		return usageError(stderr, fs, "get needs --block or --business-id")
+	case "delete":
+		if *blockID == "" {
+			return usageError(stderr, fs, "delete needs --block")
+		}
+		return callAndPrint(stdout, stderr, "block delete", http.MethodDelete, base+"/entities/"+url.PathEscape(*blockID), nil, key())
 	case "message":
 		if *blockID == "" || len(users) == 0 {
 			return usageError(stderr, fs, "message needs --block and at least one --user")
@@ -118,7 +135,11 @@ func watchBlock(server, instance, user, blockID string, count int, stdout, stder
 	}
 	defer c.Close()
 	c.OnResourceChange(func(b client.Block) {
-		lines <- map[string]any{"kind": "state", "blockId": b.BlockID, "version": b.Version, "sourceData": b.SourceData, "title": b.Title, "updatedAt": b.UpdatedAt}
+		l := map[string]any{"kind": "state", "blockId": b.BlockID, "version": b.Version, "sourceData": b.SourceData, "title": b.Title, "updatedAt": b.UpdatedAt}
+		if b.Deleted {
+			l["deleted"] = true
+		}
+		lines <- l
 	})
 	c.OnTypedMessage(func(m client.TypedMessage) {
 		lines <- map[string]any{"kind": "typed", "blockId": m.BlockID, "type": m.Type, "data": string(m.Data), "version": m.Version}

@@ -84,9 +84,10 @@ type blockActor struct {
 	j        *journaled[*state.Block]
 	identity string
 	viewers  map[string]*blockViewer // by client actor address + "/" + id
-	// latest is the newest version accepted: journaled, or queued to be.
-	// An update must be above it, so that versions are journaled, and so
-	// sent, in increasing order whatever the order of racing callers.
+	// latest is the newest version accepted: journaled, or queued to be
+	// (a deletion's tombstone too). An update must be above it, so that
+	// versions are journaled, and so sent, in increasing order whatever the
+	// order of racing callers.
 	latest   *opsyncpb.BlockEntity
 	creating []*actor.PID // callers of the create being written
 }
@@ -110,6 +111,11 @@ func (a *blockActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.latest = a.j.state.Entity()
+		if a.j.state.Deleted() {
+			// A crash may have come between the deletion and the end of
+			// the journal's removal: finish it (it is idempotent).
+			a.j.removeJournal(a.latest.BusinessId != "")
+		}
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 	case *opsyncpb.CreateEntity:
 		a.onCreate(ctx, m)
@@ -117,6 +123,8 @@ func (a *blockActor) Receive(ctx actor.Context) {
 		a.onUpdate(ctx, m)
 	case *opsyncpb.GetEntity:
 		a.onGet(ctx)
+	case *opsyncpb.DeleteEntity:
+		a.onDelete(ctx)
 	case *opsyncpb.SendTypedMessage:
 		a.onTyped(ctx, m)
 	case *opsyncpb.StateSubscribe:
@@ -135,25 +143,35 @@ func (a *blockActor) Receive(ctx actor.Context) {
 	}
 }
 
-// exists reports whether the block is created or its creation is being
-// written (an update then queues behind it).
-func (a *blockActor) exists() bool { return a.j.state.Exists() || len(a.creating) > 0 }
+// exists reports whether the block is created, or its creation is being
+// written, and no deletion is (an update then queues behind the one,
+// and is refused after the other).
+func (a *blockActor) exists() bool { return a.latest != nil && !a.latest.Deleted }
 
 func (a *blockActor) onCreate(ctx actor.Context, m *opsyncpb.CreateEntity) {
-	if a.j.state.Exists() {
-		respond(ctx, a.answer(false))
+	if len(a.creating) > 0 {
+		a.creating = append(a.creating, ctx.Sender()) // one create is written; its answer goes to all
 		return
 	}
-	a.creating = append(a.creating, ctx.Sender())
-	if len(a.creating) > 1 {
-		return // one create is written; its answer goes to all
+	if a.exists() {
+		respond(ctx, a.answer(false))
+		return
 	}
 	e := proto.Clone(m.Entity).(*opsyncpb.BlockEntity)
 	now := a.j.deps.now().UnixMilli()
 	e.CreatedAt, e.UpdatedAt = now, now
-	if e.Version == 0 {
-		e.Version = 1
+	// Created again after a deletion (a business id's block): above the
+	// tombstone, so that no viewer ever goes back.
+	floor := a.latest.GetVersion()
+	switch {
+	case e.Version == 0:
+		e.Version = floor + 1
+	case e.Version <= floor:
+		respond(ctx, &opsyncpb.EntityAnswer{Code: BlockVersionConflict, Entity: &opsyncpb.BlockEntity{BlockId: a.latest.BlockId, Version: floor},
+			Detail: "the block was deleted at this version: created again, it must be greater"})
+		return
 	}
+	a.creating = []*actor.PID{ctx.Sender()}
 	a.latest = e
 	ev := &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_EntityCreated{EntityCreated: &opsyncpb.EntityCreated{Entity: e}}}
 	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
@@ -175,7 +193,7 @@ func (a *blockActor) onCreate(ctx actor.Context, m *opsyncpb.CreateEntity) {
 
 func (a *blockActor) onUpdate(ctx actor.Context, m *opsyncpb.UpdateEntity) {
 	if !a.exists() {
-		respond(ctx, &opsyncpb.EntityAnswer{Code: BlockNotFound, Detail: "no block " + a.blockID()})
+		respond(ctx, a.notFound())
 		return
 	}
 	prev := a.latest
@@ -230,10 +248,23 @@ func updated(prev, u *opsyncpb.BlockEntity, now int64) *opsyncpb.BlockEntity {
 
 func (a *blockActor) onGet(ctx actor.Context) {
 	if !a.j.state.Exists() {
-		respond(ctx, &opsyncpb.EntityAnswer{Code: BlockNotFound, Detail: "no block " + a.blockID()})
+		respond(ctx, a.notFound())
 		return
 	}
-	respond(ctx, a.answer(false))
+	res := a.answer(false)
+	res.ViewersByNode = map[string]uint32{}
+	for _, v := range a.viewers {
+		res.ViewersByNode[v.pid.Address]++
+	}
+	respond(ctx, res)
+}
+
+// notFound answers a request for a block that does not exist (any more).
+func (a *blockActor) notFound() *opsyncpb.EntityAnswer {
+	if a.j.state.Deleted() {
+		return &opsyncpb.EntityAnswer{Code: BlockNotFound, Detail: "block " + a.blockID() + " was deleted"}
+	}
+	return &opsyncpb.EntityAnswer{Code: BlockNotFound, Detail: "no block " + a.blockID()}
 }
 
 // answer is the block as it is now.

@@ -45,6 +45,8 @@ func (h *blockTest) ask(msg any) *opsyncpb.EntityAnswer {
 		return request[*opsyncpb.EntityAnswer](h.t, h.system, h.pid, m)
 	case *opsyncpb.UpdateEntity:
 		return request[*opsyncpb.EntityAnswer](h.t, h.system, h.pid, m)
+	case *opsyncpb.DeleteEntity:
+		return request[*opsyncpb.EntityAnswer](h.t, h.system, h.pid, m)
 	}
 	return request[*opsyncpb.EntityAnswer](h.t, h.system, h.pid, &opsyncpb.GetEntity{})
 }

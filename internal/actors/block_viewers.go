@@ -54,7 +54,7 @@ func (a *blockActor) publish(ctx actor.Context, e *opsyncpb.BlockEntity, viewers
 		a.j.log.Warn("block version not encodable")
 		return
 	}
-	up := &opsyncpb.StateUpdate{Kind: StateKindBlock, Id: e.BlockId, Version: e.Version, Data: data}
+	up := &opsyncpb.StateUpdate{Kind: StateKindBlock, Id: e.BlockId, Version: e.Version, Data: data, Deleted: e.Deleted}
 	n := a.fanOut(ctx, viewers, func(ids []string) *opsyncpb.HubDeliveries {
 		return &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up}
 	})
@@ -65,7 +65,7 @@ func (a *blockActor) publish(ctx actor.Context, e *opsyncpb.BlockEntity, viewers
 // answers how many connections it was sent to.
 func (a *blockActor) onTyped(ctx actor.Context, m *opsyncpb.SendTypedMessage) {
 	if !a.j.state.Exists() {
-		respond(ctx, &opsyncpb.TypedMessageSent{Code: BlockNotFound, Detail: "no block " + a.blockID()})
+		respond(ctx, &opsyncpb.TypedMessageSent{Code: BlockNotFound, Detail: a.notFound().Detail})
 		return
 	}
 	users := make(map[string]bool, len(m.UserIds))

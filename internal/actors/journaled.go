@@ -234,22 +234,43 @@ func (j *journaled[S]) onAppendDone(ctx actor.Context, m *appendDone) {
 // consistent) and stores it, then trims the journal below it, off the
 // loop.
 func (j *journaled[S]) takeSnapshot() {
-	j.sinceSnap = 0
 	seq := j.state.LastSeq()
-	data, err := proto.Marshal(j.snapshot(j.state))
-	if err != nil {
-		j.log.Warn("snapshot encoding failed", slog.Any("err", err))
-		return
-	}
 	var keep []uint64
 	if j.keep != nil {
 		keep = j.keep(j.state)
 	}
-	trim := trimRanges(keep, j.trimmed, seq)
+	j.snapshotAndTrim("snapshot", trimRanges(keep, j.trimmed, seq), true)
+}
+
+// removeJournal removes the actor's journal once the event that ends its
+// life (a deletion) is durable and applied: every event, and every
+// snapshot but, with keepTombstone, one of the state now (a deleted
+// entity's tombstone: what it must remember of itself, e.g. its last
+// version). Without one, the journal keeps nothing but its highest seq
+// (which deletes never lower), and the actor recovers as one never
+// written. The order (snapshot, then events, then that snapshot) leaves
+// the deleted state at every step, so a crash at any point recovers it and
+// a later removal finishes the job.
+func (j *journaled[S]) removeJournal(keepTombstone bool) {
+	// From 1, whatever earlier trims did: nothing is kept.
+	j.snapshotAndTrim("journal removal", trimRanges(nil, 0, j.state.LastSeq()), keepTombstone)
+}
+
+// snapshotAndTrim stores a snapshot of the state now (encoded on the
+// loop, so that it is consistent) and deletes older snapshots and the
+// events of trim, off the loop; without keep, that snapshot too, last.
+func (j *journaled[S]) snapshotAndTrim(what string, trim []persistence.SeqRange, keep bool) {
+	j.sinceSnap = 0
+	seq := j.state.LastSeq()
+	data, err := proto.Marshal(j.snapshot(j.state))
+	if err != nil {
+		j.log.Warn(what+": snapshot encoding failed", slog.Any("err", err))
+		return
+	}
 	// Taken as done now: a trim that fails is made good by the next
 	// activation's first.
 	j.trimmed = seq
-	j.sideWork("snapshot", func(ctx context.Context, store persistence.Store) error {
+	j.sideWork(what, func(ctx context.Context, store persistence.Store) error {
 		if err := store.SaveSnapshot(ctx, j.journal, seq, data); err != nil {
 			return err
 		}
@@ -261,7 +282,12 @@ func (j *journaled[S]) takeSnapshot() {
 		// Recovery starts from the snapshot: the events it covers are
 		// needed no more, except those kept (journaled_trim.go).
 		if len(trim) > 0 {
-			return store.DeleteRanges(ctx, j.journal, trim)
+			if err := store.DeleteRanges(ctx, j.journal, trim); err != nil {
+				return err
+			}
+		}
+		if !keep {
+			return store.DeleteSnapshots(ctx, j.journal, seq, seq)
 		}
 		return nil
 	})

@@ -13,10 +13,12 @@ import (
 
 // creds are what a run authenticates with: the admin token on the admin
 // API (/api/v1/) and, per instance, the push API key on the push APIs
-// (/webapi/sync/). One Env's nodes (a spawned node and its restarts)
-// share them.
+// (/webapi/sync/); the block API (/open-apis/) takes the key of the run's
+// instance (a key names its instance there). One Env's nodes (a spawned
+// node and its restarts) share them.
 type creds struct {
 	adminToken string
+	instance   string // the run's (Env.Instance)
 	mu         sync.Mutex
 	keys       map[string]string // instance -> API key
 }
@@ -29,7 +31,7 @@ func (e *Env) creds() *creds {
 		if e.AdminToken == "" && e.Spawn {
 			e.AdminToken = auth.NewKey()
 		}
-		e.cr = &creds{adminToken: e.AdminToken, keys: map[string]string{}}
+		e.cr = &creds{adminToken: e.AdminToken, instance: e.Instance, keys: map[string]string{}}
 		if e.APIKey != "" {
 			e.cr.keys[e.Instance] = e.APIKey
 		}
@@ -57,6 +59,10 @@ func (a *api) authorize(req *http.Request) {
 	case strings.HasPrefix(p, "/webapi/sync/"):
 		if k, _ := a.creds.key(req.URL.Query().Get("instanceId")); k != "" {
 			req.Header.Set("X-Opsync-Api-Key", k)
+		}
+	case strings.HasPrefix(p, "/open-apis/"):
+		if k, _ := a.creds.key(a.creds.instance); k != "" {
+			req.Header.Set("Authorization", "Bearer "+k)
 		}
 	}
 }

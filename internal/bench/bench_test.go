@@ -375,3 +375,17 @@ func TestDist(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockViewers(t *testing.T) {
+	env, ctx := spawnEnv(t)
+	r, err := RunBlock(ctx, env, BlockConfig{Viewers: 30, Updates: 20, Rate: 0, Concurrency: 2, PayloadSize: 40,
+		ConnectConc: 8, Sources: 2, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's CPU is measured (in clock ticks: a run this short may
+	// count none of them).
+	if r.Deliveries != 30*20 || r.Expected != 600 || r.Missing != 0 || r.LatencyMs.Count != 600 || r.Failed() || r.ServerCPU == nil {
+		t.Fatalf("report %+v", r)
+	}
+}

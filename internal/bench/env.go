@@ -225,18 +225,24 @@ func (t *target) close() {
 func (t *target) setup(ctx context.Context, a *api, biz string, cfg map[string]any) error {
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	if err := t.ready(c, a); err != nil {
+		return err
+	}
+	return a.putBizType(c, t.env.Instance, biz, cfg)
+}
+
+// ready waits until every node is ready to route requests and makes sure
+// the instance exists.
+func (t *target) ready(ctx context.Context, a *api) error {
 	for _, u := range t.urls() {
 		na := newAPI(u, a.creds, 1)
-		err := na.waitStatus(c, "/readyz", 20*time.Millisecond)
+		err := na.waitStatus(ctx, "/readyz", 20*time.Millisecond)
 		na.close()
 		if err != nil {
 			return err
 		}
 	}
-	if err := a.ensureInstance(c, t.env.Instance); err != nil {
-		return err
-	}
-	return a.putBizType(c, t.env.Instance, biz, cfg)
+	return a.ensureInstance(ctx, t.env.Instance)
 }
 
 // api returns an API caller of the target's (first) node, with the run's

@@ -225,20 +225,14 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	// warm-up messages (payload "w") only count towards warmed.
 	epoch := time.Now()
 	h := &histogram{}
-	var delivered, dups, disconnects, warmed atomic.Int64
-	var firstErr atomic.Value
-	allWarm, allDone := make(chan struct{}), make(chan struct{})
-	var warmOnce, doneOnce sync.Once
+	tl := newTally(c.Clients, r.Expected)
 	fl.each(func(i int, cn *wsConn) {
 		var last uint64
 		warm := false
 		for {
 			f, err := cn.next(runCtx)
 			if err != nil {
-				if runCtx.Err() == nil {
-					disconnects.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("client %d: %v", i, err))
-				}
+				tl.lost(runCtx, "client", i, err)
 				return
 			}
 			dl := f.GetDeliver()
@@ -249,7 +243,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 			n := int64(0)
 			for _, m := range dl.Messages {
 				if m.OplogId <= last {
-					dups.Add(1)
+					tl.dups.Add(1)
 					continue
 				}
 				last = m.OplogId
@@ -258,19 +252,14 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 					n++
 				} else if !warm {
 					warm = true
-					if warmed.Add(1) == int64(c.Clients) {
-						warmOnce.Do(func() { close(allWarm) })
-					}
+					tl.warm()
 				}
 			}
-			if err := cn.ack(runCtx, dl.Messages); err != nil && runCtx.Err() == nil {
-				disconnects.Add(1)
-				firstErr.CompareAndSwap(nil, fmt.Sprintf("client %d ack: %v", i, err))
+			if err := cn.ack(runCtx, dl.Messages); err != nil {
+				tl.lost(runCtx, "client ack", i, err)
 				return
 			}
-			if n > 0 && delivered.Add(n) == r.Expected {
-				doneOnce.Do(func() { close(allDone) })
-			}
+			tl.deliver(n)
 		}
 	})
 
@@ -296,12 +285,8 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	}
 	warmTimer := time.NewTimer(c.Timeout)
 	defer warmTimer.Stop()
-	select {
-	case <-allWarm:
-	case <-warmTimer.C:
-		return nil, fmt.Errorf("bench: only %d of %d clients received the warm-up entry within %s", warmed.Load(), c.Clients, c.Timeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := tl.awaitWarm(ctx, warmTimer, "clients"); err != nil {
+		return nil, err
 	}
 
 	// Push, paced to the offered rate.
@@ -312,7 +297,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	cpu := startCPU(t.pids()...)
 	start := time.Now()
 	stop := env.ticker(func() {
-		env.logf("fanout: %d/%d delivered, %.0f/s", delivered.Load(), r.Expected, float64(delivered.Load())/time.Since(start).Seconds())
+		env.logf("fanout: %d/%d delivered, %.0f/s", tl.delivered.Load(), r.Expected, float64(tl.delivered.Load())/time.Since(start).Seconds())
 	})
 	var units, perUnit int // push requests, and deliveries each causes
 	if c.Mode == "global" {
@@ -336,12 +321,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 				if u >= units {
 					return
 				}
-				if c.Rate > 0 {
-					due := start.Add(time.Duration(float64(u) * float64(perUnit) / float64(c.Rate) * float64(time.Second)))
-					if wait := time.Until(due); wait > 0 {
-						time.Sleep(wait) // pacing, not synchronisation
-					}
-				}
+				pace(start, float64(u)*float64(perUnit), c.Rate)
 				var err error
 				a := as[u%len(as)] // push requests round-robin over the nodes
 				t0 := time.Now()
@@ -380,7 +360,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 				ph.record(time.Since(t0))
 				if err != nil && runCtx.Err() == nil {
 					pushErrs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					tl.fail(err.Error())
 				}
 			}
 		}()
@@ -389,12 +369,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	r.PushSeconds = round3(time.Since(start).Seconds())
 	timer := time.NewTimer(c.Timeout)
 	defer timer.Stop()
-	select {
-	case <-allDone:
-	case <-timer.C:
-		env.logf("fanout: timed out with %d of %d delivered", delivered.Load(), r.Expected)
-	case <-ctx.Done():
-	}
+	tl.awaitDone(ctx, timer, env, "fanout")
 	elapsed := time.Since(start)
 	stop()
 	benchCPU, serverCPU := cpu.stop()
@@ -405,14 +380,12 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	}
 	r.BenchRSSBytes, _ = processRSS(0)
 	r.Journal = jm.stop(ctx)
-	r.Deliveries, r.Duplicates, r.Disconnects, r.PushErrors = delivered.Load(), dups.Load(), disconnects.Load(), pushErrs.Load()
+	r.Deliveries, r.Duplicates, r.Disconnects, r.PushErrors = tl.delivered.Load(), tl.dups.Load(), tl.disconnects.Load(), pushErrs.Load()
 	r.Missing = r.Expected - r.Deliveries
 	r.Seconds = round3(elapsed.Seconds())
 	r.DeliveriesPerSec = rate(r.Deliveries, elapsed)
 	r.LatencyMs, r.PushRequestMs = h.latency(), ph.latency()
 	r.cpuPerDelivery()
-	if e, ok := firstErr.Load().(string); ok {
-		r.FirstError = e
-	}
+	r.FirstError = tl.firstError()
 	return r, ctx.Err()
 }

@@ -18,6 +18,7 @@ type Router interface {
 	CreateBlock(ctx context.Context, instanceID string, e *opsyncpb.BlockEntity) (*opsyncpb.EntityAnswer, error)
 	UpdateBlock(ctx context.Context, instanceID string, e *opsyncpb.BlockEntity) (*opsyncpb.EntityAnswer, error)
 	Block(ctx context.Context, instanceID, blockID string) (*opsyncpb.EntityAnswer, error)
+	DeleteBlock(ctx context.Context, instanceID, blockID string) (*opsyncpb.EntityAnswer, error)
 	SendBlockMessage(ctx context.Context, instanceID, blockID string, userIDs []string, msg *opsyncpb.TypedMessage) (*opsyncpb.TypedMessageSent, error)
 	Instances(ctx context.Context) (*opsyncpb.InstanceList, error)
 }
@@ -71,6 +72,16 @@ func (s *Service) Get(ctx context.Context, instanceID, blockID string) (*opsyncp
 	return s.answer(res, err, blockID)
 }
 
+// Delete deletes a block: later requests answer CodeNotFound, its viewers
+// get its tombstone as a last version.
+func (s *Service) Delete(ctx context.Context, instanceID, blockID string) (*opsyncpb.EntityAnswer, *Error) {
+	if !actors.ValidBlockID(blockID) {
+		return nil, notFound("no block " + blockID)
+	}
+	res, err := s.router.DeleteBlock(ctx, instanceID, blockID)
+	return s.answer(res, err, blockID)
+}
+
 // ByBusinessID is the block bound to a business id.
 func (s *Service) ByBusinessID(ctx context.Context, instanceID, businessID string) (*opsyncpb.EntityAnswer, *Error) {
 	if businessID == "" || len(businessID) > MaxBusinessID {
@@ -118,6 +129,9 @@ func codeError(code, detail, blockID string) *Error {
 	case "":
 		return nil
 	case actors.BlockNotFound:
+		if detail != "" {
+			return notFound(detail) // says whether the block was deleted
+		}
 		return notFound("no block " + blockID)
 	case actors.BlockVersionConflict:
 		return &Error{Code: CodeVersionConflict, Status: http.StatusConflict, Msg: "version conflict: " + detail}

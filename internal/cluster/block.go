@@ -30,3 +30,8 @@ func (m *Member) Block(ctx context.Context, instanceID, blockID string) (*opsync
 func (m *Member) SendBlockMessage(ctx context.Context, instanceID, blockID string, userIDs []string, msg *opsyncpb.TypedMessage) (*opsyncpb.TypedMessageSent, error) {
 	return request[*opsyncpb.TypedMessageSent](ctx, m, actors.BlockIdentity(instanceID, blockID), actors.KindBlock, &opsyncpb.SendTypedMessage{UserIds: userIDs, Message: msg})
 }
+
+// DeleteBlock deletes a block; its viewers get its tombstone.
+func (m *Member) DeleteBlock(ctx context.Context, instanceID, blockID string) (*opsyncpb.EntityAnswer, error) {
+	return request[*opsyncpb.EntityAnswer](ctx, m, actors.BlockIdentity(instanceID, blockID), actors.KindBlock, &opsyncpb.DeleteEntity{})
+}

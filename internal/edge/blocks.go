@@ -23,6 +23,7 @@ func (s *Server) routeBlocks() {
 	s.mux.HandleFunc("GET /open-apis/block/v2/entities", s.blockCall(s.blockByBusinessID))
 	s.mux.HandleFunc("GET /open-apis/block/v2/entities/{block_id}", s.blockCall(s.getBlock))
 	s.mux.HandleFunc("PUT /open-apis/block/v2/entities/{block_id}", s.blockCall(s.updateBlock))
+	s.mux.HandleFunc("DELETE /open-apis/block/v2/entities/{block_id}", s.blockCall(s.deleteBlock))
 	s.mux.HandleFunc("POST /open-apis/block/v2/message", s.blockCall(s.blockMessage))
 }
 
@@ -102,6 +103,17 @@ func (s *Server) updateBlock(ctx context.Context, r *http.Request, instanceID st
 	return map[string]any{"entity": blockJSON(res.Entity)}, nil
 }
 
+// deleteBlock is opsync's addition (the service's block-v2 has no
+// delete): it answers the tombstone, {"entity":{block_id, version,
+// deleted:true, …}}.
+func (s *Server) deleteBlock(ctx context.Context, r *http.Request, instanceID string, _ []byte) (any, *block.Error) {
+	res, berr := s.blocks.Delete(ctx, instanceID, r.PathValue("block_id"))
+	if berr != nil {
+		return nil, berr
+	}
+	return map[string]any{"entity": blockJSON(res.Entity)}, nil
+}
+
 func (s *Server) getBlock(ctx context.Context, r *http.Request, instanceID string, _ []byte) (any, *block.Error) {
 	res, berr := s.blocks.Get(ctx, instanceID, r.PathValue("block_id"))
 	if berr != nil {
@@ -169,13 +181,18 @@ func (s *Server) handleTenantToken(w http.ResponseWriter, r *http.Request) {
 
 // blockJSON is an entity as the API answers it: the service's fields
 // (i18n_summary also under the SDK's spelling i18n_summay), the version
-// as a decimal string, and opsync's business_id and times (ms).
+// as a decimal string, and opsync's business_id, times (ms) and, for a
+// deleted block's tombstone only, deleted.
 func blockJSON(e *opsyncpb.BlockEntity) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"block_id": e.BlockId, "title": e.Title, "block_type_id": e.BlockTypeId, "source_data": e.SourceData,
 		"source_meta": e.SourceMeta, "version": strconv.FormatUint(e.Version, 10), "source_link": e.SourceLink,
 		"owner": e.Owner, "extra": e.Extra, "summary": e.Summary, "preview": e.Preview,
 		"i18n_summary": e.I18NSummary, "i18n_summay": e.I18NSummary, "i18n_preview": e.I18NPreview,
 		"business_id": e.BusinessId, "created_at": e.CreatedAt, "updated_at": e.UpdatedAt,
 	}
+	if e.Deleted {
+		m["deleted"] = true
+	}
+	return m
 }

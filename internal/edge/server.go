@@ -96,6 +96,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeInstances()
 	s.routeCluster()
 	s.routeBlocks()
+	s.routeBlockAdmin()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})

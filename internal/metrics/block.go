@@ -8,6 +8,10 @@ var (
 	BlockUpdates = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_block_updates_total", Help: "Block entity versions journaled (creations and updates).",
 	})
+	// BlockDeletes counts blocks deleted.
+	BlockDeletes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsync_block_deletes_total", Help: "Block entities deleted.",
+	})
 	// BlockTypedMessages counts typed messages sent to blocks' viewers.
 	BlockTypedMessages = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "opsync_block_typed_messages_total", Help: "Typed messages sent to the viewers of a block (never stored).",

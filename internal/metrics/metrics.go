@@ -106,7 +106,7 @@ var registry = func() *prometheus.Registry {
 	PushCache.WithLabelValues("hit")
 	PushCache.WithLabelValues("miss")
 	r.MustRegister(Pushes, Deliveries, HubFramesEncoded, HubRecipients, ConnWrites, SendQueueBytes, SendShed, LatePushes, Acks, Retries, Drops, ConnectedClients, JournalAppend, JournalEvents, Activations, PushInstanceRequests, PushCache, WebAPIPushes,
-		DiskFull, DiskFree, DiskRefusals, BlockUpdates, BlockTypedMessages, BlockViewers, BlockDeliveries,
+		DiskFull, DiskFree, DiskRefusals, BlockUpdates, BlockTypedMessages, BlockViewers, BlockDeliveries, BlockDeletes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }()

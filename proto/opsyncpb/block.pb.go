@@ -43,9 +43,13 @@ type BlockEntity struct {
 	I18NPreview string `protobuf:"bytes,13,opt,name=i18n_preview,json=i18nPreview,proto3" json:"i18n_preview,omitempty"`
 	// The backend's business id the block is bound to ("" none); unique per
 	// instance.
-	BusinessId    string `protobuf:"bytes,14,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
-	CreatedAt     int64  `protobuf:"varint,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     int64  `protobuf:"varint,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	BusinessId string `protobuf:"bytes,14,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	CreatedAt  int64  `protobuf:"varint,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt  int64  `protobuf:"varint,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The block was deleted: this is its tombstone (block_id, business_id,
+	// the deletion's version, created_at, updated_at = the deletion time);
+	// every other field is empty.
+	Deleted       bool `protobuf:"varint,17,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -192,6 +196,13 @@ func (x *BlockEntity) GetUpdatedAt() int64 {
 	return 0
 }
 
+func (x *BlockEntity) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 // EntityCreated is a block's first event: the entity as created.
 type EntityCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -282,6 +293,55 @@ func (x *EntityUpdated) GetEntity() *BlockEntity {
 	return nil
 }
 
+// EntityDeleted deletes a block: its state becomes the tombstone (the
+// entity with deleted set, at version, which is greater than every version
+// before it so that viewers take it as the newest). The journal's events
+// are removed once it is durable. A block bound to a business id may be
+// created again, at a version above the tombstone's.
+type EntityDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tombstone     *BlockEntity           `protobuf:"bytes,1,opt,name=tombstone,proto3" json:"tombstone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntityDeleted) Reset() {
+	*x = EntityDeleted{}
+	mi := &file_opsync_v1_block_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntityDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntityDeleted) ProtoMessage() {}
+
+func (x *EntityDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_block_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntityDeleted.ProtoReflect.Descriptor instead.
+func (*EntityDeleted) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EntityDeleted) GetTombstone() *BlockEntity {
+	if x != nil {
+		return x.Tombstone
+	}
+	return nil
+}
+
 // BlockSnapshot is a block actor's state.
 type BlockSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -293,7 +353,7 @@ type BlockSnapshot struct {
 
 func (x *BlockSnapshot) Reset() {
 	*x = BlockSnapshot{}
-	mi := &file_opsync_v1_block_proto_msgTypes[3]
+	mi := &file_opsync_v1_block_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +365,7 @@ func (x *BlockSnapshot) String() string {
 func (*BlockSnapshot) ProtoMessage() {}
 
 func (x *BlockSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[3]
+	mi := &file_opsync_v1_block_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +378,7 @@ func (x *BlockSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockSnapshot.ProtoReflect.Descriptor instead.
 func (*BlockSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{3}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BlockSnapshot) GetLastSeq() uint64 {
@@ -346,7 +406,7 @@ type CreateEntity struct {
 
 func (x *CreateEntity) Reset() {
 	*x = CreateEntity{}
-	mi := &file_opsync_v1_block_proto_msgTypes[4]
+	mi := &file_opsync_v1_block_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +418,7 @@ func (x *CreateEntity) String() string {
 func (*CreateEntity) ProtoMessage() {}
 
 func (x *CreateEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[4]
+	mi := &file_opsync_v1_block_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +431,7 @@ func (x *CreateEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEntity.ProtoReflect.Descriptor instead.
 func (*CreateEntity) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{4}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateEntity) GetEntity() *BlockEntity {
@@ -392,7 +452,7 @@ type UpdateEntity struct {
 
 func (x *UpdateEntity) Reset() {
 	*x = UpdateEntity{}
-	mi := &file_opsync_v1_block_proto_msgTypes[5]
+	mi := &file_opsync_v1_block_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +464,7 @@ func (x *UpdateEntity) String() string {
 func (*UpdateEntity) ProtoMessage() {}
 
 func (x *UpdateEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[5]
+	mi := &file_opsync_v1_block_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +477,7 @@ func (x *UpdateEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEntity.ProtoReflect.Descriptor instead.
 func (*UpdateEntity) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{5}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateEntity) GetEntity() *BlockEntity {
@@ -436,7 +496,7 @@ type GetEntity struct {
 
 func (x *GetEntity) Reset() {
 	*x = GetEntity{}
-	mi := &file_opsync_v1_block_proto_msgTypes[6]
+	mi := &file_opsync_v1_block_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +508,7 @@ func (x *GetEntity) String() string {
 func (*GetEntity) ProtoMessage() {}
 
 func (x *GetEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[6]
+	mi := &file_opsync_v1_block_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +521,45 @@ func (x *GetEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntity.ProtoReflect.Descriptor instead.
 func (*GetEntity) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{6}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{7}
+}
+
+// DeleteEntity deletes a block (EntityDeleted); its viewers receive the
+// tombstone as a last StateUpdate (deleted set).
+type DeleteEntity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteEntity) Reset() {
+	*x = DeleteEntity{}
+	mi := &file_opsync_v1_block_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEntity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEntity) ProtoMessage() {}
+
+func (x *DeleteEntity) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_block_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEntity.ProtoReflect.Descriptor instead.
+func (*DeleteEntity) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{8}
 }
 
 // EntityAnswer answers CreateEntity, UpdateEntity and GetEntity. code is
@@ -474,14 +572,17 @@ type EntityAnswer struct {
 	Entity  *BlockEntity           `protobuf:"bytes,3,opt,name=entity,proto3" json:"entity,omitempty"`
 	Created bool                   `protobuf:"varint,4,opt,name=created,proto3" json:"created,omitempty"`
 	// The client connections that have the block open now.
-	Viewers       uint32 `protobuf:"varint,5,opt,name=viewers,proto3" json:"viewers,omitempty"`
+	Viewers uint32 `protobuf:"varint,5,opt,name=viewers,proto3" json:"viewers,omitempty"`
+	// viewers by the actor-system address of the node that holds the
+	// connection (GetEntity only).
+	ViewersByNode map[string]uint32 `protobuf:"bytes,6,rep,name=viewers_by_node,json=viewersByNode,proto3" json:"viewers_by_node,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntityAnswer) Reset() {
 	*x = EntityAnswer{}
-	mi := &file_opsync_v1_block_proto_msgTypes[7]
+	mi := &file_opsync_v1_block_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +594,7 @@ func (x *EntityAnswer) String() string {
 func (*EntityAnswer) ProtoMessage() {}
 
 func (x *EntityAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[7]
+	mi := &file_opsync_v1_block_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +607,7 @@ func (x *EntityAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityAnswer.ProtoReflect.Descriptor instead.
 func (*EntityAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{7}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EntityAnswer) GetCode() string {
@@ -544,6 +645,13 @@ func (x *EntityAnswer) GetViewers() uint32 {
 	return 0
 }
 
+func (x *EntityAnswer) GetViewersByNode() map[string]uint32 {
+	if x != nil {
+		return x.ViewersByNode
+	}
+	return nil
+}
+
 // SendTypedMessage delivers message to the viewers of a block whose user
 // is one of user_ids; nothing is stored.
 type SendTypedMessage struct {
@@ -556,7 +664,7 @@ type SendTypedMessage struct {
 
 func (x *SendTypedMessage) Reset() {
 	*x = SendTypedMessage{}
-	mi := &file_opsync_v1_block_proto_msgTypes[8]
+	mi := &file_opsync_v1_block_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +676,7 @@ func (x *SendTypedMessage) String() string {
 func (*SendTypedMessage) ProtoMessage() {}
 
 func (x *SendTypedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[8]
+	mi := &file_opsync_v1_block_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +689,7 @@ func (x *SendTypedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTypedMessage.ProtoReflect.Descriptor instead.
 func (*SendTypedMessage) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{8}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendTypedMessage) GetUserIds() []string {
@@ -611,7 +719,7 @@ type TypedMessageSent struct {
 
 func (x *TypedMessageSent) Reset() {
 	*x = TypedMessageSent{}
-	mi := &file_opsync_v1_block_proto_msgTypes[9]
+	mi := &file_opsync_v1_block_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +731,7 @@ func (x *TypedMessageSent) String() string {
 func (*TypedMessageSent) ProtoMessage() {}
 
 func (x *TypedMessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[9]
+	mi := &file_opsync_v1_block_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +744,7 @@ func (x *TypedMessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedMessageSent.ProtoReflect.Descriptor instead.
 func (*TypedMessageSent) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TypedMessageSent) GetCode() string {
@@ -676,7 +784,7 @@ type TypedMessage struct {
 
 func (x *TypedMessage) Reset() {
 	*x = TypedMessage{}
-	mi := &file_opsync_v1_block_proto_msgTypes[10]
+	mi := &file_opsync_v1_block_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +796,7 @@ func (x *TypedMessage) String() string {
 func (*TypedMessage) ProtoMessage() {}
 
 func (x *TypedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_block_proto_msgTypes[10]
+	mi := &file_opsync_v1_block_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +809,7 @@ func (x *TypedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedMessage.ProtoReflect.Descriptor instead.
 func (*TypedMessage) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_block_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_block_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TypedMessage) GetKind() string {
@@ -750,7 +858,7 @@ var File_opsync_v1_block_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_block_proto_rawDesc = "" +
 	"\n" +
-	"\x15opsync/v1/block.proto\x12\topsync.v1\"\xe4\x03\n" +
+	"\x15opsync/v1/block.proto\x12\topsync.v1\"\xfe\x03\n" +
 	"\vBlockEntity\x12\x19\n" +
 	"\bblock_id\x18\x01 \x01(\tR\ablockId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\"\n" +
@@ -774,11 +882,14 @@ const file_opsync_v1_block_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x0f \x01(\x03R\tcreatedAt\x12\x1d\n" +
 	"\n" +
-	"updated_at\x18\x10 \x01(\x03R\tupdatedAt\"?\n" +
+	"updated_at\x18\x10 \x01(\x03R\tupdatedAt\x12\x18\n" +
+	"\adeleted\x18\x11 \x01(\bR\adeleted\"?\n" +
 	"\rEntityCreated\x12.\n" +
 	"\x06entity\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\"?\n" +
 	"\rEntityUpdated\x12.\n" +
-	"\x06entity\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\"Z\n" +
+	"\x06entity\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\"E\n" +
+	"\rEntityDeleted\x124\n" +
+	"\ttombstone\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\ttombstone\"Z\n" +
 	"\rBlockSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12.\n" +
 	"\x06entity\x18\x02 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\">\n" +
@@ -786,13 +897,18 @@ const file_opsync_v1_block_proto_rawDesc = "" +
 	"\x06entity\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\">\n" +
 	"\fUpdateEntity\x12.\n" +
 	"\x06entity\x18\x01 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\"\v\n" +
-	"\tGetEntity\"\x9e\x01\n" +
+	"\tGetEntity\"\x0e\n" +
+	"\fDeleteEntity\"\xb4\x02\n" +
 	"\fEntityAnswer\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12.\n" +
 	"\x06entity\x18\x03 \x01(\v2\x16.opsync.v1.BlockEntityR\x06entity\x12\x18\n" +
 	"\acreated\x18\x04 \x01(\bR\acreated\x12\x18\n" +
-	"\aviewers\x18\x05 \x01(\rR\aviewers\"`\n" +
+	"\aviewers\x18\x05 \x01(\rR\aviewers\x12R\n" +
+	"\x0fviewers_by_node\x18\x06 \x03(\v2*.opsync.v1.EntityAnswer.ViewersByNodeEntryR\rviewersByNode\x1a@\n" +
+	"\x12ViewersByNodeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01\"`\n" +
 	"\x10SendTypedMessage\x12\x19\n" +
 	"\buser_ids\x18\x01 \x03(\tR\auserIds\x121\n" +
 	"\amessage\x18\x02 \x01(\v2\x17.opsync.v1.TypedMessageR\amessage\"X\n" +
@@ -820,33 +936,38 @@ func file_opsync_v1_block_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_block_proto_rawDescData
 }
 
-var file_opsync_v1_block_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_opsync_v1_block_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_opsync_v1_block_proto_goTypes = []any{
 	(*BlockEntity)(nil),      // 0: opsync.v1.BlockEntity
 	(*EntityCreated)(nil),    // 1: opsync.v1.EntityCreated
 	(*EntityUpdated)(nil),    // 2: opsync.v1.EntityUpdated
-	(*BlockSnapshot)(nil),    // 3: opsync.v1.BlockSnapshot
-	(*CreateEntity)(nil),     // 4: opsync.v1.CreateEntity
-	(*UpdateEntity)(nil),     // 5: opsync.v1.UpdateEntity
-	(*GetEntity)(nil),        // 6: opsync.v1.GetEntity
-	(*EntityAnswer)(nil),     // 7: opsync.v1.EntityAnswer
-	(*SendTypedMessage)(nil), // 8: opsync.v1.SendTypedMessage
-	(*TypedMessageSent)(nil), // 9: opsync.v1.TypedMessageSent
-	(*TypedMessage)(nil),     // 10: opsync.v1.TypedMessage
+	(*EntityDeleted)(nil),    // 3: opsync.v1.EntityDeleted
+	(*BlockSnapshot)(nil),    // 4: opsync.v1.BlockSnapshot
+	(*CreateEntity)(nil),     // 5: opsync.v1.CreateEntity
+	(*UpdateEntity)(nil),     // 6: opsync.v1.UpdateEntity
+	(*GetEntity)(nil),        // 7: opsync.v1.GetEntity
+	(*DeleteEntity)(nil),     // 8: opsync.v1.DeleteEntity
+	(*EntityAnswer)(nil),     // 9: opsync.v1.EntityAnswer
+	(*SendTypedMessage)(nil), // 10: opsync.v1.SendTypedMessage
+	(*TypedMessageSent)(nil), // 11: opsync.v1.TypedMessageSent
+	(*TypedMessage)(nil),     // 12: opsync.v1.TypedMessage
+	nil,                      // 13: opsync.v1.EntityAnswer.ViewersByNodeEntry
 }
 var file_opsync_v1_block_proto_depIdxs = []int32{
 	0,  // 0: opsync.v1.EntityCreated.entity:type_name -> opsync.v1.BlockEntity
 	0,  // 1: opsync.v1.EntityUpdated.entity:type_name -> opsync.v1.BlockEntity
-	0,  // 2: opsync.v1.BlockSnapshot.entity:type_name -> opsync.v1.BlockEntity
-	0,  // 3: opsync.v1.CreateEntity.entity:type_name -> opsync.v1.BlockEntity
-	0,  // 4: opsync.v1.UpdateEntity.entity:type_name -> opsync.v1.BlockEntity
-	0,  // 5: opsync.v1.EntityAnswer.entity:type_name -> opsync.v1.BlockEntity
-	10, // 6: opsync.v1.SendTypedMessage.message:type_name -> opsync.v1.TypedMessage
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 2: opsync.v1.EntityDeleted.tombstone:type_name -> opsync.v1.BlockEntity
+	0,  // 3: opsync.v1.BlockSnapshot.entity:type_name -> opsync.v1.BlockEntity
+	0,  // 4: opsync.v1.CreateEntity.entity:type_name -> opsync.v1.BlockEntity
+	0,  // 5: opsync.v1.UpdateEntity.entity:type_name -> opsync.v1.BlockEntity
+	0,  // 6: opsync.v1.EntityAnswer.entity:type_name -> opsync.v1.BlockEntity
+	13, // 7: opsync.v1.EntityAnswer.viewers_by_node:type_name -> opsync.v1.EntityAnswer.ViewersByNodeEntry
+	12, // 8: opsync.v1.SendTypedMessage.message:type_name -> opsync.v1.TypedMessage
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_block_proto_init() }
@@ -860,7 +981,7 @@ func file_opsync_v1_block_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_block_proto_rawDesc), len(file_opsync_v1_block_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

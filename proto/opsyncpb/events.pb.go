@@ -1212,6 +1212,7 @@ type Event struct {
 	//	*Event_InstanceRegistered
 	//	*Event_EntityCreated
 	//	*Event_EntityUpdated
+	//	*Event_EntityDeleted
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1396,6 +1397,15 @@ func (x *Event) GetEntityUpdated() *EntityUpdated {
 	return nil
 }
 
+func (x *Event) GetEntityDeleted() *EntityDeleted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_EntityDeleted); ok {
+			return x.EntityDeleted
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1463,6 +1473,10 @@ type Event_EntityUpdated struct {
 	EntityUpdated *EntityUpdated `protobuf:"bytes,51,opt,name=entity_updated,json=entityUpdated,proto3,oneof"`
 }
 
+type Event_EntityDeleted struct {
+	EntityDeleted *EntityDeleted `protobuf:"bytes,52,opt,name=entity_deleted,json=entityDeleted,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1492,6 +1506,8 @@ func (*Event_InstanceRegistered) isEvent_Kind() {}
 func (*Event_EntityCreated) isEvent_Kind() {}
 
 func (*Event_EntityUpdated) isEvent_Kind() {}
+
+func (*Event_EntityDeleted) isEvent_Kind() {}
 
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
@@ -1579,7 +1595,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xfb\b\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xbe\t\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1598,7 +1614,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x12operation_recorded\x18  \x01(\v2\x1c.opsync.v1.OperationRecordedH\x00R\x11operationRecorded\x12P\n" +
 	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegistered\x12A\n" +
 	"\x0eentity_created\x182 \x01(\v2\x18.opsync.v1.EntityCreatedH\x00R\rentityCreated\x12A\n" +
-	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdatedB\x06\n" +
+	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdated\x12A\n" +
+	"\x0eentity_deleted\x184 \x01(\v2\x18.opsync.v1.EntityDeletedH\x00R\rentityDeletedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1658,6 +1675,7 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*InstanceRegistered)(nil),      // 22: opsync.v1.InstanceRegistered
 	(*EntityCreated)(nil),           // 23: opsync.v1.EntityCreated
 	(*EntityUpdated)(nil),           // 24: opsync.v1.EntityUpdated
+	(*EntityDeleted)(nil),           // 25: opsync.v1.EntityDeleted
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1684,11 +1702,12 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	22, // 21: opsync.v1.Event.instance_registered:type_name -> opsync.v1.InstanceRegistered
 	23, // 22: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
 	24, // 23: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	25, // 24: opsync.v1.Event.entity_deleted:type_name -> opsync.v1.EntityDeleted
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1715,6 +1734,7 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_InstanceRegistered)(nil),
 		(*Event_EntityCreated)(nil),
 		(*Event_EntityUpdated)(nil),
+		(*Event_EntityDeleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -790,7 +790,10 @@ type StateUpdate struct {
 	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	Version uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	// The family's encoding of the state (a block: its fields).
-	Data          []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// The source was deleted at this version: this is its last update
+	// (data is its tombstone). If it is created again, newer versions follow.
+	Deleted       bool `protobuf:"varint,5,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -851,6 +854,13 @@ func (x *StateUpdate) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *StateUpdate) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
 }
 
 type Connected struct {
@@ -1214,12 +1224,13 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05error\x12.\n" +
 	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05state\x12>\n" +
 	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessageB\a\n" +
-	"\x05frame\"_\n" +
+	"\x05frame\"y\n" +
 	"\vStateUpdate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"\x90\x01\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x18\n" +
+	"\adeleted\x18\x05 \x01(\bR\adeleted\"\x90\x01\n" +
 	"\tConnected\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1f\n" +
