@@ -325,7 +325,9 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 	// A tail client follows its stream across the nodes: each failed
 	// connection moves it to the next one.
 	pick := func(start int) pickNode {
-		return func(ctx context.Context, tries int) (string, bool) { return x.nodes.url(start + tries), ctx.Err() == nil }
+		return func(ctx context.Context, tries int) (string, bool) {
+			return x.nodes.url(start + tries), ctx.Err() == nil
+		}
 	}
 	tails := make([]*chaosTail, c.Streams)
 	var twg sync.WaitGroup
