@@ -243,7 +243,7 @@ func TestChaosSet(t *testing.T) {
 	if d := s.DiskFull; d.Done != root || (d.Skipped == "") != root || (root && (!d.Recovered || d.Refusals == 0 || d.Node != 2)) {
 		t.Fatalf("disk episode %+v (root: %v)", d, root)
 	}
-	t.Logf("events:\n%s", strings.Join(s.Events, "\n"))
+	t.Logf("events:\n%s\nmemory: %+v", strings.Join(s.Events, "\n"), s.Memory)
 }
 
 func TestOrderViolationsAmongKept(t *testing.T) {
@@ -276,7 +276,7 @@ func TestCompareMemory(t *testing.T) {
 		{"no sample", 0, 50, false},
 	} {
 		s := &ChaosSetReport{MemoryBound: 0.2}
-		s.compareMemory([]MemSample{{RSSBytes: c.warm}}, []MemSample{{RSSBytes: c.end}})
+		s.compareMemory([]MemSample{{RSSBytes: c.warm}}, []MemSample{{RSSBytes: c.end}}, []float64{1})
 		if s.MemoryPass != c.pass || s.Memory[0].Pass != c.pass {
 			t.Errorf("%s: %+v", c.name, s)
 		}

@@ -111,7 +111,7 @@ func (x *chaosSet) diskFull(ctx context.Context) error {
 		a := newAPI(x.nodes.url(d.Node), x.env.creds(), 1)
 		defer a.close()
 		x.diskOn.Store(true)
-		defer x.diskOn.Store(false)
+		defer func() { x.diskOn.Store(false); d.Refusals = x.diskNo.Load() }()
 		// Half the reserve left: below it, and well above its floor (a
 		// quarter), below which acks would not be stored either.
 		if err := x.vol.fill(int64(sc.DiskReserveMiB) << 20 / 2); err != nil {

@@ -35,6 +35,11 @@ type ChaosSetConfig struct {
 	DiskHold      time.Duration
 	// DiskMiB is the size of the tmpfs holding the last node's data
 	// directory (with DiskFull); DiskReserveMiB that node's --disk-reserve.
+	// The tmpfs must hold all the node's data of the run besides the
+	// reserve: a follower's replica applies what the set committed
+	// whatever its disk (README, "A full disk"), so a volume that the
+	// run's data fills takes the node down. The 10-minute soak here
+	// wrote about 1 GiB per node (raft log, replica, snapshots).
 	DiskMiB        int
 	DiskReserveMiB int
 	PushTimeout    time.Duration
@@ -54,7 +59,7 @@ func (c *ChaosSetConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PartitionHold, "partition-hold", 15*time.Second, "set soak: how long the partition lasts")
 	fs.BoolVar(&c.DiskFull, "disk-full", false, "set soak: the last node's data directory is a small tmpfs, filled once below its reserve (root only, else skipped and reported)")
 	fs.DurationVar(&c.DiskHold, "disk-hold", 30*time.Second, "set soak: how long the disk stays below the reserve under load")
-	fs.IntVar(&c.DiskMiB, "disk-mib", 512, "set soak: size of that tmpfs in MiB")
+	fs.IntVar(&c.DiskMiB, "disk-mib", 3072, "set soak: size of that tmpfs in MiB; it must hold the node's data of the whole run besides the filler (tmpfs takes memory only for what is written)")
 	fs.IntVar(&c.DiskReserveMiB, "disk-reserve-mib", 128, "set soak: that node's --disk-reserve in MiB")
 	fs.DurationVar(&c.PushTimeout, "push-timeout", 10*time.Second, "set soak: a writer's HTTP timeout per push (then it moves to the next node)")
 	fs.Float64Var(&c.MemoryBound, "memory-bound", 0.2, "set soak: each node's RSS at the end may exceed its RSS after the warm-up by this fraction")
@@ -124,6 +129,9 @@ type NodeMemory struct {
 	EndHeapBytes  int64   `json:"endHeapBytes"`
 	RSSRatio      float64 `json:"rssRatio"` // end / warm
 	Pass          bool    `json:"pass"`
+	// EndUptimeS is how long the process measured at the end had run (a
+	// node killed during the run is a new process since its restart).
+	EndUptimeS float64 `json:"endUptimeS"`
 }
 
 func (s *ChaosSetReport) failed() bool {
@@ -340,7 +348,13 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 		}()
 	}
 	stopProgress := env.ticker(func() {
-		env.logf("chaos: %.0fs: %d acknowledged, %d refused, %d unanswered", time.Since(x.began).Seconds(), acked.Load(), refused.Load(), failed.Load())
+		disk := ""
+		if x.vol != nil {
+			if free, err := x.vol.free(); err == nil {
+				disk = fmt.Sprintf("; node %d's volume: %d MiB free", x.rep.DiskFull.Node, free>>20)
+			}
+		}
+		env.logf("chaos: %.0fs: %d acknowledged, %d refused, %d unanswered%s", time.Since(x.began).Seconds(), acked.Load(), refused.Load(), failed.Load(), disk)
 	})
 	fail := func(err error) (*ChaosReport, error) {
 		r.Error = err.Error()
@@ -356,7 +370,7 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 	if err := x.until(ctx, sc.Warmup); err != nil {
 		return fail(err)
 	}
-	warm, err := x.memory(ctx)
+	warm, _, err := x.memory(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -385,17 +399,16 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 	if err := x.until(ctx, sc.Duration); err != nil {
 		return fail(err)
 	}
-	end, err := x.memory(ctx)
+	end, uptime, err := x.memory(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	x.rep.compareMemory(warm, end)
+	x.rep.compareMemory(warm, end, uptime)
 	stopProgress()
 	stopLoad()
 	wwg.Wait()
 	twg.Wait()
 	r.Attempted, r.Acknowledged, r.Unanswered, r.Refused = attempted.Load(), acked.Load(), failed.Load(), refused.Load()
-	x.rep.DiskFull.Refusals = x.diskNo.Load()
 	env.logf("chaos: load stopped after %.0fs: %d acknowledged; reading back", time.Since(x.began).Seconds(), r.Acknowledged)
 
 	// A sentinel per stream; the tails read up to it, then a fresh device
@@ -466,26 +479,30 @@ func (x *chaosSet) pushSomewhere(ctx context.Context, biz, user, id string) erro
 	return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
 }
 
-// memory samples every node's /metrics.
-func (x *chaosSet) memory(ctx context.Context) ([]MemSample, error) {
-	out := make([]MemSample, x.c.Set.Nodes)
+// memory samples every node's /metrics: its memory, and how long its
+// process has run.
+func (x *chaosSet) memory(ctx context.Context) ([]MemSample, []float64, error) {
+	out, uptime := make([]MemSample, x.c.Set.Nodes), make([]float64, x.c.Set.Nodes)
 	for i := range out {
 		a := newAPI(x.nodes.url(i), x.env.creds(), 1)
-		s, _, err := (&memSampler{a: a}).sample(ctx)
+		s, mt, err := (&memSampler{a: a}).sample(ctx)
 		a.close()
 		if err != nil {
-			return nil, fmt.Errorf("bench: memory of node %d: %w", i, err)
+			return nil, nil, fmt.Errorf("bench: memory of node %d: %w", i, err)
 		}
 		out[i] = s
+		if st := mt["process_start_time_seconds"]; st > 0 {
+			uptime[i] = round3(float64(time.Now().UnixMilli())/1000 - st)
+		}
 	}
-	return out, nil
+	return out, uptime, nil
 }
 
-func (s *ChaosSetReport) compareMemory(warm, end []MemSample) {
+func (s *ChaosSetReport) compareMemory(warm, end []MemSample, endUptime []float64) {
 	s.MemoryPass = true
 	for i := range warm {
 		m := NodeMemory{Node: i, WarmRSSBytes: warm[i].RSSBytes, WarmHeapBytes: warm[i].HeapInuseBytes,
-			EndRSSBytes: end[i].RSSBytes, EndHeapBytes: end[i].HeapInuseBytes}
+			EndRSSBytes: end[i].RSSBytes, EndHeapBytes: end[i].HeapInuseBytes, EndUptimeS: endUptime[i]}
 		if m.WarmRSSBytes > 0 {
 			m.RSSRatio = round3(float64(m.EndRSSBytes) / float64(m.WarmRSSBytes))
 		}

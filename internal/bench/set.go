@@ -180,7 +180,12 @@ func (t *target) waitSet(ctx context.Context, timeout time.Duration) (int, error
 		last = why
 		select {
 		case <-ctx.Done():
-			return -1, fmt.Errorf("bench: the node set was not ready within %s (last: %s)", timeout, last)
+			var tails []string
+			for i, s := range t.set {
+				tail := s.StderrTail()
+				tails = append(tails, fmt.Sprintf("node %d's log ends: %s", i, tail[max(len(tail)-600, 0):]))
+			}
+			return -1, fmt.Errorf("bench: the node set was not ready within %s (last: %s); %s", timeout, last, strings.Join(tails, "; "))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
