@@ -232,18 +232,14 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 				}
 				id := wr.id(run, seq)
 				body = appendItem(body[:0], biz, user(wr.stream), id, id)
-				wr.mu.Lock()
-				wr.attempted = seq + 1
-				wr.mu.Unlock()
+				wr.sent(seq)
 				attempted.Add(1)
 				ans, err := apiAt(url).push(loadCtx, env.Instance, false, body)
 				switch {
 				case err != nil:
 					failed.Add(1)
 				case ans.stored():
-					wr.mu.Lock()
-					wr.acked[seq] = ans.OplogID
-					wr.mu.Unlock()
+					wr.acknowledged(seq, ans.OplogID)
 					if acked.Add(1) == target.Load() {
 						select {
 						case reached <- struct{}{}:
@@ -453,6 +449,20 @@ func (r *ChaosReport) verifyTails(writers []*chaosWriter, tails []*chaosTail, ru
 
 func newChaosTail(stream int) *chaosTail {
 	return &chaosTail{stream: stream, seen: map[string]uint64{}, sentinel: make(chan struct{})}
+}
+
+// sent records that push seq was sent.
+func (wr *chaosWriter) sent(seq int) {
+	wr.mu.Lock()
+	wr.attempted = seq + 1
+	wr.mu.Unlock()
+}
+
+// acknowledged records push seq's SUCCESS and the oplog id it answered.
+func (wr *chaosWriter) acknowledged(seq int, oplogID uint64) {
+	wr.mu.Lock()
+	wr.acked[seq] = oplogID
+	wr.mu.Unlock()
 }
 
 // id is the thirdMsgId of the writer's push seq.

@@ -300,18 +300,14 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 			for seq := 0; loadCtx.Err() == nil; seq++ {
 				id := wr.id(run, seq)
 				body = appendItem(body[:0], biz, user(wr.stream), id, id)
-				wr.mu.Lock()
-				wr.attempted = seq + 1
-				wr.mu.Unlock()
+				wr.sent(seq)
 				attempted.Add(1)
 				ans, err := (&api{base: x.nodes.url(node), hc: hc, creds: env.creds()}).push(loadCtx, env.Instance, false, body)
 				switch {
 				case err != nil:
 					failed.Add(1)
 				case ans.stored():
-					wr.mu.Lock()
-					wr.acked[seq] = ans.OplogID
-					wr.mu.Unlock()
+					wr.acknowledged(seq, ans.OplogID)
 					acked.Add(1)
 					continue
 				default:
