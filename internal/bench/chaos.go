@@ -26,6 +26,9 @@ type ChaosConfig struct {
 	RoundTimeout  time.Duration
 	SnapshotEvery int
 	Seed          uint64
+	// Set, with Set.Nodes > 1, runs on a spawned node set for a duration
+	// instead of Rounds (see chaos_set.go).
+	Set ChaosSetConfig
 }
 
 func (c *ChaosConfig) flags(fs *flag.FlagSet) {
@@ -36,6 +39,7 @@ func (c *ChaosConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", time.Minute, "fail a round (and the run) that does not reach its count in this time")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 200, "the node's --snapshot-every, small so that restarts load snapshots as well as replay")
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the kill points (0: from the clock; the report gives it)")
+	c.Set.flags(fs)
 }
 
 func (c *ChaosConfig) check() error {
@@ -85,12 +89,14 @@ type ChaosReport struct {
 	RestartMs         Latency  `json:"restartToReadyMs"`
 	Seconds           float64  `json:"seconds"`
 	Error             string   `json:"error,omitempty"`
+	// Set is the node-set soak's own part (--nodes > 1).
+	Set *ChaosSetReport `json:"set,omitempty"`
 }
 
 // Failed implements Report: any must-be-0 count not 0, nothing
-// acknowledged, or an error.
+// acknowledged, or an error; for a set, a failed episode or memory check.
 func (r *ChaosReport) Failed() bool {
-	return r.Lost > 0 || r.Unexpected > 0 || r.DuplicateEntries > 0 || r.OplogIDMismatches > 0 || r.OrderViolations > 0 ||
+	return r.Set.failed() || r.Lost > 0 || r.Unexpected > 0 || r.DuplicateEntries > 0 || r.OplogIDMismatches > 0 || r.OrderViolations > 0 ||
 		r.LostAtTails > 0 || r.Acknowledged == 0 || r.Error != ""
 }
 
@@ -162,10 +168,9 @@ type chaosTail struct {
 	mu         sync.Mutex
 	point      uint64
 	seen       map[string]uint64 // thirdMsgId -> oplog id
-	lastSeq    map[int]int       // writer -> last seq read
+	order      []string          // thirdMsgIds as first received
 	deliveries int64
 	dups       int64
-	disorder   int64
 	reconnects int64
 	sentinel   chan struct{}
 	once       sync.Once
@@ -178,6 +183,9 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 	}
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Set.Nodes > 1 {
+		return runChaosSet(ctx, env, c)
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed>>1|1))
 	env.Spawn = true // it must control the process
@@ -198,7 +206,6 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 	r := &ChaosReport{Scenario: "chaos", Seed: c.Seed, Rounds: c.Rounds, Writers: c.Writers, Streams: c.Streams}
 	run := runID()
 	user := func(s int) string { return "chaos-" + run + "-u" + strconv.Itoa(s) }
-	msgID := func(w, seq int) string { return run + "-w" + strconv.Itoa(w) + "-" + strconv.Itoa(seq) }
 	sentinelID := run + "-sentinel"
 	lf := &life{url: t.url, up: make(chan struct{})}
 	close(lf.up)
@@ -223,20 +230,16 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 				if !ok {
 					return
 				}
-				id := msgID(wr.w, seq)
+				id := wr.id(run, seq)
 				body = appendItem(body[:0], biz, user(wr.stream), id, id)
-				wr.mu.Lock()
-				wr.attempted = seq + 1
-				wr.mu.Unlock()
+				wr.sent(seq)
 				attempted.Add(1)
 				ans, err := apiAt(url).push(loadCtx, env.Instance, false, body)
 				switch {
 				case err != nil:
 					failed.Add(1)
 				case ans.stored():
-					wr.mu.Lock()
-					wr.acked[seq] = ans.OplogID
-					wr.mu.Unlock()
+					wr.acknowledged(seq, ans.OplogID)
 					if acked.Add(1) == target.Load() {
 						select {
 						case reached <- struct{}{}:
@@ -252,12 +255,12 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 	tails := make([]*chaosTail, c.Streams)
 	var twg sync.WaitGroup
 	for s := range tails {
-		tl := &chaosTail{stream: s, seen: map[string]uint64{}, lastSeq: map[int]int{}, sentinel: make(chan struct{})}
+		tl := newChaosTail(s)
 		tails[s] = tl
 		twg.Add(1)
 		go func() {
 			defer twg.Done()
-			tl.run(loadCtx, lf, env.Instance, user(s), biz, run, sentinelID)
+			tl.run(loadCtx, lf.pick, env.Instance, user(s), biz, run, sentinelID)
 		}()
 	}
 
@@ -340,51 +343,70 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 		fwg.Add(1)
 		go func() {
 			defer fwg.Done()
-			tl.run(ctx2, lf, env.Instance, user(s), biz, run, sentinelID)
+			tl.run(ctx2, lf.pick, env.Instance, user(s), biz, run, sentinelID)
 		}()
 	}
 	fwg.Wait()
+	if err := sentinelsRead(tails); err != nil {
+		return fail(err)
+	}
+	r.Attempted, r.Acknowledged, r.Unanswered, r.Refused = attempted.Load(), acked.Load(), failed.Load(), refused.Load()
+	if err := r.readBackAll(ctx2, t.url, "", true, env.Instance, biz, run, user, sentinelID, writers, nil); err != nil {
+		return fail(err)
+	}
+	r.verifyTails(writers, tails, run, nil)
+	r.RestartMs = restart.latency()
+	r.Seconds = round3(time.Since(began).Seconds())
+	return r, nil
+}
+
+// sentinelsRead is an error unless every tail has read its sentinel.
+func sentinelsRead(tails []*chaosTail) error {
 	for _, tl := range tails {
 		select {
 		case <-tl.sentinel:
 		default:
-			return fail(fmt.Errorf("bench: tail of stream %d did not read the sentinel", tl.stream))
+			return fmt.Errorf("bench: tail of stream %d did not read the sentinel", tl.stream)
 		}
 	}
-	reads := make([]map[string]uint64, c.Streams)
-	for s := range tails {
-		got, err := readBack(ctx2, t.url, env.Instance, user(s), "reader-"+run, biz, sentinelID)
+	return nil
+}
+
+// readBackAll reads every stream through url with a fresh device and
+// counts what is lost, duplicated, under another oplog id, unexpected and
+// out of order (among the entries keep keeps; nil: all); where names the
+// node in examples. Read and Recovered count only when tally is set, so
+// that reading the same streams through several nodes counts them once.
+func (r *ChaosReport) readBackAll(ctx context.Context, url, where string, tally bool, instance, biz, run string, user func(int) string,
+	sentinelID string, writers []*chaosWriter, keep func(w, seq int) bool) error {
+	streams := 0
+	for _, wr := range writers {
+		streams = max(streams, wr.stream+1)
+	}
+	reads := make([]map[string]uint64, streams)
+	for s := range reads {
+		got, err := readBack(ctx, url, instance, user(s), "reader-"+run+where, biz, sentinelID)
 		if err != nil {
-			return fail(err)
+			return fmt.Errorf("%s%w", where, err)
 		}
 		reads[s] = got.ids
 		r.DuplicateEntries += got.dupEntries
-		r.Read += int64(len(got.ids))
-		r.OrderViolations += orderViolations(got.order, run)
-	}
-
-	r.Attempted, r.Acknowledged, r.Unanswered, r.Refused = attempted.Load(), acked.Load(), failed.Load(), refused.Load()
-	for _, tl := range tails {
-		r.Deliveries += tl.deliveries
-		r.Duplicates += tl.dups
-		r.OrderViolations += tl.disorder
-		r.Reconnects += tl.reconnects
+		if tally {
+			r.Read += int64(len(got.ids))
+		}
+		r.OrderViolations += orderViolations(got.order, run, keep)
 	}
 	for _, wr := range writers {
 		for seq, id := range wr.acked {
-			mid := msgID(wr.w, seq)
+			mid := wr.id(run, seq)
 			got, ok := reads[wr.stream][mid]
 			switch {
 			case !ok:
 				r.Lost++
-				r.example("lost: %s (acknowledged as oplog id %d)", mid, id)
+				r.example("lost%s: %s (acknowledged as oplog id %d)", where, mid, id)
 			case got != id:
 				r.OplogIDMismatches++
-				r.example("oplog id mismatch: %s answered %d, stored %d", mid, id, got)
-			}
-			if _, ok := tails[wr.stream].seen[mid]; !ok {
-				r.LostAtTails++
-				r.example("never reached its tail: %s", mid)
+				r.example("oplog id mismatch%s: %s answered %d, stored %d", where, mid, id, got)
 			}
 		}
 	}
@@ -393,30 +415,79 @@ func RunChaos(ctx context.Context, env *Env, c ChaosConfig) (*ChaosReport, error
 			w, seq, ok := parseChaosID(mid, run)
 			if !ok || w >= len(writers) || writers[w].stream != s || seq >= writers[w].attempted {
 				r.Unexpected++
-				r.example("unexpected: %s in stream %d", mid, s)
+				r.example("unexpected%s: %s in stream %d", where, mid, s)
 				continue
 			}
-			if _, ok := writers[w].acked[seq]; !ok {
+			if _, ok := writers[w].acked[seq]; !ok && tally {
 				r.Recovered++
 			}
 		}
 	}
-	r.RestartMs = restart.latency()
-	r.Seconds = round3(time.Since(began).Seconds())
-	return r, nil
+	return nil
 }
+
+// verifyTails counts what the tails received: deliveries, duplicates,
+// acknowledged pushes never received, and entries out of their writer's
+// order (among those keep keeps; nil: all).
+func (r *ChaosReport) verifyTails(writers []*chaosWriter, tails []*chaosTail, run string, keep func(w, seq int) bool) {
+	for _, tl := range tails {
+		r.Deliveries += tl.deliveries
+		r.Duplicates += tl.dups
+		r.OrderViolations += orderViolations(tl.order, run, keep)
+		r.Reconnects += tl.reconnects
+	}
+	for _, wr := range writers {
+		for seq := range wr.acked {
+			mid := wr.id(run, seq)
+			if _, ok := tails[wr.stream].seen[mid]; !ok {
+				r.LostAtTails++
+				r.example("never reached its tail: %s", mid)
+			}
+		}
+	}
+}
+
+func newChaosTail(stream int) *chaosTail {
+	return &chaosTail{stream: stream, seen: map[string]uint64{}, sentinel: make(chan struct{})}
+}
+
+// sent records that push seq was sent.
+func (wr *chaosWriter) sent(seq int) {
+	wr.mu.Lock()
+	wr.attempted = seq + 1
+	wr.mu.Unlock()
+}
+
+// acknowledged records push seq's SUCCESS and the oplog id it answered.
+func (wr *chaosWriter) acknowledged(seq int, oplogID uint64) {
+	wr.mu.Lock()
+	wr.acked[seq] = oplogID
+	wr.mu.Unlock()
+}
+
+// id is the thirdMsgId of the writer's push seq.
+func (wr *chaosWriter) id(run string, seq int) string {
+	return run + "-w" + strconv.Itoa(wr.w) + "-" + strconv.Itoa(seq)
+}
+
+// pickNode answers the node to (re)connect to after tries failed
+// attempts; false when ctx ended.
+type pickNode func(ctx context.Context, tries int) (string, bool)
+
+// pick is the single node once it is up.
+func (l *life) pick(ctx context.Context, _ int) (string, bool) { return l.awaitUp(ctx) }
 
 // run reads the stream until ctx ends, or, once it has read the sentinel,
 // returns.
-func (tl *chaosTail) run(ctx context.Context, lf *life, instance, user, biz, run, sentinelID string) {
+func (tl *chaosTail) run(ctx context.Context, pick pickNode, instance, user, biz, run, sentinelID string) {
 	first := true
-	for ctx.Err() == nil {
+	for tries := 0; ctx.Err() == nil; tries++ {
 		select {
 		case <-tl.sentinel:
 			return
 		default:
 		}
-		url, ok := lf.awaitUp(ctx)
+		url, ok := pick(ctx, tries)
 		if !ok {
 			return
 		}
@@ -472,12 +543,7 @@ func (tl *chaosTail) read(ctx context.Context, cn *wsConn, run, sentinelID strin
 				continue
 			}
 			tl.seen[m.ThirdMsgId] = m.OplogId
-			if w, seq, ok := parseChaosID(m.ThirdMsgId, run); ok {
-				if last, ok := tl.lastSeq[w]; ok && seq <= last {
-					tl.disorder++
-				}
-				tl.lastSeq[w] = seq
-			}
+			tl.order = append(tl.order, m.ThirdMsgId)
 		}
 		tl.mu.Unlock()
 		if err := cn.ack(ctx, dl.Messages); err != nil {
@@ -558,13 +624,14 @@ func parseChaosID(id, run string) (w, seq int, ok bool) {
 }
 
 // orderViolations counts entries, in oplog order, whose writer's sequence
-// number is not above that writer's previous one.
-func orderViolations(order []string, run string) int64 {
+// number is not above that writer's previous one, among the entries keep
+// keeps (nil: all).
+func orderViolations(order []string, run string, keep func(w, seq int) bool) int64 {
 	last := map[int]int{}
 	var n int64
 	for _, id := range order {
 		w, seq, ok := parseChaosID(id, run)
-		if !ok {
+		if !ok || (keep != nil && !keep(w, seq)) {
 			continue
 		}
 		if prev, seen := last[w]; seen && seq <= prev {

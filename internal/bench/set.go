@@ -38,18 +38,32 @@ func (e *Env) openSet(ctx context.Context, nodes int) (*target, error) {
 		return nil, err
 	}
 	t := &target{env: e, dir: dir, temp: !e.KeepData}
-	if err := t.startSet(ctx, nodes); err != nil {
+	if err := t.startSet(ctx, nodes, setPlan{}); err != nil {
 		t.close()
 		return nil, err
 	}
 	return t, nil
 }
 
-// startSet spawns n nodes forming one set on 127.0.0.1, as docs/cluster.md
-// describes: static seeds, every node a raft voter, free ports, the data
-// directories under t.dir, the run's admin token; then waits until the set
-// is ready (waitSet).
-func (t *target) startSet(ctx context.Context, n int) error {
+// setPlan places the nodes of a spawned set; a nil field keeps the
+// default.
+type setPlan struct {
+	host    func(i int) string   // the node's address (default 127.0.0.1)
+	wrapper func(i int) []string // the command running it (SpawnOptions.Wrapper)
+	dataDir func(i int) string   // its data directory (default t.dir/node<i>)
+	extra   func(i int) []string // further serve flags of that node
+	// httpPort is the node's HTTP port (default: any free one, a new one
+	// at each start). A node cut off from the set restarts itself in
+	// place to rejoin (serve re-executes itself): only a fixed port keeps
+	// its URL then.
+	httpPort func(i int) int
+}
+
+// startSet spawns n nodes forming one set on 127.0.0.1 (or where plan puts
+// them), as docs/cluster.md describes: static seeds, every node a raft
+// voter, free ports, the data directories under t.dir, the run's admin
+// token; then waits until the set is ready (waitSet).
+func (t *target) startSet(ctx context.Context, n int, plan setPlan) error {
 	bin := t.env.Binary
 	if bin == "" {
 		bin = executable()
@@ -58,11 +72,17 @@ func (t *target) startSet(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	addr := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	host := func(i int) string {
+		if plan.host == nil {
+			return "127.0.0.1"
+		}
+		return plan.host(i)
+	}
+	addr := func(i, p int) string { return net.JoinHostPort(host(i), strconv.Itoa(p)) }
 	var seeds, boot []string
 	for i := 0; i < n; i++ {
-		seeds = append(seeds, addr(ports[3*i+1]))
-		boot = append(boot, addr(ports[3*i])+"="+addr(ports[3*i+2]))
+		seeds = append(seeds, addr(i, ports[3*i+1]))
+		boot = append(boot, addr(i, ports[3*i])+"="+addr(i, ports[3*i+2]))
 	}
 	// Every node of a set must hold the same master key (serve refuses
 	// --raft without one).
@@ -77,10 +97,22 @@ func (t *target) startSet(ctx context.Context, n int) error {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		args := append(append([]string{}, t.env.ServeArgs...),
-			"--remote", addr(ports[3*i]), "--seeds", strings.Join(seeds, ","), "--seed-port", strconv.Itoa(ports[3*i+1]),
-			"--raft", addr(ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","), "--master-key-file", keyFile)
-		o := SpawnOptions{Binary: bin, DataDir: filepath.Join(t.dir, fmt.Sprintf("node%d", i)), HTTPAddr: "127.0.0.1:0", Args: args,
+			"--remote", addr(i, ports[3*i]), "--seeds", strings.Join(seeds, ","), "--seed-port", strconv.Itoa(ports[3*i+1]),
+			"--raft", addr(i, ports[3*i+2]), "--raft-bootstrap", strings.Join(boot, ","), "--master-key-file", keyFile)
+		o := SpawnOptions{Binary: bin, DataDir: filepath.Join(t.dir, fmt.Sprintf("node%d", i)), HTTPAddr: addr(i, 0), Args: args,
 			AdminToken: t.env.creds().adminToken}
+		if plan.httpPort != nil {
+			o.HTTPAddr = addr(i, plan.httpPort(i))
+		}
+		if plan.dataDir != nil {
+			o.DataDir = plan.dataDir(i)
+		}
+		if plan.wrapper != nil {
+			o.Wrapper = plan.wrapper(i)
+		}
+		if plan.extra != nil {
+			o.Args = append(o.Args, plan.extra(i)...)
+		}
 		if t.env.nodeLogs != "" {
 			f, err := os.OpenFile(filepath.Join(t.env.nodeLogs, fmt.Sprintf("node%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
@@ -148,7 +180,12 @@ func (t *target) waitSet(ctx context.Context, timeout time.Duration) (int, error
 		last = why
 		select {
 		case <-ctx.Done():
-			return -1, fmt.Errorf("bench: the node set was not ready within %s (last: %s)", timeout, last)
+			var tails []string
+			for i, s := range t.set {
+				tail := s.StderrTail()
+				tails = append(tails, fmt.Sprintf("node %d's log ends: %s", i, tail[max(len(tail)-600, 0):]))
+			}
+			return -1, fmt.Errorf("bench: the node set was not ready within %s (last: %s); %s", timeout, last, strings.Join(tails, "; "))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

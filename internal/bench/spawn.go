@@ -34,6 +34,10 @@ type SpawnOptions struct {
 	// ListenTimeout bounds the wait for the listening line (default 2 min:
 	// a node may replay a large journal's WAL first).
 	ListenTimeout time.Duration
+	// Wrapper, if set, is the command that runs the binary (e.g. "ip
+	// netns exec NS"); it must exec it in place so that the PID is the
+	// node's.
+	Wrapper []string
 }
 
 // Server is a spawned `opsync serve` process (or a peer server, see
@@ -68,7 +72,11 @@ func Spawn(ctx context.Context, o SpawnOptions) (*Server, error) {
 	if o.AdminToken != "" {
 		env = append(env, "OPSYNC_ADMIN_TOKEN="+o.AdminToken)
 	}
-	s, err := startProcess(ctx, o.Binary, args, env, o.Stderr, o.ListenTimeout, func(line string) (string, string, bool) {
+	bin := o.Binary
+	if len(o.Wrapper) > 0 {
+		bin, args = o.Wrapper[0], append(append(append([]string{}, o.Wrapper[1:]...), o.Binary), args...)
+	}
+	s, err := startProcess(ctx, bin, args, env, o.Stderr, o.ListenTimeout, func(line string) (string, string, bool) {
 		var l struct{ Event, HTTP, URL string }
 		if json.Unmarshal([]byte(line), &l) != nil || l.Event != "listening" {
 			return "", "", false

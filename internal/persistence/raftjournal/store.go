@@ -96,7 +96,17 @@ func Open(c Config) (_ *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftjournal: raft address %q: %w", cfg.RaftAddr, err)
 	}
-	if s.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, 3, 10*time.Second, hlog); err != nil {
+	// MaxRPCsInFlight 1 turns off pipelined replication. hashicorp/raft's
+	// pipeline deadlocks when a follower answers an AppendEntries with
+	// Success=false (its log diverged: it was cut off, or restarted behind):
+	// the decoder stops, the sender parks on a full channel, and the
+	// leader never replicates to that follower again, while heartbeats
+	// keep it from timing out; the stuck goroutine also hangs Shutdown.
+	// The chaos soak hit both (a partitioned leader that never restarted to
+	// rejoin); hashicorp/raft#612, and grafana/pyroscope#5518 did the
+	// same. Synchronous AppendEntries cost little: raft batches entries.
+	if s.trans, err = raft.NewTCPTransportWithConfig(cfg.RaftAddr, advertise, &raft.NetworkTransportConfig{
+		MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog, MaxRPCsInFlight: 1}); err != nil {
 		return nil, fmt.Errorf("raftjournal: raft transport: %w", err)
 	}
 	cleanup = append(cleanup, func() { _ = s.trans.Close() })
