@@ -218,8 +218,22 @@ func TestChaosSet(t *testing.T) {
 	env, _ := spawnEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The nodes' logs go to a directory of the test's (OPSYNC_CHAOS_LOGS
+	// keeps them); a failure prints the end of each.
+	logs := os.Getenv("OPSYNC_CHAOS_LOGS")
+	if logs == "" {
+		logs = t.TempDir()
+	}
+	defer func() {
+		if t.Failed() {
+			for i := 0; i < 3; i++ {
+				b, _ := os.ReadFile(filepath.Join(logs, fmt.Sprintf("node%d.log", i)))
+				t.Logf("node %d's log ends:\n%s", i, b[max(len(b)-6000, 0):])
+			}
+		}
+	}()
 	r, err := RunChaos(ctx, env, ChaosConfig{Rounds: 1, Writers: 6, Streams: 3, RoundAcks: 2, RoundTimeout: time.Minute, SnapshotEvery: 50,
-		Set: ChaosSetConfig{Nodes: 3, Duration: 60 * time.Second, KillEvery: 8 * time.Second, Warmup: 8 * time.Second, Down: time.Second,
+		Set: ChaosSetConfig{NodeLogs: logs, Nodes: 3, Duration: 60 * time.Second, KillEvery: 8 * time.Second, Warmup: 8 * time.Second, Down: time.Second,
 			Partition: true, PartitionHold: 4 * time.Second, DiskFull: true, DiskHold: 4 * time.Second, DiskMiB: 256, DiskReserveMiB: 64,
 			PushTimeout: 10 * time.Second, MemoryBound: 4}})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -122,7 +123,12 @@ func (x *chaosSet) diskFull(ctx context.Context) error {
 		}
 		x.log("node %d's disk below its reserve (/readyz DISK_LOW)", d.Node)
 		t0 := time.Now()
-		held := pause(ctx, sc.DiskHold)
+		// The writers' streams may all live on other nodes (the cluster
+		// places them), where pushes through this node are rightly
+		// stored: probes to many streams (outside the read-back) reach
+		// some whose actor is here, which must refuse them.
+		x.diskNo.Add(x.diskProbes(ctx, a, 24))
+		held := pause(ctx, sc.DiskHold-time.Since(t0))
 		if err := x.vol.drain(); err != nil {
 			return err
 		}
@@ -184,4 +190,19 @@ func awaitReadyz(ctx context.Context, a *api, reason string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// diskProbes pushes one entry to each of n streams through a (the node
+// whose disk is low) and counts the refusals for low disk space.
+func (x *chaosSet) diskProbes(ctx context.Context, a *api, n int) int64 {
+	var refused int64
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		c, cancel := context.WithTimeout(ctx, x.c.Set.PushTimeout)
+		ans, err := a.push(c, x.env.Instance, false, appendItem(nil, "CHAOS", fmt.Sprintf("chaos-disk-probe-%d", i), runID(), "probe"))
+		cancel()
+		if err == nil && !ans.stored() && strings.Contains(ans.Detail, "disk space low") {
+			refused++
+		}
+	}
+	return refused
 }

@@ -97,6 +97,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeCluster()
 	s.routeBlocks()
 	s.routeBlockAdmin()
+	s.routeDebug()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})
