@@ -28,7 +28,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	sendBudget := sizeFlag(node.DefaultSendBudget)
 	fs.Var(&sendBudget, "send-budget", "bytes all client connections may hold for their clients together (delivered and not acknowledged); past it the connection holding the most is closed with 4431 first; 0: no budget")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor")
+	snapEvery := fs.Int("snapshot-every", 1000, "events between two snapshots of an actor, at least (a snapshot also waits for as many bytes of events as the last one weighed)")
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	deleteGrace := fs.Duration("delete-grace", actors.DefaultDeleteGrace, "keep a deleted bizType's entries (not delivered) this long before deleting them; re-creating it meanwhile restores them")

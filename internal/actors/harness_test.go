@@ -152,6 +152,7 @@ type testStore struct {
 	changed    chan struct{} // closed and replaced on every change
 	appends    []appendCall
 	replays    []replayCall
+	snapshots  []snapshotCall
 	holdAppend *gate       // while set, appends wait at it
 	holdReplay *gate       // likewise for replays
 	held       chan string // a call that started waiting at a gate
@@ -160,6 +161,12 @@ type testStore struct {
 type appendCall struct {
 	journal string
 	n       int // events
+}
+
+type snapshotCall struct {
+	journal string
+	seq     uint64
+	bytes   int
 }
 
 type replayCall struct {
@@ -216,7 +223,23 @@ func (s *testStore) DeleteRanges(ctx context.Context, journal string, ranges []p
 
 func (s *testStore) SaveSnapshot(ctx context.Context, journal string, seq uint64, data []byte) error {
 	defer s.notify()
+	s.mu.Lock()
+	s.snapshots = append(s.snapshots, snapshotCall{journal, seq, len(data)})
+	s.mu.Unlock()
 	return s.MemStore.SaveSnapshot(ctx, journal, seq, data)
+}
+
+// snapshotsOf are the snapshots of journal saved so far.
+func (s *testStore) snapshotsOf(journal string) []snapshotCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []snapshotCall
+	for _, c := range s.snapshots {
+		if c.journal == journal {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *testStore) DeleteSnapshots(ctx context.Context, journal string, from, to uint64) error {

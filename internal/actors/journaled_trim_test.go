@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/proto/opsyncpb"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestTrimRanges(t *testing.T) {
@@ -66,11 +67,72 @@ func TestStreamJournalStaysSmallUnderAcks(t *testing.T) {
 		snap := h.store.snapshotSeq(t, h.journal)
 		return snap > 0 && len(h.events()) == 1+int(highest()-snap)
 	})
-	if snap := h.store.snapshotSeq(t, h.journal); 1+acks-snap >= every+1024 {
-		t.Fatalf("the last snapshot is at %d of %d events", snap, 1+acks)
+	// Below the last snapshot only the entry is left; after it, the events
+	// since: fewer than SnapshotEvery (and a batch), or, the state being
+	// large (100,000 devices' sync points), no more bytes than the
+	// snapshot itself (and a batch): snapshots are amortized over as many
+	// bytes of events as they weigh (journaled.go, snapshotDue).
+	snap, data, _, err := h.store.MemStore.LoadSnapshot(context.Background(), h.journal, persistence.MaxSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail, tailBytes := 0, 0
+	for _, e := range h.events() {
+		if e.seq > snap {
+			tail++
+			tailBytes += proto.Size(e.ev)
+		}
+	}
+	if tail >= every+1024 && tailBytes > len(data)+64<<10 {
+		t.Fatalf("the last snapshot (%d bytes) is at %d of %d events; the %d events after it weigh %d bytes", len(data), snap, 1+acks, tail, tailBytes)
+	}
+	if len(h.events()) != 1+tail {
+		t.Fatalf("%d events in the journal: the entry and the %d after the last snapshot expected", len(h.events()), tail)
 	}
 	// The entry is still read from the journal.
 	p := h.probe("new")
 	p.subscribe(map[string]uint64{"A": 0})
 	p.expect(kept)
+}
+
+// Snapshots are amortized: one is due after SnapshotEvery events and as
+// many bytes of events as the snapshot before it weighed. A stream whose
+// snapshot is large (many retained entries) takes them further apart than
+// SnapshotEvery; what they write stays within what its events wrote.
+func TestSnapshotsAmortizedOverTheirSize(t *testing.T) {
+	const every, entries = 10, 400
+	h := newStreamTest(t, aliceUser, func(d *Deps) { d.SnapshotEvery = every })
+	for i := range entries {
+		h.pushOK(entry("A", fmt.Sprint("m", i)))
+	}
+	snaps := h.store.snapshotsOf(h.journal)
+	if len(snaps) == 0 {
+		t.Fatal("no snapshot after 400 events")
+	}
+	if snaps[0].seq != every {
+		t.Fatalf("the first snapshot is at seq %d, want %d (SnapshotEvery, nothing to amortize yet)", snaps[0].seq, every)
+	}
+	eventBytes := 0
+	for _, e := range h.events() {
+		eventBytes += proto.Size(e.ev)
+	}
+	snapBytes := 0
+	for i, c := range snaps {
+		snapBytes += c.bytes
+		if i > 0 && c.seq-snaps[i-1].seq < every {
+			t.Fatalf("snapshots at %d and %d: fewer than SnapshotEvery events apart", snaps[i-1].seq, c.seq)
+		}
+	}
+	// Every snapshot weighs at most the events since the one before it:
+	// the sum is at most the events' bytes (the last snapshot's events
+	// included, since it is not amortized yet).
+	if snapBytes > eventBytes+snaps[len(snaps)-1].bytes {
+		t.Fatalf("%d snapshots wrote %d bytes for %d bytes of events", len(snaps), snapBytes, eventBytes)
+	}
+	// With a snapshot every SnapshotEvery events, 40 snapshots of a growing
+	// index would have been written; amortized, far fewer.
+	if len(snaps) >= entries/every/2 {
+		t.Fatalf("%d snapshots for %d events with SnapshotEvery %d: not amortized over their size", len(snaps), entries, every)
+	}
+	t.Logf("%d snapshots (%d bytes) for %d events (%d bytes)", len(snaps), snapBytes, entries, eventBytes)
 }

@@ -232,9 +232,14 @@ func TestChaosSet(t *testing.T) {
 			}
 		}
 	}()
+	// The disk node's tmpfs must hold the run's own data besides the
+	// filler: its raft log alone reaches ~250 MiB in 60 s (no raft
+	// snapshot truncates it that early; the streams' snapshots, every 50
+	// events here, carry their whole entry index). 256 MiB filled up and
+	// left a stream on that node refusing every push.
 	r, err := RunChaos(ctx, env, ChaosConfig{Rounds: 1, Writers: 6, Streams: 3, RoundAcks: 2, RoundTimeout: time.Minute, SnapshotEvery: 50,
 		Set: ChaosSetConfig{NodeLogs: logs, Nodes: 3, Duration: 60 * time.Second, KillEvery: 8 * time.Second, Warmup: 8 * time.Second, Down: time.Second,
-			Partition: true, PartitionHold: 4 * time.Second, DiskFull: true, DiskHold: 4 * time.Second, DiskMiB: 256, DiskReserveMiB: 64,
+			Partition: true, PartitionHold: 4 * time.Second, DiskFull: true, DiskHold: 4 * time.Second, DiskMiB: 1024, DiskReserveMiB: 64,
 			PushTimeout: 10 * time.Second, MemoryBound: 4}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -47,6 +48,9 @@ type ChaosSetConfig struct {
 	// the warm-up by at most this fraction.
 	MemoryBound float64
 	NodeLogs    string
+	// HeapProfiles, if set, is a directory receiving each node's heap
+	// profile when its memory is taken (node<i>-warm.heap, node<i>-end.heap).
+	HeapProfiles string
 }
 
 func (c *ChaosSetConfig) flags(fs *flag.FlagSet) {
@@ -64,6 +68,7 @@ func (c *ChaosSetConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PushTimeout, "push-timeout", 10*time.Second, "set soak: a writer's HTTP timeout per push (then it moves to the next node)")
 	fs.Float64Var(&c.MemoryBound, "memory-bound", 0.2, "set soak: each node's RSS at the end may exceed its RSS after the warm-up by this fraction")
 	fs.StringVar(&c.NodeLogs, "node-logs", "", "set soak: directory to write each node's stderr to (node<i>.log)")
+	fs.StringVar(&c.HeapProfiles, "heap-profiles", "", "set soak: directory to write each node's heap profile to when its memory is taken (node<i>-warm.heap, node<i>-end.heap; read with go tool pprof)")
 }
 
 func (c *ChaosSetConfig) check() error {
@@ -366,7 +371,7 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 	if err := x.until(ctx, sc.Warmup); err != nil {
 		return fail(err)
 	}
-	warm, _, err := x.memory(ctx)
+	warm, _, err := x.memory(ctx, "warm")
 	if err != nil {
 		return fail(err)
 	}
@@ -395,7 +400,7 @@ func (x *chaosSet) run(ctx context.Context) (*ChaosReport, error) {
 	if err := x.until(ctx, sc.Duration); err != nil {
 		return fail(err)
 	}
-	end, uptime, err := x.memory(ctx)
+	end, uptime, err := x.memory(ctx, "end")
 	if err != nil {
 		return fail(err)
 	}
@@ -477,11 +482,14 @@ func (x *chaosSet) pushSomewhere(ctx context.Context, biz, user, id string) erro
 
 // memory samples every node's /metrics: its memory, and how long its
 // process has run.
-func (x *chaosSet) memory(ctx context.Context) ([]MemSample, []float64, error) {
+func (x *chaosSet) memory(ctx context.Context, when string) ([]MemSample, []float64, error) {
 	out, uptime := make([]MemSample, x.c.Set.Nodes), make([]float64, x.c.Set.Nodes)
 	for i := range out {
 		a := newAPI(x.nodes.url(i), x.env.creds(), 1)
 		s, mt, err := (&memSampler{a: a}).sample(ctx)
+		if err == nil && x.c.Set.HeapProfiles != "" {
+			err = saveHeapProfile(ctx, a, filepath.Join(x.c.Set.HeapProfiles, fmt.Sprintf("node%d-%s.heap", i, when)))
+		}
 		a.close()
 		if err != nil {
 			return nil, nil, fmt.Errorf("bench: memory of node %d: %w", i, err)
@@ -506,4 +514,30 @@ func (s *ChaosSetReport) compareMemory(warm, end []MemSample, endUptime []float6
 		s.MemoryPass = s.MemoryPass && m.Pass
 		s.Memory = append(s.Memory, m)
 	}
+}
+
+// saveHeapProfile writes the heap profile of a's node to path.
+func saveHeapProfile(ctx context.Context, a *api, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/v1/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	a.authorize(req)
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: HTTP %d", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
