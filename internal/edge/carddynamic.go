@@ -79,6 +79,8 @@ func (d *cardDynamic) plan(outTrackID string) dynamic.PlanFunc {
 		switch {
 		case e != nil && e.Code == card.CodeNotExist:
 			return nil, nil
+		case e != nil && e.Code == card.CodeSystem:
+			return nil, errors.New("the card's dynamic data sources could not be looked up: open the card again")
 		case e != nil:
 			return nil, errors.New(e.Code + ": " + e.Msg)
 		case p == nil:
