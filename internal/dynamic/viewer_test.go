@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +386,41 @@ func TestViews(t *testing.T) {
 	}
 	if s.Len() != 0 {
 		t.Errorf("%d views after StopAll", s.Len())
+	}
+}
+
+// Views that come and go leave no goroutine behind: each view is one
+// goroutine, pulls run in it, and it ends with Stop.
+func TestViewerNoGoroutineLeak(t *testing.T) {
+	clock := newFakeClock()
+	cb := newCallback(t, nil)
+	client := NewHTTPClient(true)
+	p := testPuller(clock, func(c *Config) { c.Client = client })
+	before := runtime.NumGoroutine()
+	for round := 0; round < 3; round++ {
+		rs := make(results, 256)
+		s := NewViews()
+		for i := 0; i < MaxViewsPerConn; i++ {
+			key := fmt.Sprint("card-", i)
+			s.Start(key, func() *Viewer {
+				return p.View("u", key, cb.plan(Source{ID: "x", Interval: 6 * time.Second}, Source{ID: "y"}), rs.deliver)
+			})
+		}
+		rs.take(t, 2*MaxViewsPerConn)
+		for range MaxViewsPerConn {
+			cb.next()
+		}
+		s.StopAll()
+	}
+	client.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, %d before the views", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond) // polls for goroutines to have exited: there is no event to await
+	}
+	if n := p.limits.inFlight(); n != 0 {
+		t.Errorf("%d URLs held", n)
 	}
 }
