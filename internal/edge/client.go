@@ -92,6 +92,8 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 
 	frames.timeout = idleTimeout
 	limits := newConnLimits(connect)
+	cards := s.cardDynamicOf(connect, conn)
+	defer cards.stop()
 	for {
 		f, err := frames.next()
 		if err == nil {
@@ -111,6 +113,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			client.Handle(f) // checked by frames.next, admitted by limits
+			cards.frame(f)
 		}
 	}
 }

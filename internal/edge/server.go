@@ -14,6 +14,7 @@ import (
 	"github.com/opsync/opsync/internal/block"
 	"github.com/opsync/opsync/internal/card"
 	"github.com/opsync/opsync/internal/consistency"
+	"github.com/opsync/opsync/internal/dynamic"
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
 )
@@ -76,6 +77,10 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[*clientConn]struct{}
 	budget *sendBudget
+
+	// dynamic pulls the dynamic data of the cards open on the node's
+	// connections (carddynamic.go).
+	dynamic *dynamic.Puller
 }
 
 // New returns the edge of member (in a node, its *cluster.Member).
@@ -98,6 +103,7 @@ func New(member Backend, opts Options) *Server {
 	}
 	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, cards: opts.Cards, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
 		budget: newSendBudget(opts.SendBudget)}
+	s.dynamic = dynamic.NewPuller(dynamic.Config{AllowPrivate: opts.CardCallbackPrivate, Logger: opts.Logger})
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
 	s.mux.HandleFunc("/webapi/sync/global", s.handleGlobalPush)
