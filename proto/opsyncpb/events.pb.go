@@ -1213,6 +1213,11 @@ type Event struct {
 	//	*Event_EntityCreated
 	//	*Event_EntityUpdated
 	//	*Event_EntityDeleted
+	//	*Event_CardCreated
+	//	*Event_CardDataUpdated
+	//	*Event_PrivateDataUpdated
+	//	*Event_CardDelivered
+	//	*Event_CardCallbackRegistered
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1406,6 +1411,51 @@ func (x *Event) GetEntityDeleted() *EntityDeleted {
 	return nil
 }
 
+func (x *Event) GetCardCreated() *CardCreated {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CardCreated); ok {
+			return x.CardCreated
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCardDataUpdated() *CardDataUpdated {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CardDataUpdated); ok {
+			return x.CardDataUpdated
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetPrivateDataUpdated() *PrivateDataUpdated {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_PrivateDataUpdated); ok {
+			return x.PrivateDataUpdated
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCardDelivered() *CardDelivered {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CardDelivered); ok {
+			return x.CardDelivered
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCardCallbackRegistered() *CardCallbackRegistered {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CardCallbackRegistered); ok {
+			return x.CardCallbackRegistered
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1477,6 +1527,28 @@ type Event_EntityDeleted struct {
 	EntityDeleted *EntityDeleted `protobuf:"bytes,52,opt,name=entity_deleted,json=entityDeleted,proto3,oneof"`
 }
 
+type Event_CardCreated struct {
+	// 60-69 are card events (card.proto): a card's, and the instance's
+	// callback registrations.
+	CardCreated *CardCreated `protobuf:"bytes,60,opt,name=card_created,json=cardCreated,proto3,oneof"`
+}
+
+type Event_CardDataUpdated struct {
+	CardDataUpdated *CardDataUpdated `protobuf:"bytes,61,opt,name=card_data_updated,json=cardDataUpdated,proto3,oneof"`
+}
+
+type Event_PrivateDataUpdated struct {
+	PrivateDataUpdated *PrivateDataUpdated `protobuf:"bytes,62,opt,name=private_data_updated,json=privateDataUpdated,proto3,oneof"`
+}
+
+type Event_CardDelivered struct {
+	CardDelivered *CardDelivered `protobuf:"bytes,63,opt,name=card_delivered,json=cardDelivered,proto3,oneof"`
+}
+
+type Event_CardCallbackRegistered struct {
+	CardCallbackRegistered *CardCallbackRegistered `protobuf:"bytes,64,opt,name=card_callback_registered,json=cardCallbackRegistered,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1509,11 +1581,21 @@ func (*Event_EntityUpdated) isEvent_Kind() {}
 
 func (*Event_EntityDeleted) isEvent_Kind() {}
 
+func (*Event_CardCreated) isEvent_Kind() {}
+
+func (*Event_CardDataUpdated) isEvent_Kind() {}
+
+func (*Event_PrivateDataUpdated) isEvent_Kind() {}
+
+func (*Event_CardDelivered) isEvent_Kind() {}
+
+func (*Event_CardCallbackRegistered) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1595,7 +1677,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xbe\t\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xba\f\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1615,7 +1697,12 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x13instance_registered\x18! \x01(\v2\x1d.opsync.v1.InstanceRegisteredH\x00R\x12instanceRegistered\x12A\n" +
 	"\x0eentity_created\x182 \x01(\v2\x18.opsync.v1.EntityCreatedH\x00R\rentityCreated\x12A\n" +
 	"\x0eentity_updated\x183 \x01(\v2\x18.opsync.v1.EntityUpdatedH\x00R\rentityUpdated\x12A\n" +
-	"\x0eentity_deleted\x184 \x01(\v2\x18.opsync.v1.EntityDeletedH\x00R\rentityDeletedB\x06\n" +
+	"\x0eentity_deleted\x184 \x01(\v2\x18.opsync.v1.EntityDeletedH\x00R\rentityDeleted\x12;\n" +
+	"\fcard_created\x18< \x01(\v2\x16.opsync.v1.CardCreatedH\x00R\vcardCreated\x12H\n" +
+	"\x11card_data_updated\x18= \x01(\v2\x1a.opsync.v1.CardDataUpdatedH\x00R\x0fcardDataUpdated\x12Q\n" +
+	"\x14private_data_updated\x18> \x01(\v2\x1d.opsync.v1.PrivateDataUpdatedH\x00R\x12privateDataUpdated\x12A\n" +
+	"\x0ecard_delivered\x18? \x01(\v2\x18.opsync.v1.CardDeliveredH\x00R\rcardDelivered\x12]\n" +
+	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegisteredB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1676,6 +1763,11 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*EntityCreated)(nil),           // 23: opsync.v1.EntityCreated
 	(*EntityUpdated)(nil),           // 24: opsync.v1.EntityUpdated
 	(*EntityDeleted)(nil),           // 25: opsync.v1.EntityDeleted
+	(*CardCreated)(nil),             // 26: opsync.v1.CardCreated
+	(*CardDataUpdated)(nil),         // 27: opsync.v1.CardDataUpdated
+	(*PrivateDataUpdated)(nil),      // 28: opsync.v1.PrivateDataUpdated
+	(*CardDelivered)(nil),           // 29: opsync.v1.CardDelivered
+	(*CardCallbackRegistered)(nil),  // 30: opsync.v1.CardCallbackRegistered
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1703,11 +1795,16 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	23, // 22: opsync.v1.Event.entity_created:type_name -> opsync.v1.EntityCreated
 	24, // 23: opsync.v1.Event.entity_updated:type_name -> opsync.v1.EntityUpdated
 	25, // 24: opsync.v1.Event.entity_deleted:type_name -> opsync.v1.EntityDeleted
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	26, // 25: opsync.v1.Event.card_created:type_name -> opsync.v1.CardCreated
+	27, // 26: opsync.v1.Event.card_data_updated:type_name -> opsync.v1.CardDataUpdated
+	28, // 27: opsync.v1.Event.private_data_updated:type_name -> opsync.v1.PrivateDataUpdated
+	29, // 28: opsync.v1.Event.card_delivered:type_name -> opsync.v1.CardDelivered
+	30, // 29: opsync.v1.Event.card_callback_registered:type_name -> opsync.v1.CardCallbackRegistered
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1717,6 +1814,7 @@ func file_opsync_v1_events_proto_init() {
 	}
 	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_block_proto_init()
+	file_opsync_v1_card_proto_init()
 	file_opsync_v1_wire_proto_init()
 	file_opsync_v1_events_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
@@ -1735,6 +1833,11 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_EntityCreated)(nil),
 		(*Event_EntityUpdated)(nil),
 		(*Event_EntityDeleted)(nil),
+		(*Event_CardCreated)(nil),
+		(*Event_CardDataUpdated)(nil),
+		(*Event_PrivateDataUpdated)(nil),
+		(*Event_CardDelivered)(nil),
+		(*Event_CardCallbackRegistered)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -374,7 +374,9 @@ type InstanceSnapshot struct {
 	// The operation log rows kept in memory, oldest first.
 	Operations []*Operation `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
 	// Every bizType that was ever deleted, by bizType.
-	Retired       []*RetiredBizType `protobuf:"bytes,9,rep,name=retired,proto3" json:"retired,omitempty"`
+	Retired []*RetiredBizType `protobuf:"bytes,9,rep,name=retired,proto3" json:"retired,omitempty"`
+	// The card callback registrations, by route key (apiSecret sealed).
+	CardCallbacks []*CardCallback `protobuf:"bytes,10,rep,name=card_callbacks,json=cardCallbacks,proto3" json:"card_callbacks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -472,6 +474,13 @@ func (x *InstanceSnapshot) GetRetired() []*RetiredBizType {
 	return nil
 }
 
+func (x *InstanceSnapshot) GetCardCallbacks() []*CardCallback {
+	if x != nil {
+		return x.CardCallbacks
+	}
+	return nil
+}
+
 // RetiredBizType is what an instance keeps of a deleted bizType: its
 // last config (a bizType keeps its target, scope and persistence for
 // good, since clients keep sync points of it), its pending deletion and
@@ -545,7 +554,7 @@ var File_opsync_v1_snapshots_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
-	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x16opsync/v1/events.proto\"\xc0\x02\n" +
+	"\x19opsync/v1/snapshots.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x14opsync/v1/card.proto\x1a\x16opsync/v1/events.proto\"\xc0\x02\n" +
 	"\bEntryRef\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -584,7 +593,7 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"deliveries\x1a@\n" +
 	"\x12GlobalArrivedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x8e\x03\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xce\x03\n" +
 	"\x10InstanceSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x122\n" +
@@ -597,7 +606,9 @@ const file_opsync_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
 	"operations\x18\b \x03(\v2\x14.opsync.v1.OperationR\n" +
 	"operations\x123\n" +
-	"\aretired\x18\t \x03(\v2\x19.opsync.v1.RetiredBizTypeR\aretired\"\x82\x01\n" +
+	"\aretired\x18\t \x03(\v2\x19.opsync.v1.RetiredBizTypeR\aretired\x12>\n" +
+	"\x0ecard_callbacks\x18\n" +
+	" \x03(\v2\x17.opsync.v1.CardCallbackR\rcardCallbacks\"\x82\x01\n" +
 	"\x0eRetiredBizType\x120\n" +
 	"\x06config\x18\x01 \x01(\v2\x18.opsync.v1.BizTypeConfigR\x06config\x12\x19\n" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\x12#\n" +
@@ -631,6 +642,7 @@ var file_opsync_v1_snapshots_proto_goTypes = []any{
 	(*InstanceKeysSet)(nil),  // 11: opsync.v1.InstanceKeysSet
 	(*InstanceSettings)(nil), // 12: opsync.v1.InstanceSettings
 	(*Operation)(nil),        // 13: opsync.v1.Operation
+	(*CardCallback)(nil),     // 14: opsync.v1.CardCallback
 }
 var file_opsync_v1_snapshots_proto_depIdxs = []int32{
 	6,  // 0: opsync.v1.DeviceSyncPoints.points:type_name -> opsync.v1.DeviceSyncPoints.PointsEntry
@@ -645,12 +657,13 @@ var file_opsync_v1_snapshots_proto_depIdxs = []int32{
 	12, // 9: opsync.v1.InstanceSnapshot.settings:type_name -> opsync.v1.InstanceSettings
 	13, // 10: opsync.v1.InstanceSnapshot.operations:type_name -> opsync.v1.Operation
 	5,  // 11: opsync.v1.InstanceSnapshot.retired:type_name -> opsync.v1.RetiredBizType
-	10, // 12: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 12: opsync.v1.InstanceSnapshot.card_callbacks:type_name -> opsync.v1.CardCallback
+	10, // 13: opsync.v1.RetiredBizType.config:type_name -> opsync.v1.BizTypeConfig
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_snapshots_proto_init() }
@@ -659,6 +672,7 @@ func file_opsync_v1_snapshots_proto_init() {
 		return
 	}
 	file_opsync_v1_admin_proto_init()
+	file_opsync_v1_card_proto_init()
 	file_opsync_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

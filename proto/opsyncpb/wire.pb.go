@@ -183,7 +183,7 @@ func (*ClientFrame_Open) isClientFrame_Frame() {}
 
 func (*ClientFrame_Close) isClientFrame_Frame() {}
 
-// Open asks for the state of a source (kind "block": a block entity; the
+// Open asks for the state of a source (kind "block": a block entity, "card": a card; the
 // families register their kinds) and then every newer version of it, for
 // as long as it stays open on this connection. A state subscription has
 // no sync point, window or acks: the latest version is what counts.
@@ -646,6 +646,7 @@ type ServerFrame struct {
 	//	*ServerFrame_Error
 	//	*ServerFrame_State
 	//	*ServerFrame_TypedMessage
+	//	*ServerFrame_Dynamic
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -742,6 +743,15 @@ func (x *ServerFrame) GetTypedMessage() *TypedMessage {
 	return nil
 }
 
+func (x *ServerFrame) GetDynamic() *CardDynamicData {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Dynamic); ok {
+			return x.Dynamic
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -770,6 +780,11 @@ type ServerFrame_TypedMessage struct {
 	TypedMessage *TypedMessage `protobuf:"bytes,6,opt,name=typed_message,json=typedMessage,proto3,oneof"`
 }
 
+type ServerFrame_Dynamic struct {
+	// Dynamic data of an open card, for this connection only.
+	Dynamic *CardDynamicData `protobuf:"bytes,7,opt,name=dynamic,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Deliver) isServerFrame_Frame() {}
@@ -781,6 +796,8 @@ func (*ServerFrame_Error) isServerFrame_Frame() {}
 func (*ServerFrame_State) isServerFrame_Frame() {}
 
 func (*ServerFrame_TypedMessage) isServerFrame_Frame() {}
+
+func (*ServerFrame_Dynamic) isServerFrame_Frame() {}
 
 // StateUpdate is a version of an open source's state: first the current
 // one, then each newer one, never an older one after a newer.
@@ -1176,7 +1193,7 @@ var File_opsync_v1_wire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\"\xe2\x02\n" +
+	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\"\xe2\x02\n" +
 	"\vClientFrame\x12.\n" +
 	"\aconnect\x18\x01 \x01(\v2\x12.opsync.v1.ConnectH\x00R\aconnect\x12;\n" +
 	"\fregister_biz\x18\x02 \x01(\v2\x16.opsync.v1.RegisterBizH\x00R\vregisterBiz\x12A\n" +
@@ -1216,14 +1233,15 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03Ack\x120\n" +
 	"\breceived\x18\x01 \x03(\v2\x14.opsync.v1.SyncPointR\breceived\"\x1c\n" +
 	"\x04Ping\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xbd\x02\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xf5\x02\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.opsync.v1.ConnectedH\x00R\tconnected\x12.\n" +
 	"\adeliver\x18\x02 \x01(\v2\x12.opsync.v1.DeliverH\x00R\adeliver\x12%\n" +
 	"\x04pong\x18\x03 \x01(\v2\x0f.opsync.v1.PongH\x00R\x04pong\x12(\n" +
 	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05error\x12.\n" +
 	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05state\x12>\n" +
-	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessageB\a\n" +
+	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessage\x126\n" +
+	"\adynamic\x18\a \x01(\v2\x1a.opsync.v1.CardDynamicDataH\x00R\adynamicB\a\n" +
 	"\x05frame\"y\n" +
 	"\vStateUpdate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1268,23 +1286,24 @@ func file_opsync_v1_wire_proto_rawDescGZIP() []byte {
 
 var file_opsync_v1_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_opsync_v1_wire_proto_goTypes = []any{
-	(*ClientFrame)(nil),   // 0: opsync.v1.ClientFrame
-	(*Open)(nil),          // 1: opsync.v1.Open
-	(*Close)(nil),         // 2: opsync.v1.Close
-	(*Connect)(nil),       // 3: opsync.v1.Connect
-	(*SyncPoint)(nil),     // 4: opsync.v1.SyncPoint
-	(*RegisterBiz)(nil),   // 5: opsync.v1.RegisterBiz
-	(*UnregisterBiz)(nil), // 6: opsync.v1.UnregisterBiz
-	(*Ack)(nil),           // 7: opsync.v1.Ack
-	(*Ping)(nil),          // 8: opsync.v1.Ping
-	(*ServerFrame)(nil),   // 9: opsync.v1.ServerFrame
-	(*StateUpdate)(nil),   // 10: opsync.v1.StateUpdate
-	(*Connected)(nil),     // 11: opsync.v1.Connected
-	(*Deliver)(nil),       // 12: opsync.v1.Deliver
-	(*SyncMessage)(nil),   // 13: opsync.v1.SyncMessage
-	(*Pong)(nil),          // 14: opsync.v1.Pong
-	(*Error)(nil),         // 15: opsync.v1.Error
-	(*TypedMessage)(nil),  // 16: opsync.v1.TypedMessage
+	(*ClientFrame)(nil),     // 0: opsync.v1.ClientFrame
+	(*Open)(nil),            // 1: opsync.v1.Open
+	(*Close)(nil),           // 2: opsync.v1.Close
+	(*Connect)(nil),         // 3: opsync.v1.Connect
+	(*SyncPoint)(nil),       // 4: opsync.v1.SyncPoint
+	(*RegisterBiz)(nil),     // 5: opsync.v1.RegisterBiz
+	(*UnregisterBiz)(nil),   // 6: opsync.v1.UnregisterBiz
+	(*Ack)(nil),             // 7: opsync.v1.Ack
+	(*Ping)(nil),            // 8: opsync.v1.Ping
+	(*ServerFrame)(nil),     // 9: opsync.v1.ServerFrame
+	(*StateUpdate)(nil),     // 10: opsync.v1.StateUpdate
+	(*Connected)(nil),       // 11: opsync.v1.Connected
+	(*Deliver)(nil),         // 12: opsync.v1.Deliver
+	(*SyncMessage)(nil),     // 13: opsync.v1.SyncMessage
+	(*Pong)(nil),            // 14: opsync.v1.Pong
+	(*Error)(nil),           // 15: opsync.v1.Error
+	(*TypedMessage)(nil),    // 16: opsync.v1.TypedMessage
+	(*CardDynamicData)(nil), // 17: opsync.v1.CardDynamicData
 }
 var file_opsync_v1_wire_proto_depIdxs = []int32{
 	3,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
@@ -1302,12 +1321,13 @@ var file_opsync_v1_wire_proto_depIdxs = []int32{
 	15, // 12: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
 	10, // 13: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
 	16, // 14: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
-	13, // 15: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 15: opsync.v1.ServerFrame.dynamic:type_name -> opsync.v1.CardDynamicData
+	13, // 16: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_wire_proto_init() }
@@ -1316,6 +1336,7 @@ func file_opsync_v1_wire_proto_init() {
 		return
 	}
 	file_opsync_v1_block_proto_init()
+	file_opsync_v1_card_proto_init()
 	file_opsync_v1_wire_proto_msgTypes[0].OneofWrappers = []any{
 		(*ClientFrame_Connect)(nil),
 		(*ClientFrame_RegisterBiz)(nil),
@@ -1332,6 +1353,7 @@ func file_opsync_v1_wire_proto_init() {
 		(*ServerFrame_Error)(nil),
 		(*ServerFrame_State)(nil),
 		(*ServerFrame_TypedMessage)(nil),
+		(*ServerFrame_Dynamic)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
