@@ -57,6 +57,7 @@ type Client struct {
 	blocks     map[string]*openBlock // open blocks (block.go)
 	onBlock    func(Block)
 	onTyped    func(TypedMessage)
+	cards      cardState // open cards and their callbacks (card.go)
 	dirty      bool // points changed since the last save
 
 	saveMu    sync.Mutex // serialises saves, so the newest state is written last
@@ -295,7 +296,7 @@ func (c *Client) stopLocked() {
 
 // dispatch runs one callback on the event loop.
 func (c *Client) dispatch(e event) {
-	if c.dispatchBlock(e) {
+	if c.dispatchBlock(e) || c.dispatchCard(e) {
 		return
 	}
 	switch {

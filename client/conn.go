@@ -152,6 +152,7 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 	}
 	c.conn = cn // frames queued from now on follow the Connect
 	c.reopenLocked(cn)
+	c.reopenCardsLocked(cn)
 	c.mu.Unlock()
 	defer c.detach(cn)
 	slices.SortFunc(connect.BizTypes, func(a, b *opsyncpb.SyncPoint) int { return strings.Compare(a.BizType, b.BizType) })
@@ -192,8 +193,11 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 			c.received(cn, m.Deliver.Messages)
 		case *opsyncpb.ServerFrame_State:
 			c.receivedState(m.State)
+			c.receivedCardState(m.State)
 		case *opsyncpb.ServerFrame_TypedMessage:
 			c.receivedTyped(m.TypedMessage)
+		case *opsyncpb.ServerFrame_Dynamic:
+			c.receivedDynamic(m.Dynamic)
 		case *opsyncpb.ServerFrame_Error:
 			protoErr = &ProtocolError{Code: int(m.Error.Code), Reason: m.Error.Reason}
 		}

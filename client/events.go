@@ -1,6 +1,10 @@
 package client
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
 
 // event is one callback to run: a message received on cn, a connection
 // state change or an error.
@@ -9,8 +13,10 @@ type event struct {
 	cn        *conn
 	connected *bool
 	err       error
-	block     *Block        // a block version (block.go)
-	typed     *TypedMessage // a typed message of a block
+	block     *Block                    // a block version (block.go)
+	typed     *TypedMessage             // a typed message of a block
+	cardView  *opsyncpb.CardView        // a card's view (card.go)
+	dynamic   *opsyncpb.CardDynamicData // a card's dynamic data
 }
 
 // eventLoop runs callbacks one at a time, in the order they were queued,

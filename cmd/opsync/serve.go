@@ -38,6 +38,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
+	cardCallbackPrivate := fs.Bool("card-callback-private", false, "let card callback URLs name private, loopback and link-local addresses (refused by default: opsync POSTs to them)")
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
 	diskReserve := sizeFlag(node.DefaultDiskReserve)
 	fs.Var(&diskReserve, "disk-reserve", "free space of the data directory's file system below which new data is refused (pushes answer SYSTEM_ERROR, admin writes 507); below a quarter of it only deletes are written; 0: off")
@@ -75,7 +76,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		AdvertiseAddr: *cf.advertise, Membership: membership, Raft: raftCfg,
 		DataDir: *data, HTTPAddr: *httpAddr, RemoteAddr: *remote, Logger: logger,
 		ClientWindow: *window, ClientWindowBytes: int64(windowBytes), SendBudget: reserveOf(sendBudget), OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
-		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush,
+		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush, CardCallbackPrivate: *cardCallbackPrivate,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
 		MasterKeyFile: masterKeyFile.get(),
 	})

@@ -18,6 +18,11 @@ type stateLink struct {
 	identity string
 	pid      *actor.PID
 	version  uint64 // the newest version passed on to the client
+	// refused: the source answered that the client may not see it (a
+	// version 0 deletion, e.g. a card the user is not a recipient of):
+	// that answer was passed on, nothing after it is, and the link is not
+	// attached again.
+	refused bool
 }
 
 // resubscribeState is the local message that retries attaching to a
@@ -80,11 +85,18 @@ func (a *clientActor) onState(m *hubDelivery) {
 	if l == nil || m.frame == nil {
 		return
 	}
+	if l.refused {
+		return
+	}
 	if m.state != nil {
-		if m.state.Version <= l.version {
+		switch {
+		case m.state.Version == 0 && m.state.Deleted && l.version == 0:
+			l.refused = true
+		case m.state.Version <= l.version:
 			return
+		default:
+			l.version = m.state.Version
 		}
-		l.version = m.state.Version
 	}
 	if err := a.p.Sink.SendEncoded(m.frame, false); err != nil {
 		a.gone(err)
@@ -95,7 +107,7 @@ func (a *clientActor) onState(m *hubDelivery) {
 // died, or it passivated): the cluster activates it anew.
 func (a *clientActor) stateTerminated(ctx actor.Context, who *actor.PID) {
 	for _, l := range a.states {
-		if l.pid != nil && l.pid.Equal(who) {
+		if l.pid != nil && l.pid.Equal(who) && !l.refused {
 			l.pid = nil
 			a.retryStateLater(ctx, l)
 		}

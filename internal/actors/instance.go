@@ -85,8 +85,11 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		ctx.Respond(a.onGetPushContext())
 	case *opsyncpb.AuthorizeClient:
 		ctx.Respond(a.onAuthorizeClient(m))
+	case *opsyncpb.GetCardCallback:
+		ctx.Respond(a.onGetCardCallback(m))
 	case *opsyncpb.PutBizType, *opsyncpb.DeleteBizType, *opsyncpb.SetBizTypeOnline, *opsyncpb.CreateInstance,
-		*opsyncpb.RotateInstanceKeys, *opsyncpb.ChangeInstanceSettings, *opsyncpb.RecordOperation:
+		*opsyncpb.RotateInstanceKeys, *opsyncpb.ChangeInstanceSettings, *opsyncpb.RecordOperation,
+		*opsyncpb.RegisterCardCallback, *opsyncpb.EnsureCardBizType:
 		a.stash = append(a.stash, stashed{msg: m, sender: ctx.Sender()})
 		a.unstash(ctx)
 	case *actor.ReceiveTimeout:
@@ -118,6 +121,10 @@ func (a *instanceActor) unstash(ctx actor.Context) {
 			res = a.onSettings(ctx, s.sender, m)
 		case *opsyncpb.RecordOperation:
 			res = a.onRecord(ctx, s.sender, m)
+		case *opsyncpb.RegisterCardCallback:
+			res = a.onRegisterCardCallback(ctx, s.sender, m)
+		case *opsyncpb.EnsureCardBizType:
+			res = a.onEnsureCardBizType(ctx, s.sender)
 		}
 		if res != nil {
 			sendTo(ctx, s.sender, res)
@@ -131,6 +138,9 @@ func (a *instanceActor) unstash(ctx actor.Context) {
 func (a *instanceActor) onPut(ctx actor.Context, sender *actor.PID, m *opsyncpb.PutBizType) proto.Message {
 	if !a.state.Exists() {
 		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
+	}
+	if res := reservedBizType(m.GetConfig().GetBizType()); res != nil {
+		return res
 	}
 	now := a.deps.now().UnixMilli()
 	existing, _ := a.state.Config(m.GetConfig().GetBizType())
@@ -190,6 +200,9 @@ func (a *instanceActor) onSetOnline(ctx actor.Context, sender *actor.PID, m *ops
 func (a *instanceActor) lookup(bizType string) proto.Message {
 	if !a.state.Exists() {
 		return &opsyncpb.ConfigResult{Code: ConfigInstanceNotFound, Message: "no such instance"}
+	}
+	if res := reservedBizType(bizType); res != nil {
+		return res
 	}
 	if _, ok := a.state.Config(bizType); !ok {
 		return &opsyncpb.ConfigResult{Code: ConfigNotFound, Message: "no such bizType"}

@@ -8,6 +8,7 @@ import (
 	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
+	"github.com/opsync/opsync/internal/tenantauth"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -23,12 +24,19 @@ type Router interface {
 	Instances(ctx context.Context) (*opsyncpb.InstanceList, error)
 }
 
+// tokenPurpose names the signing key of block tenant tokens (the
+// service's tenant_access_token; see internal/tenantauth).
+const tokenPurpose = "block tenant token"
+
+// TokenLifetime is how long a tenant token is valid.
+const TokenLifetime = tenantauth.Lifetime
+
 // Service is the block use case.
 type Service struct {
 	router Router
 	push   *push.Service
-	keys   *keyIndex
-	tokens tokens
+	keys   *tenantauth.KeyIndex
+	tokens tenantauth.Tokens
 	log    *slog.Logger
 }
 
@@ -38,7 +46,8 @@ func New(router Router, ps *push.Service, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{router: router, push: ps, keys: newKeyIndex(), tokens: tokens{push: ps}, log: log}
+	return &Service{router: router, push: ps, keys: tenantauth.NewKeyIndex(ps, router),
+		tokens: tenantauth.Tokens{Push: ps, Purpose: tokenPurpose}, log: log}
 }
 
 // Create creates a block: with a business id, the one bound to it (an
@@ -146,11 +155,7 @@ func (s *Service) Authenticate(ctx context.Context, credential string) (string, 
 	if credential == "" {
 		return "", &Error{Code: CodeTokenMissing, Status: http.StatusUnauthorized, Msg: "missing access token: send Authorization: Bearer <tenant_access_token or apiKey>"}
 	}
-	if looksLikeToken(credential) {
-		id, res := s.tokens.verify(ctx, credential)
-		return id, authError(res)
-	}
-	id, res := s.keys.lookup(ctx, s, credential)
+	id, res := tenantauth.Authenticate(ctx, s.tokens, s.keys, credential)
 	return id, authError(res)
 }
 
@@ -177,7 +182,7 @@ func (s *Service) IssueToken(ctx context.Context, appID, appSecret string) (stri
 	case t == nil:
 		return "", 0, &Error{Code: CodeAppInvalid, Status: http.StatusBadRequest, Msg: "app_id or app_secret is not valid"}
 	}
-	tok, exp, err := s.tokens.issue(t)
+	tok, exp, err := s.tokens.Issue(t)
 	if err != nil {
 		return "", 0, errSystem
 	}

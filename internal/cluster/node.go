@@ -85,7 +85,7 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	kdeps := *deps
 	kdeps.System = system // instance actors tell every member's watch actor about their changes
 	ccfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(host, port, ropts...),
-		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps), actors.BlockKind(&kdeps)))
+		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps), actors.BlockKind(&kdeps), actors.CardKind(&kdeps)))
 	c := pcluster.New(system, ccfg)
 	// The watch actor is there before the member joins, so no notice sent
 	// to it once the member is known finds it missing.
@@ -158,7 +158,7 @@ func (m *Member) Stop() {
 // Activations counts the actors of each kind activated on this member.
 func (m *Member) Activations() map[string]int {
 	out := map[string]int{}
-	for _, kind := range []string{actors.KindStream, actors.KindInstance, actors.KindBlock} {
+	for _, kind := range []string{actors.KindStream, actors.KindInstance, actors.KindBlock, actors.KindCard} {
 		if k, ok := m.cluster.TryGetClusterKind(kind); ok {
 			out[kind] = int(k.Count())
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/block"
+	"github.com/opsync/opsync/internal/card"
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -19,6 +20,8 @@ type Backend interface {
 	push.Router
 	// block.Router: the block API, through the block service.
 	block.Router
+	// card.Router: the card API, through the card service.
+	card.Router
 	// OnInstanceChanged registers fn for every change notice an instance
 	// of the set sends (the push service's cache listens).
 	OnInstanceChanged(fn func(instanceID string, version uint64))

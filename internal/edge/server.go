@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/internal/block"
+	"github.com/opsync/opsync/internal/card"
 	"github.com/opsync/opsync/internal/consistency"
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
@@ -55,6 +56,12 @@ type Options struct {
 	// Blocks is the block service the block API hands its calls to (nil:
 	// one on member and Push).
 	Blocks *block.Service
+	// Cards is the card service the card API hands its calls to (nil:
+	// one on member and Push, with CardCallbackPrivate).
+	Cards *card.Service
+	// CardCallbackPrivate lets card callback URLs name private, loopback
+	// and link-local targets (serve --card-callback-private).
+	CardCallbackPrivate bool
 }
 
 // Server serves opsync's HTTP and WebSocket API on top of a cluster member.
@@ -62,6 +69,7 @@ type Server struct {
 	member Backend
 	push   *push.Service
 	blocks *block.Service
+	cards  *card.Service
 	opts   Options
 	mux    *http.ServeMux
 
@@ -85,7 +93,10 @@ func New(member Backend, opts Options) *Server {
 	if opts.Blocks == nil {
 		opts.Blocks = block.New(member, opts.Push, opts.Logger)
 	}
-	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
+	if opts.Cards == nil {
+		opts.Cards = card.New(member, opts.Push, card.Options{Logger: opts.Logger, AllowPrivateCallbacks: opts.CardCallbackPrivate})
+	}
+	s := &Server{member: member, push: opts.Push, blocks: opts.Blocks, cards: opts.Cards, opts: opts, mux: http.NewServeMux(), conns: map[*clientConn]struct{}{},
 		budget: newSendBudget(opts.SendBudget)}
 	s.mux.HandleFunc("/webapi/sync/single", s.handleSinglePush)
 	s.mux.HandleFunc("/webapi/sync/batch", s.handleBatchPush)
@@ -97,6 +108,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeCluster()
 	s.routeBlocks()
 	s.routeBlockAdmin()
+	s.routeCards()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})

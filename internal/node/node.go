@@ -86,6 +86,8 @@ type Config struct {
 	MaxConnsPerAddr int
 	// StrictPushStatus: see edge.Options.
 	StrictPushStatus bool
+	// CardCallbackPrivate: see edge.Options.
+	CardCallbackPrivate bool
 	// DiskReserve is the free space, in bytes, of DataDir's file system
 	// below which the node refuses new data (see persistence.SpaceGuard);
 	// 0 means DefaultDiskReserve, a negative value turns the guard off.
@@ -225,7 +227,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		budget = 0
 	}
 	eopts := edge.Options{Logger: logger, ClientWindow: cfg.ClientWindow, ClientWindowBytes: cfg.ClientWindowBytes, SendBudget: budget, OriginPatterns: cfg.OriginPatterns,
-		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus, Space: space}
+		AdminToken: cfg.AdminToken, Validator: cfg.Validator, StrictPushStatus: cfg.StrictPushStatus, Space: space,
+		CardCallbackPrivate: cfg.CardCallbackPrivate}
 	if replicated != nil {
 		eopts.Cluster = raftAdmin{store: replicated, id: id}
 	}

@@ -29,6 +29,8 @@ type Instance struct {
 	clearKeysRead bool
 	settings      *opsyncpb.InstanceSettings
 	ops           operationLog
+	// cardCallbacks by route key (card_callbacks.go).
+	cardCallbacks map[string]*opsyncpb.CardCallback
 }
 
 // NewInstance returns the state of an instance that has no events.
@@ -125,6 +127,8 @@ func (in *Instance) Apply(seq uint64, ev *opsyncpb.Event) error {
 			c.Online = k.BizTypeOnlineChanged.Online
 			c.UpdatedAt = ev.Time
 		}
+	case *opsyncpb.Event_CardCallbackRegistered:
+		in.setCardCallback(k.CardCallbackRegistered.GetCallback())
 	default:
 		return fmt.Errorf("events: %T is not an instance event", ev.Kind)
 	}
@@ -140,7 +144,8 @@ func (in *Instance) Snapshot() *opsyncpb.InstanceSnapshot {
 		keys.ClientSecret = in.legacySecret
 	}
 	return &opsyncpb.InstanceSnapshot{LastSeq: in.lastSeq, Created: in.created, Configs: in.Configs(),
-		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows(), Retired: in.retiredList()}
+		CreatedAt: in.createdAt, Keys: keys, KeysSetAt: in.keysSetAt, Settings: in.Settings(), Operations: in.ops.rows(), Retired: in.retiredList(),
+		CardCallbacks: in.cardCallbackList()}
 }
 
 // RestoreInstance rebuilds the state a snapshot was taken of.
@@ -164,6 +169,9 @@ func RestoreInstance(snap *opsyncpb.InstanceSnapshot) *Instance {
 	}
 	for _, r := range snap.Retired {
 		in.retired[r.Config.GetBizType()] = proto.Clone(r).(*opsyncpb.RetiredBizType)
+	}
+	for _, c := range snap.CardCallbacks {
+		in.setCardCallback(c)
 	}
 	return in
 }
