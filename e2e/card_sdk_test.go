@@ -58,7 +58,7 @@ func TestCardOfficialNodeSDK(t *testing.T) {
 
 	// Every card holds what the SDK wrote, as sent.
 	for id, w := range want.Cards {
-		st, got := getCard(t, srv.URL, key, id)
+		st, got := sdkGetCard(t, srv.URL, key, id)
 		if st != http.StatusOK || !got.Success {
 			t.Fatalf("GET %s: HTTP %d %+v", id, st, got)
 		}
@@ -75,9 +75,9 @@ func TestCardOfficialNodeSDK(t *testing.T) {
 		switch {
 		case c.OutTrackID != id || c.CardTemplateID != w.CardTemplateID || c.CallbackRouteKey != w.CallbackRouteKey:
 			t.Errorf("%s: id %q template %q route key %q, want %q %q", id, c.OutTrackID, c.CardTemplateID, c.CallbackRouteKey, w.CardTemplateID, w.CallbackRouteKey)
-		case !equalJSON(c.CardData.CardParamMap, w.CardParamMap):
+		case !sdkEqualJSON(c.CardData.CardParamMap, w.CardParamMap):
 			t.Errorf("%s: public data %v, want %v", id, c.CardData.CardParamMap, w.CardParamMap)
-		case !equalJSON(private, w.PrivateData):
+		case !sdkEqualJSON(private, w.PrivateData):
 			t.Errorf("%s: private data %v, want %v", id, private, w.PrivateData)
 		case !slices.Equal(recipients, w.Recipients):
 			t.Errorf("%s: recipients %v, want %v", id, recipients, w.Recipients)
@@ -87,7 +87,7 @@ func TestCardOfficialNodeSDK(t *testing.T) {
 	}
 	// What the SDK saw refused was not stored.
 	for _, id := range want.Absent {
-		if st, got := getCard(t, srv.URL, key, id); st != http.StatusBadRequest || got.Code != "param.cardNotExist" {
+		if st, got := sdkGetCard(t, srv.URL, key, id); st != http.StatusBadRequest || got.Code != "param.cardNotExist" {
 			t.Errorf("GET %s (refused): HTTP %d %+v", id, st, got)
 		}
 	}
@@ -120,8 +120,8 @@ type sdkExpect struct {
 	Deliveries map[string][]string `json:"deliveries"`
 }
 
-// cardGetAnswer is the answer of GET /v1.0/card/instances.
-type cardGetAnswer struct {
+// sdkCardAnswer is the answer of GET /v1.0/card/instances.
+type sdkCardAnswer struct {
 	Success bool   `json:"success"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -145,16 +145,16 @@ type cardGetAnswer struct {
 	} `json:"result"`
 }
 
-func getCard(t *testing.T, base, key, outTrackID string) (int, cardGetAnswer) {
+func sdkGetCard(t *testing.T, base, key, outTrackID string) (int, sdkCardAnswer) {
 	t.Helper()
-	var ans cardGetAnswer
+	var ans sdkCardAnswer
 	st := callWith(t, http.MethodGet, base+"/v1.0/card/instances?outTrackId="+url.QueryEscape(outTrackID), nil, &ans,
 		http.Header{"X-Opsync-Api-Key": {key}})
 	return st, ans
 }
 
-// equalJSON compares two values by their JSON (nil and empty maps alike).
-func equalJSON(a, b any) bool {
+// sdkEqualJSON compares two values by their JSON (nil and empty maps alike).
+func sdkEqualJSON(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	norm := func(j []byte) string {

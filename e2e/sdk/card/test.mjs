@@ -86,7 +86,7 @@ ok('getAccessToken');
 
 await throwsCode(
   () => oauth.getAccessToken(new OAuth2.GetAccessTokenRequest({ appKey: APP_KEY, appSecret: APP_SECRET + 'x' })),
-  'InvalidAuthentication', 401);
+  'InvalidAuthentication', 400); // a refused request body: 400, as the service's other refusals
 ok('getAccessToken with a wrong secret');
 
 const headers = (Class, tok = token) => new Class({ xAcsDingtalkAccessToken: tok });
