@@ -298,7 +298,6 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 	stop := env.ticker(func() {
 		env.logf("card: %d/%d views, %.0f/s", tl.delivered.Load(), r.Expected, float64(tl.delivered.Load())/time.Since(start).Seconds())
 	})
-	dyn.mark()
 	var next atomic.Int64
 	var uwg sync.WaitGroup
 	for range c.Concurrency {
@@ -328,9 +327,11 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 		tl.awaitDone(ctx, timer, env, "card")
 	}
 	elapsed := time.Since(start)
-	dyn.hold(ctx, start)
 	stop()
 	benchCPU, serverCPU := cpu.stop()
+	// With dynamic sources, the cards stay open Hold longer with no
+	// updates: the pulls alone, measured on their own.
+	dyn.hold(ctx, t)
 	r.BenchCPU = benchCPU
 	if t.srv != nil {
 		r.ServerCPU = &serverCPU

@@ -30,8 +30,8 @@ type CardDynamicConfig struct {
 	// Delay is how long the callback server takes to answer (a backend's
 	// own work).
 	Delay time.Duration
-	// Hold keeps the viewers open at least this long after the updates
-	// started, so that INTERVAL sources are pulled again.
+	// Hold keeps the cards open this long after the updates' views, with
+	// nothing else going on: INTERVAL sources are pulled again meanwhile.
 	Hold time.Duration
 }
 
@@ -39,7 +39,7 @@ func (c *CardDynamicConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Sources, "dynamic-sources", 0, "dynamic sources per card, answered by a callback server in the bench (0: none)")
 	fs.DurationVar(&c.Interval, "dynamic-interval", 0, "INTERVAL pull period of the dynamic sources (>= 6s); 0: ONCE (pulled at each open)")
 	fs.DurationVar(&c.Delay, "callback-delay", 0, "time the bench's callback server takes per answer")
-	fs.DurationVar(&c.Hold, "hold", 0, "keep the cards open at least this long after the updates start (INTERVAL pulls)")
+	fs.DurationVar(&c.Hold, "hold", 0, "keep the cards open this long after the updates' views, measuring the pulls alone (INTERVAL sources)")
 }
 
 func (c *CardDynamicConfig) check() error {
@@ -62,13 +62,16 @@ type CardDynamicReport struct {
 	Sources         int     `json:"sourcesPerCard"`
 	IntervalSeconds float64 `json:"intervalSeconds"` // 0: ONCE
 	CallbackDelayMs float64 `json:"callbackDelayMs"`
-	// Callbacks are the requests the callback server answered: in all,
-	// and a second from the start of the updates to the end of the run
-	// (OfferedPerSec: what the INTERVAL sources ask for, viewers over the
-	// interval).
-	Callbacks       int64   `json:"callbacks"`
-	CallbacksPerSec float64 `json:"callbacksPerSec"`
-	OfferedPerSec   float64 `json:"offeredCallbacksPerSec,omitempty"`
+	// Callbacks are the requests the callback server answered in all.
+	// During the hold (the cards open, no updates): CallbacksPerSec
+	// (OfferedPerSec is what the INTERVAL sources ask for, viewers over
+	// the interval), the servers' CPU per callback and cores.
+	Callbacks              int64   `json:"callbacks"`
+	HoldSeconds            float64 `json:"holdSeconds,omitempty"`
+	CallbacksPerSec        float64 `json:"callbacksPerSec"`
+	OfferedPerSec          float64 `json:"offeredCallbacksPerSec,omitempty"`
+	ServerCPUPerCallbackUs float64 `json:"serverCpuPerCallbackUs,omitempty"`
+	ServerCoresHeld        float64 `json:"serverCoresHeld,omitempty"`
 	// SourcesPerCallback is the mean of sources asked per request: every
 	// source of a card is asked in one request.
 	SourcesPerCallback float64 `json:"sourcesPerCallback"`
@@ -100,8 +103,7 @@ type cardDynamic struct {
 
 	callbacks, asked, badSig, badReq atomic.Int64
 	frames, errFrames, leaked        atomic.Int64
-	markAt                           atomic.Int64 // unix ns of mark
-	markCallbacks                    atomic.Int64
+	held                             *heldWindow // set by hold
 	first                            *histogram
 	seen                             []atomic.Bool // viewer i had a frame
 	withData                         atomic.Int64
@@ -245,23 +247,32 @@ func (d *cardDynamic) frame(i int, user string, f *opsyncpb.CardDynamicData, sin
 	}
 }
 
-// mark starts the window of CallbacksPerSec.
-func (d *cardDynamic) mark() {
-	if d != nil {
-		d.markCallbacks.Store(d.callbacks.Load())
-		d.markAt.Store(time.Now().UnixNano())
-	}
-}
-
-// hold keeps the run going until Hold after start (load duration).
-func (d *cardDynamic) hold(ctx context.Context, start time.Time) {
+// hold keeps the cards open Hold longer (load duration, not
+// synchronisation), measuring the callbacks and the servers' CPU meanwhile.
+func (d *cardDynamic) hold(ctx context.Context, t *target) {
 	if d == nil || d.c.Hold <= 0 {
 		return
 	}
+	before, cpu, start := d.callbacks.Load(), startCPU(t.pids()...), time.Now()
 	select {
-	case <-time.After(time.Until(start.Add(d.c.Hold))):
+	case <-time.After(d.c.Hold):
 	case <-ctx.Done():
 	}
+	n := d.callbacks.Load() - before
+	_, server := cpu.stop()
+	d.held = &heldWindow{callbacks: n, seconds: time.Since(start).Seconds()}
+	if t.srv != nil && n > 0 {
+		d.held.cpuPerCallbackUs = round1(server.CPUSeconds * 1e6 / float64(n))
+		d.held.cores = server.Cores
+	}
+}
+
+// heldWindow is what hold measured.
+type heldWindow struct {
+	callbacks        int64
+	seconds          float64
+	cpuPerCallbackUs float64
+	cores            float64
 }
 
 func (d *cardDynamic) report() *CardDynamicReport {
@@ -272,8 +283,10 @@ func (d *cardDynamic) report() *CardDynamicReport {
 		Callbacks: d.callbacks.Load(), BadSignatures: d.badSig.Load(), BadRequests: d.badReq.Load(),
 		Frames: d.frames.Load(), ErrorFrames: d.errFrames.Load(), Leaked: d.leaked.Load(), Viewers: d.withData.Load(),
 		FirstFrameMs: d.first.latency()}
-	if at := d.markAt.Load(); at > 0 {
-		r.CallbacksPerSec = rate(r.Callbacks-d.markCallbacks.Load(), time.Since(time.Unix(0, at)))
+	if h := d.held; h != nil && h.seconds > 0 {
+		r.HoldSeconds = round3(h.seconds)
+		r.CallbacksPerSec = round1(float64(h.callbacks) / h.seconds)
+		r.ServerCPUPerCallbackUs, r.ServerCoresHeld = h.cpuPerCallbackUs, h.cores
 	}
 	if d.c.Interval > 0 {
 		r.OfferedPerSec = round1(float64(d.viewers) / d.c.Interval.Seconds())
