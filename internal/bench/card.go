@@ -193,41 +193,18 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 		r.ServerRSSIdleBytes = t.rss()
 	}
 
-	// Connect, and open viewer i's card (i mod Cards) on its connection.
-	env.logf("card: connecting %d viewers to %d node(s)", n, len(as))
+	// Every viewer reads views from the moment it sent its Open: the
+	// first (the open) warms it up; each later one must be its card's next
+	// version, with the viewer's own private value and no other.
 	epoch := time.Now()
 	openedAt := make([]atomic.Int64, n) // since epoch
-	t0 = time.Now()
-	conns, err := openConns(ctx, n, c.ConnectConc, func(ctx context.Context, i int) (*wsConn, error) {
-		cn, err := d.connectAt(ctx, i, connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), nil))
-		if err == nil {
-			open := &opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: "card", Id: cardID(prefix, i%c.Cards)}}}
-			openedAt[i].Store(int64(time.Since(epoch)))
-			if err = cn.send(ctx, open); err != nil {
-				cn.close()
-			}
-		}
-		return cn, err
-	}, func(k int) {
-		if env.Progress > 0 {
-			env.logf("card: %d/%d connected", k, n)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	fl := &fleet{conns: conns}
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer func() { stopRun(); fl.close() }()
-	fl.keepAlive(runCtx, 20*time.Second)
-
-	// Every viewer reads views: the first (the open) warms it up; each
-	// later one must be its card's next version, with the viewer's own
-	// private value and no other.
 	h, oh := &histogram{}, &histogram{}
 	tl := newTally(n, r.Expected)
 	var disorder, wrong, denied atomic.Int64
-	fl.each(func(i int, cn *wsConn) {
+	runCtx, stopRun := context.WithCancel(ctx)
+	fl := &fleet{}
+	defer func() { stopRun(); fl.close() }()
+	read := func(i int, cn *wsConn) {
 		var last uint64
 		user := fleetUser(prefix, i)
 		v := &opsyncpb.CardView{}
@@ -279,7 +256,38 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 			}
 			tl.deliver(1)
 		}
+	}
+
+	// Connect, and open viewer i's card (i mod Cards) on its connection.
+	env.logf("card: connecting %d viewers to %d node(s)", n, len(as))
+	t0 = time.Now()
+	conns, err := openConns(ctx, n, c.ConnectConc, func(ctx context.Context, i int) (*wsConn, error) {
+		cn, err := d.connectAt(ctx, i, connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), nil))
+		if err != nil {
+			return nil, err
+		}
+		open := &opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: "card", Id: cardID(prefix, i%c.Cards)}}}
+		openedAt[i].Store(int64(time.Since(epoch)))
+		if err := cn.send(ctx, open); err != nil {
+			cn.close()
+			return nil, err
+		}
+		fl.wg.Add(1)
+		go func() {
+			defer fl.wg.Done()
+			read(i, cn)
+		}()
+		return cn, nil
+	}, func(k int) {
+		if env.Progress > 0 {
+			env.logf("card: %d/%d connected", k, n)
+		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	fl.conns = conns
+	fl.keepAlive(runCtx, 20*time.Second)
 	timer := time.NewTimer(c.Timeout)
 	defer timer.Stop()
 	if err := tl.awaitWarm(ctx, timer, "viewers"); err != nil {
