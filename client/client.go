@@ -58,7 +58,7 @@ type Client struct {
 	onBlock    func(Block)
 	onTyped    func(TypedMessage)
 	cards      cardState // open cards and their callbacks (card.go)
-	dirty      bool // points changed since the last save
+	dirty      bool      // points changed since the last save
 
 	saveMu    sync.Mutex // serialises saves, so the newest state is written last
 	saveKick  chan struct{}

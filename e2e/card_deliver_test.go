@@ -3,8 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 

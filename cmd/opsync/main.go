@@ -24,6 +24,7 @@ commands:
   cluster     a node set's members and raft voters: status, add-voter, remove-voter
   bench       load generator (push throughput and latency)
   block       block entities: create, update, get, message, watch
+  card        interactive cards: create, update, deliver, get, register-callback, watch
 
 'opsync <command> --help' describes a command's flags.
 `
@@ -43,6 +44,7 @@ var commands = map[string]command{
 	"cluster":    runCluster,
 	"bench":      runBench,
 	"block":      runBlock,
+	"card":       runCard,
 }
 
 func main() {
