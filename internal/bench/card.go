@@ -114,7 +114,8 @@ type CardReport struct {
 	ServerRSSIdleBytes   int64 `json:"serverRssIdleBytes,omitempty"`
 	ServerBytesPerViewer int64 `json:"serverBytesPerViewer,omitempty"`
 	// ServerCPUPerViewUs is the servers' CPU time per view during the
-	// updates, in microseconds (spawned servers only).
+	// updates, in microseconds (spawned servers only, without dynamic
+	// sources).
 	ServerCPUPerViewUs float64 `json:"serverCpuPerViewUs,omitempty"`
 }
 
@@ -347,7 +348,9 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 		if r.ServerRSSBytes > r.ServerRSSIdleBytes {
 			r.ServerBytesPerViewer = (r.ServerRSSBytes - r.ServerRSSIdleBytes) / int64(n)
 		}
-		if v := tl.delivered.Load(); v > 0 {
+		// With dynamic sources the pulls run during the updates too: the
+		// CPU is theirs as much as the views'.
+		if v := tl.delivered.Load(); v > 0 && dyn == nil {
 			r.ServerCPUPerViewUs = round1(serverCPU.CPUSeconds * 1e6 / float64(v))
 		}
 	}
