@@ -88,6 +88,16 @@ func TestCardAPIShapesAndErrors(t *testing.T) {
 	}
 	st, a = cardAPIWith(t, http.MethodGet, base+"/v1.0/card/instances?outTrackId=card-1", nil, http.Header{"x-acs-dingtalk-access-token": {tok.AccessToken}})
 	cardOK(t, st, a, nil)
+	// A block tenant token of the same instance is signed for another
+	// purpose: the card API refuses it.
+	var blockTok struct {
+		Token string `json:"tenant_access_token"`
+	}
+	callWith(t, http.MethodPost, base+"/open-apis/auth/v3/tenant_access_token/internal", map[string]any{"app_id": inst, "app_secret": apiKey(t, base, inst)}, &blockTok, http.Header{})
+	st, a = cardAPIWith(t, http.MethodGet, base+"/v1.0/card/instances?outTrackId=card-1", nil, http.Header{"x-acs-dingtalk-access-token": {blockTok.Token}})
+	if blockTok.Token == "" || st != http.StatusUnauthorized || a.Code != "InvalidAuthentication" {
+		t.Fatalf("a block tenant token on the card API: HTTP %d %+v", st, a)
+	}
 	st, a = cardAPIWith(t, http.MethodPost, base+"/v1.0/oauth2/accessToken", map[string]any{"appKey": inst, "appSecret": "wrong"}, http.Header{})
 	if st != 400 || a.Code != "InvalidAuthentication" {
 		t.Fatalf("accessToken with a wrong secret: HTTP %d %+v", st, a)

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -103,6 +104,7 @@ func (a *cardActor) Receive(ctx actor.Context) {
 			ctx.Stop(ctx.Self())
 		}
 	case *actor.Stopping:
+		metrics.CardViewers.Sub(float64(len(a.viewers)))
 		a.viewers = nil
 	}
 }
@@ -124,6 +126,7 @@ func (a *cardActor) onCreate(ctx actor.Context, m *opsyncpb.CreateCard) {
 			sendTo(ctx, sender, &opsyncpb.CardAnswer{Code: CardSystemError, Detail: err.Error()})
 			return
 		}
+		metrics.CardUpdates.Inc()
 		sendTo(ctx, sender, a.answer())
 	}})
 	a.j.flush()
@@ -161,6 +164,7 @@ func (a *cardActor) onUpdate(ctx actor.Context, m *opsyncpb.UpdateCard) {
 					sendTo(ctx, sender, &opsyncpb.CardAnswer{Code: CardSystemError, Detail: err.Error()})
 					return
 				}
+				metrics.CardUpdates.Inc()
 				sendTo(ctx, sender, a.answer())
 				a.publish(ctx, a.changedViewers(m))
 			}

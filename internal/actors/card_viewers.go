@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -30,6 +31,7 @@ func (a *cardActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe) {
 		v = &cardViewer{pid: pid}
 		a.viewers[k] = v
 		ctx.Watch(pid)
+		metrics.CardViewers.Inc()
 	}
 	v.user = m.UserId
 	// The current version, unless the client has it: later ones follow as
@@ -52,6 +54,7 @@ func (a *cardActor) dropViewer(ctx actor.Context, pid *actor.PID) {
 	}
 	delete(a.viewers, k)
 	ctx.Unwatch(pid)
+	metrics.CardViewers.Dec()
 }
 
 // publish sends viewers the card as each one's user sees it now.
@@ -79,5 +82,6 @@ func (a *cardActor) publish(ctx actor.Context, viewers map[string]*cardViewer) {
 			views[g.user] = up
 		}
 		ctx.Send(hubFor(g.node, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up})
+		metrics.CardViews.Add(float64(len(ids)))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/internal/resultcode"
 	"github.com/opsync/opsync/proto/opsyncpb"
@@ -90,7 +91,10 @@ func (s *Service) Deliver(ctx context.Context, instanceID, outTrackID string, sp
 		if r.Code == resultcode.BizNotOnline {
 			s.ensured.Delete(instanceID) // the instance was made anew: make the bizType again next time
 		}
-		if !r.Success() {
+		if r.Success() {
+			metrics.CardDeliveries.WithLabelValues("ok").Inc()
+		} else {
+			metrics.CardDeliveries.WithLabelValues("failed").Inc()
 			it := items[k]
 			failed[it.space] = append(failed[it.space], fmt.Sprintf("%s: %s", spaces[it.space].Users[it.user], r.Code))
 		}
