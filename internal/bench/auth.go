@@ -13,8 +13,9 @@ import (
 
 // creds are what a run authenticates with: the admin token on the admin
 // API (/api/v1/) and, per instance, the push API key on the push APIs
-// (/webapi/sync/); the block API (/open-apis/) takes the key of the run's
-// instance (a key names its instance there). One Env's nodes (a spawned
+// (/webapi/sync/); the block API (/open-apis/) and the card API
+// (/v1.0/card/) take the key of the run's instance (a key names its
+// instance there). One Env's nodes (a spawned
 // node and its restarts) share them.
 type creds struct {
 	adminToken string
@@ -63,6 +64,12 @@ func (a *api) authorize(req *http.Request) {
 	case strings.HasPrefix(p, "/open-apis/"):
 		if k, _ := a.creds.key(a.creds.instance); k != "" {
 			req.Header.Set("Authorization", "Bearer "+k)
+		}
+	case strings.HasPrefix(p, "/v1.0/card/"):
+		// The card API takes the instance's key where the service's SDK
+		// sends its access token.
+		if k, _ := a.creds.key(a.creds.instance); k != "" {
+			req.Header.Set("x-acs-dingtalk-access-token", k)
 		}
 	}
 }

@@ -483,3 +483,19 @@ func TestBlockViewers(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 }
+
+// card: 3 cards × 10 viewers, each viewer a distinct user with private
+// data; every public update reaches each of its card's viewers once, in
+// order, with the viewer's own private value.
+func TestCardViewers(t *testing.T) {
+	env, ctx := spawnEnv(t)
+	r, err := RunCard(ctx, env, CardConfig{Cards: 3, Viewers: 10, Updates: 12, Rate: 0, Concurrency: 2, PayloadSize: 40,
+		ConnectConc: 8, Sources: 2, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Connections != 30 || r.Expected != 12*10 || r.Views != 120 || r.LatencyMs.Count != 120 || r.OpenMs.Count != 30 ||
+		r.Failed() || r.ServerCPU == nil || r.Dynamic != nil {
+		t.Fatalf("report %+v", r)
+	}
+}
