@@ -45,6 +45,10 @@ const (
 	CodeSystem = "system.error"
 	// CodeDiskFull: the node's disk is below its reserve.
 	CodeDiskFull = "system.diskFull"
+	// CodeNotSupported: a /v1.0/ method or path of the service opsync
+	// does not serve (appendSpace, streamingUpdate, the …WithDelegate
+	// twins), answered in the family's shape so the SDK reads the code.
+	CodeNotSupported = "system.notSupported"
 )
 
 func invalid(msg string) *Error {

@@ -114,7 +114,7 @@ func (s *Service) answer(res *opsyncpb.CardAnswer, err error, outTrackID string)
 // (replacing one only with forceUpdate); an absent apiSecret is
 // generated. It answers the apiSecret and the URL.
 func (s *Service) RegisterCallback(ctx context.Context, instanceID string, r *RegisterRequest) (string, string, *Error) {
-	if e := CheckCallbackURL(ctx, r.CallbackURL, s.opts.AllowPrivateCallbacks); e != nil {
+	if e := CheckCallbackURL(r.CallbackURL, s.opts.AllowPrivateCallbacks); e != nil {
 		return "", "", e
 	}
 	secret := r.APISecret

@@ -32,6 +32,13 @@ func (s *Server) routeCards() {
 	s.mux.HandleFunc("POST /v1.0/card/instances/deliver", s.cardCall(s.deliverCard))
 	s.mux.HandleFunc("POST /v1.0/card/instances/createAndDeliver", s.cardCall(s.createAndDeliverCard))
 	s.mux.HandleFunc("POST /v1.0/card/callbacks/register", s.cardCall(s.registerCardCallback))
+	// Every other /v1.0/ request (a method of the service opsync does not
+	// serve, or a wrong HTTP method on a served path) answers in the
+	// family's shape: the SDK reads code and message only from that.
+	s.mux.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
+		writeCardError(w, &card.Error{Code: card.CodeNotSupported, Status: http.StatusNotFound,
+			Msg: "opsync does not serve " + r.Method + " " + r.URL.Path})
+	})
 }
 
 // cardHandler serves one card API call for an authenticated instance: it

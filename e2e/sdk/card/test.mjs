@@ -289,6 +289,14 @@ u = await card.updateCardWithOptions(new Card.UpdateCardRequest({
 assert.equal(u.body.result, true);
 ok('authentication');
 
+// ---- methods opsync does not serve: an error the SDK can read ----
+await throwsCode(() => card.streamingUpdateWithOptions(new Card.StreamingUpdateRequest({
+  outTrackId: idA, guid: `g-${RUN}`, key: 'k', content: 'c',
+}), headers(Card.StreamingUpdateHeaders), runtime()), 'system.notSupported', 404);
+await throwsCode(() => card.appendSpaceWithOptions(new Card.AppendSpaceRequest({ outTrackId: idA }),
+  headers(Card.AppendSpaceHeaders), runtime()), 'system.notSupported', 404);
+ok('unserved methods');
+
 // What the node must hold now, for the Go test to read back.
 const sorted = (a) => [...a].sort();
 console.log(JSON.stringify({
