@@ -31,7 +31,7 @@ func TestCLICard(t *testing.T) {
 		t.Fatalf("create answered %v", id)
 	}
 
-	watch := exec.Command(opsyncBin, "card", "watch", "--server", srv.URL, "--instance", inst, "--user", "bob", "--card", "cli-1", "--count", "2")
+	watch := exec.Command(opsyncBin, "card", "watch", "--server", srv.URL, "--instance", inst, "--user", "bob", "--card", "cli-1", "--count", "3")
 	out, _ := watch.StdoutPipe()
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
@@ -49,8 +49,24 @@ func TestCLICard(t *testing.T) {
 		}
 		return m
 	}
-	if l := next(); l["kind"] != "view" || l["version"] != 1.0 || l["cardParamMap"].(map[string]any)["mine"] != "yes" {
-		t.Fatalf("watch: %v", l)
+	// The view, and (the card has dynamic sources, its route key no
+	// callback yet) the dynamic-data error of the edge, in either order.
+	var view, dynErr map[string]any
+	for view == nil || dynErr == nil {
+		switch l := next(); l["kind"] {
+		case "view":
+			view = l
+		case "dynamic":
+			dynErr = l
+		default:
+			t.Fatalf("watch: %v", l)
+		}
+	}
+	if view["version"] != 1.0 || view["cardParamMap"].(map[string]any)["mine"] != "yes" {
+		t.Fatalf("watch: %v", view)
+	}
+	if e, _ := dynErr["error"].(string); !strings.Contains(e, "param.callbackRouteKeyNotExist") {
+		t.Fatalf("watch: dynamic line %v, want the error of an unregistered route key", dynErr)
 	}
 	if ok := card("update", "--card", "cli-1", "--param", "votes=1", "--merge"); ok != true {
 		t.Fatalf("update answered %v", ok)
@@ -59,7 +75,7 @@ func TestCLICard(t *testing.T) {
 		t.Fatalf("watch after update: %v", l)
 	}
 	if err := watch.Wait(); err != nil {
-		t.Fatalf("watch --count 2: %v", err)
+		t.Fatalf("watch --count 3: %v", err)
 	}
 
 	rs := card("deliver", "--card", "cli-1", "--space", "dtv1.card//im_group.g;im_robot.carl", "--recipient", "dora").([]any)
