@@ -499,3 +499,21 @@ func TestCardViewers(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 }
+
+// card with dynamic sources: the bench's callback server checks every
+// request's signature and answers per user; each viewer gets both of its
+// card's sources (asked in one request), its own data only, no error (a
+// pull timed out on a loaded machine may be sent again: at least 10).
+func TestCardDynamic(t *testing.T) {
+	env, ctx := spawnEnv(t)
+	r, err := RunCard(ctx, env, CardConfig{Cards: 2, Viewers: 5, Updates: 4, Rate: 0, Concurrency: 2, PayloadSize: 40,
+		ConnectConc: 4, Sources: 1, Timeout: time.Minute, Dynamic: CardDynamicConfig{Sources: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Dynamic
+	if r.Failed() || r.Views != 4*5 || d == nil || d.Callbacks < 10 || d.SourcesPerCallback != 2 || d.Viewers != 10 ||
+		d.Frames != 20 || d.FirstFrameMs.Count != 10 {
+		t.Fatalf("report %+v, dynamic %+v", r, d)
+	}
+}

@@ -289,6 +289,7 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 	}
 	fl.conns = conns
 	fl.keepAlive(runCtx, 20*time.Second)
+	deadline := time.Now().Add(c.Timeout)
 	timer := time.NewTimer(c.Timeout)
 	defer timer.Stop()
 	if err := tl.awaitWarm(ctx, timer, "viewers"); err != nil {
@@ -338,8 +339,10 @@ func RunCard(ctx context.Context, env *Env, c CardConfig) (*CardReport, error) {
 	elapsed := time.Since(start)
 	stop()
 	benchCPU, serverCPU := cpu.stop()
-	// With dynamic sources, the cards stay open Hold longer with no
-	// updates: the pulls alone, measured on their own.
+	// With dynamic sources, every viewer's first pull has come, and the
+	// cards stay open Hold longer with no updates: the pulls alone,
+	// measured on their own.
+	dyn.awaitData(ctx, deadline, env)
 	dyn.hold(ctx, t)
 	r.BenchCPU = benchCPU
 	if t.srv != nil {

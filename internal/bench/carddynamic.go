@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,8 +106,10 @@ type cardDynamic struct {
 	frames, errFrames, leaked        atomic.Int64
 	held                             *heldWindow // set by hold
 	first                            *histogram
-	seen                             []atomic.Bool // viewer i had a frame
-	withData                         atomic.Int64
+	seen                             []atomic.Int32 // viewer i's frames with data
+	withData, complete               atomic.Int64   // viewers with a frame, with every source's
+	allData                          chan struct{}  // closed when every viewer is complete
+	allOnce                          sync.Once
 	firstErr                         atomic.Value
 }
 
@@ -121,7 +124,7 @@ func (c CardDynamicConfig) start(ctx context.Context, env *Env, a *api, prefix s
 		return nil, err
 	}
 	d := &cardDynamic{c: c, prefix: prefix, secret: "bench-" + runID(), viewers: viewers,
-		first: &histogram{}, seen: make([]atomic.Bool, viewers)}
+		first: &histogram{}, seen: make([]atomic.Int32, viewers), allData: make(chan struct{})}
 	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 5 * time.Second}
 	go d.srv.Serve(ln)
 	url := "http://" + ln.Addr().String() + "/callback"
@@ -241,9 +244,29 @@ func (d *cardDynamic) frame(i int, user string, f *opsyncpb.CardDynamicData, sin
 		d.fail(fmt.Sprintf("viewer %d (%s) got dynamic data %.100q", i, user, f.Data))
 		return
 	}
-	if !d.seen[i].Swap(true) {
+	n := d.seen[i].Add(1)
+	if n == 1 {
 		d.withData.Add(1)
 		d.first.record(sinceOpen)
+	}
+	if n == int32(d.c.Sources) && d.complete.Add(1) == int64(d.viewers) {
+		d.allOnce.Do(func() { close(d.allData) })
+	}
+}
+
+// awaitData waits until every viewer had data from each source (the
+// first pull), the deadline passes (logged) or ctx ends.
+func (d *cardDynamic) awaitData(ctx context.Context, deadline time.Time, env *Env) {
+	if d == nil {
+		return
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-d.allData:
+	case <-timer.C:
+		env.logf("card: timed out with %d of %d viewers having their dynamic data", d.complete.Load(), d.viewers)
+	case <-ctx.Done():
 	}
 }
 
