@@ -201,9 +201,12 @@ func TestSnapshotCatchUp(t *testing.T) {
 
 	c.start(down.i)
 	c.converge()
-	if got := down.store.raft.Stats()["last_snapshot_index"]; got == "0" {
-		t.Fatal("the returning node caught up without installing a snapshot")
-	}
+	// hashicorp/raft records the installed snapshot only after the FSM has
+	// restored it, so the replica can match the leader's a moment before
+	// the stat moves: await it.
+	waitFor(t, "the returning node to record an installed snapshot", func() bool {
+		return down.store.raft.Stats()["last_snapshot_index"] != "0"
+	})
 	seqs, _, h := journalOf(t, down, "actor-0")
 	if h != 60 || len(seqs) != 30 || seqs[0] != 31 {
 		t.Fatalf("actor-0 on the returning node: highest %d, seqs %v", h, seqs)
