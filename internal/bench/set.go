@@ -64,6 +64,34 @@ type setPlan struct {
 // voter, free ports, the data directories under t.dir, the run's admin
 // token; then waits until the set is ready (waitSet).
 func (t *target) startSet(ctx context.Context, n int, plan setPlan) error {
+	// The ports freePorts hands out are free only until it closes them: a
+	// node's ephemeral HTTP port or any outgoing connection on the machine
+	// may take one before its node binds it. Such a start is retried on
+	// new ports (fresh data directories: nothing was stored yet).
+	for attempt := 1; ; attempt++ {
+		err := t.startSetOnce(ctx, n, plan)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		t.env.logf("a port of the set was taken before its node bound it (%v); starting the set again on new ports", err)
+		for _, s := range t.set {
+			if s != nil {
+				s.Kill()
+			}
+		}
+		for _, o := range t.setOpts {
+			if o.DataDir != "" {
+				os.RemoveAll(o.DataDir)
+			}
+		}
+		for _, f := range t.logFiles {
+			f.Close()
+		}
+		t.logFiles = nil
+	}
+}
+
+func (t *target) startSetOnce(ctx context.Context, n int, plan setPlan) error {
 	bin := t.env.Binary
 	if bin == "" {
 		bin = executable()
