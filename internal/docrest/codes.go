@@ -33,4 +33,6 @@ func BadRequest(msg string) *Error {
 }
 
 // NotFound is an unknown id (in this document and environment).
-func NotFound(msg string) *Error { return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Msg: msg} }
+func NotFound(msg string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Msg: msg}
+}

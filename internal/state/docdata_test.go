@@ -57,7 +57,10 @@ func TestDocDataRules(t *testing.T) {
 		accept  = opsyncpb.DocAction_DOC_ACTION_ACCEPT
 		reject  = opsyncpb.DocAction_DOC_ACTION_REJECT
 	)
-	withRec := func(c *opsyncpb.DocDataCommand, r *opsyncpb.DocRecord) *opsyncpb.DocDataCommand { c.Record = r; return c }
+	withRec := func(c *opsyncpb.DocDataCommand, r *opsyncpb.DocRecord) *opsyncpb.DocDataCommand {
+		c.Record = r
+		return c
+	}
 	forced := func(c *opsyncpb.DocDataCommand) *opsyncpb.DocDataCommand { c.Force = true; return c }
 	thread := &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Thread{Thread: &opsyncpb.DocThread{Id: "t1"}}}
 	sugg := &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Suggestion{Suggestion: &opsyncpb.DocSuggestion{Id: "s1", Type: "insertion"}}}
