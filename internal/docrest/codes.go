@@ -1,6 +1,10 @@
 package docrest
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/opsync/opsync/internal/state"
+)
 
 // Error is a refused REST request: its HTTP status and the body
 // {"message": …, "trace_id": …, "explanation": code} the service answers.
@@ -36,3 +40,29 @@ func BadRequest(msg string) *Error {
 func NotFound(msg string) *Error {
 	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Msg: msg}
 }
+
+// AnswerError maps an actor's refusal (DocDataAnswer.code) to the REST
+// answer; nil for success.
+func AnswerError(code, detail string) *Error {
+	switch code {
+	case "":
+		return nil
+	case state.DocNotFound:
+		return NotFound(detail)
+	case state.DocForbidden:
+		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Msg: detail}
+	case state.DocInvalid:
+		return BadRequest(detail)
+	case state.DocConflict, state.DocTooMany:
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Msg: detail}
+	}
+	return Unavailable(detail)
+}
+
+// Unavailable is a request the cluster could not serve now.
+func Unavailable(detail string) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Msg: detail}
+}
+
+// Unauthorized is a request without a valid signature.
+func Unauthorized(msg string) *Error { return unauthorized(msg) }

@@ -73,9 +73,9 @@ func KindOf(r *opsyncpb.DocRecord) opsyncpb.DocKind {
 	return opsyncpb.DocKind_DOC_KIND_UNSPECIFIED
 }
 
-// recordID, recordOrder, deletedAt, author and threadOf read the fields
+// RecordID, recordOrder, deletedAt, author and threadOf read the fields
 // every kind shares.
-func recordID(r *opsyncpb.DocRecord) string {
+func RecordID(r *opsyncpb.DocRecord) string {
 	switch k := r.GetKind().(type) {
 	case *opsyncpb.DocRecord_User:
 		return k.User.Id
@@ -227,7 +227,7 @@ func (d *DocData) List(kind opsyncpb.DocKind, threadID string, includeDeleted bo
 		if oi, oj := recordOrder(all[i]), recordOrder(all[j]); oi != oj {
 			return oi < oj
 		}
-		return recordID(all[i]) < recordID(all[j])
+		return RecordID(all[i]) < RecordID(all[j])
 	})
 	if kind == opsyncpb.DocKind_DOC_KIND_USER && cursor != "" {
 		// Users have no creation order of their own: the cursor is the
@@ -268,7 +268,7 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 		d.records = map[docKey]*opsyncpb.DocRecord{}
 	}
 	for _, r := range e.Put {
-		k := docKey{KindOf(r), recordID(r)}
+		k := docKey{KindOf(r), RecordID(r)}
 		if k.kind == opsyncpb.DocKind_DOC_KIND_UNSPECIFIED || k.id == "" {
 			return fmt.Errorf("events: doc data event %d puts a record without kind or id", seq)
 		}
@@ -301,7 +301,7 @@ func RestoreDocData(s *opsyncpb.DocDataSnapshot) *DocData {
 	d := NewDocData()
 	d.lastSeq = s.LastSeq
 	for _, r := range s.Records {
-		d.records[docKey{KindOf(r), recordID(r)}] = r
+		d.records[docKey{KindOf(r), RecordID(r)}] = r
 	}
 	return d
 }

@@ -133,7 +133,7 @@ func (d *DocData) create(cmd *opsyncpb.DocDataCommand, now int64) (*opsyncpb.Doc
 	if kind == opsyncpb.DocKind_DOC_KIND_UNSPECIFIED || kind != cmd.Kind {
 		return nil, refuse(DocInvalid, "a create of a %s carries a %s", kindName(cmd.Kind), kindName(kind))
 	}
-	id := recordID(r)
+	id := RecordID(r)
 	if id == "" {
 		return nil, refuse(DocInvalid, "a %s needs an id", kindName(kind))
 	}
