@@ -143,6 +143,7 @@ func TestDocDataRESTRefusals(t *testing.T) {
 		{"no document_id", e.do("GET", "/comments", nil), 400},
 		{"bad document_id", e.do("GET", "/comments?document_id=a/b", nil), 400},
 		{"unknown field", e.do("POST", "/comments", map[string]any{"document_id": "d", "thread_id": "t", "user_id": "u", "bogus": 1}), 400},
+		{"bad record id", e.do("POST", "/comments", map[string]any{"document_id": "d", "id": "a:b", "thread_id": "t", "user_id": "u"}), 400},
 		{"not JSON", e.do("POST", "/comments", []byte(`{"document_id":`)), 400},
 		{"bad cursor", e.do("GET", "/comments?document_id=d&cursor=zz", nil), 400},
 		{"unknown environment", (&docEnv{t: t, base: srv.URL, env: "env_NONE", secret: e.secret}).do("GET", "/comments?document_id=d", nil), 401},

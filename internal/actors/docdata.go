@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -49,6 +50,8 @@ type docDataActor struct {
 	j        *journaled[*state.DocData]
 	identity string
 	waiting  []stashed
+	// hooking: a change's webhook event is on its way to the outbox.
+	hooking bool
 }
 
 func (a *docDataActor) Receive(ctx actor.Context) {
@@ -64,11 +67,14 @@ func (a *docDataActor) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
+	case *hooked:
+		a.onHooked(ctx, m)
+		a.next(ctx)
 	case *opsyncpb.DocDataCommand:
 		a.waiting = append(a.waiting, stashed{msg: m, sender: ctx.Sender()})
 		a.next(ctx)
 	case *actor.ReceiveTimeout:
-		if a.j.idle() && len(a.waiting) == 0 {
+		if a.j.idle() && len(a.waiting) == 0 && !a.hooking {
 			ctx.Stop(ctx.Self())
 		}
 	}
@@ -76,7 +82,7 @@ func (a *docDataActor) Receive(ctx actor.Context) {
 
 // next handles the waiting commands while no change is being written.
 func (a *docDataActor) next(ctx actor.Context) {
-	for len(a.waiting) > 0 && !a.j.busy() {
+	for len(a.waiting) > 0 && !a.j.busy() && !a.hooking {
 		s := a.waiting[0]
 		a.waiting = a.waiting[1:]
 		if res := a.handle(ctx, s.sender, s.msg.(*opsyncpb.DocDataCommand)); res != nil {
@@ -108,6 +114,7 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 		return &opsyncpb.DocDataAnswer{Records: recs, NextCursor: next}
 	}
 	now := a.j.deps.now().UnixMilli()
+	before, _ := st.Get(m.Kind, m.Id, true)
 	ev, ref := st.Decide(m, now)
 	if ref != nil {
 		return &opsyncpb.DocDataAnswer{Code: ref.Code, Detail: ref.Detail}
@@ -115,7 +122,7 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 	if ev.DocumentRemoved && st.Len() == 0 && st.LastSeq() == 0 {
 		return &opsyncpb.DocDataAnswer{} // nothing to remove
 	}
-	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocData{DocData: ev}}, done: func(ctx actor.Context, _ uint64, err error) {
+	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocData{DocData: ev}}, done: func(ctx actor.Context, seq uint64, err error) {
 		if err != nil {
 			sendTo(ctx, sender, &opsyncpb.DocDataAnswer{Code: DocDataSystemError, Detail: err.Error()})
 			return
@@ -127,7 +134,12 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 				res.Records = append(res.Records, cur)
 			}
 		}
-		sendTo(ctx, sender, res)
+		metrics.DocChanges.Inc()
+		rec := before // a removal for good: the record as it was
+		if len(res.Records) > 0 {
+			rec = res.Records[0]
+		}
+		a.announce(ctx, sender, hookEvent(a.envID(), m, rec, seq, now), res)
 		if ev.DocumentRemoved {
 			// Nothing of the document stays on disk.
 			a.j.removeJournal(false)

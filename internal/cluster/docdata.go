@@ -30,3 +30,13 @@ func (m *Member) DocEnv(ctx context.Context, envID string, cmd proto.Message) (*
 	}
 	return query[*opsyncpb.DocEnvAnswer](ctx, m, envID, actors.KindDocEnv, cmd)
 }
+
+// DocHooks sends a command (AppendDocHooks, SetDocHooks, GetDocHooks,
+// WakeDocHooks) to an environment's webhook outbox.
+func (m *Member) DocHooks(ctx context.Context, envID string, cmd proto.Message) (*opsyncpb.DocHooksAnswer, error) {
+	switch cmd.(type) {
+	case *opsyncpb.GetDocHooks, *opsyncpb.WakeDocHooks:
+		return query[*opsyncpb.DocHooksAnswer](ctx, m, envID, actors.KindDocHooks, cmd)
+	}
+	return request[*opsyncpb.DocHooksAnswer](ctx, m, envID, actors.KindDocHooks, cmd)
+}

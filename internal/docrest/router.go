@@ -14,4 +14,5 @@ import (
 type Router interface {
 	DocData(ctx context.Context, envID string, cmd *opsyncpb.DocDataCommand) (*opsyncpb.DocDataAnswer, error)
 	DocEnv(ctx context.Context, envID string, cmd proto.Message) (*opsyncpb.DocEnvAnswer, error)
+	DocHooks(ctx context.Context, envID string, cmd proto.Message) (*opsyncpb.DocHooksAnswer, error)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/docrest"
+	"github.com/opsync/opsync/internal/state"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
@@ -39,6 +40,7 @@ func (s *Server) routeDocREST() {
 
 	s.mux.HandleFunc("POST /api/v1/instances/{instance}/doc/secret", s.docSecretRotate)
 	s.mux.HandleFunc("GET /api/v1/instances/{instance}/doc", s.docEnvGet)
+	s.routeDocHooks()
 }
 
 // docHandler serves one REST call of a verified environment: the status
@@ -145,6 +147,9 @@ func (s *Server) docCreate(ctx context.Context, r *http.Request, env string, kin
 	}
 	if derr := docrest.EnsureID(rec, newDocID); derr != nil {
 		return 0, nil, derr
+	}
+	if id := state.RecordID(rec); !actors.ValidDocID(id) {
+		return 0, nil, docrest.BadRequest("id " + strconv.Quote(id) + " must be 1-128 characters of A-Z, a-z, 0-9, '_', '-', '.'")
 	}
 	res, derr := s.docAsk(ctx, env, &opsyncpb.DocDataCommand{DocumentId: doc, Action: opsyncpb.DocAction_DOC_ACTION_CREATE, Kind: kind, Record: rec})
 	if derr != nil {

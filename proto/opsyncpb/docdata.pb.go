@@ -1633,6 +1633,982 @@ func (x *DocEnvAnswer) GetSecretSetAt() int64 {
 	return 0
 }
 
+// DocWebhook is one webhook of an environment.
+type DocWebhook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Url   string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The events it wants ("" none: every event).
+	Events []string `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	// Its signing secret, sealed with the master key for
+	// "doc-webhook-secret:<environmentId>".
+	SecretSealed  []byte `protobuf:"bytes,4,opt,name=secret_sealed,json=secretSealed,proto3" json:"secret_sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocWebhook) Reset() {
+	*x = DocWebhook{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocWebhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocWebhook) ProtoMessage() {}
+
+func (x *DocWebhook) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocWebhook.ProtoReflect.Descriptor instead.
+func (*DocWebhook) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DocWebhook) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DocWebhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DocWebhook) GetEvents() []string {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *DocWebhook) GetSecretSealed() []byte {
+	if x != nil {
+		return x.SecretSealed
+	}
+	return nil
+}
+
+// DocHookEvent is one event in the outbox.
+type DocHookEvent struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	DocumentId string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Event      string                 `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	// The payload as JSON.
+	Payload       string `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
+	CreatedAt     int64  `protobuf:"varint,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHookEvent) Reset() {
+	*x = DocHookEvent{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHookEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHookEvent) ProtoMessage() {}
+
+func (x *DocHookEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHookEvent.ProtoReflect.Descriptor instead.
+func (*DocHookEvent) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DocHookEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DocHookEvent) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *DocHookEvent) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *DocHookEvent) GetPayload() string {
+	if x != nil {
+		return x.Payload
+	}
+	return ""
+}
+
+func (x *DocHookEvent) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+// DocHooksSet replaces the environment's webhooks; webhooks new to the
+// set receive the events appended after it.
+type DocHooksSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks      []*DocWebhook          `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksSet) Reset() {
+	*x = DocHooksSet{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksSet) ProtoMessage() {}
+
+func (x *DocHooksSet) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksSet.ProtoReflect.Descriptor instead.
+func (*DocHooksSet) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DocHooksSet) GetWebhooks() []*DocWebhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+// DocHooksAppended adds events to the outbox (their seq: the event's).
+type DocHooksAppended struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*DocHookEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksAppended) Reset() {
+	*x = DocHooksAppended{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksAppended) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksAppended) ProtoMessage() {}
+
+func (x *DocHooksAppended) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksAppended.ProtoReflect.Descriptor instead.
+func (*DocHooksAppended) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DocHooksAppended) GetEvents() []*DocHookEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// DocHooksDelivered records that a webhook answered 2xx to every event
+// it wants up to and including seq.
+type DocHooksDelivered struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WebhookId     string                 `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksDelivered) Reset() {
+	*x = DocHooksDelivered{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksDelivered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksDelivered) ProtoMessage() {}
+
+func (x *DocHooksDelivered) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksDelivered.ProtoReflect.Descriptor instead.
+func (*DocHooksDelivered) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *DocHooksDelivered) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *DocHooksDelivered) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// DocHooksEvent is one journaled change of an environment's outbox.
+type DocHooksEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*DocHooksEvent_Set
+	//	*DocHooksEvent_Appended
+	//	*DocHooksEvent_Delivered
+	Kind          isDocHooksEvent_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksEvent) Reset() {
+	*x = DocHooksEvent{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksEvent) ProtoMessage() {}
+
+func (x *DocHooksEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksEvent.ProtoReflect.Descriptor instead.
+func (*DocHooksEvent) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DocHooksEvent) GetKind() isDocHooksEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *DocHooksEvent) GetSet() *DocHooksSet {
+	if x != nil {
+		if x, ok := x.Kind.(*DocHooksEvent_Set); ok {
+			return x.Set
+		}
+	}
+	return nil
+}
+
+func (x *DocHooksEvent) GetAppended() *DocHooksAppended {
+	if x != nil {
+		if x, ok := x.Kind.(*DocHooksEvent_Appended); ok {
+			return x.Appended
+		}
+	}
+	return nil
+}
+
+func (x *DocHooksEvent) GetDelivered() *DocHooksDelivered {
+	if x != nil {
+		if x, ok := x.Kind.(*DocHooksEvent_Delivered); ok {
+			return x.Delivered
+		}
+	}
+	return nil
+}
+
+type isDocHooksEvent_Kind interface {
+	isDocHooksEvent_Kind()
+}
+
+type DocHooksEvent_Set struct {
+	Set *DocHooksSet `protobuf:"bytes,1,opt,name=set,proto3,oneof"`
+}
+
+type DocHooksEvent_Appended struct {
+	Appended *DocHooksAppended `protobuf:"bytes,2,opt,name=appended,proto3,oneof"`
+}
+
+type DocHooksEvent_Delivered struct {
+	Delivered *DocHooksDelivered `protobuf:"bytes,3,opt,name=delivered,proto3,oneof"`
+}
+
+func (*DocHooksEvent_Set) isDocHooksEvent_Kind() {}
+
+func (*DocHooksEvent_Appended) isDocHooksEvent_Kind() {}
+
+func (*DocHooksEvent_Delivered) isDocHooksEvent_Kind() {}
+
+// DocHookQueued is an event of the outbox with the seq it was stored at
+// (events of one append share it: index orders them).
+type DocHookQueued struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Event         *DocHookEvent          `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHookQueued) Reset() {
+	*x = DocHookQueued{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHookQueued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHookQueued) ProtoMessage() {}
+
+func (x *DocHookQueued) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHookQueued.ProtoReflect.Descriptor instead.
+func (*DocHookQueued) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DocHookQueued) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *DocHookQueued) GetEvent() *DocHookEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// DocHookCursor is how far a webhook received the outbox.
+type DocHookCursor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WebhookId     string                 `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHookCursor) Reset() {
+	*x = DocHookCursor{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHookCursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHookCursor) ProtoMessage() {}
+
+func (x *DocHookCursor) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHookCursor.ProtoReflect.Descriptor instead.
+func (*DocHookCursor) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DocHookCursor) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *DocHookCursor) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// DocHooksSnapshot is an environment's outbox at last_seq.
+type DocHooksSnapshot struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Webhooks      []*DocWebhook          `protobuf:"bytes,2,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	Queue         []*DocHookQueued       `protobuf:"bytes,3,rep,name=queue,proto3" json:"queue,omitempty"`
+	Cursors       []*DocHookCursor       `protobuf:"bytes,4,rep,name=cursors,proto3" json:"cursors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksSnapshot) Reset() {
+	*x = DocHooksSnapshot{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksSnapshot) ProtoMessage() {}
+
+func (x *DocHooksSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksSnapshot.ProtoReflect.Descriptor instead.
+func (*DocHooksSnapshot) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DocHooksSnapshot) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *DocHooksSnapshot) GetWebhooks() []*DocWebhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+func (x *DocHooksSnapshot) GetQueue() []*DocHookQueued {
+	if x != nil {
+		return x.Queue
+	}
+	return nil
+}
+
+func (x *DocHooksSnapshot) GetCursors() []*DocHookCursor {
+	if x != nil {
+		return x.Cursors
+	}
+	return nil
+}
+
+// AppendDocHooks journals events in the environment's outbox.
+type AppendDocHooks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*DocHookEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendDocHooks) Reset() {
+	*x = AppendDocHooks{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendDocHooks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendDocHooks) ProtoMessage() {}
+
+func (x *AppendDocHooks) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendDocHooks.ProtoReflect.Descriptor instead.
+func (*AppendDocHooks) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AppendDocHooks) GetEvents() []*DocHookEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// SetDocHooks replaces the webhooks; secrets in clear (sealed on the way
+// into the journal).
+type SetDocHooks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks      []*DocWebhookConfig    `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDocHooks) Reset() {
+	*x = SetDocHooks{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDocHooks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDocHooks) ProtoMessage() {}
+
+func (x *SetDocHooks) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDocHooks.ProtoReflect.Descriptor instead.
+func (*SetDocHooks) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SetDocHooks) GetWebhooks() []*DocWebhookConfig {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+// DocWebhookConfig is a webhook as an admin sets it.
+type DocWebhookConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Events        []string               `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	Secret        string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocWebhookConfig) Reset() {
+	*x = DocWebhookConfig{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocWebhookConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocWebhookConfig) ProtoMessage() {}
+
+func (x *DocWebhookConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocWebhookConfig.ProtoReflect.Descriptor instead.
+func (*DocWebhookConfig) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DocWebhookConfig) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DocWebhookConfig) GetEvents() []string {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *DocWebhookConfig) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+// GetDocHooks asks for the webhooks and their delivery state.
+type GetDocHooks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocHooks) Reset() {
+	*x = GetDocHooks{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocHooks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocHooks) ProtoMessage() {}
+
+func (x *GetDocHooks) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocHooks.ProtoReflect.Descriptor instead.
+func (*GetDocHooks) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{30}
+}
+
+// WakeDocHooks activates an environment's outbox (after a restart) so
+// that it goes on delivering.
+type WakeDocHooks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WakeDocHooks) Reset() {
+	*x = WakeDocHooks{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WakeDocHooks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WakeDocHooks) ProtoMessage() {}
+
+func (x *WakeDocHooks) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WakeDocHooks.ProtoReflect.Descriptor instead.
+func (*WakeDocHooks) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{31}
+}
+
+// DocHooksAnswer answers the outbox's commands: code "" is success.
+type DocHooksAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Detail        string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	Webhooks      []*DocWebhookState     `protobuf:"bytes,3,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	Queued        uint32                 `protobuf:"varint,4,opt,name=queued,proto3" json:"queued,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocHooksAnswer) Reset() {
+	*x = DocHooksAnswer{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocHooksAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocHooksAnswer) ProtoMessage() {}
+
+func (x *DocHooksAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocHooksAnswer.ProtoReflect.Descriptor instead.
+func (*DocHooksAnswer) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DocHooksAnswer) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *DocHooksAnswer) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *DocHooksAnswer) GetWebhooks() []*DocWebhookState {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+func (x *DocHooksAnswer) GetQueued() uint32 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+// DocWebhookState is a webhook and its delivery state (no secret).
+type DocWebhookState struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Url    string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Events []string               `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	// Events it wants still to deliver.
+	Pending       uint32 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	DeliveredSeq  uint64 `protobuf:"varint,5,opt,name=delivered_seq,json=deliveredSeq,proto3" json:"delivered_seq,omitempty"`
+	Attempts      uint32 `protobuf:"varint,6,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError     string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastAttemptAt int64  `protobuf:"varint,8,opt,name=last_attempt_at,json=lastAttemptAt,proto3" json:"last_attempt_at,omitempty"`
+	LastSuccessAt int64  `protobuf:"varint,9,opt,name=last_success_at,json=lastSuccessAt,proto3" json:"last_success_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocWebhookState) Reset() {
+	*x = DocWebhookState{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocWebhookState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocWebhookState) ProtoMessage() {}
+
+func (x *DocWebhookState) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocWebhookState.ProtoReflect.Descriptor instead.
+func (*DocWebhookState) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DocWebhookState) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DocWebhookState) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DocWebhookState) GetEvents() []string {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *DocWebhookState) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *DocWebhookState) GetDeliveredSeq() uint64 {
+	if x != nil {
+		return x.DeliveredSeq
+	}
+	return 0
+}
+
+func (x *DocWebhookState) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DocWebhookState) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DocWebhookState) GetLastAttemptAt() int64 {
+	if x != nil {
+		return x.LastAttemptAt
+	}
+	return 0
+}
+
+func (x *DocWebhookState) GetLastSuccessAt() int64 {
+	if x != nil {
+		return x.LastSuccessAt
+	}
+	return 0
+}
+
 var File_opsync_v1_docdata_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_docdata_proto_rawDesc = "" +
@@ -1788,7 +2764,72 @@ const file_opsync_v1_docdata_proto_rawDesc = "" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12#\n" +
 	"\rsecret_prefix\x18\x04 \x01(\tR\fsecretPrefix\x12\"\n" +
-	"\rsecret_set_at\x18\x05 \x01(\x03R\vsecretSetAt*\x91\x01\n" +
+	"\rsecret_set_at\x18\x05 \x01(\x03R\vsecretSetAt\"k\n" +
+	"\n" +
+	"DocWebhook\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06events\x18\x03 \x03(\tR\x06events\x12#\n" +
+	"\rsecret_sealed\x18\x04 \x01(\fR\fsecretSealed\"\x99\x01\n" +
+	"\fDocHookEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x14\n" +
+	"\x05event\x18\x03 \x01(\tR\x05event\x12\x18\n" +
+	"\apayload\x18\x04 \x01(\tR\apayload\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\x03R\tcreatedAt\"@\n" +
+	"\vDocHooksSet\x121\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x15.opsync.v1.DocWebhookR\bwebhooks\"C\n" +
+	"\x10DocHooksAppended\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.opsync.v1.DocHookEventR\x06events\"D\n" +
+	"\x11DocHooksDelivered\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xbc\x01\n" +
+	"\rDocHooksEvent\x12*\n" +
+	"\x03set\x18\x01 \x01(\v2\x16.opsync.v1.DocHooksSetH\x00R\x03set\x129\n" +
+	"\bappended\x18\x02 \x01(\v2\x1b.opsync.v1.DocHooksAppendedH\x00R\bappended\x12<\n" +
+	"\tdelivered\x18\x03 \x01(\v2\x1c.opsync.v1.DocHooksDeliveredH\x00R\tdeliveredB\x06\n" +
+	"\x04kind\"P\n" +
+	"\rDocHookQueued\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.opsync.v1.DocHookEventR\x05event\"@\n" +
+	"\rDocHookCursor\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xc4\x01\n" +
+	"\x10DocHooksSnapshot\x12\x19\n" +
+	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x121\n" +
+	"\bwebhooks\x18\x02 \x03(\v2\x15.opsync.v1.DocWebhookR\bwebhooks\x12.\n" +
+	"\x05queue\x18\x03 \x03(\v2\x18.opsync.v1.DocHookQueuedR\x05queue\x122\n" +
+	"\acursors\x18\x04 \x03(\v2\x18.opsync.v1.DocHookCursorR\acursors\"A\n" +
+	"\x0eAppendDocHooks\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.opsync.v1.DocHookEventR\x06events\"F\n" +
+	"\vSetDocHooks\x127\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x1b.opsync.v1.DocWebhookConfigR\bwebhooks\"T\n" +
+	"\x10DocWebhookConfig\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
+	"\x06events\x18\x02 \x03(\tR\x06events\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\"\r\n" +
+	"\vGetDocHooks\"\x0e\n" +
+	"\fWakeDocHooks\"\x8c\x01\n" +
+	"\x0eDocHooksAnswer\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x126\n" +
+	"\bwebhooks\x18\x03 \x03(\v2\x1a.opsync.v1.DocWebhookStateR\bwebhooks\x12\x16\n" +
+	"\x06queued\x18\x04 \x01(\rR\x06queued\"\x95\x02\n" +
+	"\x0fDocWebhookState\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06events\x18\x03 \x03(\tR\x06events\x12\x18\n" +
+	"\apending\x18\x04 \x01(\rR\apending\x12#\n" +
+	"\rdelivered_seq\x18\x05 \x01(\x04R\fdeliveredSeq\x12\x1a\n" +
+	"\battempts\x18\x06 \x01(\rR\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x12&\n" +
+	"\x0flast_attempt_at\x18\b \x01(\x03R\rlastAttemptAt\x12&\n" +
+	"\x0flast_success_at\x18\t \x01(\x03R\rlastSuccessAt*\x91\x01\n" +
 	"\aDocKind\x12\x18\n" +
 	"\x14DOC_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rDOC_KIND_USER\x10\x01\x12\x13\n" +
@@ -1824,28 +2865,44 @@ func file_opsync_v1_docdata_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_docdata_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_opsync_v1_docdata_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_opsync_v1_docdata_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_opsync_v1_docdata_proto_goTypes = []any{
-	(DocKind)(0),             // 0: opsync.v1.DocKind
-	(DocAction)(0),           // 1: opsync.v1.DocAction
-	(*DocUser)(nil),          // 2: opsync.v1.DocUser
-	(*DocThread)(nil),        // 3: opsync.v1.DocThread
-	(*DocComment)(nil),       // 4: opsync.v1.DocComment
-	(*DocSuggestion)(nil),    // 5: opsync.v1.DocSuggestion
-	(*DocRevision)(nil),      // 6: opsync.v1.DocRevision
-	(*DocRecord)(nil),        // 7: opsync.v1.DocRecord
-	(*DocDataCommand)(nil),   // 8: opsync.v1.DocDataCommand
-	(*DocDataAnswer)(nil),    // 9: opsync.v1.DocDataAnswer
-	(*DocRecordRemoved)(nil), // 10: opsync.v1.DocRecordRemoved
-	(*DocDataEvent)(nil),     // 11: opsync.v1.DocDataEvent
-	(*DocDataSnapshot)(nil),  // 12: opsync.v1.DocDataSnapshot
-	(*DocEnvSecretSet)(nil),  // 13: opsync.v1.DocEnvSecretSet
-	(*DocEnvEvent)(nil),      // 14: opsync.v1.DocEnvEvent
-	(*DocEnvSnapshot)(nil),   // 15: opsync.v1.DocEnvSnapshot
-	(*RotateDocSecret)(nil),  // 16: opsync.v1.RotateDocSecret
-	(*VerifyDocRequest)(nil), // 17: opsync.v1.VerifyDocRequest
-	(*GetDocEnv)(nil),        // 18: opsync.v1.GetDocEnv
-	(*DocEnvAnswer)(nil),     // 19: opsync.v1.DocEnvAnswer
+	(DocKind)(0),              // 0: opsync.v1.DocKind
+	(DocAction)(0),            // 1: opsync.v1.DocAction
+	(*DocUser)(nil),           // 2: opsync.v1.DocUser
+	(*DocThread)(nil),         // 3: opsync.v1.DocThread
+	(*DocComment)(nil),        // 4: opsync.v1.DocComment
+	(*DocSuggestion)(nil),     // 5: opsync.v1.DocSuggestion
+	(*DocRevision)(nil),       // 6: opsync.v1.DocRevision
+	(*DocRecord)(nil),         // 7: opsync.v1.DocRecord
+	(*DocDataCommand)(nil),    // 8: opsync.v1.DocDataCommand
+	(*DocDataAnswer)(nil),     // 9: opsync.v1.DocDataAnswer
+	(*DocRecordRemoved)(nil),  // 10: opsync.v1.DocRecordRemoved
+	(*DocDataEvent)(nil),      // 11: opsync.v1.DocDataEvent
+	(*DocDataSnapshot)(nil),   // 12: opsync.v1.DocDataSnapshot
+	(*DocEnvSecretSet)(nil),   // 13: opsync.v1.DocEnvSecretSet
+	(*DocEnvEvent)(nil),       // 14: opsync.v1.DocEnvEvent
+	(*DocEnvSnapshot)(nil),    // 15: opsync.v1.DocEnvSnapshot
+	(*RotateDocSecret)(nil),   // 16: opsync.v1.RotateDocSecret
+	(*VerifyDocRequest)(nil),  // 17: opsync.v1.VerifyDocRequest
+	(*GetDocEnv)(nil),         // 18: opsync.v1.GetDocEnv
+	(*DocEnvAnswer)(nil),      // 19: opsync.v1.DocEnvAnswer
+	(*DocWebhook)(nil),        // 20: opsync.v1.DocWebhook
+	(*DocHookEvent)(nil),      // 21: opsync.v1.DocHookEvent
+	(*DocHooksSet)(nil),       // 22: opsync.v1.DocHooksSet
+	(*DocHooksAppended)(nil),  // 23: opsync.v1.DocHooksAppended
+	(*DocHooksDelivered)(nil), // 24: opsync.v1.DocHooksDelivered
+	(*DocHooksEvent)(nil),     // 25: opsync.v1.DocHooksEvent
+	(*DocHookQueued)(nil),     // 26: opsync.v1.DocHookQueued
+	(*DocHookCursor)(nil),     // 27: opsync.v1.DocHookCursor
+	(*DocHooksSnapshot)(nil),  // 28: opsync.v1.DocHooksSnapshot
+	(*AppendDocHooks)(nil),    // 29: opsync.v1.AppendDocHooks
+	(*SetDocHooks)(nil),       // 30: opsync.v1.SetDocHooks
+	(*DocWebhookConfig)(nil),  // 31: opsync.v1.DocWebhookConfig
+	(*GetDocHooks)(nil),       // 32: opsync.v1.GetDocHooks
+	(*WakeDocHooks)(nil),      // 33: opsync.v1.WakeDocHooks
+	(*DocHooksAnswer)(nil),    // 34: opsync.v1.DocHooksAnswer
+	(*DocWebhookState)(nil),   // 35: opsync.v1.DocWebhookState
 }
 var file_opsync_v1_docdata_proto_depIdxs = []int32{
 	2,  // 0: opsync.v1.DocRecord.user:type_name -> opsync.v1.DocUser
@@ -1863,11 +2920,23 @@ var file_opsync_v1_docdata_proto_depIdxs = []int32{
 	7,  // 12: opsync.v1.DocDataSnapshot.records:type_name -> opsync.v1.DocRecord
 	13, // 13: opsync.v1.DocEnvEvent.secret_set:type_name -> opsync.v1.DocEnvSecretSet
 	13, // 14: opsync.v1.DocEnvSnapshot.secret:type_name -> opsync.v1.DocEnvSecretSet
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	20, // 15: opsync.v1.DocHooksSet.webhooks:type_name -> opsync.v1.DocWebhook
+	21, // 16: opsync.v1.DocHooksAppended.events:type_name -> opsync.v1.DocHookEvent
+	22, // 17: opsync.v1.DocHooksEvent.set:type_name -> opsync.v1.DocHooksSet
+	23, // 18: opsync.v1.DocHooksEvent.appended:type_name -> opsync.v1.DocHooksAppended
+	24, // 19: opsync.v1.DocHooksEvent.delivered:type_name -> opsync.v1.DocHooksDelivered
+	21, // 20: opsync.v1.DocHookQueued.event:type_name -> opsync.v1.DocHookEvent
+	20, // 21: opsync.v1.DocHooksSnapshot.webhooks:type_name -> opsync.v1.DocWebhook
+	26, // 22: opsync.v1.DocHooksSnapshot.queue:type_name -> opsync.v1.DocHookQueued
+	27, // 23: opsync.v1.DocHooksSnapshot.cursors:type_name -> opsync.v1.DocHookCursor
+	21, // 24: opsync.v1.AppendDocHooks.events:type_name -> opsync.v1.DocHookEvent
+	31, // 25: opsync.v1.SetDocHooks.webhooks:type_name -> opsync.v1.DocWebhookConfig
+	35, // 26: opsync.v1.DocHooksAnswer.webhooks:type_name -> opsync.v1.DocWebhookState
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_docdata_proto_init() }
@@ -1885,13 +2954,18 @@ func file_opsync_v1_docdata_proto_init() {
 	file_opsync_v1_docdata_proto_msgTypes[12].OneofWrappers = []any{
 		(*DocEnvEvent_SecretSet)(nil),
 	}
+	file_opsync_v1_docdata_proto_msgTypes[23].OneofWrappers = []any{
+		(*DocHooksEvent_Set)(nil),
+		(*DocHooksEvent_Appended)(nil),
+		(*DocHooksEvent_Delivered)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_docdata_proto_rawDesc), len(file_opsync_v1_docdata_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1220,6 +1220,7 @@ type Event struct {
 	//	*Event_CardCallbackRegistered
 	//	*Event_DocData
 	//	*Event_DocEnv
+	//	*Event_DocHooks
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1476,6 +1477,15 @@ func (x *Event) GetDocEnv() *DocEnvEvent {
 	return nil
 }
 
+func (x *Event) GetDocHooks() *DocHooksEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocHooks); ok {
+			return x.DocHooks
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1578,6 +1588,10 @@ type Event_DocEnv struct {
 	DocEnv *DocEnvEvent `protobuf:"bytes,81,opt,name=doc_env,json=docEnv,proto3,oneof"`
 }
 
+type Event_DocHooks struct {
+	DocHooks *DocHooksEvent `protobuf:"bytes,82,opt,name=doc_hooks,json=docHooks,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1623,6 +1637,8 @@ func (*Event_CardCallbackRegistered) isEvent_Kind() {}
 func (*Event_DocData) isEvent_Kind() {}
 
 func (*Event_DocEnv) isEvent_Kind() {}
+
+func (*Event_DocHooks) isEvent_Kind() {}
 
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
@@ -1710,7 +1726,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xa3\r\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xdc\r\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1737,7 +1753,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x0ecard_delivered\x18? \x01(\v2\x18.opsync.v1.CardDeliveredH\x00R\rcardDelivered\x12]\n" +
 	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegistered\x124\n" +
 	"\bdoc_data\x18P \x01(\v2\x17.opsync.v1.DocDataEventH\x00R\adocData\x121\n" +
-	"\adoc_env\x18Q \x01(\v2\x16.opsync.v1.DocEnvEventH\x00R\x06docEnvB\x06\n" +
+	"\adoc_env\x18Q \x01(\v2\x16.opsync.v1.DocEnvEventH\x00R\x06docEnv\x127\n" +
+	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooksB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1805,6 +1822,7 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*CardCallbackRegistered)(nil),  // 30: opsync.v1.CardCallbackRegistered
 	(*DocDataEvent)(nil),            // 31: opsync.v1.DocDataEvent
 	(*DocEnvEvent)(nil),             // 32: opsync.v1.DocEnvEvent
+	(*DocHooksEvent)(nil),           // 33: opsync.v1.DocHooksEvent
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1839,11 +1857,12 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	30, // 29: opsync.v1.Event.card_callback_registered:type_name -> opsync.v1.CardCallbackRegistered
 	31, // 30: opsync.v1.Event.doc_data:type_name -> opsync.v1.DocDataEvent
 	32, // 31: opsync.v1.Event.doc_env:type_name -> opsync.v1.DocEnvEvent
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	33, // 32: opsync.v1.Event.doc_hooks:type_name -> opsync.v1.DocHooksEvent
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1880,6 +1899,7 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_CardCallbackRegistered)(nil),
 		(*Event_DocData)(nil),
 		(*Event_DocEnv)(nil),
+		(*Event_DocHooks)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1,0 +1,86 @@
+package edge
+
+import (
+	"net/http"
+
+	"github.com/opsync/opsync/internal/actors"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// The documents' webhooks of an environment (admin API): PUT sets them
+// ({"webhooks":[{"url","events","secret"}]}; secrets are never answered),
+// GET answers them with their delivery state.
+
+func (s *Server) routeDocHooks() {
+	s.mux.HandleFunc("PUT /api/v1/instances/{instance}/doc/webhooks", s.docHooksPut)
+	s.mux.HandleFunc("GET /api/v1/instances/{instance}/doc/webhooks", s.docHooksGet)
+}
+
+func (s *Server) docHooksPut(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	var body struct {
+		Webhooks []struct {
+			URL    string   `json:"url"`
+			Events []string `json:"events"`
+			Secret string   `json:"secret"`
+		} `json:"webhooks"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	inst, err := s.member.InstanceCommand(ctx, instance, &opsyncpb.GetInstance{})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	}
+	if inst.Code != actors.ConfigOK {
+		answerInstance(w, inst, http.StatusOK, false)
+		return
+	}
+	cmd := &opsyncpb.SetDocHooks{}
+	for _, h := range body.Webhooks {
+		cmd.Webhooks = append(cmd.Webhooks, &opsyncpb.DocWebhookConfig{Url: h.URL, Events: h.Events, Secret: h.Secret})
+	}
+	res, err := s.member.DocHooks(ctx, instance, cmd)
+	s.answerDocHooks(w, instance, res, err)
+}
+
+func (s *Server) docHooksGet(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := s.member.DocHooks(ctx, instance, &opsyncpb.GetDocHooks{})
+	s.answerDocHooks(w, instance, res, err)
+}
+
+func (s *Server) answerDocHooks(w http.ResponseWriter, instance string, res *opsyncpb.DocHooksAnswer, err error) {
+	switch {
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		return
+	case res.Code == actors.DocHooksInvalid:
+		writeError(w, http.StatusBadRequest, "INVALID", res.Detail)
+		return
+	case res.Code != "":
+		writeError(w, http.StatusServiceUnavailable, res.Code, res.Detail)
+		return
+	}
+	hooks := []any{}
+	for _, h := range res.Webhooks {
+		events := h.Events
+		if events == nil {
+			events = []string{}
+		}
+		hooks = append(hooks, map[string]any{"id": h.Id, "url": h.Url, "events": events, "pending": h.Pending, "delivered_seq": h.DeliveredSeq,
+			"attempts": h.Attempts, "last_error": h.LastError, "last_attempt_at": h.LastAttemptAt, "last_success_at": h.LastSuccessAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "queued": res.Queued, "webhooks": hooks})
+}
