@@ -31,7 +31,7 @@ type hookSink struct {
 
 type hookGot struct {
 	ID, Event, Env, SentAt string
-	Payload              map[string]any
+	Payload                map[string]any
 }
 
 func newHookSink(t *testing.T, secret string) *hookSink {
