@@ -5,7 +5,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/metrics"
 	"github.com/opsync/opsync/internal/state"
@@ -39,7 +38,9 @@ func DocDataKind(d *Deps) *cluster.Kind {
 }
 
 func newDocDataActor(deps *Deps) *docDataActor {
-	return &docDataActor{j: newJournaled(deps, KindDocData, func(s *state.DocData) proto.Message { return s.Snapshot() })}
+	a := &docDataActor{}
+	a.j = newJournaled(deps, KindDocData, a.sealedSnapshot)
+	return a
 }
 
 // docDataActor serves one document's permanent data. It takes one change
@@ -50,6 +51,10 @@ type docDataActor struct {
 	j        *journaled[*state.DocData]
 	identity string
 	waiting  []stashed
+	// key seals what the actor journals (docdata_seal.go); gone: the
+	// environment was deleted, and its data with its key.
+	key  *EnvKey
+	gone bool
 	// hooking: a change's webhook event is on its way to the outbox.
 	hooking bool
 }
@@ -62,8 +67,7 @@ func (a *docDataActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		a.identity = m.Identity.Identity
-		if a.j.recover(ctx, m, state.NewDocData, restoreWith(func() *opsyncpb.DocDataSnapshot { return &opsyncpb.DocDataSnapshot{} }, state.RestoreDocData)) != nil {
-			ctx.Stop(ctx.Self())
+		if !a.activate(ctx, m) {
 			return
 		}
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
@@ -94,6 +98,9 @@ func (a *docDataActor) next(ctx actor.Context) {
 // handle answers a read at once, and a change once it is durable (nil:
 // the answer goes later).
 func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.DocDataCommand) *opsyncpb.DocDataAnswer {
+	if a.gone {
+		return &opsyncpb.DocDataAnswer{Code: state.DocNotFound, Detail: ErrEnvDeleted.Error()}
+	}
 	st := a.j.state
 	switch m.Action {
 	case opsyncpb.DocAction_DOC_ACTION_GET:
@@ -122,7 +129,11 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 	if ev.DocumentRemoved && st.Len() == 0 && st.LastSeq() == 0 {
 		return &opsyncpb.DocDataAnswer{} // nothing to remove
 	}
-	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocData{DocData: ev}}, done: func(ctx actor.Context, seq uint64, err error) {
+	sealed, err := a.seal(ev)
+	if err != nil {
+		return &opsyncpb.DocDataAnswer{Code: DocDataSystemError, Detail: err.Error()}
+	}
+	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{Time: now, Kind: sealed}, done: func(ctx actor.Context, seq uint64, err error) {
 		if err != nil {
 			sendTo(ctx, sender, &opsyncpb.DocDataAnswer{Code: DocDataSystemError, Detail: err.Error()})
 			return

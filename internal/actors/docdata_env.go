@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"crypto/rand"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
@@ -44,6 +46,74 @@ type docEnvActor struct {
 	envID string
 	// secret is the opened API secret, kept in memory only.
 	secret []byte
+	// waitKeys are the callers of a key being added.
+	waitKeys []*actor.PID
+}
+
+// refuseDestroyed answers a command to a deleted environment.
+func (a *docEnvActor) refuseDestroyed(ctx actor.Context) bool {
+	if !a.j.state.Destroyed() {
+		return false
+	}
+	respond(ctx, &opsyncpb.DocEnvAnswer{Destroyed: true, Code: DocEnvNoSecret, Detail: ErrEnvDeleted.Error()})
+	return true
+}
+
+// addKey journals a new data key, wrapped, and answers every waiting
+// caller with the keys.
+func (a *docEnvActor) addKey(ctx actor.Context) {
+	answer := func(ctx actor.Context, res *opsyncpb.DocEnvAnswer) {
+		for _, pid := range a.waitKeys {
+			sendTo(ctx, pid, res)
+		}
+		a.waitKeys = nil
+	}
+	if a.j.deps.MasterKey == nil {
+		answer(ctx, &opsyncpb.DocEnvAnswer{Code: DocEnvSystemError, Detail: errNoMasterKey.Error()})
+		return
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		answer(ctx, &opsyncpb.DocEnvAnswer{Code: DocEnvSystemError, Detail: err.Error()})
+		return
+	}
+	version := uint32(1)
+	if keys := a.j.state.Keys(); len(keys) > 0 {
+		version = keys[len(keys)-1].Version + 1
+	}
+	now := a.j.deps.now().UnixMilli()
+	set := &opsyncpb.DocEnvKeySet{Version: version, KeyWrapped: a.j.deps.MasterKey.Seal(raw, envKeyPurpose(a.envID)), SetAt: now}
+	ev := &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocEnv{DocEnv: &opsyncpb.DocEnvEvent{Kind: &opsyncpb.DocEnvEvent_KeySet{KeySet: set}}}}
+	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
+		if err != nil {
+			answer(ctx, &opsyncpb.DocEnvAnswer{Code: DocEnvSystemError, Detail: err.Error()})
+			return
+		}
+		answer(ctx, &opsyncpb.DocEnvAnswer{Keys: a.j.state.Keys()})
+	}})
+	a.j.flush()
+}
+
+// onDestroy deletes the environment's keys and secret: the event, then
+// the journal below a snapshot that keeps only that it is destroyed.
+func (a *docEnvActor) onDestroy(ctx actor.Context) {
+	if a.j.state.Destroyed() {
+		respond(ctx, &opsyncpb.DocEnvAnswer{Destroyed: true})
+		return
+	}
+	now := a.j.deps.now().UnixMilli()
+	sender := ctx.Sender()
+	ev := &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocEnv{DocEnv: &opsyncpb.DocEnvEvent{Kind: &opsyncpb.DocEnvEvent_Destroyed{Destroyed: &opsyncpb.DocEnvDestroyed{At: now}}}}}
+	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
+		if err != nil {
+			sendTo(ctx, sender, &opsyncpb.DocEnvAnswer{Code: DocEnvSystemError, Detail: err.Error()})
+			return
+		}
+		a.secret = nil
+		a.j.removeJournal(true)
+		sendTo(ctx, sender, &opsyncpb.DocEnvAnswer{Destroyed: true})
+	}})
+	a.j.flush()
 }
 
 func (a *docEnvActor) Receive(ctx actor.Context) {
@@ -59,12 +129,38 @@ func (a *docEnvActor) Receive(ctx actor.Context) {
 		}
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 	case *opsyncpb.RotateDocSecret:
+		if a.refuseDestroyed(ctx) {
+			return
+		}
 		a.onRotate(ctx)
+	case *opsyncpb.GetDocKeys:
+		if a.refuseDestroyed(ctx) {
+			return
+		}
+		if len(a.j.state.Keys()) == 0 {
+			// The first ask makes the first key; asks meanwhile wait.
+			a.waitKeys = append(a.waitKeys, ctx.Sender())
+			if len(a.waitKeys) == 1 {
+				a.addKey(ctx)
+			}
+			return
+		}
+		respond(ctx, &opsyncpb.DocEnvAnswer{Keys: a.j.state.Keys()})
+	case *opsyncpb.RotateDocKey:
+		if a.refuseDestroyed(ctx) {
+			return
+		}
+		a.waitKeys = append(a.waitKeys, ctx.Sender())
+		if len(a.waitKeys) == 1 {
+			a.addKey(ctx)
+		}
+	case *opsyncpb.DestroyDocEnv:
+		a.onDestroy(ctx)
 	case *opsyncpb.VerifyDocRequest:
 		a.onVerify(ctx, m)
 	case *opsyncpb.GetDocEnv:
 		s := a.j.state.Secret()
-		respond(ctx, &opsyncpb.DocEnvAnswer{SecretPrefix: s.GetSecretPrefix(), SecretSetAt: s.GetSetAt()})
+		respond(ctx, &opsyncpb.DocEnvAnswer{SecretPrefix: s.GetSecretPrefix(), SecretSetAt: s.GetSetAt(), Destroyed: a.j.state.Destroyed()})
 	case *actor.ReceiveTimeout:
 		if a.j.idle() {
 			ctx.Stop(ctx.Self())
@@ -113,6 +209,9 @@ func (a *docEnvActor) openSecret() ([]byte, string, string) {
 		return a.secret, "", ""
 	}
 	s := a.j.state.Secret()
+	if a.j.state.Destroyed() {
+		return nil, DocEnvNoSecret, ErrEnvDeleted.Error()
+	}
 	if s == nil {
 		return nil, DocEnvNoSecret, "the environment has no API secret: an admin issues one (POST /api/v1/instances/{id}/doc/secret)"
 	}

@@ -49,7 +49,23 @@ type outboxActor struct {
 	hooks   map[string]*hookRun // by webhook id
 	waiting []stashed
 	queued  int // what this actor added to metrics.DocWebhookQueued
+	// key seals the payloads the outbox journals (taken when first needed).
+	key *EnvKey
 }
+
+// envKey is the environment's data key, taken once per activation.
+func (a *outboxActor) envKey() (*EnvKey, error) {
+	if a.key == nil {
+		k, err := envKeysOf(a.j.deps).EnvKey(a.envID)
+		if err != nil {
+			return nil, err
+		}
+		a.key = k
+	}
+	return a.key, nil
+}
+
+func (a *outboxActor) aad() string { return JournalID(KindDocHooks, a.envID) }
 
 // hookRun is a webhook's delivery at run time (not journaled).
 type hookRun struct {
@@ -156,10 +172,17 @@ func (a *outboxActor) onAppend(ctx actor.Context, sender *actor.PID, m *opsyncpb
 	if a.j.state.Queued()+len(m.Events) > state.MaxOutbox {
 		return &opsyncpb.DocHooksAnswer{Code: DocHooksFull, Detail: "the environment's webhook outbox holds the most undelivered events it may: a webhook does not answer 2xx"}
 	}
+	key, err := a.envKey()
+	if err != nil {
+		return &opsyncpb.DocHooksAnswer{Code: DocHooksSystemError, Detail: "no data key to seal the events with: " + err.Error()}
+	}
 	now := a.j.deps.now().UnixMilli()
 	left := len(m.Events)
 	var failed error
 	for _, e := range m.Events {
+		// The payload holds comments' contents: journaled sealed only.
+		e = proto.Clone(e).(*opsyncpb.DocHookEvent)
+		e.PayloadSealed, e.Payload = key.Seal([]byte(e.Payload), a.aad()), ""
 		ev := hooksEvent(now, &opsyncpb.DocHooksEvent{Kind: &opsyncpb.DocHooksEvent_Appended{Appended: &opsyncpb.DocHooksAppended{Events: []*opsyncpb.DocHookEvent{e}}}})
 		a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
 			if err != nil && failed == nil {
@@ -273,11 +296,24 @@ func (a *outboxActor) kickAll(ctx actor.Context) {
 			h.lastError = "the webhook's secret does not open with this node's master key: " + err.Error()
 			continue
 		}
+		payload := next.Event.Payload
+		if len(next.Event.PayloadSealed) > 0 {
+			key, err := a.envKey()
+			var plain []byte
+			if err == nil {
+				plain, err = key.Open(next.Event.PayloadSealed, a.aad())
+			}
+			if err != nil {
+				h.lastError = "the event's payload does not open: " + err.Error()
+				continue
+			}
+			payload = string(plain)
+		}
 		h.busy = true
 		h.attempts++
 		now := a.j.deps.now()
 		h.lastAttempt = now.UnixMilli()
-		body := webhook.Body(next.Event.EventId, next.Event.Event, a.envID, next.Event.Payload, now)
+		body := webhook.Body(next.Event.EventId, next.Event.Event, a.envID, payload, now)
 		self, root, url, id, seq := ctx.Self(), ctx.ActorSystem().Root, w.Url, w.Id, next.Seq
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), webhook.Timeout)

@@ -313,6 +313,10 @@ func (s *Server) docSecretRotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.member.DocEnv(ctx, instance, &opsyncpb.RotateDocSecret{})
+	if err == nil && res.Destroyed {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", res.Detail)
+		return
+	}
 	if err != nil || res.Code != "" {
 		msg := res.GetDetail()
 		if err != nil {
@@ -337,5 +341,5 @@ func (s *Server) docEnvGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "secret_prefix": res.SecretPrefix, "secret_set_at": res.SecretSetAt})
+	writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "secret_prefix": res.SecretPrefix, "secret_set_at": res.SecretSetAt, "deleted": res.Destroyed})
 }

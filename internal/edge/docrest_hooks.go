@@ -14,6 +14,8 @@ import (
 func (s *Server) routeDocHooks() {
 	s.mux.HandleFunc("PUT /api/v1/instances/{instance}/doc/webhooks", s.docHooksPut)
 	s.mux.HandleFunc("GET /api/v1/instances/{instance}/doc/webhooks", s.docHooksGet)
+	s.mux.HandleFunc("DELETE /api/v1/instances/{instance}/doc", s.docEnvDelete)
+	s.mux.HandleFunc("POST /api/v1/instances/{instance}/doc/key/rotate", s.docKeyRotate)
 }
 
 func (s *Server) docHooksPut(w http.ResponseWriter, r *http.Request) {
@@ -83,4 +85,48 @@ func (s *Server) answerDocHooks(w http.ResponseWriter, instance string, res *ops
 			"attempts": h.Attempts, "last_error": h.LastError, "last_attempt_at": h.LastAttemptAt, "last_success_at": h.LastSuccessAt})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "queued": res.Queued, "webhooks": hooks})
+}
+
+// docEnvDelete deletes the environment's documents data: its data keys
+// and API secret are destroyed first (nothing sealed with them opens
+// again), then its documents answer as if they had none.
+func (s *Server) docEnvDelete(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := s.member.DocEnv(ctx, instance, &opsyncpb.DestroyDocEnv{})
+	if err != nil || res.Code != "" {
+		msg := res.GetDetail()
+		if err != nil {
+			msg = err.Error()
+		}
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "deleted": true})
+}
+
+// docKeyRotate adds a data key that seals the environment's data from
+// now on (documents active on a node take it at their next activation).
+func (s *Server) docKeyRotate(w http.ResponseWriter, r *http.Request) {
+	instance, _, ok := s.adminTarget(w, r, false)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := s.member.DocEnv(ctx, instance, &opsyncpb.RotateDocKey{})
+	switch {
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+	case res.Destroyed:
+		writeError(w, http.StatusNotFound, "NOT_FOUND", res.Detail)
+	case res.Code != "":
+		writeError(w, http.StatusServiceUnavailable, res.Code, res.Detail)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"environment_id": instance, "key_version": res.Keys[len(res.Keys)-1].Version})
+	}
 }

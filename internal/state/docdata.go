@@ -18,6 +18,15 @@ import (
 type DocData struct {
 	lastSeq uint64
 	records map[docKey]*opsyncpb.DocRecord
+	// open opens events journaled sealed with the environment's data key
+	// (nil: none can be applied).
+	open func([]byte) ([]byte, error)
+}
+
+// WithOpener lets the state apply sealed events, opened by open.
+func (d *DocData) WithOpener(open func([]byte) ([]byte, error)) *DocData {
+	d.open = open
+	return d
 }
 
 type docKey struct {
@@ -259,11 +268,25 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 	if seq <= d.lastSeq {
 		return fmt.Errorf("events: doc data event %d applied after %d", seq, d.lastSeq)
 	}
-	de, ok := ev.Kind.(*opsyncpb.Event_DocData)
-	if !ok {
+	var e *opsyncpb.DocDataEvent
+	switch k := ev.Kind.(type) {
+	case *opsyncpb.Event_DocData:
+		e = k.DocData
+	case *opsyncpb.Event_DocDataSealed:
+		if d.open == nil {
+			return fmt.Errorf("events: doc data event %d is sealed and no key opens it", seq)
+		}
+		plain, err := d.open(k.DocDataSealed)
+		if err != nil {
+			return fmt.Errorf("events: doc data event %d does not open: %w", seq, err)
+		}
+		e = &opsyncpb.DocDataEvent{}
+		if err := proto.Unmarshal(plain, e); err != nil {
+			return fmt.Errorf("events: doc data event %d: %w", seq, err)
+		}
+	default:
 		return fmt.Errorf("events: %T is not a doc data event", ev.Kind)
 	}
-	e := de.DocData
 	if e.DocumentRemoved {
 		d.records = map[docKey]*opsyncpb.DocRecord{}
 	}

@@ -11,9 +11,17 @@ import (
 // DocEnv is the documents' config of one environment (instance): its REST
 // API secret, sealed (nil before one was issued).
 type DocEnv struct {
-	lastSeq uint64
-	secret  *opsyncpb.DocEnvSecretSet
+	lastSeq   uint64
+	secret    *opsyncpb.DocEnvSecretSet
+	keys      []*opsyncpb.DocEnvKeySet // ascending version
+	destroyed bool
 }
+
+// Keys are the environment's data keys, wrapped, oldest first.
+func (e *DocEnv) Keys() []*opsyncpb.DocEnvKeySet { return e.keys }
+
+// Destroyed reports whether the environment was deleted.
+func (e *DocEnv) Destroyed() bool { return e.destroyed }
 
 // NewDocEnv returns the state of an environment without events.
 func NewDocEnv() *DocEnv { return &DocEnv{} }
@@ -38,7 +46,18 @@ func (e *DocEnv) Apply(seq uint64, ev *opsyncpb.Event) error {
 		if len(k.SecretSet.SecretSealed) == 0 {
 			return fmt.Errorf("events: doc env secret set without a secret")
 		}
+		if e.destroyed {
+			return fmt.Errorf("events: doc env secret set after its destruction")
+		}
 		e.secret = proto.Clone(k.SecretSet).(*opsyncpb.DocEnvSecretSet)
+	case *opsyncpb.DocEnvEvent_KeySet:
+		if e.destroyed || len(k.KeySet.KeyWrapped) == 0 || (len(e.keys) > 0 && k.KeySet.Version <= e.keys[len(e.keys)-1].Version) {
+			return fmt.Errorf("events: doc env key %d set out of order, empty or after destruction", k.KeySet.Version)
+		}
+		e.keys = append(e.keys, proto.Clone(k.KeySet).(*opsyncpb.DocEnvKeySet))
+	case *opsyncpb.DocEnvEvent_Destroyed:
+		// The keys and the secret go first of all.
+		e.secret, e.keys, e.destroyed = nil, nil, true
 	default:
 		return fmt.Errorf("events: unknown doc env event %T", de.DocEnv.Kind)
 	}
@@ -48,10 +67,10 @@ func (e *DocEnv) Apply(seq uint64, ev *opsyncpb.Event) error {
 
 // Snapshot returns the state as a message to store.
 func (e *DocEnv) Snapshot() *opsyncpb.DocEnvSnapshot {
-	return &opsyncpb.DocEnvSnapshot{LastSeq: e.lastSeq, Secret: e.secret}
+	return &opsyncpb.DocEnvSnapshot{LastSeq: e.lastSeq, Secret: e.secret, Keys: e.keys, Destroyed: e.destroyed}
 }
 
 // RestoreDocEnv rebuilds the state a snapshot was taken of.
 func RestoreDocEnv(s *opsyncpb.DocEnvSnapshot) *DocEnv {
-	return &DocEnv{lastSeq: s.LastSeq, secret: s.Secret}
+	return &DocEnv{lastSeq: s.LastSeq, secret: s.Secret, keys: s.Keys, destroyed: s.Destroyed}
 }

@@ -1190,9 +1190,12 @@ func (x *DocDataEvent) GetDocumentRemoved() bool {
 
 // DocDataSnapshot is a document's permanent data at last_seq.
 type DocDataSnapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Records       []*DocRecord           `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	LastSeq uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// In clear: only a document journaled before encryption existed.
+	Records []*DocRecord `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	// DocDataRecords sealed with the environment's data key.
+	Sealed        []byte `protobuf:"bytes,3,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1241,6 +1244,58 @@ func (x *DocDataSnapshot) GetRecords() []*DocRecord {
 	return nil
 }
 
+func (x *DocDataSnapshot) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+// DocDataRecords is what a document's snapshot seals.
+type DocDataRecords struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*DocRecord           `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocDataRecords) Reset() {
+	*x = DocDataRecords{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocDataRecords) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocDataRecords) ProtoMessage() {}
+
+func (x *DocDataRecords) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocDataRecords.ProtoReflect.Descriptor instead.
+func (*DocDataRecords) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DocDataRecords) GetRecords() []*DocRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 // DocEnvSecretSet gives the environment a new REST API secret, sealed
 // with the master key for "doc-api-secret:<environmentId>" (it must be
 // read back to verify HMACs).
@@ -1255,7 +1310,7 @@ type DocEnvSecretSet struct {
 
 func (x *DocEnvSecretSet) Reset() {
 	*x = DocEnvSecretSet{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[11]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1322,7 @@ func (x *DocEnvSecretSet) String() string {
 func (*DocEnvSecretSet) ProtoMessage() {}
 
 func (x *DocEnvSecretSet) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[11]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1335,7 @@ func (x *DocEnvSecretSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocEnvSecretSet.ProtoReflect.Descriptor instead.
 func (*DocEnvSecretSet) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DocEnvSecretSet) GetSecretSealed() []byte {
@@ -1310,6 +1365,8 @@ type DocEnvEvent struct {
 	// Types that are valid to be assigned to Kind:
 	//
 	//	*DocEnvEvent_SecretSet
+	//	*DocEnvEvent_KeySet
+	//	*DocEnvEvent_Destroyed
 	Kind          isDocEnvEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1317,7 +1374,7 @@ type DocEnvEvent struct {
 
 func (x *DocEnvEvent) Reset() {
 	*x = DocEnvEvent{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[12]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1386,7 @@ func (x *DocEnvEvent) String() string {
 func (*DocEnvEvent) ProtoMessage() {}
 
 func (x *DocEnvEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[12]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1399,7 @@ func (x *DocEnvEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocEnvEvent.ProtoReflect.Descriptor instead.
 func (*DocEnvEvent) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DocEnvEvent) GetKind() isDocEnvEvent_Kind {
@@ -1361,6 +1418,24 @@ func (x *DocEnvEvent) GetSecretSet() *DocEnvSecretSet {
 	return nil
 }
 
+func (x *DocEnvEvent) GetKeySet() *DocEnvKeySet {
+	if x != nil {
+		if x, ok := x.Kind.(*DocEnvEvent_KeySet); ok {
+			return x.KeySet
+		}
+	}
+	return nil
+}
+
+func (x *DocEnvEvent) GetDestroyed() *DocEnvDestroyed {
+	if x != nil {
+		if x, ok := x.Kind.(*DocEnvEvent_Destroyed); ok {
+			return x.Destroyed
+		}
+	}
+	return nil
+}
+
 type isDocEnvEvent_Kind interface {
 	isDocEnvEvent_Kind()
 }
@@ -1369,20 +1444,143 @@ type DocEnvEvent_SecretSet struct {
 	SecretSet *DocEnvSecretSet `protobuf:"bytes,1,opt,name=secret_set,json=secretSet,proto3,oneof"`
 }
 
+type DocEnvEvent_KeySet struct {
+	KeySet *DocEnvKeySet `protobuf:"bytes,2,opt,name=key_set,json=keySet,proto3,oneof"`
+}
+
+type DocEnvEvent_Destroyed struct {
+	Destroyed *DocEnvDestroyed `protobuf:"bytes,3,opt,name=destroyed,proto3,oneof"`
+}
+
 func (*DocEnvEvent_SecretSet) isDocEnvEvent_Kind() {}
+
+func (*DocEnvEvent_KeySet) isDocEnvEvent_Kind() {}
+
+func (*DocEnvEvent_Destroyed) isDocEnvEvent_Kind() {}
+
+// DocEnvKeySet adds a data key (AES-256-GCM) to the environment, wrapped
+// with the master key for "doc-env-key:<environmentId>"; it seals what
+// is written from now on, the older ones open what they sealed.
+type DocEnvKeySet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	KeyWrapped    []byte                 `protobuf:"bytes,2,opt,name=key_wrapped,json=keyWrapped,proto3" json:"key_wrapped,omitempty"`
+	SetAt         int64                  `protobuf:"varint,3,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocEnvKeySet) Reset() {
+	*x = DocEnvKeySet{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocEnvKeySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocEnvKeySet) ProtoMessage() {}
+
+func (x *DocEnvKeySet) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocEnvKeySet.ProtoReflect.Descriptor instead.
+func (*DocEnvKeySet) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DocEnvKeySet) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DocEnvKeySet) GetKeyWrapped() []byte {
+	if x != nil {
+		return x.KeyWrapped
+	}
+	return nil
+}
+
+func (x *DocEnvKeySet) GetSetAt() int64 {
+	if x != nil {
+		return x.SetAt
+	}
+	return 0
+}
+
+// DocEnvDestroyed: the environment was deleted; its keys and secret are
+// gone, so nothing sealed with them opens again.
+type DocEnvDestroyed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	At            int64                  `protobuf:"varint,1,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocEnvDestroyed) Reset() {
+	*x = DocEnvDestroyed{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocEnvDestroyed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocEnvDestroyed) ProtoMessage() {}
+
+func (x *DocEnvDestroyed) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocEnvDestroyed.ProtoReflect.Descriptor instead.
+func (*DocEnvDestroyed) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DocEnvDestroyed) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
 
 // DocEnvSnapshot is an environment's document config at last_seq.
 type DocEnvSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LastSeq       uint64                 `protobuf:"varint,1,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	Secret        *DocEnvSecretSet       `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	Keys          []*DocEnvKeySet        `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	Destroyed     bool                   `protobuf:"varint,4,opt,name=destroyed,proto3" json:"destroyed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DocEnvSnapshot) Reset() {
 	*x = DocEnvSnapshot{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[13]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1592,7 @@ func (x *DocEnvSnapshot) String() string {
 func (*DocEnvSnapshot) ProtoMessage() {}
 
 func (x *DocEnvSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[13]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1605,7 @@ func (x *DocEnvSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocEnvSnapshot.ProtoReflect.Descriptor instead.
 func (*DocEnvSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DocEnvSnapshot) GetLastSeq() uint64 {
@@ -1424,6 +1622,133 @@ func (x *DocEnvSnapshot) GetSecret() *DocEnvSecretSet {
 	return nil
 }
 
+func (x *DocEnvSnapshot) GetKeys() []*DocEnvKeySet {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *DocEnvSnapshot) GetDestroyed() bool {
+	if x != nil {
+		return x.Destroyed
+	}
+	return false
+}
+
+// GetDocKeys asks for the environment's data keys, wrapped (the asking
+// node unwraps them with its master key); the first ask makes the first.
+type GetDocKeys struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocKeys) Reset() {
+	*x = GetDocKeys{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocKeys) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocKeys) ProtoMessage() {}
+
+func (x *GetDocKeys) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocKeys.ProtoReflect.Descriptor instead.
+func (*GetDocKeys) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{17}
+}
+
+// RotateDocKey adds a new data key that seals from now on.
+type RotateDocKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateDocKey) Reset() {
+	*x = RotateDocKey{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateDocKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateDocKey) ProtoMessage() {}
+
+func (x *RotateDocKey) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateDocKey.ProtoReflect.Descriptor instead.
+func (*RotateDocKey) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{18}
+}
+
+// DestroyDocEnv deletes the environment's keys and secret, first of all
+// its data.
+type DestroyDocEnv struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestroyDocEnv) Reset() {
+	*x = DestroyDocEnv{}
+	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestroyDocEnv) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestroyDocEnv) ProtoMessage() {}
+
+func (x *DestroyDocEnv) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestroyDocEnv.ProtoReflect.Descriptor instead.
+func (*DestroyDocEnv) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{19}
+}
+
 // RotateDocSecret issues the environment a new REST API secret (answered
 // once, in clear).
 type RotateDocSecret struct {
@@ -1434,7 +1759,7 @@ type RotateDocSecret struct {
 
 func (x *RotateDocSecret) Reset() {
 	*x = RotateDocSecret{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[14]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1771,7 @@ func (x *RotateDocSecret) String() string {
 func (*RotateDocSecret) ProtoMessage() {}
 
 func (x *RotateDocSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[14]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1784,7 @@ func (x *RotateDocSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateDocSecret.ProtoReflect.Descriptor instead.
 func (*RotateDocSecret) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{20}
 }
 
 // VerifyDocRequest checks a REST request's signature with the
@@ -1475,7 +1800,7 @@ type VerifyDocRequest struct {
 
 func (x *VerifyDocRequest) Reset() {
 	*x = VerifyDocRequest{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[15]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1812,7 @@ func (x *VerifyDocRequest) String() string {
 func (*VerifyDocRequest) ProtoMessage() {}
 
 func (x *VerifyDocRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[15]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1825,7 @@ func (x *VerifyDocRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyDocRequest.ProtoReflect.Descriptor instead.
 func (*VerifyDocRequest) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *VerifyDocRequest) GetMessage() []byte {
@@ -1526,7 +1851,7 @@ type GetDocEnv struct {
 
 func (x *GetDocEnv) Reset() {
 	*x = GetDocEnv{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[16]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1863,7 @@ func (x *GetDocEnv) String() string {
 func (*GetDocEnv) ProtoMessage() {}
 
 func (x *GetDocEnv) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[16]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1876,7 @@ func (x *GetDocEnv) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocEnv.ProtoReflect.Descriptor instead.
 func (*GetDocEnv) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{22}
 }
 
 // DocEnvAnswer answers the environment actor's commands: code "" is
@@ -1561,16 +1886,19 @@ type DocEnvAnswer struct {
 	Code   string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	Detail string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
 	// RotateDocSecret: the new secret in clear (never stored so).
-	Secret        string `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
-	SecretPrefix  string `protobuf:"bytes,4,opt,name=secret_prefix,json=secretPrefix,proto3" json:"secret_prefix,omitempty"`
-	SecretSetAt   int64  `protobuf:"varint,5,opt,name=secret_set_at,json=secretSetAt,proto3" json:"secret_set_at,omitempty"`
+	Secret       string `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	SecretPrefix string `protobuf:"bytes,4,opt,name=secret_prefix,json=secretPrefix,proto3" json:"secret_prefix,omitempty"`
+	SecretSetAt  int64  `protobuf:"varint,5,opt,name=secret_set_at,json=secretSetAt,proto3" json:"secret_set_at,omitempty"`
+	// GetDocKeys / RotateDocKey: every data key, wrapped; the last seals.
+	Keys          []*DocEnvKeySet `protobuf:"bytes,6,rep,name=keys,proto3" json:"keys,omitempty"`
+	Destroyed     bool            `protobuf:"varint,7,opt,name=destroyed,proto3" json:"destroyed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DocEnvAnswer) Reset() {
 	*x = DocEnvAnswer{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[17]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1910,7 @@ func (x *DocEnvAnswer) String() string {
 func (*DocEnvAnswer) ProtoMessage() {}
 
 func (x *DocEnvAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[17]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1923,7 @@ func (x *DocEnvAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocEnvAnswer.ProtoReflect.Descriptor instead.
 func (*DocEnvAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DocEnvAnswer) GetCode() string {
@@ -1633,6 +1961,20 @@ func (x *DocEnvAnswer) GetSecretSetAt() int64 {
 	return 0
 }
 
+func (x *DocEnvAnswer) GetKeys() []*DocEnvKeySet {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *DocEnvAnswer) GetDestroyed() bool {
+	if x != nil {
+		return x.Destroyed
+	}
+	return false
+}
+
 // DocWebhook is one webhook of an environment.
 type DocWebhook struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1649,7 +1991,7 @@ type DocWebhook struct {
 
 func (x *DocWebhook) Reset() {
 	*x = DocWebhook{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +2003,7 @@ func (x *DocWebhook) String() string {
 func (*DocWebhook) ProtoMessage() {}
 
 func (x *DocWebhook) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[18]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +2016,7 @@ func (x *DocWebhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocWebhook.ProtoReflect.Descriptor instead.
 func (*DocWebhook) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{18}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DocWebhook) GetId() string {
@@ -1711,16 +2053,18 @@ type DocHookEvent struct {
 	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	DocumentId string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
 	Event      string                 `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
-	// The payload as JSON.
+	// The payload as JSON, in clear only in messages: the outbox journals
+	// it sealed with the environment's data key (payload_sealed).
 	Payload       string `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
 	CreatedAt     int64  `protobuf:"varint,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	PayloadSealed []byte `protobuf:"bytes,6,opt,name=payload_sealed,json=payloadSealed,proto3" json:"payload_sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DocHookEvent) Reset() {
 	*x = DocHookEvent{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +2076,7 @@ func (x *DocHookEvent) String() string {
 func (*DocHookEvent) ProtoMessage() {}
 
 func (x *DocHookEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[19]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +2089,7 @@ func (x *DocHookEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHookEvent.ProtoReflect.Descriptor instead.
 func (*DocHookEvent) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{19}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DocHookEvent) GetEventId() string {
@@ -1783,6 +2127,13 @@ func (x *DocHookEvent) GetCreatedAt() int64 {
 	return 0
 }
 
+func (x *DocHookEvent) GetPayloadSealed() []byte {
+	if x != nil {
+		return x.PayloadSealed
+	}
+	return nil
+}
+
 // DocHooksSet replaces the environment's webhooks; webhooks new to the
 // set receive the events appended after it.
 type DocHooksSet struct {
@@ -1794,7 +2145,7 @@ type DocHooksSet struct {
 
 func (x *DocHooksSet) Reset() {
 	*x = DocHooksSet{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +2157,7 @@ func (x *DocHooksSet) String() string {
 func (*DocHooksSet) ProtoMessage() {}
 
 func (x *DocHooksSet) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[20]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +2170,7 @@ func (x *DocHooksSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksSet.ProtoReflect.Descriptor instead.
 func (*DocHooksSet) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{20}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DocHooksSet) GetWebhooks() []*DocWebhook {
@@ -1839,7 +2190,7 @@ type DocHooksAppended struct {
 
 func (x *DocHooksAppended) Reset() {
 	*x = DocHooksAppended{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +2202,7 @@ func (x *DocHooksAppended) String() string {
 func (*DocHooksAppended) ProtoMessage() {}
 
 func (x *DocHooksAppended) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[21]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +2215,7 @@ func (x *DocHooksAppended) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksAppended.ProtoReflect.Descriptor instead.
 func (*DocHooksAppended) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{21}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DocHooksAppended) GetEvents() []*DocHookEvent {
@@ -1886,7 +2237,7 @@ type DocHooksDelivered struct {
 
 func (x *DocHooksDelivered) Reset() {
 	*x = DocHooksDelivered{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2249,7 @@ func (x *DocHooksDelivered) String() string {
 func (*DocHooksDelivered) ProtoMessage() {}
 
 func (x *DocHooksDelivered) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[22]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2262,7 @@ func (x *DocHooksDelivered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksDelivered.ProtoReflect.Descriptor instead.
 func (*DocHooksDelivered) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{22}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DocHooksDelivered) GetWebhookId() string {
@@ -1943,7 +2294,7 @@ type DocHooksEvent struct {
 
 func (x *DocHooksEvent) Reset() {
 	*x = DocHooksEvent{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2306,7 @@ func (x *DocHooksEvent) String() string {
 func (*DocHooksEvent) ProtoMessage() {}
 
 func (x *DocHooksEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[23]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2319,7 @@ func (x *DocHooksEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksEvent.ProtoReflect.Descriptor instead.
 func (*DocHooksEvent) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{23}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DocHooksEvent) GetKind() isDocHooksEvent_Kind {
@@ -2039,7 +2390,7 @@ type DocHookQueued struct {
 
 func (x *DocHookQueued) Reset() {
 	*x = DocHookQueued{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2402,7 @@ func (x *DocHookQueued) String() string {
 func (*DocHookQueued) ProtoMessage() {}
 
 func (x *DocHookQueued) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[24]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2415,7 @@ func (x *DocHookQueued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHookQueued.ProtoReflect.Descriptor instead.
 func (*DocHookQueued) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{24}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DocHookQueued) GetSeq() uint64 {
@@ -2092,7 +2443,7 @@ type DocHookCursor struct {
 
 func (x *DocHookCursor) Reset() {
 	*x = DocHookCursor{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2455,7 @@ func (x *DocHookCursor) String() string {
 func (*DocHookCursor) ProtoMessage() {}
 
 func (x *DocHookCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[25]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2468,7 @@ func (x *DocHookCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHookCursor.ProtoReflect.Descriptor instead.
 func (*DocHookCursor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{25}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DocHookCursor) GetWebhookId() string {
@@ -2147,7 +2498,7 @@ type DocHooksSnapshot struct {
 
 func (x *DocHooksSnapshot) Reset() {
 	*x = DocHooksSnapshot{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2510,7 @@ func (x *DocHooksSnapshot) String() string {
 func (*DocHooksSnapshot) ProtoMessage() {}
 
 func (x *DocHooksSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[26]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2523,7 @@ func (x *DocHooksSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksSnapshot.ProtoReflect.Descriptor instead.
 func (*DocHooksSnapshot) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{26}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DocHooksSnapshot) GetLastSeq() uint64 {
@@ -2213,7 +2564,7 @@ type AppendDocHooks struct {
 
 func (x *AppendDocHooks) Reset() {
 	*x = AppendDocHooks{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2225,7 +2576,7 @@ func (x *AppendDocHooks) String() string {
 func (*AppendDocHooks) ProtoMessage() {}
 
 func (x *AppendDocHooks) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[27]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2238,7 +2589,7 @@ func (x *AppendDocHooks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDocHooks.ProtoReflect.Descriptor instead.
 func (*AppendDocHooks) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{27}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AppendDocHooks) GetEvents() []*DocHookEvent {
@@ -2259,7 +2610,7 @@ type SetDocHooks struct {
 
 func (x *SetDocHooks) Reset() {
 	*x = SetDocHooks{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2622,7 @@ func (x *SetDocHooks) String() string {
 func (*SetDocHooks) ProtoMessage() {}
 
 func (x *SetDocHooks) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[28]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2635,7 @@ func (x *SetDocHooks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDocHooks.ProtoReflect.Descriptor instead.
 func (*SetDocHooks) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{28}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetDocHooks) GetWebhooks() []*DocWebhookConfig {
@@ -2306,7 +2657,7 @@ type DocWebhookConfig struct {
 
 func (x *DocWebhookConfig) Reset() {
 	*x = DocWebhookConfig{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2669,7 @@ func (x *DocWebhookConfig) String() string {
 func (*DocWebhookConfig) ProtoMessage() {}
 
 func (x *DocWebhookConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[29]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2682,7 @@ func (x *DocWebhookConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocWebhookConfig.ProtoReflect.Descriptor instead.
 func (*DocWebhookConfig) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{29}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DocWebhookConfig) GetUrl() string {
@@ -2364,7 +2715,7 @@ type GetDocHooks struct {
 
 func (x *GetDocHooks) Reset() {
 	*x = GetDocHooks{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2727,7 @@ func (x *GetDocHooks) String() string {
 func (*GetDocHooks) ProtoMessage() {}
 
 func (x *GetDocHooks) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[30]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2740,7 @@ func (x *GetDocHooks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocHooks.ProtoReflect.Descriptor instead.
 func (*GetDocHooks) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{30}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{36}
 }
 
 // WakeDocHooks activates an environment's outbox (after a restart) so
@@ -2402,7 +2753,7 @@ type WakeDocHooks struct {
 
 func (x *WakeDocHooks) Reset() {
 	*x = WakeDocHooks{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2765,7 @@ func (x *WakeDocHooks) String() string {
 func (*WakeDocHooks) ProtoMessage() {}
 
 func (x *WakeDocHooks) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[31]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2778,7 @@ func (x *WakeDocHooks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WakeDocHooks.ProtoReflect.Descriptor instead.
 func (*WakeDocHooks) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{31}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{37}
 }
 
 // DocHooksAnswer answers the outbox's commands: code "" is success.
@@ -2443,7 +2794,7 @@ type DocHooksAnswer struct {
 
 func (x *DocHooksAnswer) Reset() {
 	*x = DocHooksAnswer{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2806,7 @@ func (x *DocHooksAnswer) String() string {
 func (*DocHooksAnswer) ProtoMessage() {}
 
 func (x *DocHooksAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[32]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2819,7 @@ func (x *DocHooksAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocHooksAnswer.ProtoReflect.Descriptor instead.
 func (*DocHooksAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{32}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DocHooksAnswer) GetCode() string {
@@ -2518,7 +2869,7 @@ type DocWebhookState struct {
 
 func (x *DocWebhookState) Reset() {
 	*x = DocWebhookState{}
-	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2881,7 @@ func (x *DocWebhookState) String() string {
 func (*DocWebhookState) ProtoMessage() {}
 
 func (x *DocWebhookState) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_docdata_proto_msgTypes[33]
+	mi := &file_opsync_v1_docdata_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2894,7 @@ func (x *DocWebhookState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocWebhookState.ProtoReflect.Descriptor instead.
 func (*DocWebhookState) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{33}
+	return file_opsync_v1_docdata_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DocWebhookState) GetId() string {
@@ -2739,38 +3090,58 @@ const file_opsync_v1_docdata_proto_rawDesc = "" +
 	"\fDocDataEvent\x12&\n" +
 	"\x03put\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\x03put\x125\n" +
 	"\aremoved\x18\x02 \x03(\v2\x1b.opsync.v1.DocRecordRemovedR\aremoved\x12)\n" +
-	"\x10document_removed\x18\x03 \x01(\bR\x0fdocumentRemoved\"\\\n" +
+	"\x10document_removed\x18\x03 \x01(\bR\x0fdocumentRemoved\"t\n" +
 	"\x0fDocDataSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12.\n" +
-	"\arecords\x18\x02 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\"r\n" +
+	"\arecords\x18\x02 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\x12\x16\n" +
+	"\x06sealed\x18\x03 \x01(\fR\x06sealed\"@\n" +
+	"\x0eDocDataRecords\x12.\n" +
+	"\arecords\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\"r\n" +
 	"\x0fDocEnvSecretSet\x12#\n" +
 	"\rsecret_sealed\x18\x01 \x01(\fR\fsecretSealed\x12#\n" +
 	"\rsecret_prefix\x18\x02 \x01(\tR\fsecretPrefix\x12\x15\n" +
-	"\x06set_at\x18\x03 \x01(\x03R\x05setAt\"R\n" +
+	"\x06set_at\x18\x03 \x01(\x03R\x05setAt\"\xc2\x01\n" +
 	"\vDocEnvEvent\x12;\n" +
 	"\n" +
-	"secret_set\x18\x01 \x01(\v2\x1a.opsync.v1.DocEnvSecretSetH\x00R\tsecretSetB\x06\n" +
-	"\x04kind\"_\n" +
+	"secret_set\x18\x01 \x01(\v2\x1a.opsync.v1.DocEnvSecretSetH\x00R\tsecretSet\x122\n" +
+	"\akey_set\x18\x02 \x01(\v2\x17.opsync.v1.DocEnvKeySetH\x00R\x06keySet\x12:\n" +
+	"\tdestroyed\x18\x03 \x01(\v2\x1a.opsync.v1.DocEnvDestroyedH\x00R\tdestroyedB\x06\n" +
+	"\x04kind\"`\n" +
+	"\fDocEnvKeySet\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x1f\n" +
+	"\vkey_wrapped\x18\x02 \x01(\fR\n" +
+	"keyWrapped\x12\x15\n" +
+	"\x06set_at\x18\x03 \x01(\x03R\x05setAt\"!\n" +
+	"\x0fDocEnvDestroyed\x12\x0e\n" +
+	"\x02at\x18\x01 \x01(\x03R\x02at\"\xaa\x01\n" +
 	"\x0eDocEnvSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x122\n" +
-	"\x06secret\x18\x02 \x01(\v2\x1a.opsync.v1.DocEnvSecretSetR\x06secret\"\x11\n" +
+	"\x06secret\x18\x02 \x01(\v2\x1a.opsync.v1.DocEnvSecretSetR\x06secret\x12+\n" +
+	"\x04keys\x18\x03 \x03(\v2\x17.opsync.v1.DocEnvKeySetR\x04keys\x12\x1c\n" +
+	"\tdestroyed\x18\x04 \x01(\bR\tdestroyed\"\f\n" +
+	"\n" +
+	"GetDocKeys\"\x0e\n" +
+	"\fRotateDocKey\"\x0f\n" +
+	"\rDestroyDocEnv\"\x11\n" +
 	"\x0fRotateDocSecret\"J\n" +
 	"\x10VerifyDocRequest\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"\v\n" +
-	"\tGetDocEnv\"\x9b\x01\n" +
+	"\tGetDocEnv\"\xe6\x01\n" +
 	"\fDocEnvAnswer\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x16\n" +
 	"\x06secret\x18\x03 \x01(\tR\x06secret\x12#\n" +
 	"\rsecret_prefix\x18\x04 \x01(\tR\fsecretPrefix\x12\"\n" +
-	"\rsecret_set_at\x18\x05 \x01(\x03R\vsecretSetAt\"k\n" +
+	"\rsecret_set_at\x18\x05 \x01(\x03R\vsecretSetAt\x12+\n" +
+	"\x04keys\x18\x06 \x03(\v2\x17.opsync.v1.DocEnvKeySetR\x04keys\x12\x1c\n" +
+	"\tdestroyed\x18\a \x01(\bR\tdestroyed\"k\n" +
 	"\n" +
 	"DocWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x03 \x03(\tR\x06events\x12#\n" +
-	"\rsecret_sealed\x18\x04 \x01(\fR\fsecretSealed\"\x99\x01\n" +
+	"\rsecret_sealed\x18\x04 \x01(\fR\fsecretSealed\"\xc0\x01\n" +
 	"\fDocHookEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
@@ -2778,7 +3149,8 @@ const file_opsync_v1_docdata_proto_rawDesc = "" +
 	"\x05event\x18\x03 \x01(\tR\x05event\x12\x18\n" +
 	"\apayload\x18\x04 \x01(\tR\apayload\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\x03R\tcreatedAt\"@\n" +
+	"created_at\x18\x05 \x01(\x03R\tcreatedAt\x12%\n" +
+	"\x0epayload_sealed\x18\x06 \x01(\fR\rpayloadSealed\"@\n" +
 	"\vDocHooksSet\x121\n" +
 	"\bwebhooks\x18\x01 \x03(\v2\x15.opsync.v1.DocWebhookR\bwebhooks\"C\n" +
 	"\x10DocHooksAppended\x12/\n" +
@@ -2865,7 +3237,7 @@ func file_opsync_v1_docdata_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_docdata_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_opsync_v1_docdata_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_opsync_v1_docdata_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_opsync_v1_docdata_proto_goTypes = []any{
 	(DocKind)(0),              // 0: opsync.v1.DocKind
 	(DocAction)(0),            // 1: opsync.v1.DocAction
@@ -2880,29 +3252,35 @@ var file_opsync_v1_docdata_proto_goTypes = []any{
 	(*DocRecordRemoved)(nil),  // 10: opsync.v1.DocRecordRemoved
 	(*DocDataEvent)(nil),      // 11: opsync.v1.DocDataEvent
 	(*DocDataSnapshot)(nil),   // 12: opsync.v1.DocDataSnapshot
-	(*DocEnvSecretSet)(nil),   // 13: opsync.v1.DocEnvSecretSet
-	(*DocEnvEvent)(nil),       // 14: opsync.v1.DocEnvEvent
-	(*DocEnvSnapshot)(nil),    // 15: opsync.v1.DocEnvSnapshot
-	(*RotateDocSecret)(nil),   // 16: opsync.v1.RotateDocSecret
-	(*VerifyDocRequest)(nil),  // 17: opsync.v1.VerifyDocRequest
-	(*GetDocEnv)(nil),         // 18: opsync.v1.GetDocEnv
-	(*DocEnvAnswer)(nil),      // 19: opsync.v1.DocEnvAnswer
-	(*DocWebhook)(nil),        // 20: opsync.v1.DocWebhook
-	(*DocHookEvent)(nil),      // 21: opsync.v1.DocHookEvent
-	(*DocHooksSet)(nil),       // 22: opsync.v1.DocHooksSet
-	(*DocHooksAppended)(nil),  // 23: opsync.v1.DocHooksAppended
-	(*DocHooksDelivered)(nil), // 24: opsync.v1.DocHooksDelivered
-	(*DocHooksEvent)(nil),     // 25: opsync.v1.DocHooksEvent
-	(*DocHookQueued)(nil),     // 26: opsync.v1.DocHookQueued
-	(*DocHookCursor)(nil),     // 27: opsync.v1.DocHookCursor
-	(*DocHooksSnapshot)(nil),  // 28: opsync.v1.DocHooksSnapshot
-	(*AppendDocHooks)(nil),    // 29: opsync.v1.AppendDocHooks
-	(*SetDocHooks)(nil),       // 30: opsync.v1.SetDocHooks
-	(*DocWebhookConfig)(nil),  // 31: opsync.v1.DocWebhookConfig
-	(*GetDocHooks)(nil),       // 32: opsync.v1.GetDocHooks
-	(*WakeDocHooks)(nil),      // 33: opsync.v1.WakeDocHooks
-	(*DocHooksAnswer)(nil),    // 34: opsync.v1.DocHooksAnswer
-	(*DocWebhookState)(nil),   // 35: opsync.v1.DocWebhookState
+	(*DocDataRecords)(nil),    // 13: opsync.v1.DocDataRecords
+	(*DocEnvSecretSet)(nil),   // 14: opsync.v1.DocEnvSecretSet
+	(*DocEnvEvent)(nil),       // 15: opsync.v1.DocEnvEvent
+	(*DocEnvKeySet)(nil),      // 16: opsync.v1.DocEnvKeySet
+	(*DocEnvDestroyed)(nil),   // 17: opsync.v1.DocEnvDestroyed
+	(*DocEnvSnapshot)(nil),    // 18: opsync.v1.DocEnvSnapshot
+	(*GetDocKeys)(nil),        // 19: opsync.v1.GetDocKeys
+	(*RotateDocKey)(nil),      // 20: opsync.v1.RotateDocKey
+	(*DestroyDocEnv)(nil),     // 21: opsync.v1.DestroyDocEnv
+	(*RotateDocSecret)(nil),   // 22: opsync.v1.RotateDocSecret
+	(*VerifyDocRequest)(nil),  // 23: opsync.v1.VerifyDocRequest
+	(*GetDocEnv)(nil),         // 24: opsync.v1.GetDocEnv
+	(*DocEnvAnswer)(nil),      // 25: opsync.v1.DocEnvAnswer
+	(*DocWebhook)(nil),        // 26: opsync.v1.DocWebhook
+	(*DocHookEvent)(nil),      // 27: opsync.v1.DocHookEvent
+	(*DocHooksSet)(nil),       // 28: opsync.v1.DocHooksSet
+	(*DocHooksAppended)(nil),  // 29: opsync.v1.DocHooksAppended
+	(*DocHooksDelivered)(nil), // 30: opsync.v1.DocHooksDelivered
+	(*DocHooksEvent)(nil),     // 31: opsync.v1.DocHooksEvent
+	(*DocHookQueued)(nil),     // 32: opsync.v1.DocHookQueued
+	(*DocHookCursor)(nil),     // 33: opsync.v1.DocHookCursor
+	(*DocHooksSnapshot)(nil),  // 34: opsync.v1.DocHooksSnapshot
+	(*AppendDocHooks)(nil),    // 35: opsync.v1.AppendDocHooks
+	(*SetDocHooks)(nil),       // 36: opsync.v1.SetDocHooks
+	(*DocWebhookConfig)(nil),  // 37: opsync.v1.DocWebhookConfig
+	(*GetDocHooks)(nil),       // 38: opsync.v1.GetDocHooks
+	(*WakeDocHooks)(nil),      // 39: opsync.v1.WakeDocHooks
+	(*DocHooksAnswer)(nil),    // 40: opsync.v1.DocHooksAnswer
+	(*DocWebhookState)(nil),   // 41: opsync.v1.DocWebhookState
 }
 var file_opsync_v1_docdata_proto_depIdxs = []int32{
 	2,  // 0: opsync.v1.DocRecord.user:type_name -> opsync.v1.DocUser
@@ -2918,25 +3296,30 @@ var file_opsync_v1_docdata_proto_depIdxs = []int32{
 	7,  // 10: opsync.v1.DocDataEvent.put:type_name -> opsync.v1.DocRecord
 	10, // 11: opsync.v1.DocDataEvent.removed:type_name -> opsync.v1.DocRecordRemoved
 	7,  // 12: opsync.v1.DocDataSnapshot.records:type_name -> opsync.v1.DocRecord
-	13, // 13: opsync.v1.DocEnvEvent.secret_set:type_name -> opsync.v1.DocEnvSecretSet
-	13, // 14: opsync.v1.DocEnvSnapshot.secret:type_name -> opsync.v1.DocEnvSecretSet
-	20, // 15: opsync.v1.DocHooksSet.webhooks:type_name -> opsync.v1.DocWebhook
-	21, // 16: opsync.v1.DocHooksAppended.events:type_name -> opsync.v1.DocHookEvent
-	22, // 17: opsync.v1.DocHooksEvent.set:type_name -> opsync.v1.DocHooksSet
-	23, // 18: opsync.v1.DocHooksEvent.appended:type_name -> opsync.v1.DocHooksAppended
-	24, // 19: opsync.v1.DocHooksEvent.delivered:type_name -> opsync.v1.DocHooksDelivered
-	21, // 20: opsync.v1.DocHookQueued.event:type_name -> opsync.v1.DocHookEvent
-	20, // 21: opsync.v1.DocHooksSnapshot.webhooks:type_name -> opsync.v1.DocWebhook
-	26, // 22: opsync.v1.DocHooksSnapshot.queue:type_name -> opsync.v1.DocHookQueued
-	27, // 23: opsync.v1.DocHooksSnapshot.cursors:type_name -> opsync.v1.DocHookCursor
-	21, // 24: opsync.v1.AppendDocHooks.events:type_name -> opsync.v1.DocHookEvent
-	31, // 25: opsync.v1.SetDocHooks.webhooks:type_name -> opsync.v1.DocWebhookConfig
-	35, // 26: opsync.v1.DocHooksAnswer.webhooks:type_name -> opsync.v1.DocWebhookState
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	7,  // 13: opsync.v1.DocDataRecords.records:type_name -> opsync.v1.DocRecord
+	14, // 14: opsync.v1.DocEnvEvent.secret_set:type_name -> opsync.v1.DocEnvSecretSet
+	16, // 15: opsync.v1.DocEnvEvent.key_set:type_name -> opsync.v1.DocEnvKeySet
+	17, // 16: opsync.v1.DocEnvEvent.destroyed:type_name -> opsync.v1.DocEnvDestroyed
+	14, // 17: opsync.v1.DocEnvSnapshot.secret:type_name -> opsync.v1.DocEnvSecretSet
+	16, // 18: opsync.v1.DocEnvSnapshot.keys:type_name -> opsync.v1.DocEnvKeySet
+	16, // 19: opsync.v1.DocEnvAnswer.keys:type_name -> opsync.v1.DocEnvKeySet
+	26, // 20: opsync.v1.DocHooksSet.webhooks:type_name -> opsync.v1.DocWebhook
+	27, // 21: opsync.v1.DocHooksAppended.events:type_name -> opsync.v1.DocHookEvent
+	28, // 22: opsync.v1.DocHooksEvent.set:type_name -> opsync.v1.DocHooksSet
+	29, // 23: opsync.v1.DocHooksEvent.appended:type_name -> opsync.v1.DocHooksAppended
+	30, // 24: opsync.v1.DocHooksEvent.delivered:type_name -> opsync.v1.DocHooksDelivered
+	27, // 25: opsync.v1.DocHookQueued.event:type_name -> opsync.v1.DocHookEvent
+	26, // 26: opsync.v1.DocHooksSnapshot.webhooks:type_name -> opsync.v1.DocWebhook
+	32, // 27: opsync.v1.DocHooksSnapshot.queue:type_name -> opsync.v1.DocHookQueued
+	33, // 28: opsync.v1.DocHooksSnapshot.cursors:type_name -> opsync.v1.DocHookCursor
+	27, // 29: opsync.v1.AppendDocHooks.events:type_name -> opsync.v1.DocHookEvent
+	37, // 30: opsync.v1.SetDocHooks.webhooks:type_name -> opsync.v1.DocWebhookConfig
+	41, // 31: opsync.v1.DocHooksAnswer.webhooks:type_name -> opsync.v1.DocWebhookState
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_docdata_proto_init() }
@@ -2951,10 +3334,12 @@ func file_opsync_v1_docdata_proto_init() {
 		(*DocRecord_Suggestion)(nil),
 		(*DocRecord_Revision)(nil),
 	}
-	file_opsync_v1_docdata_proto_msgTypes[12].OneofWrappers = []any{
+	file_opsync_v1_docdata_proto_msgTypes[13].OneofWrappers = []any{
 		(*DocEnvEvent_SecretSet)(nil),
+		(*DocEnvEvent_KeySet)(nil),
+		(*DocEnvEvent_Destroyed)(nil),
 	}
-	file_opsync_v1_docdata_proto_msgTypes[23].OneofWrappers = []any{
+	file_opsync_v1_docdata_proto_msgTypes[29].OneofWrappers = []any{
 		(*DocHooksEvent_Set)(nil),
 		(*DocHooksEvent_Appended)(nil),
 		(*DocHooksEvent_Delivered)(nil),
@@ -2965,7 +3350,7 @@ func file_opsync_v1_docdata_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_docdata_proto_rawDesc), len(file_opsync_v1_docdata_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1221,6 +1221,7 @@ type Event struct {
 	//	*Event_DocData
 	//	*Event_DocEnv
 	//	*Event_DocHooks
+	//	*Event_DocDataSealed
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1486,6 +1487,15 @@ func (x *Event) GetDocHooks() *DocHooksEvent {
 	return nil
 }
 
+func (x *Event) GetDocDataSealed() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocDataSealed); ok {
+			return x.DocDataSealed
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1592,6 +1602,11 @@ type Event_DocHooks struct {
 	DocHooks *DocHooksEvent `protobuf:"bytes,82,opt,name=doc_hooks,json=docHooks,proto3,oneof"`
 }
 
+type Event_DocDataSealed struct {
+	// A DocDataEvent sealed with its environment's data key.
+	DocDataSealed []byte `protobuf:"bytes,83,opt,name=doc_data_sealed,json=docDataSealed,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1639,6 +1654,8 @@ func (*Event_DocData) isEvent_Kind() {}
 func (*Event_DocEnv) isEvent_Kind() {}
 
 func (*Event_DocHooks) isEvent_Kind() {}
+
+func (*Event_DocDataSealed) isEvent_Kind() {}
 
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
@@ -1726,7 +1743,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xdc\r\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\x86\x0e\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1754,7 +1771,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegistered\x124\n" +
 	"\bdoc_data\x18P \x01(\v2\x17.opsync.v1.DocDataEventH\x00R\adocData\x121\n" +
 	"\adoc_env\x18Q \x01(\v2\x16.opsync.v1.DocEnvEventH\x00R\x06docEnv\x127\n" +
-	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooksB\x06\n" +
+	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooks\x12(\n" +
+	"\x0fdoc_data_sealed\x18S \x01(\fH\x00R\rdocDataSealedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1900,6 +1918,7 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_DocData)(nil),
 		(*Event_DocEnv)(nil),
 		(*Event_DocHooks)(nil),
+		(*Event_DocDataSealed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
