@@ -169,7 +169,11 @@ func (a *outboxActor) onAppend(ctx actor.Context, sender *actor.PID, m *opsyncpb
 		// comes after it).
 		return &opsyncpb.DocHooksAnswer{}
 	}
-	if a.j.state.Queued()+len(m.Events) > state.MaxOutbox {
+	size := 0
+	for _, e := range m.Events {
+		size += proto.Size(e)
+	}
+	if a.j.state.Queued()+len(m.Events) > state.MaxOutbox || a.j.state.Bytes()+size > state.MaxOutboxBytes {
 		return &opsyncpb.DocHooksAnswer{Code: DocHooksFull, Detail: "the environment's webhook outbox holds the most undelivered events it may: a webhook does not answer 2xx"}
 	}
 	key, err := a.envKey()

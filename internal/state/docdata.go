@@ -18,6 +18,8 @@ import (
 type DocData struct {
 	lastSeq uint64
 	records map[docKey]*opsyncpb.DocRecord
+	// bytes is what the records weigh encoded (MaxDocBytes bounds it).
+	bytes int
 	// open opens events journaled sealed with the environment's data key
 	// (nil: none can be applied).
 	open func([]byte) ([]byte, error)
@@ -34,9 +36,15 @@ type docKey struct {
 	id   string
 }
 
-// MaxDocRecords bounds the records of one document, so that a client
-// cannot grow an actor's memory without end.
-const MaxDocRecords = 100_000
+// MaxDocRecords and MaxDocBytes bound the records of one document, so
+// that a client cannot grow an actor's memory without end.
+const (
+	MaxDocRecords = 100_000
+	MaxDocBytes   = 64 << 20
+)
+
+// Bytes is what the records weigh encoded.
+func (d *DocData) Bytes() int { return d.bytes }
 
 // Codes of refused commands (DocDataAnswer.code).
 const (
@@ -288,7 +296,7 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 		return fmt.Errorf("events: %T is not a doc data event", ev.Kind)
 	}
 	if e.DocumentRemoved {
-		d.records = map[docKey]*opsyncpb.DocRecord{}
+		d.records, d.bytes = map[docKey]*opsyncpb.DocRecord{}, 0
 	}
 	for _, r := range e.Put {
 		k := docKey{KindOf(r), RecordID(r)}
@@ -298,13 +306,19 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 		c := proto.Clone(r).(*opsyncpb.DocRecord)
 		if prev, ok := d.records[k]; ok {
 			setOrder(c, recordOrder(prev))
+			d.bytes -= proto.Size(prev)
 		} else {
 			setOrder(c, seq)
 		}
 		d.records[k] = c
+		d.bytes += proto.Size(c)
 	}
 	for _, rm := range e.Removed {
-		delete(d.records, docKey{rm.Kind, rm.Id})
+		k := docKey{rm.Kind, rm.Id}
+		if prev, ok := d.records[k]; ok {
+			d.bytes -= proto.Size(prev)
+			delete(d.records, k)
+		}
 	}
 	d.lastSeq = seq
 	return nil
@@ -325,6 +339,7 @@ func RestoreDocData(s *opsyncpb.DocDataSnapshot) *DocData {
 	d.lastSeq = s.LastSeq
 	for _, r := range s.Records {
 		d.records[docKey{KindOf(r), RecordID(r)}] = r
+		d.bytes += proto.Size(r)
 	}
 	return d
 }

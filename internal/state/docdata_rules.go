@@ -23,6 +23,24 @@ const (
 // Decide checks cmd (a change, not a read) against the state at now and
 // returns the event that makes it, or why it is refused.
 func (d *DocData) Decide(cmd *opsyncpb.DocDataCommand, now int64) (*opsyncpb.DocDataEvent, *DocRefusal) {
+	ev, ref := d.decide(cmd, now)
+	if ref != nil {
+		return nil, ref
+	}
+	grow := 0
+	for _, r := range ev.Put {
+		grow += proto.Size(r)
+		if prev, ok := d.records[docKey{KindOf(r), RecordID(r)}]; ok {
+			grow -= proto.Size(prev)
+		}
+	}
+	if grow > 0 && d.bytes+grow > MaxDocBytes {
+		return nil, refuse(DocTooMany, "document %q holds %d bytes of records, the most one may keep is %d", cmd.DocumentId, d.bytes, MaxDocBytes)
+	}
+	return ev, nil
+}
+
+func (d *DocData) decide(cmd *opsyncpb.DocDataCommand, now int64) (*opsyncpb.DocDataEvent, *DocRefusal) {
 	switch cmd.Action {
 	case opsyncpb.DocAction_DOC_ACTION_REMOVE_DOCUMENT:
 		if cmd.ActingUser != "" {

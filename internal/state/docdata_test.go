@@ -187,3 +187,32 @@ func TestDocDataListAndSnapshot(t *testing.T) {
 		t.Fatalf("bad cursor: %v", ref)
 	}
 }
+
+func TestDocDataBounds(t *testing.T) {
+	h := &docHarness{t: t, d: NewDocData()}
+	h.do(&opsyncpb.DocDataCommand{Action: opsyncpb.DocAction_DOC_ACTION_CREATE, Kind: kThread, Record: &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Thread{Thread: &opsyncpb.DocThread{Id: "t"}}}})
+	big := string(make([]byte, 1<<20))
+	n := 0
+	for ; ; n++ {
+		got := h.do(&opsyncpb.DocDataCommand{Action: opsyncpb.DocAction_DOC_ACTION_CREATE, Kind: kComment, Record: comment("c"+string(rune('A'+n%26))+string(rune('A'+n/26)), "t", "u", big)})
+		if got == DocTooMany {
+			break
+		}
+		if got != "ok" || n > 100 {
+			t.Fatalf("create %d: %s", n, got)
+		}
+	}
+	if n != MaxDocBytes>>20-1 || h.d.Bytes() > MaxDocBytes {
+		t.Fatalf("refused after %d MiB comments, %d bytes kept", n, h.d.Bytes())
+	}
+	// Removing makes room again.
+	if got := h.do(&opsyncpb.DocDataCommand{Action: opsyncpb.DocAction_DOC_ACTION_DELETE, Kind: kComment, Id: "cAA", Force: true}); got != "ok" {
+		t.Fatal(got)
+	}
+	if got := h.do(&opsyncpb.DocDataCommand{Action: opsyncpb.DocAction_DOC_ACTION_CREATE, Kind: kComment, Record: comment("again", "t", "u", big)}); got != "ok" {
+		t.Fatalf("after a removal: %s", got)
+	}
+	if r := RestoreDocData(h.d.Snapshot()); r.Bytes() != h.d.Bytes() {
+		t.Fatalf("restored weighs %d, was %d", r.Bytes(), h.d.Bytes())
+	}
+}

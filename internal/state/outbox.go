@@ -19,11 +19,19 @@ type Outbox struct {
 	webhooks []*opsyncpb.DocWebhook
 	queue    []*opsyncpb.DocHookQueued // ascending seq
 	cursors  map[string]uint64
+	bytes    int // what the queued events weigh encoded
 }
+
+// Bytes is what the queued events weigh encoded (MaxOutboxBytes bounds
+// it).
+func (o *Outbox) Bytes() int { return o.bytes }
 
 // MaxOutbox bounds the events an outbox keeps undelivered: past it,
 // changes are refused rather than memory grown without end.
-const MaxOutbox = 100_000
+const (
+	MaxOutbox      = 100_000
+	MaxOutboxBytes = 64 << 20
+)
 
 // NewOutbox returns the state of an outbox without events.
 func NewOutbox() *Outbox { return &Outbox{cursors: map[string]uint64{}} }
@@ -105,7 +113,9 @@ func (o *Outbox) Apply(seq uint64, ev *opsyncpb.Event) error {
 		o.webhooks = k.Set.Webhooks
 	case *opsyncpb.DocHooksEvent_Appended:
 		for _, e := range k.Appended.Events {
-			o.queue = append(o.queue, &opsyncpb.DocHookQueued{Seq: seq, Event: proto.Clone(e).(*opsyncpb.DocHookEvent)})
+			q := &opsyncpb.DocHookQueued{Seq: seq, Event: proto.Clone(e).(*opsyncpb.DocHookEvent)}
+			o.queue = append(o.queue, q)
+			o.bytes += proto.Size(q)
 		}
 	case *opsyncpb.DocHooksEvent_Delivered:
 		if _, ok := o.cursors[k.Delivered.WebhookId]; ok && k.Delivered.Seq > o.cursors[k.Delivered.WebhookId] {
@@ -128,6 +138,9 @@ func (o *Outbox) drop() {
 	}
 	i := sort.Search(len(o.queue), func(i int) bool { return o.queue[i].Seq > low })
 	if i > 0 {
+		for _, q := range o.queue[:i] {
+			o.bytes -= proto.Size(q)
+		}
 		o.queue = append([]*opsyncpb.DocHookQueued(nil), o.queue[i:]...)
 	}
 }
@@ -145,6 +158,9 @@ func (o *Outbox) Snapshot() *opsyncpb.DocHooksSnapshot {
 // RestoreOutbox rebuilds the state a snapshot was taken of.
 func RestoreOutbox(s *opsyncpb.DocHooksSnapshot) *Outbox {
 	o := &Outbox{lastSeq: s.LastSeq, webhooks: s.Webhooks, queue: s.Queue, cursors: map[string]uint64{}}
+	for _, q := range s.Queue {
+		o.bytes += proto.Size(q)
+	}
 	for _, c := range s.Cursors {
 		o.cursors[c.WebhookId] = c.Seq
 	}

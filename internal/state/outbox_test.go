@@ -44,11 +44,14 @@ func TestOutboxCursorsAndDrop(t *testing.T) {
 	}
 	delivered("some", 4)
 	delivered("all", 4)
-	if o.Queued() != 0 {
-		t.Fatalf("every webhook received everything, %d kept", o.Queued())
+	if o.Queued() != 0 || o.Bytes() != 0 {
+		t.Fatalf("every webhook received everything, %d kept (%d bytes)", o.Queued(), o.Bytes())
 	}
 	appendEv("comment.added") // seq 9
 	r := RestoreOutbox(o.Snapshot())
+	if r.Bytes() != o.Bytes() || o.Bytes() == 0 {
+		t.Fatalf("restored weighs %d, was %d", r.Bytes(), o.Bytes())
+	}
 	if n, skip := r.Next(some); n != nil || skip != 9 {
 		t.Fatalf("restored: some wants nothing more, may skip to 9: %v %d", n, skip)
 	}
