@@ -33,7 +33,9 @@ func TestDocDataActorSealsAndRecovers(t *testing.T) {
 	identity := DocDataIdentity(testInstance, "doc1")
 	journal := JournalID(KindDocData, identity)
 	var pid *actor.PID
-	start := func() { pid = spawnGrain(system, actor.PropsFromProducer(func() actor.Actor { return newDocDataActor(d) }), identity, KindDocData) }
+	start := func() {
+		pid = spawnGrain(system, actor.PropsFromProducer(func() actor.Actor { return newDocDataActor(d) }), identity, KindDocData)
+	}
 	restart := func() {
 		if err := system.Root.StopFuture(pid).Wait(); err != nil {
 			t.Fatal(err)
