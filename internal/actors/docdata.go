@@ -55,8 +55,10 @@ type docDataActor struct {
 	// environment was deleted, and its data with its key.
 	key  *EnvKey
 	gone bool
-	// hooking: a change's webhook event is on its way to the outbox.
-	hooking bool
+	// hooking: webhook events are on their way to the outbox (or wait
+	// to be tried again); hookWaiters are the changes answered after.
+	hooking     bool
+	hookWaiters []hookWaiter
 }
 
 func (a *docDataActor) Receive(ctx actor.Context) {
@@ -73,6 +75,10 @@ func (a *docDataActor) Receive(ctx actor.Context) {
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 	case *hooked:
 		a.onHooked(ctx, m)
+		a.next(ctx)
+	case *docHookRetry:
+		a.hooking = false
+		a.flushHooks(ctx)
 		a.next(ctx)
 	case *opsyncpb.DocDataCommand:
 		a.waiting = append(a.waiting, stashed{msg: m, sender: ctx.Sender()})
@@ -129,6 +135,13 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 	if ev.DocumentRemoved && st.Len() == 0 && st.LastSeq() == 0 {
 		return &opsyncpb.DocDataAnswer{} // nothing to remove
 	}
+	if a.hooksOn() {
+		rec := before // a removal for good: the record as it was
+		if len(ev.Put) > 0 {
+			rec = ev.Put[0]
+		}
+		ev.Hook = hookEvent(m, rec, now)
+	}
 	sealed, err := a.seal(ev)
 	if err != nil {
 		return &opsyncpb.DocDataAnswer{Code: DocDataSystemError, Detail: err.Error()}
@@ -146,11 +159,12 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 			}
 		}
 		metrics.DocChanges.Inc()
-		rec := before // a removal for good: the record as it was
-		if len(res.Records) > 0 {
-			rec = res.Records[0]
+		if ev.Hook != nil {
+			a.hookWaiters = append(a.hookWaiters, hookWaiter{seq: seq, sender: sender, res: res})
+			a.flushHooks(ctx)
+		} else {
+			sendTo(ctx, sender, res)
 		}
-		a.announce(ctx, sender, hookEvent(a.envID(), m, rec, seq, now), res)
 		if ev.DocumentRemoved {
 			// Nothing of the document stays on disk.
 			a.j.removeJournal(false)

@@ -1,10 +1,10 @@
 package actors
 
 import (
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -15,17 +15,34 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// A change of a document's permanent data is acknowledged only once the
-// webhook event it makes is journaled in its environment's outbox; the
-// document's actor takes no other command meanwhile, so that its events
-// reach the outbox in the order of its changes.
+// A change of a document's permanent data journals its webhook event
+// with it (DocDataEvent.hook) and is acknowledged only once the event is
+// journaled in its environment's outbox too; a later event (hooked)
+// records that the outbox has it. A crash between the two hands the
+// event to the outbox again at the next activation (at least once, none
+// lost). The document's actor takes no other command while events are on
+// their way, so that they reach the outbox in the order of its changes.
 
-// hooked is the outbox's answer to an append, back on the document's loop.
+// hooked is the outbox's answer to an append of the hooks up to seq
+// upTo, back on the document's loop.
 type hooked struct {
+	upTo uint64
+	err  string
+}
+
+// docHookRetry tries the outbox again after a failed append.
+type docHookRetry struct{}
+
+// hookWaiter is the caller of a change, answered once the outbox has
+// the change's hook.
+type hookWaiter struct {
+	seq    uint64
 	sender *actor.PID
 	res    *opsyncpb.DocDataAnswer
-	err    string
 }
+
+// hookRetryAfter is the wait before the outbox is asked again.
+const hookRetryAfter = time.Second
 
 // hookTimeout bounds an outbox append.
 const hookTimeout = 10 * time.Second
@@ -50,9 +67,9 @@ func webhookEventName(action opsyncpb.DocAction, kind opsyncpb.DocKind) string {
 	return prefix + "." + verb
 }
 
-// hookEvent is the webhook event of a change stored at seq: the record
-// as it is after it (as it was, for a removal for good); nil for none.
-func hookEvent(envID string, cmd *opsyncpb.DocDataCommand, rec *opsyncpb.DocRecord, seq uint64, now int64) *opsyncpb.DocHookEvent {
+// hookEvent is the webhook event of a change: the record as it is after
+// it (as it was, for a removal for good); nil for none.
+func hookEvent(cmd *opsyncpb.DocDataCommand, rec *opsyncpb.DocRecord, now int64) *opsyncpb.DocHookEvent {
 	name := webhookEventName(cmd.Action, cmd.Kind)
 	if name == "" || rec == nil {
 		return nil
@@ -60,51 +77,72 @@ func hookEvent(envID string, cmd *opsyncpb.DocDataCommand, rec *opsyncpb.DocReco
 	field := map[opsyncpb.DocKind]string{opsyncpb.DocKind_DOC_KIND_THREAD: "comment_thread", opsyncpb.DocKind_DOC_KIND_COMMENT: "comment",
 		opsyncpb.DocKind_DOC_KIND_SUGGESTION: "suggestion"}[cmd.Kind]
 	payload, _ := json.Marshal(map[string]any{"document": map[string]any{"id": cmd.DocumentId}, field: docrest.RecordJSON(rec)})
-	h := sha256.Sum256([]byte(envID + "\x00" + cmd.DocumentId + "\x00" + strconv.FormatUint(seq, 10)))
-	return &opsyncpb.DocHookEvent{EventId: "evt_" + hex.EncodeToString(h[:12]), DocumentId: cmd.DocumentId, Event: name, Payload: string(payload), CreatedAt: now}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	return &opsyncpb.DocHookEvent{EventId: "evt_" + hex.EncodeToString(id[:]), DocumentId: cmd.DocumentId, Event: name, Payload: string(payload), CreatedAt: now}
 }
 
-// announce hands the change's webhook event to the outbox and answers
-// sender once it is journaled there.
-func (a *docDataActor) announce(ctx actor.Context, sender *actor.PID, ev *opsyncpb.DocHookEvent, res *opsyncpb.DocDataAnswer) {
-	system := a.j.deps.System
-	if ev == nil || system == nil {
-		sendTo(ctx, sender, res)
+// hooksOn: the node has a cluster, so an outbox to hand hooks to (the
+// actor tests run without).
+func (a *docDataActor) hooksOn() bool { return a.j.deps.System != nil }
+
+// flushHooks hands the hooks the outbox is not known to have to it, one
+// append at a time; the document takes no other command meanwhile, so
+// that its events reach the outbox in the order of its changes.
+func (a *docDataActor) flushHooks(ctx actor.Context) {
+	un := a.j.state.Unhooked()
+	if a.hooking || len(un) == 0 || !a.hooksOn() {
 		return
 	}
 	a.hooking = true
-	envID := a.envID()
+	events := make([]*opsyncpb.DocHookEvent, len(un))
+	for i, q := range un {
+		events[i] = q.Event
+	}
+	upTo := un[len(un)-1].Seq
+	system, envID := a.j.deps.System, a.envID()
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	go func() {
-		var detail string
-		for attempt := 0; attempt < 3; attempt++ {
-			ans, err := cluster.GetCluster(system).Request(envID, KindDocHooks, &opsyncpb.AppendDocHooks{Events: []*opsyncpb.DocHookEvent{ev}}, cluster.WithTimeout(hookTimeout))
-			switch a, ok := ans.(*opsyncpb.DocHooksAnswer); {
-			case err != nil:
-				detail = err.Error()
-				continue
-			case !ok:
-				detail = "the outbox answered no DocHooksAnswer"
-				continue
-			case a.Code != "":
-				detail = a.Code + ": " + a.Detail
-			default:
-				detail = ""
-			}
-			break
+		detail := ""
+		ans, err := cluster.GetCluster(system).Request(envID, KindDocHooks, &opsyncpb.AppendDocHooks{Events: events}, cluster.WithTimeout(hookTimeout))
+		switch a, ok := ans.(*opsyncpb.DocHooksAnswer); {
+		case err != nil:
+			detail = err.Error()
+		case !ok:
+			detail = "the outbox answered no DocHooksAnswer"
+		case a.Code != "":
+			detail = a.Code + ": " + a.Detail
 		}
-		root.Send(self, &hooked{sender: sender, res: res, err: detail})
+		root.Send(self, &hooked{upTo: upTo, err: detail})
 	}()
 }
 
+// onHooked answers the changes whose hooks the outbox now has and
+// records it (a crash before that record sends them again: at least
+// once); a failure is tried again, the document waiting.
 func (a *docDataActor) onHooked(ctx actor.Context, m *hooked) {
-	a.hooking = false
 	if m.err != "" {
-		a.j.log.Error("a change is stored but its webhook event could not be journaled: " + m.err)
-		sendTo(ctx, m.sender, &opsyncpb.DocDataAnswer{Code: DocDataSystemError, Detail: "the change is stored, but its webhook event could not be journaled: " + m.err})
+		a.j.log.Warn("webhook events not handed to the outbox; trying again", slog.String("err", m.err))
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		a.j.deps.Clock.AfterFunc(hookRetryAfter, func() { root.Send(self, &docHookRetry{}) })
+		return // still hooking: commands wait
+	}
+	a.hooking = false
+	keep := a.hookWaiters[:0]
+	for _, w := range a.hookWaiters {
+		if w.seq <= m.upTo {
+			sendTo(ctx, w.sender, w.res)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	a.hookWaiters = keep
+	sealed, err := a.seal(&opsyncpb.DocDataEvent{Hooked: m.upTo})
+	if err != nil {
 		return
 	}
-	sendTo(ctx, m.sender, m.res)
+	a.j.persist(ctx, &pending{ev: &opsyncpb.Event{Time: a.j.deps.now().UnixMilli(), Kind: sealed}})
+	a.j.flush()
 }
 
 // envID is the environment of the actor's document.

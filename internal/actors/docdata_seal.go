@@ -54,7 +54,7 @@ func (a *docDataActor) activate(ctx actor.Context, m *cluster.ClusterInit) bool 
 			if err := proto.Unmarshal(plain, recs); err != nil {
 				return nil, err
 			}
-			snap.Records = recs.Records
+			snap.Records, snap.Unhooked = recs.Records, recs.Unhooked
 		}
 		return state.RestoreDocData(snap).WithOpener(open), nil
 	}
@@ -63,6 +63,9 @@ func (a *docDataActor) activate(ctx actor.Context, m *cluster.ClusterInit) bool 
 		return false
 	}
 	ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
+	// Hooks of changes a crash left before the outbox had them go now,
+	// before any new change.
+	a.flushHooks(ctx)
 	return true
 }
 
@@ -84,7 +87,7 @@ func (a *docDataActor) sealedSnapshot(s *state.DocData) proto.Message {
 	if a.key == nil {
 		return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq}
 	}
-	b, err := proto.Marshal(&opsyncpb.DocDataRecords{Records: snap.Records})
+	b, err := proto.Marshal(&opsyncpb.DocDataRecords{Records: snap.Records, Unhooked: snap.Unhooked})
 	if err != nil {
 		return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq} // cannot happen: the records were decoded
 	}

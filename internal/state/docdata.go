@@ -20,6 +20,9 @@ type DocData struct {
 	records map[docKey]*opsyncpb.DocRecord
 	// bytes is what the records weigh encoded (MaxDocBytes bounds it).
 	bytes int
+	// unhooked are the webhook events journaled with changes that the
+	// outbox is not known to have, ascending seq.
+	unhooked []*opsyncpb.DocHookQueued
 	// open opens events journaled sealed with the environment's data key
 	// (nil: none can be applied).
 	open func([]byte) ([]byte, error)
@@ -42,6 +45,10 @@ const (
 	MaxDocRecords = 100_000
 	MaxDocBytes   = 64 << 20
 )
+
+// Unhooked are the webhook events the outbox is not known to have, in
+// the order of their changes (read-only).
+func (d *DocData) Unhooked() []*opsyncpb.DocHookQueued { return d.unhooked }
 
 // Bytes is what the records weigh encoded.
 func (d *DocData) Bytes() int { return d.bytes }
@@ -298,6 +305,16 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 	if e.DocumentRemoved {
 		d.records, d.bytes = map[docKey]*opsyncpb.DocRecord{}, 0
 	}
+	if e.Hooked > 0 {
+		i := 0
+		for i < len(d.unhooked) && d.unhooked[i].Seq <= e.Hooked {
+			i++
+		}
+		d.unhooked = d.unhooked[i:]
+	}
+	if e.Hook != nil {
+		d.unhooked = append(d.unhooked, &opsyncpb.DocHookQueued{Seq: seq, Event: e.Hook})
+	}
 	for _, r := range e.Put {
 		k := docKey{KindOf(r), RecordID(r)}
 		if k.kind == opsyncpb.DocKind_DOC_KIND_UNSPECIFIED || k.id == "" {
@@ -326,7 +343,7 @@ func (d *DocData) Apply(seq uint64, ev *opsyncpb.Event) error {
 
 // Snapshot returns the state as a message to store.
 func (d *DocData) Snapshot() *opsyncpb.DocDataSnapshot {
-	s := &opsyncpb.DocDataSnapshot{LastSeq: d.lastSeq, Records: make([]*opsyncpb.DocRecord, 0, len(d.records))}
+	s := &opsyncpb.DocDataSnapshot{LastSeq: d.lastSeq, Records: make([]*opsyncpb.DocRecord, 0, len(d.records)), Unhooked: d.unhooked}
 	for _, r := range d.records {
 		s.Records = append(s.Records, r)
 	}
@@ -336,7 +353,7 @@ func (d *DocData) Snapshot() *opsyncpb.DocDataSnapshot {
 // RestoreDocData rebuilds the state a snapshot was taken of.
 func RestoreDocData(s *opsyncpb.DocDataSnapshot) *DocData {
 	d := NewDocData()
-	d.lastSeq = s.LastSeq
+	d.lastSeq, d.unhooked = s.LastSeq, s.Unhooked
 	for _, r := range s.Records {
 		d.records[docKey{KindOf(r), RecordID(r)}] = r
 		d.bytes += proto.Size(r)

@@ -216,3 +216,28 @@ func TestDocDataBounds(t *testing.T) {
 		t.Fatalf("restored weighs %d, was %d", r.Bytes(), h.d.Bytes())
 	}
 }
+
+func TestDocDataUnhooked(t *testing.T) {
+	d := NewDocData()
+	apply := func(seq uint64, e *opsyncpb.DocDataEvent) {
+		t.Helper()
+		if err := d.Apply(seq, &opsyncpb.Event{Kind: &opsyncpb.Event_DocData{DocData: e}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	thread := &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Thread{Thread: &opsyncpb.DocThread{Id: "t"}}}
+	apply(1, &opsyncpb.DocDataEvent{Put: []*opsyncpb.DocRecord{thread}, Hook: &opsyncpb.DocHookEvent{EventId: "e1"}})
+	apply(2, &opsyncpb.DocDataEvent{Put: []*opsyncpb.DocRecord{thread}, Hook: &opsyncpb.DocHookEvent{EventId: "e2"}})
+	apply(3, &opsyncpb.DocDataEvent{Hooked: 1})
+	if u := d.Unhooked(); len(u) != 1 || u[0].Seq != 2 || u[0].Event.EventId != "e2" {
+		t.Fatalf("unhooked after hooked 1: %v", u)
+	}
+	r := RestoreDocData(d.Snapshot())
+	if u := r.Unhooked(); len(u) != 1 || u[0].Event.EventId != "e2" {
+		t.Fatalf("restored unhooked: %v", u)
+	}
+	apply(4, &opsyncpb.DocDataEvent{Hooked: 2})
+	if len(d.Unhooked()) != 0 {
+		t.Fatalf("unhooked after hooked 2: %v", d.Unhooked())
+	}
+}

@@ -1133,8 +1133,14 @@ type DocDataEvent struct {
 	Put             []*DocRecord           `protobuf:"bytes,1,rep,name=put,proto3" json:"put,omitempty"`
 	Removed         []*DocRecordRemoved    `protobuf:"bytes,2,rep,name=removed,proto3" json:"removed,omitempty"`
 	DocumentRemoved bool                   `protobuf:"varint,3,opt,name=document_removed,json=documentRemoved,proto3" json:"document_removed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The webhook event of the change: journaled with it, handed to the
+	// environment's outbox after, and again after a crash until a later
+	// event records (hooked) that the outbox has it.
+	Hook *DocHookEvent `protobuf:"bytes,4,opt,name=hook,proto3" json:"hook,omitempty"`
+	// The outbox has the hooks of every event up to this seq.
+	Hooked        uint64 `protobuf:"varint,5,opt,name=hooked,proto3" json:"hooked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DocDataEvent) Reset() {
@@ -1188,6 +1194,20 @@ func (x *DocDataEvent) GetDocumentRemoved() bool {
 	return false
 }
 
+func (x *DocDataEvent) GetHook() *DocHookEvent {
+	if x != nil {
+		return x.Hook
+	}
+	return nil
+}
+
+func (x *DocDataEvent) GetHooked() uint64 {
+	if x != nil {
+		return x.Hooked
+	}
+	return 0
+}
+
 // DocDataSnapshot is a document's permanent data at last_seq.
 type DocDataSnapshot struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1195,7 +1215,9 @@ type DocDataSnapshot struct {
 	// In clear: only a document journaled before encryption existed.
 	Records []*DocRecord `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
 	// DocDataRecords sealed with the environment's data key.
-	Sealed        []byte `protobuf:"bytes,3,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	Sealed []byte `protobuf:"bytes,3,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	// Hooks not yet known to be in the outbox (in clear only in memory).
+	Unhooked      []*DocHookQueued `protobuf:"bytes,4,rep,name=unhooked,proto3" json:"unhooked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1251,10 +1273,18 @@ func (x *DocDataSnapshot) GetSealed() []byte {
 	return nil
 }
 
+func (x *DocDataSnapshot) GetUnhooked() []*DocHookQueued {
+	if x != nil {
+		return x.Unhooked
+	}
+	return nil
+}
+
 // DocDataRecords is what a document's snapshot seals.
 type DocDataRecords struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Records       []*DocRecord           `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	Unhooked      []*DocHookQueued       `protobuf:"bytes,2,rep,name=unhooked,proto3" json:"unhooked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1292,6 +1322,13 @@ func (*DocDataRecords) Descriptor() ([]byte, []int) {
 func (x *DocDataRecords) GetRecords() []*DocRecord {
 	if x != nil {
 		return x.Records
+	}
+	return nil
+}
+
+func (x *DocDataRecords) GetUnhooked() []*DocHookQueued {
+	if x != nil {
+		return x.Unhooked
 	}
 	return nil
 }
@@ -3086,17 +3123,21 @@ const file_opsync_v1_docdata_proto_rawDesc = "" +
 	"nextCursor\"J\n" +
 	"\x10DocRecordRemoved\x12&\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.opsync.v1.DocKindR\x04kind\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"\x98\x01\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\xdd\x01\n" +
 	"\fDocDataEvent\x12&\n" +
 	"\x03put\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\x03put\x125\n" +
 	"\aremoved\x18\x02 \x03(\v2\x1b.opsync.v1.DocRecordRemovedR\aremoved\x12)\n" +
-	"\x10document_removed\x18\x03 \x01(\bR\x0fdocumentRemoved\"t\n" +
+	"\x10document_removed\x18\x03 \x01(\bR\x0fdocumentRemoved\x12+\n" +
+	"\x04hook\x18\x04 \x01(\v2\x17.opsync.v1.DocHookEventR\x04hook\x12\x16\n" +
+	"\x06hooked\x18\x05 \x01(\x04R\x06hooked\"\xaa\x01\n" +
 	"\x0fDocDataSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12.\n" +
 	"\arecords\x18\x02 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\x12\x16\n" +
-	"\x06sealed\x18\x03 \x01(\fR\x06sealed\"@\n" +
+	"\x06sealed\x18\x03 \x01(\fR\x06sealed\x124\n" +
+	"\bunhooked\x18\x04 \x03(\v2\x18.opsync.v1.DocHookQueuedR\bunhooked\"v\n" +
 	"\x0eDocDataRecords\x12.\n" +
-	"\arecords\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\"r\n" +
+	"\arecords\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\x124\n" +
+	"\bunhooked\x18\x02 \x03(\v2\x18.opsync.v1.DocHookQueuedR\bunhooked\"r\n" +
 	"\x0fDocEnvSecretSet\x12#\n" +
 	"\rsecret_sealed\x18\x01 \x01(\fR\fsecretSealed\x12#\n" +
 	"\rsecret_prefix\x18\x02 \x01(\tR\fsecretPrefix\x12\x15\n" +
@@ -3295,31 +3336,34 @@ var file_opsync_v1_docdata_proto_depIdxs = []int32{
 	0,  // 9: opsync.v1.DocRecordRemoved.kind:type_name -> opsync.v1.DocKind
 	7,  // 10: opsync.v1.DocDataEvent.put:type_name -> opsync.v1.DocRecord
 	10, // 11: opsync.v1.DocDataEvent.removed:type_name -> opsync.v1.DocRecordRemoved
-	7,  // 12: opsync.v1.DocDataSnapshot.records:type_name -> opsync.v1.DocRecord
-	7,  // 13: opsync.v1.DocDataRecords.records:type_name -> opsync.v1.DocRecord
-	14, // 14: opsync.v1.DocEnvEvent.secret_set:type_name -> opsync.v1.DocEnvSecretSet
-	16, // 15: opsync.v1.DocEnvEvent.key_set:type_name -> opsync.v1.DocEnvKeySet
-	17, // 16: opsync.v1.DocEnvEvent.destroyed:type_name -> opsync.v1.DocEnvDestroyed
-	14, // 17: opsync.v1.DocEnvSnapshot.secret:type_name -> opsync.v1.DocEnvSecretSet
-	16, // 18: opsync.v1.DocEnvSnapshot.keys:type_name -> opsync.v1.DocEnvKeySet
-	16, // 19: opsync.v1.DocEnvAnswer.keys:type_name -> opsync.v1.DocEnvKeySet
-	26, // 20: opsync.v1.DocHooksSet.webhooks:type_name -> opsync.v1.DocWebhook
-	27, // 21: opsync.v1.DocHooksAppended.events:type_name -> opsync.v1.DocHookEvent
-	28, // 22: opsync.v1.DocHooksEvent.set:type_name -> opsync.v1.DocHooksSet
-	29, // 23: opsync.v1.DocHooksEvent.appended:type_name -> opsync.v1.DocHooksAppended
-	30, // 24: opsync.v1.DocHooksEvent.delivered:type_name -> opsync.v1.DocHooksDelivered
-	27, // 25: opsync.v1.DocHookQueued.event:type_name -> opsync.v1.DocHookEvent
-	26, // 26: opsync.v1.DocHooksSnapshot.webhooks:type_name -> opsync.v1.DocWebhook
-	32, // 27: opsync.v1.DocHooksSnapshot.queue:type_name -> opsync.v1.DocHookQueued
-	33, // 28: opsync.v1.DocHooksSnapshot.cursors:type_name -> opsync.v1.DocHookCursor
-	27, // 29: opsync.v1.AppendDocHooks.events:type_name -> opsync.v1.DocHookEvent
-	37, // 30: opsync.v1.SetDocHooks.webhooks:type_name -> opsync.v1.DocWebhookConfig
-	41, // 31: opsync.v1.DocHooksAnswer.webhooks:type_name -> opsync.v1.DocWebhookState
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	27, // 12: opsync.v1.DocDataEvent.hook:type_name -> opsync.v1.DocHookEvent
+	7,  // 13: opsync.v1.DocDataSnapshot.records:type_name -> opsync.v1.DocRecord
+	32, // 14: opsync.v1.DocDataSnapshot.unhooked:type_name -> opsync.v1.DocHookQueued
+	7,  // 15: opsync.v1.DocDataRecords.records:type_name -> opsync.v1.DocRecord
+	32, // 16: opsync.v1.DocDataRecords.unhooked:type_name -> opsync.v1.DocHookQueued
+	14, // 17: opsync.v1.DocEnvEvent.secret_set:type_name -> opsync.v1.DocEnvSecretSet
+	16, // 18: opsync.v1.DocEnvEvent.key_set:type_name -> opsync.v1.DocEnvKeySet
+	17, // 19: opsync.v1.DocEnvEvent.destroyed:type_name -> opsync.v1.DocEnvDestroyed
+	14, // 20: opsync.v1.DocEnvSnapshot.secret:type_name -> opsync.v1.DocEnvSecretSet
+	16, // 21: opsync.v1.DocEnvSnapshot.keys:type_name -> opsync.v1.DocEnvKeySet
+	16, // 22: opsync.v1.DocEnvAnswer.keys:type_name -> opsync.v1.DocEnvKeySet
+	26, // 23: opsync.v1.DocHooksSet.webhooks:type_name -> opsync.v1.DocWebhook
+	27, // 24: opsync.v1.DocHooksAppended.events:type_name -> opsync.v1.DocHookEvent
+	28, // 25: opsync.v1.DocHooksEvent.set:type_name -> opsync.v1.DocHooksSet
+	29, // 26: opsync.v1.DocHooksEvent.appended:type_name -> opsync.v1.DocHooksAppended
+	30, // 27: opsync.v1.DocHooksEvent.delivered:type_name -> opsync.v1.DocHooksDelivered
+	27, // 28: opsync.v1.DocHookQueued.event:type_name -> opsync.v1.DocHookEvent
+	26, // 29: opsync.v1.DocHooksSnapshot.webhooks:type_name -> opsync.v1.DocWebhook
+	32, // 30: opsync.v1.DocHooksSnapshot.queue:type_name -> opsync.v1.DocHookQueued
+	33, // 31: opsync.v1.DocHooksSnapshot.cursors:type_name -> opsync.v1.DocHookCursor
+	27, // 32: opsync.v1.AppendDocHooks.events:type_name -> opsync.v1.DocHookEvent
+	37, // 33: opsync.v1.SetDocHooks.webhooks:type_name -> opsync.v1.DocWebhookConfig
+	41, // 34: opsync.v1.DocHooksAnswer.webhooks:type_name -> opsync.v1.DocWebhookState
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_docdata_proto_init() }
