@@ -28,6 +28,9 @@ func (a *docDataActor) activate(ctx actor.Context, m *cluster.ClusterInit) bool 
 	case errors.Is(err, ErrEnvDeleted):
 		a.gone = true
 		a.j.state = state.NewDocData()
+		// Deleting the environment removes its data: what this journal
+		// holds goes (no key opens it any more anyway).
+		a.j.purge(ctx, m)
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
 		return true
 	case err != nil:

@@ -98,3 +98,29 @@ func TestDocDataActorSealsAndRecovers(t *testing.T) {
 		t.Fatalf("after the environment's deletion: %v", a)
 	}
 }
+
+// A document of a deleted environment deletes its journal when activated.
+func TestDocDataActorPurgedWithItsEnvironment(t *testing.T) {
+	key, _ := NewEnvKey(map[uint32][]byte{1: bytes.Repeat([]byte{3}, 32)})
+	keys := fixedEnvKeys{testInstance: key}
+	store := newTestStore()
+	d := (&Deps{Store: store, Clock: newFakeClock(), Logger: quiet, EnvKeys: keys}).withDefaults()
+	system := newSystem(t)
+	identity := DocDataIdentity(testInstance, "doc2")
+	journal := JournalID(KindDocData, identity)
+	pid := spawnGrain(system, actor.PropsFromProducer(func() actor.Actor { return newDocDataActor(d) }), identity, KindDocData)
+	a := request[*opsyncpb.DocDataAnswer](t, system, pid, &opsyncpb.DocDataCommand{DocumentId: "doc2", Action: opsyncpb.DocAction_DOC_ACTION_CREATE,
+		Kind: opsyncpb.DocKind_DOC_KIND_USER, Record: &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_User{User: &opsyncpb.DocUser{Id: "u", Name: "U"}}}})
+	if a.Code != "" || len(store.events(t, journal)) != 1 {
+		t.Fatalf("create: %v", a)
+	}
+	if err := system.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	delete(keys, testInstance)
+	pid = spawnGrain(system, actor.PropsFromProducer(func() actor.Actor { return newDocDataActor(d) }), identity, KindDocData)
+	if a := request[*opsyncpb.DocDataAnswer](t, system, pid, &opsyncpb.DocDataCommand{DocumentId: "doc2", Action: opsyncpb.DocAction_DOC_ACTION_LIST, Kind: opsyncpb.DocKind_DOC_KIND_USER}); a.Code != state.DocNotFound {
+		t.Fatalf("after the environment's deletion: %v", a)
+	}
+	store.await(t, "the deleted environment's document journal purged", func() bool { return len(store.events(t, journal)) == 0 })
+}

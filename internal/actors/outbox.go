@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -96,6 +97,13 @@ func (a *outboxActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		a.envID = m.Identity.Identity
 		a.hooks = map[string]*hookRun{}
+		if _, err := envKeysOf(a.j.deps).EnvKey(a.envID); errors.Is(err, ErrEnvDeleted) {
+			// The environment was deleted: its events go, undelivered.
+			a.j.state = state.NewOutbox()
+			a.j.purge(ctx, m)
+			ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
+			return
+		}
 		if a.j.recover(ctx, m, state.NewOutbox, restoreWith(func() *opsyncpb.DocHooksSnapshot { return &opsyncpb.DocHooksSnapshot{} }, state.RestoreOutbox)) != nil {
 			ctx.Stop(ctx.Self())
 			return
