@@ -152,6 +152,14 @@ func TestDocDataRESTRefusals(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s, want %d with a message", c.name, c.ans.status, c.ans.raw, c.status)
 		}
 	}
+	// Webhooks through the REST API: a bad URL refused, a good one listed
+	// without its secret.
+	e.must(400, "PUT", "/webhooks", map[string]any{"webhooks": []any{map[string]any{"url": "ftp://x", "secret": "s"}}})
+	e.must(200, "PUT", "/webhooks", map[string]any{"webhooks": []any{map[string]any{"url": "http://127.0.0.1:9/h", "secret": "s", "events": []string{"comment.added"}}}})
+	if h := e.must(200, "GET", "/webhooks", nil); len(h["webhooks"].([]any)) != 1 || strings.Contains(fmt.Sprint(h), `secret:s`) {
+		t.Fatalf("webhooks: %v", h)
+	}
+	e.must(200, "PUT", "/webhooks", map[string]any{"webhooks": []any{}})
 	if got := docIDs(t, e.must(200, "GET", "/comments?document_id=d&include_deleted=true", nil)); len(got) != 0 {
 		t.Fatalf("refused requests stored comments: %v", got)
 	}
