@@ -49,6 +49,10 @@ type Deps struct {
 	// MasterKey seals the secrets the actors keep and must read back
 	// (instances' client secrets). The same on every node of a set.
 	MasterKey *keyring.Key
+	// EnvKeys gives the document actors their environment's data keys
+	// (docdata_envkey.go); nil asks the environment's actor through the
+	// cluster.
+	EnvKeys EnvKeys
 }
 
 func (d *Deps) withDefaults() *Deps {

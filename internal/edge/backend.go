@@ -8,6 +8,7 @@ import (
 	"github.com/opsync/opsync/internal/actors"
 	"github.com/opsync/opsync/internal/block"
 	"github.com/opsync/opsync/internal/card"
+	"github.com/opsync/opsync/internal/docrest"
 	"github.com/opsync/opsync/internal/push"
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -22,6 +23,8 @@ type Backend interface {
 	block.Router
 	// card.Router: the card API, through the card service.
 	card.Router
+	// docrest.Router: the documents REST API and environments' secrets.
+	docrest.Router
 	// OnInstanceChanged registers fn for every change notice an instance
 	// of the set sends (the push service's cache listens).
 	OnInstanceChanged(fn func(instanceID string, version uint64))

@@ -246,6 +246,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	} else {
 		close(n.sweepDone)
 	}
+	go n.outboxWakeLoop(logger)
 	n.http, ln = httpServer(ln, n.edge, tlsConfig, cfg.MaxConns, cfg.MaxConnsPerAddr, logger)
 	go func() {
 		if tlsConfig != nil {

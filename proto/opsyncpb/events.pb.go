@@ -1218,6 +1218,10 @@ type Event struct {
 	//	*Event_PrivateDataUpdated
 	//	*Event_CardDelivered
 	//	*Event_CardCallbackRegistered
+	//	*Event_DocData
+	//	*Event_DocEnv
+	//	*Event_DocHooks
+	//	*Event_DocDataSealed
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1456,6 +1460,42 @@ func (x *Event) GetCardCallbackRegistered() *CardCallbackRegistered {
 	return nil
 }
 
+func (x *Event) GetDocData() *DocDataEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocData); ok {
+			return x.DocData
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDocEnv() *DocEnvEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocEnv); ok {
+			return x.DocEnv
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDocHooks() *DocHooksEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocHooks); ok {
+			return x.DocHooks
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDocDataSealed() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocDataSealed); ok {
+			return x.DocDataSealed
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1549,6 +1589,24 @@ type Event_CardCallbackRegistered struct {
 	CardCallbackRegistered *CardCallbackRegistered `protobuf:"bytes,64,opt,name=card_callback_registered,json=cardCallbackRegistered,proto3,oneof"`
 }
 
+type Event_DocData struct {
+	// 80-89 are documents' permanent data and environment (docdata.proto).
+	DocData *DocDataEvent `protobuf:"bytes,80,opt,name=doc_data,json=docData,proto3,oneof"`
+}
+
+type Event_DocEnv struct {
+	DocEnv *DocEnvEvent `protobuf:"bytes,81,opt,name=doc_env,json=docEnv,proto3,oneof"`
+}
+
+type Event_DocHooks struct {
+	DocHooks *DocHooksEvent `protobuf:"bytes,82,opt,name=doc_hooks,json=docHooks,proto3,oneof"`
+}
+
+type Event_DocDataSealed struct {
+	// A DocDataEvent sealed with its environment's data key.
+	DocDataSealed []byte `protobuf:"bytes,83,opt,name=doc_data_sealed,json=docDataSealed,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1591,11 +1649,19 @@ func (*Event_CardDelivered) isEvent_Kind() {}
 
 func (*Event_CardCallbackRegistered) isEvent_Kind() {}
 
+func (*Event_DocData) isEvent_Kind() {}
+
+func (*Event_DocEnv) isEvent_Kind() {}
+
+func (*Event_DocHooks) isEvent_Kind() {}
+
+func (*Event_DocDataSealed) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x17opsync/v1/docdata.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1677,7 +1743,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xba\f\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\x86\x0e\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1702,7 +1768,11 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x11card_data_updated\x18= \x01(\v2\x1a.opsync.v1.CardDataUpdatedH\x00R\x0fcardDataUpdated\x12Q\n" +
 	"\x14private_data_updated\x18> \x01(\v2\x1d.opsync.v1.PrivateDataUpdatedH\x00R\x12privateDataUpdated\x12A\n" +
 	"\x0ecard_delivered\x18? \x01(\v2\x18.opsync.v1.CardDeliveredH\x00R\rcardDelivered\x12]\n" +
-	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegisteredB\x06\n" +
+	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegistered\x124\n" +
+	"\bdoc_data\x18P \x01(\v2\x17.opsync.v1.DocDataEventH\x00R\adocData\x121\n" +
+	"\adoc_env\x18Q \x01(\v2\x16.opsync.v1.DocEnvEventH\x00R\x06docEnv\x127\n" +
+	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooks\x12(\n" +
+	"\x0fdoc_data_sealed\x18S \x01(\fH\x00R\rdocDataSealedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1768,6 +1838,9 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*PrivateDataUpdated)(nil),      // 28: opsync.v1.PrivateDataUpdated
 	(*CardDelivered)(nil),           // 29: opsync.v1.CardDelivered
 	(*CardCallbackRegistered)(nil),  // 30: opsync.v1.CardCallbackRegistered
+	(*DocDataEvent)(nil),            // 31: opsync.v1.DocDataEvent
+	(*DocEnvEvent)(nil),             // 32: opsync.v1.DocEnvEvent
+	(*DocHooksEvent)(nil),           // 33: opsync.v1.DocHooksEvent
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1800,11 +1873,14 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	28, // 27: opsync.v1.Event.private_data_updated:type_name -> opsync.v1.PrivateDataUpdated
 	29, // 28: opsync.v1.Event.card_delivered:type_name -> opsync.v1.CardDelivered
 	30, // 29: opsync.v1.Event.card_callback_registered:type_name -> opsync.v1.CardCallbackRegistered
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 30: opsync.v1.Event.doc_data:type_name -> opsync.v1.DocDataEvent
+	32, // 31: opsync.v1.Event.doc_env:type_name -> opsync.v1.DocEnvEvent
+	33, // 32: opsync.v1.Event.doc_hooks:type_name -> opsync.v1.DocHooksEvent
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1815,6 +1891,7 @@ func file_opsync_v1_events_proto_init() {
 	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_card_proto_init()
+	file_opsync_v1_docdata_proto_init()
 	file_opsync_v1_wire_proto_init()
 	file_opsync_v1_events_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
@@ -1838,6 +1915,10 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_PrivateDataUpdated)(nil),
 		(*Event_CardDelivered)(nil),
 		(*Event_CardCallbackRegistered)(nil),
+		(*Event_DocData)(nil),
+		(*Event_DocEnv)(nil),
+		(*Event_DocHooks)(nil),
+		(*Event_DocDataSealed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
