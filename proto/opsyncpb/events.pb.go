@@ -1218,6 +1218,8 @@ type Event struct {
 	//	*Event_PrivateDataUpdated
 	//	*Event_CardDelivered
 	//	*Event_CardCallbackRegistered
+	//	*Event_DocOpsAccepted
+	//	*Event_DocSnapshotSaved
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1456,6 +1458,24 @@ func (x *Event) GetCardCallbackRegistered() *CardCallbackRegistered {
 	return nil
 }
 
+func (x *Event) GetDocOpsAccepted() *DocOpsAccepted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocOpsAccepted); ok {
+			return x.DocOpsAccepted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDocSnapshotSaved() *DocSnapshotSaved {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocSnapshotSaved); ok {
+			return x.DocSnapshotSaved
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1549,6 +1569,15 @@ type Event_CardCallbackRegistered struct {
 	CardCallbackRegistered *CardCallbackRegistered `protobuf:"bytes,64,opt,name=card_callback_registered,json=cardCallbackRegistered,proto3,oneof"`
 }
 
+type Event_DocOpsAccepted struct {
+	// 70-74 are document session events (document.proto).
+	DocOpsAccepted *DocOpsAccepted `protobuf:"bytes,70,opt,name=doc_ops_accepted,json=docOpsAccepted,proto3,oneof"`
+}
+
+type Event_DocSnapshotSaved struct {
+	DocSnapshotSaved *DocSnapshotSaved `protobuf:"bytes,71,opt,name=doc_snapshot_saved,json=docSnapshotSaved,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1591,11 +1620,15 @@ func (*Event_CardDelivered) isEvent_Kind() {}
 
 func (*Event_CardCallbackRegistered) isEvent_Kind() {}
 
+func (*Event_DocOpsAccepted) isEvent_Kind() {}
+
+func (*Event_DocSnapshotSaved) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x18opsync/v1/document.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1677,7 +1710,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\xba\f\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xce\r\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1702,7 +1735,9 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\x11card_data_updated\x18= \x01(\v2\x1a.opsync.v1.CardDataUpdatedH\x00R\x0fcardDataUpdated\x12Q\n" +
 	"\x14private_data_updated\x18> \x01(\v2\x1d.opsync.v1.PrivateDataUpdatedH\x00R\x12privateDataUpdated\x12A\n" +
 	"\x0ecard_delivered\x18? \x01(\v2\x18.opsync.v1.CardDeliveredH\x00R\rcardDelivered\x12]\n" +
-	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegisteredB\x06\n" +
+	"\x18card_callback_registered\x18@ \x01(\v2!.opsync.v1.CardCallbackRegisteredH\x00R\x16cardCallbackRegistered\x12E\n" +
+	"\x10doc_ops_accepted\x18F \x01(\v2\x19.opsync.v1.DocOpsAcceptedH\x00R\x0edocOpsAccepted\x12K\n" +
+	"\x12doc_snapshot_saved\x18G \x01(\v2\x1b.opsync.v1.DocSnapshotSavedH\x00R\x10docSnapshotSavedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1768,6 +1803,8 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*PrivateDataUpdated)(nil),      // 28: opsync.v1.PrivateDataUpdated
 	(*CardDelivered)(nil),           // 29: opsync.v1.CardDelivered
 	(*CardCallbackRegistered)(nil),  // 30: opsync.v1.CardCallbackRegistered
+	(*DocOpsAccepted)(nil),          // 31: opsync.v1.DocOpsAccepted
+	(*DocSnapshotSaved)(nil),        // 32: opsync.v1.DocSnapshotSaved
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1800,11 +1837,13 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	28, // 27: opsync.v1.Event.private_data_updated:type_name -> opsync.v1.PrivateDataUpdated
 	29, // 28: opsync.v1.Event.card_delivered:type_name -> opsync.v1.CardDelivered
 	30, // 29: opsync.v1.Event.card_callback_registered:type_name -> opsync.v1.CardCallbackRegistered
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 30: opsync.v1.Event.doc_ops_accepted:type_name -> opsync.v1.DocOpsAccepted
+	32, // 31: opsync.v1.Event.doc_snapshot_saved:type_name -> opsync.v1.DocSnapshotSaved
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1815,6 +1854,7 @@ func file_opsync_v1_events_proto_init() {
 	file_opsync_v1_admin_proto_init()
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_card_proto_init()
+	file_opsync_v1_document_proto_init()
 	file_opsync_v1_wire_proto_init()
 	file_opsync_v1_events_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
@@ -1838,6 +1878,8 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_PrivateDataUpdated)(nil),
 		(*Event_CardDelivered)(nil),
 		(*Event_CardCallbackRegistered)(nil),
+		(*Event_DocOpsAccepted)(nil),
+		(*Event_DocSnapshotSaved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
