@@ -119,3 +119,8 @@ func RestoreDocSession(s *opsyncpb.DocSessionState) *DocSession {
 	}
 	return d
 }
+
+// Cleared is the state after the session's data was removed: nothing but
+// the last sequence number, which the journal keeps (new events go above
+// it).
+func (d *DocSession) Cleared() *DocSession { return &DocSession{lastSeq: d.lastSeq} }
