@@ -22,6 +22,8 @@ type Backend interface {
 	block.Router
 	// card.Router: the card API, through the card service.
 	card.Router
+	// DocumentSessions: collaborative document sessions (docsession.go).
+	DocumentSessions
 	// OnInstanceChanged registers fn for every change notice an instance
 	// of the set sends (the push service's cache listens).
 	OnInstanceChanged(fn func(instanceID string, version uint64))
