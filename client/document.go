@@ -162,6 +162,22 @@ func (d *Document) Ops() []DocOp {
 	return append([]DocOp(nil), d.ops...)
 }
 
+// Changed is closed at the document's next change (a new version, a
+// snapshot, or its closing); call it again after each.
+func (d *Document) Changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
+
+// Closed reports whether the document was closed (by Close, or by the
+// server: the token gives no role on it).
+func (d *Document) Closed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
 // WaitVersion waits until the editor has version v (or a newer one).
 func (d *Document) WaitVersion(ctx context.Context, v uint64) error {
 	for {
