@@ -58,6 +58,7 @@ type Client struct {
 	onBlock    func(Block)
 	onTyped    func(TypedMessage)
 	cards      cardState // open cards and their callbacks (card.go)
+	docs       docState  // open documents and their requests (document.go)
 	dirty      bool      // points changed since the last save
 
 	saveMu    sync.Mutex // serialises saves, so the newest state is written last

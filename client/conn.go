@@ -153,6 +153,7 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 	c.conn = cn // frames queued from now on follow the Connect
 	c.reopenLocked(cn)
 	c.reopenCardsLocked(cn)
+	c.reopenDocsLocked(cn)
 	c.mu.Unlock()
 	defer c.detach(cn)
 	slices.SortFunc(connect.BizTypes, func(a, b *opsyncpb.SyncPoint) int { return strings.Compare(a.BizType, b.BizType) })
@@ -194,6 +195,9 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 		case *opsyncpb.ServerFrame_State:
 			c.receivedState(m.State)
 			c.receivedCardState(m.State)
+			c.receivedDocState(m.State)
+		case *opsyncpb.ServerFrame_DocumentAnswer:
+			c.receivedDocAnswer(m.DocumentAnswer)
 		case *opsyncpb.ServerFrame_TypedMessage:
 			c.receivedTyped(m.TypedMessage)
 		case *opsyncpb.ServerFrame_Dynamic:

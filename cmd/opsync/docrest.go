@@ -36,8 +36,8 @@ const docRESTSynopsis = `opsync doc <comments|threads|suggestions|revisions|user
   secret (--secret, env OPSYNC_DOC_SECRET), which an admin issues:
   POST /api/v1/instances/{id}/doc/secret.`
 
-// docVerbs are the verbs each resource takes.
-var docVerbs = map[string]map[string]bool{
+// docRESTVerbs are the verbs each REST resource takes.
+var docRESTVerbs = map[string]map[string]bool{
 	"comments":    {"list": true, "get": true, "create": true, "update": true, "delete": true, "restore": true},
 	"threads":     {"list": true, "get": true, "create": true, "update": true, "delete": true, "restore": true, "resolve": true, "reopen": true},
 	"suggestions": {"list": true, "get": true, "create": true, "update": true, "delete": true, "restore": true, "accept": true, "reject": true},
@@ -48,7 +48,7 @@ var docVerbs = map[string]map[string]bool{
 
 // isDocRESTResource reports whether the doc command's first argument is
 // one of runDocREST's resources.
-func isDocRESTResource(s string) bool { return docVerbs[s] != nil }
+func isDocRESTResource(s string) bool { return docRESTVerbs[s] != nil }
 
 // runDocREST runs `opsync doc <resource> <verb> [flags]`; args start with
 // the resource.
@@ -58,14 +58,14 @@ func runDocREST(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	if docVerbs[resource] == nil {
+	if docRESTVerbs[resource] == nil {
 		return usageError(stderr, fs, "unknown resource %q", resource)
 	}
 	verb, rest, code := splitVerb(fs, rest, stdout)
 	if code >= 0 {
 		return code
 	}
-	if !docVerbs[resource][verb] {
+	if !docRESTVerbs[resource][verb] {
 		return usageError(stderr, fs, "%s takes no verb %q", resource, verb)
 	}
 	server := serverFlag(fs)

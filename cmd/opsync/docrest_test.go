@@ -32,7 +32,7 @@ func TestDocRESTCommand(t *testing.T) {
 		t.Helper()
 		var out, errOut bytes.Buffer
 		full := append(args, "--server", n.HTTPURL(), "--env", env, "--secret", sec.Secret)
-		if code := runDocREST(full, &out, &errOut); code != wantCode {
+		if code := run(append([]string{"doc"}, full...), &out, &errOut); code != wantCode {
 			t.Fatalf("doc %v: exit %d, want %d; stderr %s", args, code, wantCode, errOut.String())
 		}
 		if wantCode != 0 {

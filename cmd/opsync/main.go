@@ -25,6 +25,7 @@ commands:
   bench       load generator (push throughput and latency)
   block       block entities: create, update, get, message, watch
   card        interactive cards: create, update, deliver, get, register-callback, watch
+  doc         collaborative documents: watch
 
 'opsync <command> --help' describes a command's flags.
 `
@@ -45,6 +46,7 @@ var commands = map[string]command{
 	"bench":      runBench,
 	"block":      runBlock,
 	"card":       runCard,
+	"doc":        runDoc,
 }
 
 func main() {

@@ -32,6 +32,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	sweepInterval := fs.Duration("sweep-interval", time.Hour, "wake every stream this often to delete expired entries (negative: never)")
 	retryInterval := fs.Duration("retry-interval", 20*time.Second, "redeliver a message not acknowledged within this time")
 	deleteGrace := fs.Duration("delete-grace", actors.DefaultDeleteGrace, "keep a deleted bizType's entries (not delivered) this long before deleting them; re-creating it meanwhile restores them")
+	docTTL := fs.Duration("document-session-ttl", actors.DefaultDocumentSessionTTL, "keep a collaborative document session's operations and snapshots this long after its last editor left")
 	passivate := fs.Duration("passivate-after", 2*time.Minute, "stop an actor idle (and without clients) this long")
 	adminToken := newSecretFlag(fs, "admin-token", "OPSYNC_ADMIN_TOKEN", "admin API bearer `token` (env OPSYNC_ADMIN_TOKEN; default: generated once into DATA/admin-token, mode 0600)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS / WSS (with --tls-key)")
@@ -78,7 +79,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ClientWindow: *window, ClientWindowBytes: int64(windowBytes), SendBudget: reserveOf(sendBudget), OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush, CardCallbackPrivate: *cardCallbackPrivate,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
-		MasterKeyFile: masterKeyFile.get(),
+		DocumentSessionTTL: *docTTL, MasterKeyFile: masterKeyFile.get(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

@@ -238,6 +238,7 @@ func (a *instanceActor) onAuthorizeClient(m *opsyncpb.AuthorizeClient) *opsyncpb
 		}
 	}
 	res := &opsyncpb.ClientAuthorization{InstanceExists: true, Authorized: true, DeviceStreamWithheld: deviceStreamWithheld(settings, claims)}
+	res.DocumentRoles, res.DocumentRolesSet = documentRoles(claims)
 	res.WithheldBizTypes = withheldBizTypes(m.BizTypes, a.state.Config, m.UserId == "", res.DeviceStreamWithheld)
 	if settings.ValidationUrl != "" && !settings.SignatureCheckOff && a.state.NeedsConsistency() {
 		res.ValidationUrl = settings.ValidationUrl

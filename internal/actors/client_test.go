@@ -278,7 +278,7 @@ func TestClientGathersGlobalAcks(t *testing.T) {
 // subscription, from the client's cursors.
 func TestClientChecksItsStreams(t *testing.T) {
 	ct := newClientTest(t, 10, map[string]uint64{"A": 4})
-	ct.clock.awaitTimerWithin(t, linkCheckInterval)
+	ct.clock.awaitTimerAt(t, linkCheckInterval)
 	ct.clock.Advance(linkCheckInterval)
 	check := ct.awaitFromClient(aliceStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.StreamStatus); return ok }).(*opsyncpb.StreamStatus)
 	if check.CheckClientId != ct.client.pid.Id {
@@ -299,7 +299,7 @@ func TestClientFollowsAMovedStream(t *testing.T) {
 	moved := ct.grains.spawn(aliceStream)
 	ct.grains.pids[aliceStream] = moved
 	ct.grains.mu.Unlock()
-	ct.clock.awaitTimerWithin(t, linkCheckInterval)
+	ct.clock.awaitTimerAt(t, linkCheckInterval)
 	ct.clock.Advance(linkCheckInterval)
 	m := ct.awaitFromClient(aliceStream, func(proto.Message) bool { return true })
 	sub, ok := m.(*opsyncpb.Subscribe)

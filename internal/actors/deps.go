@@ -14,6 +14,9 @@ import (
 // DefaultDeleteGrace is Deps.DeleteGrace's default.
 const DefaultDeleteGrace = 24 * time.Hour
 
+// DefaultDocumentSessionTTL is Deps.DocumentSessionTTL's default.
+const DefaultDocumentSessionTTL = 24 * time.Hour
+
 // Deps is what the persistent actors of a node share.
 type Deps struct {
 	Store persistence.Store
@@ -53,6 +56,9 @@ type Deps struct {
 	// (docdata_envkey.go); nil asks the environment's actor through the
 	// cluster.
 	EnvKeys EnvKeys
+	// DocumentSessionTTL is how long a document session keeps its
+	// operations and snapshots after its last editor left. Default 24 h.
+	DocumentSessionTTL time.Duration
 }
 
 func (d *Deps) withDefaults() *Deps {
@@ -74,6 +80,9 @@ func (d *Deps) withDefaults() *Deps {
 	}
 	if c.DeleteGrace <= 0 {
 		c.DeleteGrace = DefaultDeleteGrace
+	}
+	if c.DocumentSessionTTL <= 0 {
+		c.DocumentSessionTTL = DefaultDocumentSessionTTL
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

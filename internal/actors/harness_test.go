@@ -65,12 +65,24 @@ func newFakeClock() *fakeClock { return &fakeClock{now: epoch, added: make(chan 
 // actor scheduled it), failing t after a few seconds.
 func (c *fakeClock) awaitTimerWithin(t *testing.T, d time.Duration) {
 	t.Helper()
+	c.awaitTimer(t, d, func(at, limit time.Time) bool { return !at.After(limit) })
+}
+
+// awaitTimerAt waits until a callback is due exactly d from now: the one
+// an actor schedules d ahead, not a sooner one it scheduled first.
+func (c *fakeClock) awaitTimerAt(t *testing.T, d time.Duration) {
+	t.Helper()
+	c.awaitTimer(t, d, func(at, limit time.Time) bool { return at.Equal(limit) })
+}
+
+func (c *fakeClock) awaitTimer(t *testing.T, d time.Duration, match func(at, limit time.Time) bool) {
+	t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
 		c.mu.Lock()
 		limit := c.now.Add(d)
 		for _, tm := range c.timers {
-			if !tm.done && !tm.at.After(limit) {
+			if !tm.done && match(tm.at, limit) {
 				c.mu.Unlock()
 				return
 			}

@@ -34,6 +34,21 @@ type Claims struct {
 	ExpiresAt int64 `json:"exp"`
 	NotBefore int64 `json:"nbf,omitempty"`
 	IssuedAt  int64 `json:"iat,omitempty"`
+	// Auth, when set, carries the roles on collaborative documents
+	// (auth.collaboration, the service's token shape).
+	Auth *ClaimsAuth `json:"auth,omitempty"`
+}
+
+// ClaimsAuth is a token's auth claim: Collaboration maps a document id,
+// or "*" for every other, to the role the user has on it (writer,
+// commentator or reader).
+type ClaimsAuth struct {
+	Collaboration map[string]DocumentGrant `json:"collaboration,omitempty"`
+}
+
+// DocumentGrant is a user's role on a document.
+type DocumentGrant struct {
+	Role string `json:"role"`
 }
 
 // Claims implements jwt.Claims so the library checks the time claims; a

@@ -86,7 +86,7 @@ func Start(cfg Config, deps *actors.Deps) (*Member, error) {
 	kdeps.System = system // instance actors tell every member's watch actor about their changes
 	ccfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(host, port, ropts...),
 		pcluster.WithKinds(actors.StreamKind(&kdeps), actors.InstanceKind(&kdeps), actors.RegistryKind(&kdeps), actors.BlockKind(&kdeps), actors.CardKind(&kdeps),
-			actors.DocDataKind(&kdeps), actors.DocEnvKind(&kdeps), actors.DocHooksKind(&kdeps)))
+			actors.DocDataKind(&kdeps), actors.DocEnvKind(&kdeps), actors.DocHooksKind(&kdeps), actors.DocSessionKind(&kdeps)))
 	c := pcluster.New(system, ccfg)
 	// The watch actor is there before the member joins, so no notice sent
 	// to it once the member is known finds it missing.

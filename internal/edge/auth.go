@@ -67,6 +67,10 @@ type clientGrant struct {
 	// stream; withheld lists the bizTypes of Connect it will not receive.
 	deviceStreamWithheld bool
 	withheld             []string
+	// docRoles: the token's roles on documents (docRolesSet: it has an
+	// auth.collaboration claim).
+	docRoles    map[string]string
+	docRolesSet bool
 }
 
 // authorizeClient checks a connecting client with its instance, then asks
@@ -95,7 +99,8 @@ func (s *Server) authorizeClient(ctx context.Context, c *opsyncpb.Connect) (clie
 	case !res.Authorized:
 		return clientGrant{}, protocolErr(CloseUnauthorized, "unauthorized: %s", res.Reason)
 	}
-	g := clientGrant{valid: true, deviceStreamWithheld: res.DeviceStreamWithheld, withheld: res.WithheldBizTypes}
+	g := clientGrant{valid: true, deviceStreamWithheld: res.DeviceStreamWithheld, withheld: res.WithheldBizTypes,
+		docRoles: res.DocumentRoles, docRolesSet: res.DocumentRolesSet}
 	if res.ValidationUrl == "" || s.opts.Validator == nil || c.UserId == "" {
 		return g, nil
 	}

@@ -25,6 +25,8 @@ type Backend interface {
 	card.Router
 	// docrest.Router: the documents REST API and environments' secrets.
 	docrest.Router
+	// DocumentSessions: collaborative document sessions (docsession.go).
+	DocumentSessions
 	// OnInstanceChanged registers fn for every change notice an instance
 	// of the set sends (the push service's cache listens).
 	OnInstanceChanged(fn func(instanceID string, version uint64))

@@ -94,6 +94,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	limits := newConnLimits(connect)
 	cards := s.cardDynamicOf(connect, conn)
 	defer cards.stop()
+	docs := s.documentEditorOf(connect, grant, conn)
 	for {
 		f, err := frames.next()
 		if err == nil {
@@ -112,6 +113,12 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 			closeWithErr(conn, protocolErr(CloseProtocolError, "connect sent twice"))
 			return
 		default:
+			if handled, err := docs.frame(r.Context(), f); handled {
+				if err != nil {
+					return
+				}
+				continue
+			}
 			client.Handle(f) // checked by frames.next, admitted by limits
 			cards.frame(f)
 		}
@@ -247,6 +254,8 @@ func checkFrame(f *opsyncpb.ClientFrame) error {
 		return checkSource("open", m.Open.Kind, m.Open.Id)
 	case *opsyncpb.ClientFrame_Close:
 		return checkSource("close", m.Close.Kind, m.Close.Id)
+	case *opsyncpb.ClientFrame_DocumentOps, *opsyncpb.ClientFrame_DocumentSnapshot:
+		return checkDocumentFrame(f)
 	}
 	return nil
 }

@@ -59,6 +59,8 @@ type Config struct {
 	SweepInterval time.Duration
 	// DeleteGrace: see actors.Deps.
 	DeleteGrace time.Duration
+	// DocumentSessionTTL: see actors.Deps.
+	DocumentSessionTTL time.Duration
 	// ClientWindow bounds the messages in flight per client connection,
 	// ClientWindowBytes their bytes (0: the defaults of internal/actors).
 	ClientWindow      int
@@ -206,7 +208,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		journal = replicated
 	}
 	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval,
-		DeleteGrace: cfg.DeleteGrace, Logger: logger, Space: space, MasterKey: masterKey}
+		DeleteGrace: cfg.DeleteGrace, DocumentSessionTTL: cfg.DocumentSessionTTL, Logger: logger, Space: space, MasterKey: masterKey}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {

@@ -36,10 +36,14 @@ func (n *Node) sweepOnce(logger *slog.Logger) {
 	if !n.sweepsHere() {
 		return
 	}
-	var streams []string
+	var streams, docs []string
 	err := n.store.ActorIDs(func(id string) error {
-		if kind, identity, ok := actors.ParseJournalID(id); ok && kind == actors.KindStream {
+		kind, identity, ok := actors.ParseJournalID(id)
+		switch {
+		case ok && kind == actors.KindStream:
 			streams = append(streams, identity)
+		case ok && kind == actors.KindDocSession:
+			docs = append(docs, identity)
 		}
 		return nil
 	})
@@ -49,6 +53,7 @@ func (n *Node) sweepOnce(logger *slog.Logger) {
 	}
 	pace := time.NewTicker(time.Second / sweepRate)
 	defer pace.Stop()
+	defer n.sweepDocuments(docs, pace, logger)
 	// The journal lists an instance's streams together: its final
 	// deletions are asked once for them all.
 	var instance string
@@ -91,3 +96,21 @@ func (n *Node) finalDeletions(instance string, logger *slog.Logger) map[string]i
 // raft every replica lists every stream, so only the leader sweeps, and a
 // set wakes each stream once per interval rather than once per node.
 func (n *Node) sweepsHere() bool { return n.raft == nil || n.raft.IsLeader() }
+
+// sweepDocuments wakes every document session of the journal, so that one
+// whose editors left longer than its time to live ago (before a restart,
+// or before it passivated) removes its operations and snapshots.
+func (n *Node) sweepDocuments(docs []string, pace *time.Ticker, logger *slog.Logger) {
+	for _, identity := range docs {
+		select {
+		case <-n.stop:
+			return
+		case <-pace.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := n.member.SweepDocumentSession(ctx, identity); err != nil {
+			logger.Warn("document session sweep: session unavailable", slog.String("document", identity), slog.Any("err", err))
+		}
+		cancel()
+	}
+}

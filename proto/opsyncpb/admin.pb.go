@@ -1515,8 +1515,14 @@ type ClientAuthorization struct {
 	// does not open with this node's master key): a server fault, not the
 	// client's.
 	InternalError string `protobuf:"bytes,7,opt,name=internal_error,json=internalError,proto3" json:"internal_error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The token's roles on documents (auth.collaboration: document id or
+	// "*" to writer, commentator or reader); empty without such a claim.
+	DocumentRoles map[string]string `protobuf:"bytes,8,rep,name=document_roles,json=documentRoles,proto3" json:"document_roles,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The token has an auth.collaboration claim: a document it names no
+	// role on cannot be opened.
+	DocumentRolesSet bool `protobuf:"varint,9,opt,name=document_roles_set,json=documentRolesSet,proto3" json:"document_roles_set,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ClientAuthorization) Reset() {
@@ -1596,6 +1602,20 @@ func (x *ClientAuthorization) GetInternalError() string {
 		return x.InternalError
 	}
 	return ""
+}
+
+func (x *ClientAuthorization) GetDocumentRoles() map[string]string {
+	if x != nil {
+		return x.DocumentRoles
+	}
+	return nil
+}
+
+func (x *ClientAuthorization) GetDocumentRolesSet() bool {
+	if x != nil {
+		return x.DocumentRolesSet
+	}
+	return false
 }
 
 // RegisterInstance adds an instance id to the registry (idempotent).
@@ -1885,7 +1905,7 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x14\n" +
 	"\x05token\x18\x04 \x01(\tR\x05token\x12\x1b\n" +
-	"\tbiz_types\x18\x05 \x03(\tR\bbizTypes\"\xa8\x02\n" +
+	"\tbiz_types\x18\x05 \x03(\tR\bbizTypes\"\xf2\x03\n" +
 	"\x13ClientAuthorization\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x12\x1e\n" +
 	"\n" +
@@ -1895,7 +1915,12 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\x0evalidation_url\x18\x04 \x01(\tR\rvalidationUrl\x124\n" +
 	"\x16device_stream_withheld\x18\x05 \x01(\bR\x14deviceStreamWithheld\x12,\n" +
 	"\x12withheld_biz_types\x18\x06 \x03(\tR\x10withheldBizTypes\x12%\n" +
-	"\x0einternal_error\x18\a \x01(\tR\rinternalError\"3\n" +
+	"\x0einternal_error\x18\a \x01(\tR\rinternalError\x12X\n" +
+	"\x0edocument_roles\x18\b \x03(\v21.opsync.v1.ClientAuthorization.DocumentRolesEntryR\rdocumentRoles\x12,\n" +
+	"\x12document_roles_set\x18\t \x01(\bR\x10documentRolesSet\x1a@\n" +
+	"\x12DocumentRolesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"3\n" +
 	"\x10RegisterInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\" \n" +
@@ -1924,7 +1949,7 @@ func file_opsync_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_opsync_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_opsync_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_opsync_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_opsync_v1_admin_proto_goTypes = []any{
 	(PushAuth)(0),                   // 0: opsync.v1.PushAuth
 	(DeviceBinding)(0),              // 1: opsync.v1.DeviceBinding
@@ -1956,6 +1981,7 @@ var file_opsync_v1_admin_proto_goTypes = []any{
 	(*InstanceList)(nil),            // 27: opsync.v1.InstanceList
 	nil,                             // 28: opsync.v1.Operation.DetailsEntry
 	nil,                             // 29: opsync.v1.Operation.ChangesEntry
+	nil,                             // 30: opsync.v1.ClientAuthorization.DocumentRolesEntry
 }
 var file_opsync_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: opsync.v1.InstanceSettings.push_auth:type_name -> opsync.v1.PushAuth
@@ -1972,13 +1998,14 @@ var file_opsync_v1_admin_proto_depIdxs = []int32{
 	6,  // 11: opsync.v1.RecordOperation.operation:type_name -> opsync.v1.Operation
 	6,  // 12: opsync.v1.RecordOperation.more:type_name -> opsync.v1.Operation
 	6,  // 13: opsync.v1.OperationList.operations:type_name -> opsync.v1.Operation
-	10, // 14: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
-	5,  // 15: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	30, // 14: opsync.v1.ClientAuthorization.document_roles:type_name -> opsync.v1.ClientAuthorization.DocumentRolesEntry
+	10, // 15: opsync.v1.InstanceList.instances:type_name -> opsync.v1.RegisteredInstance
+	5,  // 16: opsync.v1.Operation.ChangesEntry.value:type_name -> opsync.v1.FieldChange
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_admin_proto_init() }
@@ -1993,7 +2020,7 @@ func file_opsync_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_admin_proto_rawDesc), len(file_opsync_v1_admin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

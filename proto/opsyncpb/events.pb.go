@@ -1222,6 +1222,8 @@ type Event struct {
 	//	*Event_DocEnv
 	//	*Event_DocHooks
 	//	*Event_DocDataSealed
+	//	*Event_DocOpsAccepted
+	//	*Event_DocSnapshotSaved
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1496,6 +1498,24 @@ func (x *Event) GetDocDataSealed() []byte {
 	return nil
 }
 
+func (x *Event) GetDocOpsAccepted() *DocOpsAccepted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocOpsAccepted); ok {
+			return x.DocOpsAccepted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDocSnapshotSaved() *DocSnapshotSaved {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocSnapshotSaved); ok {
+			return x.DocSnapshotSaved
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1607,6 +1627,15 @@ type Event_DocDataSealed struct {
 	DocDataSealed []byte `protobuf:"bytes,83,opt,name=doc_data_sealed,json=docDataSealed,proto3,oneof"`
 }
 
+type Event_DocOpsAccepted struct {
+	// 70-74 are document session events (document.proto).
+	DocOpsAccepted *DocOpsAccepted `protobuf:"bytes,70,opt,name=doc_ops_accepted,json=docOpsAccepted,proto3,oneof"`
+}
+
+type Event_DocSnapshotSaved struct {
+	DocSnapshotSaved *DocSnapshotSaved `protobuf:"bytes,71,opt,name=doc_snapshot_saved,json=docSnapshotSaved,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1657,11 +1686,15 @@ func (*Event_DocHooks) isEvent_Kind() {}
 
 func (*Event_DocDataSealed) isEvent_Kind() {}
 
+func (*Event_DocOpsAccepted) isEvent_Kind() {}
+
+func (*Event_DocSnapshotSaved) isEvent_Kind() {}
+
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x17opsync/v1/docdata.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
+	"\x16opsync/v1/events.proto\x12\topsync.v1\x1a\x15opsync/v1/admin.proto\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x17opsync/v1/docdata.proto\x1a\x18opsync/v1/document.proto\x1a\x14opsync/v1/wire.proto\"\xf9\x03\n" +
 	"\x05Entry\x12\x19\n" +
 	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12\x19\n" +
 	"\bbiz_type\x18\x02 \x01(\tR\abizType\x12 \n" +
@@ -1743,7 +1776,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\x86\x0e\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\x9a\x0f\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1772,7 +1805,9 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bdoc_data\x18P \x01(\v2\x17.opsync.v1.DocDataEventH\x00R\adocData\x121\n" +
 	"\adoc_env\x18Q \x01(\v2\x16.opsync.v1.DocEnvEventH\x00R\x06docEnv\x127\n" +
 	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooks\x12(\n" +
-	"\x0fdoc_data_sealed\x18S \x01(\fH\x00R\rdocDataSealedB\x06\n" +
+	"\x0fdoc_data_sealed\x18S \x01(\fH\x00R\rdocDataSealed\x12E\n" +
+	"\x10doc_ops_accepted\x18F \x01(\v2\x19.opsync.v1.DocOpsAcceptedH\x00R\x0edocOpsAccepted\x12K\n" +
+	"\x12doc_snapshot_saved\x18G \x01(\v2\x1b.opsync.v1.DocSnapshotSavedH\x00R\x10docSnapshotSavedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1841,6 +1876,8 @@ var file_opsync_v1_events_proto_goTypes = []any{
 	(*DocDataEvent)(nil),            // 31: opsync.v1.DocDataEvent
 	(*DocEnvEvent)(nil),             // 32: opsync.v1.DocEnvEvent
 	(*DocHooksEvent)(nil),           // 33: opsync.v1.DocHooksEvent
+	(*DocOpsAccepted)(nil),          // 34: opsync.v1.DocOpsAccepted
+	(*DocSnapshotSaved)(nil),        // 35: opsync.v1.DocSnapshotSaved
 }
 var file_opsync_v1_events_proto_depIdxs = []int32{
 	18, // 0: opsync.v1.StatsCounted.global_arrived:type_name -> opsync.v1.SyncPoint
@@ -1876,11 +1913,13 @@ var file_opsync_v1_events_proto_depIdxs = []int32{
 	31, // 30: opsync.v1.Event.doc_data:type_name -> opsync.v1.DocDataEvent
 	32, // 31: opsync.v1.Event.doc_env:type_name -> opsync.v1.DocEnvEvent
 	33, // 32: opsync.v1.Event.doc_hooks:type_name -> opsync.v1.DocHooksEvent
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	34, // 33: opsync.v1.Event.doc_ops_accepted:type_name -> opsync.v1.DocOpsAccepted
+	35, // 34: opsync.v1.Event.doc_snapshot_saved:type_name -> opsync.v1.DocSnapshotSaved
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_events_proto_init() }
@@ -1892,6 +1931,7 @@ func file_opsync_v1_events_proto_init() {
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_card_proto_init()
 	file_opsync_v1_docdata_proto_init()
+	file_opsync_v1_document_proto_init()
 	file_opsync_v1_wire_proto_init()
 	file_opsync_v1_events_proto_msgTypes[13].OneofWrappers = []any{
 		(*Event_EntryAppended)(nil),
@@ -1919,6 +1959,8 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_DocEnv)(nil),
 		(*Event_DocHooks)(nil),
 		(*Event_DocDataSealed)(nil),
+		(*Event_DocOpsAccepted)(nil),
+		(*Event_DocSnapshotSaved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -32,6 +32,8 @@ type ClientFrame struct {
 	//	*ClientFrame_Ping
 	//	*ClientFrame_Open
 	//	*ClientFrame_Close
+	//	*ClientFrame_DocumentOps
+	//	*ClientFrame_DocumentSnapshot
 	Frame         isClientFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -137,6 +139,24 @@ func (x *ClientFrame) GetClose() *Close {
 	return nil
 }
 
+func (x *ClientFrame) GetDocumentOps() *DocumentOps {
+	if x != nil {
+		if x, ok := x.Frame.(*ClientFrame_DocumentOps); ok {
+			return x.DocumentOps
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetDocumentSnapshot() *DocumentSnapshotFrame {
+	if x != nil {
+		if x, ok := x.Frame.(*ClientFrame_DocumentSnapshot); ok {
+			return x.DocumentSnapshot
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Frame interface {
 	isClientFrame_Frame()
 }
@@ -169,6 +189,16 @@ type ClientFrame_Close struct {
 	Close *Close `protobuf:"bytes,7,opt,name=close,proto3,oneof"`
 }
 
+type ClientFrame_DocumentOps struct {
+	// A collaborative document (Open kind "document"): operations and
+	// snapshots of an editor.
+	DocumentOps *DocumentOps `protobuf:"bytes,8,opt,name=document_ops,json=documentOps,proto3,oneof"`
+}
+
+type ClientFrame_DocumentSnapshot struct {
+	DocumentSnapshot *DocumentSnapshotFrame `protobuf:"bytes,9,opt,name=document_snapshot,json=documentSnapshot,proto3,oneof"`
+}
+
 func (*ClientFrame_Connect) isClientFrame_Frame() {}
 
 func (*ClientFrame_RegisterBiz) isClientFrame_Frame() {}
@@ -182,6 +212,10 @@ func (*ClientFrame_Ping) isClientFrame_Frame() {}
 func (*ClientFrame_Open) isClientFrame_Frame() {}
 
 func (*ClientFrame_Close) isClientFrame_Frame() {}
+
+func (*ClientFrame_DocumentOps) isClientFrame_Frame() {}
+
+func (*ClientFrame_DocumentSnapshot) isClientFrame_Frame() {}
 
 // Open asks for the state of a source (kind "block": a block entity, "card": a card; the
 // families register their kinds) and then every newer version of it, for
@@ -647,6 +681,7 @@ type ServerFrame struct {
 	//	*ServerFrame_State
 	//	*ServerFrame_TypedMessage
 	//	*ServerFrame_Dynamic
+	//	*ServerFrame_DocumentAnswer
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -752,6 +787,15 @@ func (x *ServerFrame) GetDynamic() *CardDynamicData {
 	return nil
 }
 
+func (x *ServerFrame) GetDocumentAnswer() *DocumentAnswer {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_DocumentAnswer); ok {
+			return x.DocumentAnswer
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -785,6 +829,11 @@ type ServerFrame_Dynamic struct {
 	Dynamic *CardDynamicData `protobuf:"bytes,7,opt,name=dynamic,proto3,oneof"`
 }
 
+type ServerFrame_DocumentAnswer struct {
+	// The answer to a DocumentOps or DocumentSnapshot frame.
+	DocumentAnswer *DocumentAnswer `protobuf:"bytes,8,opt,name=document_answer,json=documentAnswer,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Deliver) isServerFrame_Frame() {}
@@ -798,6 +847,8 @@ func (*ServerFrame_State) isServerFrame_Frame() {}
 func (*ServerFrame_TypedMessage) isServerFrame_Frame() {}
 
 func (*ServerFrame_Dynamic) isServerFrame_Frame() {}
+
+func (*ServerFrame_DocumentAnswer) isServerFrame_Frame() {}
 
 // StateUpdate is a version of an open source's state: first the current
 // one, then each newer one, never an older one after a newer.
@@ -1193,7 +1244,7 @@ var File_opsync_v1_wire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\"\xe2\x02\n" +
+	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x18opsync/v1/document.proto\"\xf0\x03\n" +
 	"\vClientFrame\x12.\n" +
 	"\aconnect\x18\x01 \x01(\v2\x12.opsync.v1.ConnectH\x00R\aconnect\x12;\n" +
 	"\fregister_biz\x18\x02 \x01(\v2\x16.opsync.v1.RegisterBizH\x00R\vregisterBiz\x12A\n" +
@@ -1201,7 +1252,9 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03ack\x18\x04 \x01(\v2\x0e.opsync.v1.AckH\x00R\x03ack\x12%\n" +
 	"\x04ping\x18\x05 \x01(\v2\x0f.opsync.v1.PingH\x00R\x04ping\x12%\n" +
 	"\x04open\x18\x06 \x01(\v2\x0f.opsync.v1.OpenH\x00R\x04open\x12(\n" +
-	"\x05close\x18\a \x01(\v2\x10.opsync.v1.CloseH\x00R\x05closeB\a\n" +
+	"\x05close\x18\a \x01(\v2\x10.opsync.v1.CloseH\x00R\x05close\x12;\n" +
+	"\fdocument_ops\x18\b \x01(\v2\x16.opsync.v1.DocumentOpsH\x00R\vdocumentOps\x12O\n" +
+	"\x11document_snapshot\x18\t \x01(\v2 .opsync.v1.DocumentSnapshotFrameH\x00R\x10documentSnapshotB\a\n" +
 	"\x05frame\"*\n" +
 	"\x04Open\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1233,7 +1286,7 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03Ack\x120\n" +
 	"\breceived\x18\x01 \x03(\v2\x14.opsync.v1.SyncPointR\breceived\"\x1c\n" +
 	"\x04Ping\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xf5\x02\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xbb\x03\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.opsync.v1.ConnectedH\x00R\tconnected\x12.\n" +
 	"\adeliver\x18\x02 \x01(\v2\x12.opsync.v1.DeliverH\x00R\adeliver\x12%\n" +
@@ -1241,7 +1294,8 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\v2\x10.opsync.v1.ErrorH\x00R\x05error\x12.\n" +
 	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05state\x12>\n" +
 	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessage\x126\n" +
-	"\adynamic\x18\a \x01(\v2\x1a.opsync.v1.CardDynamicDataH\x00R\adynamicB\a\n" +
+	"\adynamic\x18\a \x01(\v2\x1a.opsync.v1.CardDynamicDataH\x00R\adynamic\x12D\n" +
+	"\x0fdocument_answer\x18\b \x01(\v2\x19.opsync.v1.DocumentAnswerH\x00R\x0edocumentAnswerB\a\n" +
 	"\x05frame\"y\n" +
 	"\vStateUpdate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1286,24 +1340,27 @@ func file_opsync_v1_wire_proto_rawDescGZIP() []byte {
 
 var file_opsync_v1_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_opsync_v1_wire_proto_goTypes = []any{
-	(*ClientFrame)(nil),     // 0: opsync.v1.ClientFrame
-	(*Open)(nil),            // 1: opsync.v1.Open
-	(*Close)(nil),           // 2: opsync.v1.Close
-	(*Connect)(nil),         // 3: opsync.v1.Connect
-	(*SyncPoint)(nil),       // 4: opsync.v1.SyncPoint
-	(*RegisterBiz)(nil),     // 5: opsync.v1.RegisterBiz
-	(*UnregisterBiz)(nil),   // 6: opsync.v1.UnregisterBiz
-	(*Ack)(nil),             // 7: opsync.v1.Ack
-	(*Ping)(nil),            // 8: opsync.v1.Ping
-	(*ServerFrame)(nil),     // 9: opsync.v1.ServerFrame
-	(*StateUpdate)(nil),     // 10: opsync.v1.StateUpdate
-	(*Connected)(nil),       // 11: opsync.v1.Connected
-	(*Deliver)(nil),         // 12: opsync.v1.Deliver
-	(*SyncMessage)(nil),     // 13: opsync.v1.SyncMessage
-	(*Pong)(nil),            // 14: opsync.v1.Pong
-	(*Error)(nil),           // 15: opsync.v1.Error
-	(*TypedMessage)(nil),    // 16: opsync.v1.TypedMessage
-	(*CardDynamicData)(nil), // 17: opsync.v1.CardDynamicData
+	(*ClientFrame)(nil),           // 0: opsync.v1.ClientFrame
+	(*Open)(nil),                  // 1: opsync.v1.Open
+	(*Close)(nil),                 // 2: opsync.v1.Close
+	(*Connect)(nil),               // 3: opsync.v1.Connect
+	(*SyncPoint)(nil),             // 4: opsync.v1.SyncPoint
+	(*RegisterBiz)(nil),           // 5: opsync.v1.RegisterBiz
+	(*UnregisterBiz)(nil),         // 6: opsync.v1.UnregisterBiz
+	(*Ack)(nil),                   // 7: opsync.v1.Ack
+	(*Ping)(nil),                  // 8: opsync.v1.Ping
+	(*ServerFrame)(nil),           // 9: opsync.v1.ServerFrame
+	(*StateUpdate)(nil),           // 10: opsync.v1.StateUpdate
+	(*Connected)(nil),             // 11: opsync.v1.Connected
+	(*Deliver)(nil),               // 12: opsync.v1.Deliver
+	(*SyncMessage)(nil),           // 13: opsync.v1.SyncMessage
+	(*Pong)(nil),                  // 14: opsync.v1.Pong
+	(*Error)(nil),                 // 15: opsync.v1.Error
+	(*DocumentOps)(nil),           // 16: opsync.v1.DocumentOps
+	(*DocumentSnapshotFrame)(nil), // 17: opsync.v1.DocumentSnapshotFrame
+	(*TypedMessage)(nil),          // 18: opsync.v1.TypedMessage
+	(*CardDynamicData)(nil),       // 19: opsync.v1.CardDynamicData
+	(*DocumentAnswer)(nil),        // 20: opsync.v1.DocumentAnswer
 }
 var file_opsync_v1_wire_proto_depIdxs = []int32{
 	3,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
@@ -1313,21 +1370,24 @@ var file_opsync_v1_wire_proto_depIdxs = []int32{
 	8,  // 4: opsync.v1.ClientFrame.ping:type_name -> opsync.v1.Ping
 	1,  // 5: opsync.v1.ClientFrame.open:type_name -> opsync.v1.Open
 	2,  // 6: opsync.v1.ClientFrame.close:type_name -> opsync.v1.Close
-	4,  // 7: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
-	4,  // 8: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
-	11, // 9: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
-	12, // 10: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
-	14, // 11: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
-	15, // 12: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
-	10, // 13: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
-	16, // 14: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
-	17, // 15: opsync.v1.ServerFrame.dynamic:type_name -> opsync.v1.CardDynamicData
-	13, // 16: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	16, // 7: opsync.v1.ClientFrame.document_ops:type_name -> opsync.v1.DocumentOps
+	17, // 8: opsync.v1.ClientFrame.document_snapshot:type_name -> opsync.v1.DocumentSnapshotFrame
+	4,  // 9: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
+	4,  // 10: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
+	11, // 11: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
+	12, // 12: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
+	14, // 13: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
+	15, // 14: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
+	10, // 15: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
+	18, // 16: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
+	19, // 17: opsync.v1.ServerFrame.dynamic:type_name -> opsync.v1.CardDynamicData
+	20, // 18: opsync.v1.ServerFrame.document_answer:type_name -> opsync.v1.DocumentAnswer
+	13, // 19: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_wire_proto_init() }
@@ -1337,6 +1397,7 @@ func file_opsync_v1_wire_proto_init() {
 	}
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_card_proto_init()
+	file_opsync_v1_document_proto_init()
 	file_opsync_v1_wire_proto_msgTypes[0].OneofWrappers = []any{
 		(*ClientFrame_Connect)(nil),
 		(*ClientFrame_RegisterBiz)(nil),
@@ -1345,6 +1406,8 @@ func file_opsync_v1_wire_proto_init() {
 		(*ClientFrame_Ping)(nil),
 		(*ClientFrame_Open)(nil),
 		(*ClientFrame_Close)(nil),
+		(*ClientFrame_DocumentOps)(nil),
+		(*ClientFrame_DocumentSnapshot)(nil),
 	}
 	file_opsync_v1_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*ServerFrame_Connected)(nil),
@@ -1354,6 +1417,7 @@ func file_opsync_v1_wire_proto_init() {
 		(*ServerFrame_State)(nil),
 		(*ServerFrame_TypedMessage)(nil),
 		(*ServerFrame_Dynamic)(nil),
+		(*ServerFrame_DocumentAnswer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1,0 +1,97 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/internal/document"
+	"github.com/opsync/opsync/internal/metrics"
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// A document's editors: the client actors that opened it (StateSubscribe,
+// as a block's viewers). A joiner gets the latest snapshot and every
+// operation after it, then each accepted batch; all through the hub shard
+// of the document's identity on the editor's node, so in version order.
+// When the last editor leaves, the session's time to live starts.
+
+func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe) {
+	pid := actor.NewPID(m.ClientAddress, m.ClientId)
+	k := viewerKey(pid)
+	e := a.editors[k]
+	if e == nil {
+		e = &blockViewer{pid: pid}
+		a.editors[k] = e
+		ctx.Watch(pid)
+		metrics.DocEditors.Inc()
+	}
+	e.user = m.UserId
+	if a.stopTimer != nil {
+		a.stopTimer()
+		a.stopTimer = nil
+	}
+	a.leftAt = time.Time{}
+	respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
+	if v := a.j.state.Version(); v > m.HaveVersion {
+		a.publish(ctx, v, a.j.state.Joiner(), map[string]*blockViewer{k: e})
+	}
+}
+
+func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
+	k := viewerKey(pid)
+	if _, ok := a.editors[k]; !ok {
+		return
+	}
+	delete(a.editors, k)
+	ctx.Unwatch(pid)
+	metrics.DocEditors.Dec()
+	if len(a.editors) > 0 {
+		return
+	}
+	a.leftAt = a.j.deps.now()
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.stopTimer = a.j.deps.Clock.AfterFunc(a.j.deps.DocumentSessionTTL, func() { root.Send(self, &sessionExpiry{}) })
+}
+
+// sweep removes the session's data when no editor is connected and the
+// time to live has passed since the last left (or, after a restart or a
+// passivation, since the session last changed).
+func (a *docSessionActor) sweep(ctx actor.Context) {
+	if len(a.editors) > 0 || a.j.state.Empty() || len(a.queued) > 0 {
+		return
+	}
+	since := time.UnixMilli(a.j.state.UpdatedAt())
+	if a.leftAt.After(since) {
+		since = a.leftAt
+	}
+	if a.j.deps.now().Sub(since) < a.j.deps.DocumentSessionTTL {
+		return
+	}
+	a.j.log.Info("document session expired: its operations and snapshots are removed", slog.Uint64("version", a.j.state.Version()))
+	a.j.removeJournal(false)
+	a.j.state = a.j.state.Cleared()
+	a.latest = 0
+}
+
+// publish sends a document update at version to editors.
+func (a *docSessionActor) publish(ctx actor.Context, version uint64, u *opsyncpb.DocumentUpdate, editors map[string]*blockViewer) {
+	if len(editors) == 0 {
+		return
+	}
+	data, err := proto.Marshal(u)
+	if err != nil {
+		a.j.log.Warn("document update not encodable")
+		return
+	}
+	up := &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Version: version, Data: data}
+	byNode := map[string][]string{}
+	for _, e := range editors {
+		byNode[e.pid.Address] = append(byNode[e.pid.Address], e.pid.Id)
+	}
+	for addr, ids := range byNode {
+		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up})
+	}
+}
