@@ -116,6 +116,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeBlockAdmin()
 	s.routeDebug()
 	s.routeCards()
+	s.routeConsole()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})
