@@ -89,10 +89,10 @@ export default async function configs(root, ctx) {
           h('td', {}, c.persistent ? 'yes' : 'no'), h('td', {}, c.repushMode, c.threshold ? ` ${c.threshold}` : ''),
           h('td', {}, c.maxRetries), h('td', {}, `${c.retentionDays} d`), h('td', {}, time(c.updatedAt)),
           h('td', {},
-            h('button', { type: 'button', class: 'secondary', onclick: () => edit(c) }, 'Edit'), ' ',
-            c.online ? h('button', { type: 'button', class: 'danger', onclick: () => act(c, 'offline') }, 'Offline')
-              : h('button', { type: 'button', onclick: () => act(c, 'online') }, 'Online'), ' ',
-            h('button', { type: 'button', class: 'danger', onclick: () => act(c, 'delete') }, 'Delete')))), 'configs-table')
+            h('button', { type: 'button', class: 'secondary', 'data-act': 'edit', onclick: () => edit(c) }, 'Edit'), ' ',
+            c.online ? h('button', { type: 'button', class: 'danger', 'data-act': 'offline', onclick: () => act(c, 'offline') }, 'Offline')
+              : h('button', { type: 'button', 'data-act': 'online', onclick: () => act(c, 'online') }, 'Online'), ' ',
+            h('button', { type: 'button', class: 'danger', 'data-act': 'delete', onclick: () => act(c, 'delete') }, 'Delete')))), 'configs-table')
         : h('p', { class: 'muted' }, 'No bizType configs yet.'));
     } catch (e) { showError(listErr, e); }
   }
