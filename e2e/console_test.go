@@ -39,9 +39,24 @@ func TestConsoleFlow(t *testing.T) {
 	if len(apiKey) < 40 {
 		t.Fatalf("the API key shown is %q", apiKey)
 	}
-	// The key shown works on the push API: it is the instance's.
 	if n := eval[int](b, tab, `document.querySelectorAll('#keys button').length`); n != 2 {
 		t.Fatalf("%d copy buttons beside the keys, want 2", n)
+	}
+	// The key shown is the instance's: the push API takes it (and
+	// answers for the bizType, which does not exist yet), and refuses
+	// another.
+	pushWith := func(key string) string {
+		var ans pushAnswer
+		callWith(t, http.MethodPost, s.URL+"/webapi/sync/single?instanceId="+inst,
+			map[string]any{"bizType": "nosuch", "linkToken": user, "thirdMsgId": "k", "payload": "x"}, &ans,
+			http.Header{"X-Opsync-Api-Key": {key}, "Content-Type": {"application/json"}})
+		return ans.Msg
+	}
+	if got := pushWith(apiKey); got != "BIZ_NOT_ONLINE" {
+		t.Fatalf("a push with the key the console showed: %s", got)
+	}
+	if got := pushWith(apiKey + "x"); got != "UNAUTHORIZED" {
+		t.Fatalf("a push with another key: %s", got)
 	}
 	b.shot(tab, "02-instances")
 	if got := eval[string](b, tab, `document.getElementById('instance-select').value`); got != inst {
