@@ -117,6 +117,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeDebug()
 	s.routeCards()
 	s.routeDocREST()
+	s.routeConsole()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "activations": member.Activations()})
 	})

@@ -1,0 +1,91 @@
+// Records and statistics of a user or device: connected clients, pushes
+// and arrivals over the last 30 days (a chart), retained entries.
+
+import { api, enc } from '../api.js';
+import { h, errorBox, showError, field, table, time } from '../ui.js';
+import { needInstance } from './need.js';
+
+const DAY = 86400000;
+const SVG = 'http://www.w3.org/2000/svg';
+
+function s(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+// chart draws pushes and arrivals per UTC day as paired bars.
+function chart(days) {
+  const W = 640, H = 200, pad = 28, bw = (W - pad - 8) / days.length;
+  const max = Math.max(1, ...days.map((d) => Math.max(d.pushes, d.arrivals)));
+  const svg = s('svg', { class: 'chart', id: 'records-chart', viewBox: `0 0 ${W} ${H + 34}`, role: 'img', 'aria-label': 'Pushes and arrivals per day, last 30 days' });
+  svg.append(s('title', {}, 'Pushes and arrivals per day (UTC), last 30 days'));
+  svg.append(s('line', { x1: pad, y1: H, x2: W - 4, y2: H, stroke: '#d5d9e2' }));
+  svg.append(s('text', { x: 2, y: 12, 'font-size': 10, fill: '#5b6475' }, String(max)));
+  svg.append(s('text', { x: 2, y: H, 'font-size': 10, fill: '#5b6475' }, '0'));
+  days.forEach((d, i) => {
+    const x = pad + i * bw;
+    const ph = (d.pushes / max) * (H - 10), ah = (d.arrivals / max) * (H - 10);
+    const bar = (dx, hgt, color, label) => {
+      const r = s('rect', { x: x + dx, y: H - hgt, width: Math.max(1, bw / 2 - 1), height: hgt, fill: color });
+      r.append(s('title', {}, `${d.day}: ${label}`));
+      return r;
+    };
+    svg.append(bar(0, ph, '#2456c7', `${d.pushes} pushes`), bar(bw / 2, ah, '#1b7a3a', `${d.arrivals} arrivals`));
+    if (i % 5 === 0 || i === days.length - 1) svg.append(s('text', { x, y: H + 14, 'font-size': 10, fill: '#5b6475' }, d.day.slice(5)));
+  });
+  svg.append(s('rect', { x: pad, y: H + 22, width: 10, height: 10, fill: '#2456c7' }), s('text', { x: pad + 14, y: H + 31, 'font-size': 11 }, 'pushes'),
+    s('rect', { x: pad + 70, y: H + 22, width: 10, height: 10, fill: '#1b7a3a' }), s('text', { x: pad + 84, y: H + 31, 'font-size': 11 }, 'arrivals'));
+  return svg;
+}
+
+export default async function records(root, ctx) {
+  if (needInstance(root, ctx, 'Records')) return;
+  const id = ctx.instance;
+  const err = errorBox('records-error');
+  const out = h('div', { id: 'records-out' });
+  const form = h('form', { id: 'records-form' },
+    h('div', { class: 'row' },
+      field('Of a', h('select', { name: 'kind' }, h('option', { value: 'users' }, 'user'), h('option', { value: 'devices' }, 'device'))),
+      field('User or device id', h('input', { name: 'who', required: true })),
+      field('Entries shown', h('input', { name: 'limit', type: 'number', min: 1, max: 1000, value: 100 })),
+      h('button', { type: 'submit' }, 'Show')), err);
+  root.append(h('h1', {}, `Records of ${id}`), form, out);
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(err);
+    const f = form.elements;
+    const path = `instances/${enc(id)}/${f.kind.value}/${enc(f.who.value.trim())}/records`;
+    // The API counts from the start of since's UTC day: the counts since
+    // each of the last 31 days' starts give each day's by difference.
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const starts = Array.from({ length: 31 }, (_, k) => today - (30 - k) * DAY);
+    let rec, cums;
+    try {
+      [rec, ...cums] = await Promise.all([
+        api('GET', `${path}?limit=${Number(f.limit.value) || 100}`),
+        ...starts.map((t) => api('GET', `${path}?since=${t}&limit=1`)),
+      ]);
+    } catch (e) { showError(err, e); out.replaceChildren(); return; }
+    const days = starts.map((t, k) => {
+      const next = cums[k + 1] || { pushes: 0, arrivals: 0 };
+      return { day: new Date(t).toISOString().slice(0, 10), pushes: cums[k].pushes - next.pushes, arrivals: cums[k].arrivals - next.arrivals };
+    });
+    const now = Date.now();
+    out.replaceChildren(
+      h('div', { class: 'stats' },
+        h('div', {}, 'Connected', h('b', { id: 'rec-connected' }, rec.connected ? 'yes' : 'no'), h('span', { class: 'muted' }, (rec.connectedDevices || []).join(', '))),
+        h('div', {}, 'Pushes (30 d)', h('b', { id: 'rec-pushes' }, rec.pushes), h('span', { class: 'muted' }, `${rec.globalPushes} global`)),
+        h('div', {}, 'Arrivals (30 d)', h('b', { id: 'rec-arrivals' }, rec.arrivals)),
+        h('div', {}, 'Dropped (ever)', h('b', { id: 'rec-dropped' }, rec.dropped))),
+      h('h2', {}, 'Last 30 days'), chart(days),
+      h('h2', {}, `Retained entries (${rec.entries.length})`),
+      rec.entries.length ? table(['oplog id', 'bizType', 'thirdMsgId', 'Pushed', 'Valid until', 'State'],
+        rec.entries.map((e) => h('tr', { 'data-msg': e.thirdMsgId }, h('td', {}, e.oplogId), h('td', {}, e.bizType), h('td', {}, e.thirdMsgId),
+          h('td', {}, time(e.pushTime)), h('td', {}, time(e.validTimeEnd)),
+          h('td', {}, e.validTimeEnd && e.validTimeEnd < now ? 'expired' : 'retained'))), 'records-table')
+        : h('p', { class: 'muted' }, 'No retained entries.'));
+  });
+}
