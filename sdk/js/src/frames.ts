@@ -73,7 +73,8 @@ export class AckBatcher {
 
   constructor(
     private readonly send: (frame: ClientFrameCase) => void,
-    private readonly schedule: (fn: () => void) => void = queueMicrotask,
+    // A wrapper: queueMicrotask called as a method throws "Illegal invocation" in browsers.
+    private readonly schedule: (fn: () => void) => void = (fn) => queueMicrotask(fn),
   ) {}
 
   ack(bizType: string, oplogId: bigint): void {

@@ -41,14 +41,23 @@ export class MemoryStore implements StateStore {
 /**
  * IndexedDBStore keeps the state in the browser's IndexedDB (database
  * `opsync-client`, one record per key; bigints are stored as they are).
+ *
+ * A page can unload between handling a message and the end of the
+ * IndexedDB transaction that saves it, and Chromium aborts a transaction
+ * still running when its page goes: after a reload the message came
+ * again. So where there is localStorage, each save is also written there
+ * first, synchronously (it is kept across reloads from the moment the
+ * call returns), and load takes the newer of the two records (rev).
  */
 export class IndexedDBStore implements StateStore {
   private db?: IDBDatabase;
   private opening?: Promise<IDBDatabase>;
+  private readonly revs = new Map<string, number>();
 
   constructor(
     private readonly dbName = "opsync-client",
     private readonly idb: IDBFactory = globalThis.indexedDB,
+    private readonly mirror: Storage | undefined = typeof localStorage !== "undefined" ? localStorage : undefined,
   ) {}
 
   private open(): Promise<IDBDatabase> {
@@ -64,24 +73,54 @@ export class IndexedDBStore implements StateStore {
     return this.opening;
   }
 
+  private mirrorKey(key: string): string {
+    return `${this.dbName}:${key}`;
+  }
+
+  private readMirror(key: string): (SavedState & { rev: number }) | undefined {
+    try {
+      const raw = this.mirror?.getItem(this.mirrorKey(key));
+      if (!raw) return undefined;
+      const m = JSON.parse(raw) as { rev: number; deviceId?: string; userId?: string; syncPoints: Record<string, string> };
+      const syncPoints: Record<string, bigint> = {};
+      for (const [b, p] of Object.entries(m.syncPoints)) syncPoints[b] = BigInt(p);
+      return { rev: m.rev, deviceId: m.deviceId, userId: m.userId, syncPoints };
+    } catch {
+      return undefined; // a damaged mirror: IndexedDB's record stands
+    }
+  }
+
   async load(key: string): Promise<SavedState | undefined> {
     const db = await this.open();
-    return new Promise((resolve, reject) => {
+    const rec = await new Promise<(SavedState & { rev?: number }) | undefined>((resolve, reject) => {
       const req = db.transaction("state", "readonly").objectStore("state").get(key);
-      req.onsuccess = () => resolve(req.result as SavedState | undefined);
+      req.onsuccess = () => resolve(req.result as (SavedState & { rev?: number }) | undefined);
       req.onerror = () => reject(req.error);
     });
+    const m = this.readMirror(key);
+    const best = m && (!rec || m.rev > (rec.rev ?? 0)) ? m : rec;
+    this.revs.set(key, Math.max(m?.rev ?? 0, rec?.rev ?? 0));
+    return best && copy(best);
   }
 
   save(key: string, state: SavedState): Promise<void> {
+    const rev = (this.revs.get(key) ?? 0) + 1;
+    this.revs.set(key, rev);
+    if (this.mirror) {
+      const syncPoints: Record<string, string> = {};
+      for (const [b, p] of Object.entries(state.syncPoints)) syncPoints[b] = p.toString();
+      try {
+        this.mirror.setItem(this.mirrorKey(key), JSON.stringify({ rev, deviceId: state.deviceId, userId: state.userId, syncPoints }));
+      } catch {
+        // quota or privacy mode: IndexedDB alone
+      }
+    }
     const write = (db: IDBDatabase) =>
       new Promise<void>((resolve, reject) => {
         const tx = db.transaction("state", "readwrite", { durability: "strict" } as IDBTransactionOptions);
-        tx.objectStore("state").put(copy(state), key);
+        tx.objectStore("state").put({ ...copy(state), rev }, key);
         tx.oncomplete = () => resolve();
         tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-        // Commit now rather than when the task ends: the request is on
-        // its way to the database before the page can unload.
         (tx as IDBTransaction & { commit?: () => void }).commit?.();
       });
     // Once open (load opens it), the write starts synchronously.
