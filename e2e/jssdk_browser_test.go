@@ -173,4 +173,3 @@ func pushAll(t *testing.T, base, inst, biz, user string, ids []string) error {
 	}
 	return nil
 }
-
