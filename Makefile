@@ -7,7 +7,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 # protoc itself comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
 
-.PHONY: build run test test-short proto bench chaos lint fuzz clean
+.PHONY: build run test test-short proto proto-js bench chaos lint fuzz clean
 
 build:
 	$(GO) build -o $(BIN)/opsync ./cmd/opsync
@@ -34,6 +34,17 @@ proto:
 	protoc -I proto --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
 		--go_out=. --go_opt=module=github.com/opsync/opsync \
 		proto/opsync/v1/*.proto
+	$(MAKE) --no-print-directory proto-js
+
+# The JS SDK's protobuf code (sdk/js/src/gen) from the client protocol's
+# files, with the protoc-gen-es pinned in sdk/js/package.json.
+proto-js:
+	@test -x sdk/js/node_modules/.bin/protoc-gen-es || { echo "sdk/js: run npm ci first" >&2; exit 1; }
+	rm -rf sdk/js/src/gen
+	mkdir -p sdk/js/src/gen
+	protoc -I proto --plugin=protoc-gen-es=sdk/js/node_modules/.bin/protoc-gen-es \
+		--es_out=sdk/js/src/gen --es_opt=target=ts,import_extension=js \
+		proto/opsync/v1/wire.proto proto/opsync/v1/block.proto proto/opsync/v1/card.proto
 
 # A short run of each fuzz target facing the network (part of `make test`);
 # `make fuzz FUZZTIME=10m` for a longer one.
