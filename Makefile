@@ -7,7 +7,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 # protoc itself comes from Debian's protobuf-compiler package (3.21.12).
 PROTOC_VERSION := 3.21.12
 
-.PHONY: build run test test-short proto proto-js bench chaos lint fuzz clean
+.PHONY: build run test test-js test-short proto proto-js bench chaos lint fuzz clean
 
 build:
 	$(GO) build -o $(BIN)/opsync ./cmd/opsync
@@ -22,7 +22,14 @@ FUZZTIME ?= 10s
 # cores they took each other's ports and CPU and failed at random.
 test:
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+# The JS SDK's own tests (type check, frames, sync points) under Node; its
+# browser test is e2e's TestJSSDKBrowser.
+test-js:
+	@command -v npm >/dev/null || { echo "test-js: npm not found (Node 20+ is needed)" >&2; exit 1; }
+	cd sdk/js && { test -d node_modules || npm ci --no-audit --no-fund --prefer-offline; } && npm test
 
 test-short:
 	$(GO) test -count=1 -short ./...
@@ -44,7 +51,7 @@ proto-js:
 	mkdir -p sdk/js/src/gen
 	protoc -I proto --plugin=protoc-gen-es=sdk/js/node_modules/.bin/protoc-gen-es \
 		--es_out=sdk/js/src/gen --es_opt=target=ts,import_extension=js \
-		proto/opsync/v1/wire.proto proto/opsync/v1/block.proto proto/opsync/v1/card.proto
+		proto/opsync/v1/wire.proto proto/opsync/v1/block.proto proto/opsync/v1/card.proto proto/opsync/v1/document.proto
 
 # A short run of each fuzz target facing the network (part of `make test`);
 # `make fuzz FUZZTIME=10m` for a longer one.

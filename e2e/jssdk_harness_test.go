@@ -52,7 +52,7 @@ type jsPage struct {
 }
 
 // browser is a running driver.
-type browser struct {
+type sdkBrowser struct {
 	t      *testing.T
 	stdin  io.Writer
 	events chan jsEvent
@@ -91,7 +91,7 @@ func needBrowser(t *testing.T) (nodeBin, chromium string) {
 // startBrowser installs sdk/js's packages if needed, bundles the SDK
 // into a temporary site beside the test page, serves it, and starts the
 // driver.
-func startBrowser(t *testing.T) *browser {
+func startBrowser(t *testing.T) *sdkBrowser {
 	t.Helper()
 	nodeBin, chromium := needBrowser(t)
 	dir, _ := filepath.Abs(filepath.Join("..", "sdk", "js"))
@@ -124,7 +124,7 @@ func startBrowser(t *testing.T) *browser {
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	b := &browser{t: t, stdin: stdin, events: make(chan jsEvent, 1<<16), stderr: &lockedBuffer{}, pages: map[string]*jsPage{}, site: web.URL}
+	b := &sdkBrowser{t: t, stdin: stdin, events: make(chan jsEvent, 1<<16), stderr: &lockedBuffer{}, pages: map[string]*jsPage{}, site: web.URL}
 	cmd.Stderr = b.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func startBrowser(t *testing.T) *browser {
 }
 
 // command sends a command to the driver and waits for its end.
-func (b *browser) command(page, cmd string, extra map[string]string) string {
+func (b *sdkBrowser) command(page, cmd string, extra map[string]string) string {
 	b.t.Helper()
 	c := map[string]string{"cmd": cmd, "page": page}
 	for k, v := range extra {
@@ -190,13 +190,13 @@ func (b *browser) command(page, cmd string, extra map[string]string) string {
 }
 
 // eval evaluates a JS expression in a page and answers it as a string.
-func (b *browser) eval(page, js string) string {
+func (b *sdkBrowser) eval(page, js string) string {
 	b.t.Helper()
 	return b.command(page, "eval", map[string]string{"js": js})
 }
 
 // open loads the test page as page with the query q.
-func (b *browser) open(name string, q url.Values) *jsPage {
+func (b *sdkBrowser) open(name string, q url.Values) *jsPage {
 	b.t.Helper()
 	p := &jsPage{life: 1}
 	b.pages[name] = p
@@ -205,7 +205,7 @@ func (b *browser) open(name string, q url.Values) *jsPage {
 }
 
 // reload reloads a page: its client starts over from what IndexedDB kept.
-func (b *browser) reload(name string) {
+func (b *sdkBrowser) reload(name string) {
 	b.t.Helper()
 	b.pages[name].life++
 	b.command(name, "reload", nil)
@@ -213,7 +213,7 @@ func (b *browser) reload(name string) {
 
 // until takes the driver's events into the pages until cond holds; also
 // (optional) sees every event.
-func (b *browser) until(what string, timeout time.Duration, cond func() bool, also ...func(jsEvent)) {
+func (b *sdkBrowser) until(what string, timeout time.Duration, cond func() bool, also ...func(jsEvent)) {
 	b.t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -233,7 +233,7 @@ func (b *browser) until(what string, timeout time.Duration, cond func() bool, al
 	}
 }
 
-func (b *browser) take(e jsEvent) {
+func (b *sdkBrowser) take(e jsEvent) {
 	if e.Ev == "done" {
 		if b.lastDone == nil {
 			b.lastDone = map[string]*string{}
@@ -306,7 +306,7 @@ func joinShort(ss []string) string {
 }
 
 // summary describes the pages for a failure.
-func (b *browser) summary() string {
+func (b *sdkBrowser) summary() string {
 	var sb strings.Builder
 	for name, p := range b.pages {
 		fmt.Fprintf(&sb, "%s: life %d, %d messages (last %s), connected %d, disconnected %d, errors %+v, blocks %v\n",

@@ -8,13 +8,15 @@ import type { TypedMessage } from "./block_pb.js";
 import { file_opsync_v1_block } from "./block_pb.js";
 import type { CardDynamicData } from "./card_pb.js";
 import { file_opsync_v1_card } from "./card_pb.js";
+import type { DocumentAnswer, DocumentOps, DocumentSnapshotFrame } from "./document_pb.js";
+import { file_opsync_v1_document } from "./document_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file opsync/v1/wire.proto.
  */
 export const file_opsync_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRvcHN5bmMvdjEvd2lyZS5wcm90bxIJb3BzeW5jLnYxIqUCCgtDbGllbnRGcmFtZRIlCgdjb25uZWN0GAEgASgLMhIub3BzeW5jLnYxLkNvbm5lY3RIABIuCgxyZWdpc3Rlcl9iaXoYAiABKAsyFi5vcHN5bmMudjEuUmVnaXN0ZXJCaXpIABIyCg51bnJlZ2lzdGVyX2JpehgDIAEoCzIYLm9wc3luYy52MS5VbnJlZ2lzdGVyQml6SAASHQoDYWNrGAQgASgLMg4ub3BzeW5jLnYxLkFja0gAEh8KBHBpbmcYBSABKAsyDy5vcHN5bmMudjEuUGluZ0gAEh8KBG9wZW4YBiABKAsyDy5vcHN5bmMudjEuT3BlbkgAEiEKBWNsb3NlGAcgASgLMhAub3BzeW5jLnYxLkNsb3NlSABCBwoFZnJhbWUiIAoET3BlbhIMCgRraW5kGAEgASgJEgoKAmlkGAIgASgJIiEKBUNsb3NlEgwKBGtpbmQYASABKAkSCgoCaWQYAiABKAkitAEKB0Nvbm5lY3QSEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIPCgdvc190eXBlGAUgASgJEhMKC2FwcF92ZXJzaW9uGAYgASgJEicKCWJpel90eXBlcxgHIAMoCzIULm9wc3luYy52MS5TeW5jUG9pbnQSDQoFdG9rZW4YCSABKAkiLwoJU3luY1BvaW50EhAKCGJpel90eXBlGAEgASgJEhAKCG9wbG9nX2lkGAIgASgEIjMKC1JlZ2lzdGVyQml6EhAKCGJpel90eXBlGAEgASgJEhIKCnN5bmNfcG9pbnQYAiABKAQiIQoNVW5yZWdpc3RlckJpehIQCghiaXpfdHlwZRgBIAEoCSItCgNBY2sSJgoIcmVjZWl2ZWQYASADKAsyFC5vcHN5bmMudjEuU3luY1BvaW50IhUKBFBpbmcSDQoFbm9uY2UYASABKAQitgIKC1NlcnZlckZyYW1lEikKCWNvbm5lY3RlZBgBIAEoCzIULm9wc3luYy52MS5Db25uZWN0ZWRIABIlCgdkZWxpdmVyGAIgASgLMhIub3BzeW5jLnYxLkRlbGl2ZXJIABIfCgRwb25nGAMgASgLMg8ub3BzeW5jLnYxLlBvbmdIABIhCgVlcnJvchgEIAEoCzIQLm9wc3luYy52MS5FcnJvckgAEicKBXN0YXRlGAUgASgLMhYub3BzeW5jLnYxLlN0YXRlVXBkYXRlSAASMAoNdHlwZWRfbWVzc2FnZRgGIAEoCzIXLm9wc3luYy52MS5UeXBlZE1lc3NhZ2VIABItCgdkeW5hbWljGAcgASgLMhoub3BzeW5jLnYxLkNhcmREeW5hbWljRGF0YUgAQgcKBWZyYW1lIlcKC1N0YXRlVXBkYXRlEgwKBGtpbmQYASABKAkSCgoCaWQYAiABKAkSDwoHdmVyc2lvbhgDIAEoBBIMCgRkYXRhGAQgASgMEg8KB2RlbGV0ZWQYBSABKAgiYAoJQ29ubmVjdGVkEhEKCWRldmljZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhMKC3NlcnZlcl90aW1lGAMgASgDEhoKEndpdGhoZWxkX2Jpel90eXBlcxgEIAMoCSIzCgdEZWxpdmVyEigKCG1lc3NhZ2VzGAEgAygLMhYub3BzeW5jLnYxLlN5bmNNZXNzYWdlIpYBCgtTeW5jTWVzc2FnZRIQCghiaXpfdHlwZRgBIAEoCRIQCghvcGxvZ19pZBgCIAEoBBIUCgx0aGlyZF9tc2dfaWQYAyABKAkSDwoHcGF5bG9hZBgEIAEoCRIWCg5iaW5hcnlfcGF5bG9hZBgFIAEoDBIRCglpc19iaW5hcnkYBiABKAgSEQoJcHVzaF90aW1lGAcgASgDIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiJQoFRXJyb3ISDAoEY29kZRgBIAEoDRIOCgZyZWFzb24YAiABKAlCKVonZ2l0aHViLmNvbS9vcHN5bmMvb3BzeW5jL3Byb3RvL29wc3luY3BiYgZwcm90bzM", [file_opsync_v1_block, file_opsync_v1_card]);
+  fileDesc("ChRvcHN5bmMvdjEvd2lyZS5wcm90bxIJb3BzeW5jLnYxIpQDCgtDbGllbnRGcmFtZRIlCgdjb25uZWN0GAEgASgLMhIub3BzeW5jLnYxLkNvbm5lY3RIABIuCgxyZWdpc3Rlcl9iaXoYAiABKAsyFi5vcHN5bmMudjEuUmVnaXN0ZXJCaXpIABIyCg51bnJlZ2lzdGVyX2JpehgDIAEoCzIYLm9wc3luYy52MS5VbnJlZ2lzdGVyQml6SAASHQoDYWNrGAQgASgLMg4ub3BzeW5jLnYxLkFja0gAEh8KBHBpbmcYBSABKAsyDy5vcHN5bmMudjEuUGluZ0gAEh8KBG9wZW4YBiABKAsyDy5vcHN5bmMudjEuT3BlbkgAEiEKBWNsb3NlGAcgASgLMhAub3BzeW5jLnYxLkNsb3NlSAASLgoMZG9jdW1lbnRfb3BzGAggASgLMhYub3BzeW5jLnYxLkRvY3VtZW50T3BzSAASPQoRZG9jdW1lbnRfc25hcHNob3QYCSABKAsyIC5vcHN5bmMudjEuRG9jdW1lbnRTbmFwc2hvdEZyYW1lSABCBwoFZnJhbWUiIAoET3BlbhIMCgRraW5kGAEgASgJEgoKAmlkGAIgASgJIiEKBUNsb3NlEgwKBGtpbmQYASABKAkSCgoCaWQYAiABKAkitAEKB0Nvbm5lY3QSEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIPCgdvc190eXBlGAUgASgJEhMKC2FwcF92ZXJzaW9uGAYgASgJEicKCWJpel90eXBlcxgHIAMoCzIULm9wc3luYy52MS5TeW5jUG9pbnQSDQoFdG9rZW4YCSABKAkiLwoJU3luY1BvaW50EhAKCGJpel90eXBlGAEgASgJEhAKCG9wbG9nX2lkGAIgASgEIjMKC1JlZ2lzdGVyQml6EhAKCGJpel90eXBlGAEgASgJEhIKCnN5bmNfcG9pbnQYAiABKAQiIQoNVW5yZWdpc3RlckJpehIQCghiaXpfdHlwZRgBIAEoCSItCgNBY2sSJgoIcmVjZWl2ZWQYASADKAsyFC5vcHN5bmMudjEuU3luY1BvaW50IhUKBFBpbmcSDQoFbm9uY2UYASABKAQi7AIKC1NlcnZlckZyYW1lEikKCWNvbm5lY3RlZBgBIAEoCzIULm9wc3luYy52MS5Db25uZWN0ZWRIABIlCgdkZWxpdmVyGAIgASgLMhIub3BzeW5jLnYxLkRlbGl2ZXJIABIfCgRwb25nGAMgASgLMg8ub3BzeW5jLnYxLlBvbmdIABIhCgVlcnJvchgEIAEoCzIQLm9wc3luYy52MS5FcnJvckgAEicKBXN0YXRlGAUgASgLMhYub3BzeW5jLnYxLlN0YXRlVXBkYXRlSAASMAoNdHlwZWRfbWVzc2FnZRgGIAEoCzIXLm9wc3luYy52MS5UeXBlZE1lc3NhZ2VIABItCgdkeW5hbWljGAcgASgLMhoub3BzeW5jLnYxLkNhcmREeW5hbWljRGF0YUgAEjQKD2RvY3VtZW50X2Fuc3dlchgIIAEoCzIZLm9wc3luYy52MS5Eb2N1bWVudEFuc3dlckgAQgcKBWZyYW1lIlcKC1N0YXRlVXBkYXRlEgwKBGtpbmQYASABKAkSCgoCaWQYAiABKAkSDwoHdmVyc2lvbhgDIAEoBBIMCgRkYXRhGAQgASgMEg8KB2RlbGV0ZWQYBSABKAgiYAoJQ29ubmVjdGVkEhEKCWRldmljZV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhMKC3NlcnZlcl90aW1lGAMgASgDEhoKEndpdGhoZWxkX2Jpel90eXBlcxgEIAMoCSIzCgdEZWxpdmVyEigKCG1lc3NhZ2VzGAEgAygLMhYub3BzeW5jLnYxLlN5bmNNZXNzYWdlIpYBCgtTeW5jTWVzc2FnZRIQCghiaXpfdHlwZRgBIAEoCRIQCghvcGxvZ19pZBgCIAEoBBIUCgx0aGlyZF9tc2dfaWQYAyABKAkSDwoHcGF5bG9hZBgEIAEoCRIWCg5iaW5hcnlfcGF5bG9hZBgFIAEoDBIRCglpc19iaW5hcnkYBiABKAgSEQoJcHVzaF90aW1lGAcgASgDIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiJQoFRXJyb3ISDAoEY29kZRgBIAEoDRIOCgZyZWFzb24YAiABKAlCKVonZ2l0aHViLmNvbS9vcHN5bmMvb3BzeW5jL3Byb3RvL29wc3luY3BiYgZwcm90bzM", [file_opsync_v1_block, file_opsync_v1_card, file_opsync_v1_document]);
 
 /**
  * @generated from message opsync.v1.ClientFrame
@@ -65,6 +67,21 @@ export type ClientFrame = Message<"opsync.v1.ClientFrame"> & {
      */
     value: Close;
     case: "close";
+  } | {
+    /**
+     * A collaborative document (Open kind "document"): operations and
+     * snapshots of an editor.
+     *
+     * @generated from field: opsync.v1.DocumentOps document_ops = 8;
+     */
+    value: DocumentOps;
+    case: "documentOps";
+  } | {
+    /**
+     * @generated from field: opsync.v1.DocumentSnapshotFrame document_snapshot = 9;
+     */
+    value: DocumentSnapshotFrame;
+    case: "documentSnapshot";
   } | { case: undefined; value?: undefined };
 };
 
@@ -337,6 +354,14 @@ export type ServerFrame = Message<"opsync.v1.ServerFrame"> & {
      */
     value: CardDynamicData;
     case: "dynamic";
+  } | {
+    /**
+     * The answer to a DocumentOps or DocumentSnapshot frame.
+     *
+     * @generated from field: opsync.v1.DocumentAnswer document_answer = 8;
+     */
+    value: DocumentAnswer;
+    case: "documentAnswer";
   } | { case: undefined; value?: undefined };
 };
 
