@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opsync/opsync/internal/docrest"
@@ -64,6 +65,11 @@ func runDocREST(args []string, stdout, stderr io.Writer) int {
 	verb, rest, code := splitVerb(fs, rest, stdout)
 	if code >= 0 {
 		return code
+	}
+	if strings.HasPrefix(verb, "-") { // flags before the verb
+		fmt.Fprintf(stderr, "doc %s: a verb comes before the flags\n", resource)
+		fs.Usage()
+		return 2
 	}
 	if !docRESTVerbs[resource][verb] {
 		return usageError(stderr, fs, "%s takes no verb %q", resource, verb)
