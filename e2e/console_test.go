@@ -289,7 +289,7 @@ func TestConsoleStaticOnly(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body), resp.Header
 	}
-	for _, p := range []string{"/console/", "/console/app.js", "/console/pb.js", "/console/pages/live.js", "/console/style.css"} {
+	for _, p := range []string{"/console/", "/console/app.js", "/console/pb.js", "/console/pages/live.js", "/console/pages/cards.js", "/console/pages/documents.js", "/console/style.css"} {
 		st, body, hdr := get(p)
 		if st != 200 || strings.Contains(body, "ws_private") {
 			t.Fatalf("GET %s without a token: %d %.80q", p, st, body)
@@ -301,7 +301,8 @@ func TestConsoleStaticOnly(t *testing.T) {
 	if _, _, hdr := get("/console/app.js"); !strings.HasPrefix(hdr.Get("Content-Type"), "text/javascript") {
 		t.Fatalf("app.js is served as %q: browsers refuse modules that are not JavaScript", hdr.Get("Content-Type"))
 	}
-	for _, p := range []string{"/api/v1/instances", "/api/v1/cluster", "/api/v1/instances/ws_private/operations", "/console/../api/v1/instances",
+	for _, p := range []string{"/api/v1/instances", "/api/v1/cluster", "/api/v1/instances/ws_private/operations",
+		"/api/v1/instances/ws_private/users/u/records?days=31", "/api/v1/instances/ws_private/cards/c", "/api/v1/instances/ws_private/doc/webhooks", "/console/../api/v1/instances",
 		"/console/%2e%2e/api/v1/instances", "/console/nosuchfile"} {
 		st, body, _ := get(p)
 		if st == 200 || strings.Contains(body, "ws_private") {
