@@ -77,6 +77,9 @@ export default async function records(root, ctx) {
         rec.entries.map((e) => h('tr', { 'data-msg': e.thirdMsgId }, h('td', {}, e.oplogId), h('td', {}, e.bizType), h('td', {}, e.thirdMsgId),
           h('td', {}, time(e.pushTime)), h('td', {}, time(e.validTimeEnd)),
           h('td', {}, e.validTimeEnd && e.validTimeEnd < now ? 'expired' : 'retained'))), 'records-table')
-        : h('p', { class: 'muted' }, 'No retained entries.'));
+        : h('p', { class: 'muted' }, 'No retained entries.'),
+      // The admin API answers no per-entry delivery state (delivered,
+      // acknowledged, retried): the stream's answer carries none yet.
+      h('p', { class: 'muted', id: 'records-state-note' }, 'State is what the admin API tells of an entry: retained, or expired (deleted at the next sweep). Dropped entries (after their last retry) are gone and only counted above; whether a retained entry was delivered, acknowledged or retried is not in the API yet.'));
   });
 }
