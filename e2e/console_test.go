@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -136,7 +137,7 @@ func TestConsoleFlow(t *testing.T) {
 	if pts := b.text(live, "#live-points"); !strings.Contains(pts, biz+"=") || strings.Contains(pts, biz+"=0") {
 		t.Fatalf("the Live view's sync points after a delivery: %q", pts)
 	}
-	b.shot(live, "05-live")
+	b.shot(live, "console-live") // README
 
 	// The user's records: the entry, one push, and its arrival once the
 	// Live view's ack is counted.
@@ -162,14 +163,25 @@ func TestConsoleFlow(t *testing.T) {
 	if row := b.text(tab, "#records-table tr[data-msg=m1]"); !strings.Contains(row, biz) {
 		t.Fatalf("the records' entry: %q", row)
 	}
-	// The chart: 31 days of two bars, today's push bar not empty.
-	if n := eval[int](b, tab, `document.querySelectorAll('#records-chart rect[fill="#2456c7"]').length`); n != 32 {
-		t.Fatalf("%d push bars (with the legend's), want 31 + 1", n)
+	// The chart: the API's 31 days of two bars, today's push and arrival
+	// bars each counting 1 (and drawn), every other day's 0.
+	if n := eval[int](b, tab, `document.querySelectorAll('#records-chart rect[data-kind=pushes]').length`); n != 31 {
+		t.Fatalf("%d push bars, want 31", n)
 	}
-	if h := eval[float64](b, tab, `[...document.querySelectorAll('#records-chart rect[fill="#2456c7"]')][30].getAttribute('height') * 1`); h <= 0 {
-		t.Fatalf("today's push bar has height %v", h)
+	today := time.Now().UTC().Format(time.DateOnly)
+	for _, kind := range []string{"pushes", "arrivals"} {
+		bar := fmt.Sprintf(`document.querySelector('#records-chart rect[data-kind=%s][data-day="%s"]')`, kind, today)
+		if c := eval[string](b, tab, bar+`.getAttribute('data-count')`); c != "1" {
+			t.Fatalf("today's %s bar counts %q, want 1", kind, c)
+		}
+		if h := eval[float64](b, tab, bar+`.getAttribute('height') * 1`); h <= 0 {
+			t.Fatalf("today's %s bar has height %v", kind, h)
+		}
+		if other := eval[int](b, tab, fmt.Sprintf(`[...document.querySelectorAll('#records-chart rect[data-kind=%s]')].filter(r => r.dataset.day !== "%s" && r.dataset.count !== "0").length`, kind, today)); other != 0 {
+			t.Fatalf("%d other days count %s", other, kind)
+		}
 	}
-	b.shot(tab, "06-records")
+	b.shot(tab, "console-records") // README
 
 	// Offline, with confirmation; then the push is refused.
 	b.goTo(tab, "configs")
@@ -277,7 +289,7 @@ func TestConsoleStaticOnly(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body), resp.Header
 	}
-	for _, p := range []string{"/console/", "/console/app.js", "/console/pb.js", "/console/pages/live.js", "/console/style.css"} {
+	for _, p := range []string{"/console/", "/console/app.js", "/console/pb.js", "/console/pages/live.js", "/console/pages/cards.js", "/console/pages/documents.js", "/console/style.css"} {
 		st, body, hdr := get(p)
 		if st != 200 || strings.Contains(body, "ws_private") {
 			t.Fatalf("GET %s without a token: %d %.80q", p, st, body)
@@ -289,7 +301,8 @@ func TestConsoleStaticOnly(t *testing.T) {
 	if _, _, hdr := get("/console/app.js"); !strings.HasPrefix(hdr.Get("Content-Type"), "text/javascript") {
 		t.Fatalf("app.js is served as %q: browsers refuse modules that are not JavaScript", hdr.Get("Content-Type"))
 	}
-	for _, p := range []string{"/api/v1/instances", "/api/v1/cluster", "/api/v1/instances/ws_private/operations", "/console/../api/v1/instances",
+	for _, p := range []string{"/api/v1/instances", "/api/v1/cluster", "/api/v1/instances/ws_private/operations",
+		"/api/v1/instances/ws_private/users/u/records?days=31", "/api/v1/instances/ws_private/cards/c", "/api/v1/instances/ws_private/doc/webhooks", "/console/../api/v1/instances",
 		"/console/%2e%2e/api/v1/instances", "/console/nosuchfile"} {
 		st, body, _ := get(p)
 		if st == 200 || strings.Contains(body, "ws_private") {

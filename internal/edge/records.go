@@ -27,7 +27,8 @@ type entryJSON struct {
 // last 30 days, ?since=ms; counted per UTC day, whatever was removed
 // since), and the newest retained entries (?limit=, at most 1000). A
 // global push counts as a push to every user (every device, for a global
-// bizType of device target).
+// bizType of device target). With ?days=N (1-31) it adds the series of
+// the last N UTC days, today last (records_days.go).
 func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -61,6 +62,11 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	days, ok := parseDays(r.URL.Query().Get("days"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "INVALID", "days must be 1-31")
+		return
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	list, err := s.member.BizTypes(ctx, instance)
@@ -86,6 +92,13 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return
 	}
+	var series []dayJSON
+	if days > 0 {
+		if series, err = s.daySeries(ctx, instance, list.Configs, target, id, time.Now(), days); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+			return
+		}
+	}
 	entries := make([]entryJSON, 0, len(st.Entries))
 	for _, e := range st.Entries {
 		entries = append(entries, entryJSON{OplogID: e.OplogId, BizType: e.BizType, ThirdMsgID: e.ThirdMsgId, PushTime: e.PushTime, ValidTimeEnd: e.ValidTimeEnd})
@@ -94,10 +107,14 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	if devices == nil {
 		devices = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	ans := map[string]any{
 		"connected": st.Connected, "connectedDevices": devices, "since": since,
 		"pushes": st.Pushes + global, "globalPushes": global, "arrivals": st.Arrivals, "dropped": st.Dropped, "entries": entries,
-	})
+	}
+	if series != nil {
+		ans["days"] = series
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // globalPushes counts the pushes since since of the instance's global

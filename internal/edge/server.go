@@ -114,6 +114,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeCluster()
 	s.routeBlocks()
 	s.routeBlockAdmin()
+	s.routeCardAdmin()
 	s.routeDebug()
 	s.routeCards()
 	s.routeDocREST()

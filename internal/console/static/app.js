@@ -11,8 +11,10 @@ import records from './pages/records.js';
 import operations from './pages/operations.js';
 import nodes from './pages/nodes.js';
 import blocks from './pages/blocks.js';
+import cards from './pages/cards.js';
+import documents from './pages/documents.js';
 
-const pages = { instances, configs, send, live, records, operations, nodes, blocks };
+const pages = { instances, configs, send, live, records, operations, nodes, blocks, cards, documents };
 const INSTANCE = 'opsync.instance';
 
 // ctx is what pages share: the current instance and a way to refresh the

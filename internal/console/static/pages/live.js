@@ -1,8 +1,12 @@
 // Live view: connect to the node's client WebSocket as a client of the
 // current instance (a user, a device, bizTypes) and show deliveries as
 // they arrive. It acknowledges what it shows, as a client does, and keeps
-// its sync points in the tab's session storage; "Reset sync points"
-// starts from 0 again, so every retained entry is delivered anew.
+// its sync points in the tab's session storage. "Reset sync points" sets
+// them to the point typed (0: the start) and connects again: the node
+// delivers from the sync points a client sends, so every retained entry
+// above the point comes again, except single-device entries, which the
+// node keeps acknowledged for the user once any device acknowledged them
+// (they go to one device, once).
 
 import { api, enc } from '../api.js';
 import { h, errorBox, showError, field, time } from '../ui.js';
@@ -32,7 +36,10 @@ export default async function live(root, ctx) {
     h('div', { class: 'row' },
       h('button', { type: 'submit', id: 'live-connect' }, 'Connect'),
       h('button', { type: 'button', class: 'secondary', id: 'live-disconnect' }, 'Disconnect'),
+      field('Reset to sync point', h('input', { name: 'resetTo', type: 'number', min: 0, step: 1, value: 0,
+        title: 'The oplog id to receive again after (0: every retained entry)' })),
       h('button', { type: 'button', class: 'danger', id: 'live-reset' }, 'Reset sync points')),
+    h('p', { class: 'muted' }, 'A reset receives again every retained entry above the point, except those of single-device bizTypes that a device of the user acknowledged.'),
     err);
   root.append(h('h1', {}, `Live view of ${id}`), form, status, points,
     h('div', { class: 'table-wrap' }, h('table', { id: 'live-table' },
@@ -68,6 +75,7 @@ export default async function live(root, ctx) {
     ws = new WebSocket(url, SUBPROTOCOL);
     ws.binaryType = 'arraybuffer';
     status.textContent = 'Connecting…';
+    status.dataset.state = 'connecting';
     ws.onopen = () => {
       ws.send(encodeConnect({ instanceId: id, userId: f.user.value.trim(), deviceId: f.device.value.trim(), sessionId: f.session.value.trim(), token: f.token.value.trim(), syncPoints: sync }));
     };
@@ -106,9 +114,12 @@ export default async function live(root, ctx) {
   document.getElementById('live-disconnect').addEventListener('click', () => { close(); status.textContent = 'Not connected.'; status.dataset.state = 'closed'; });
   document.getElementById('live-reset').addEventListener('click', () => {
     const f = form.elements;
-    sessionStorage.removeItem(pointsKey(id, f.user.value.trim(), f.device.value.trim()));
+    const point = Number(f.resetTo.value);
+    if (!Number.isSafeInteger(point) || point < 0) { showError(err, 'The sync point is an oplog id: a whole number, 0 or more.'); return; }
+    const bizTypes = [...form.querySelectorAll('input[name=biz]:checked')].map((x) => x.value);
+    sessionStorage.setItem(pointsKey(id, f.user.value.trim(), f.device.value.trim()), JSON.stringify(Object.fromEntries(bizTypes.map((b) => [b, point]))));
     rows.replaceChildren();
-    if (ws) connect(); else { sync = {}; showPoints(); }
+    if (ws) connect(); else { sync = Object.fromEntries(bizTypes.map((b) => [b, point])); showPoints(); }
   });
   return close;
 }

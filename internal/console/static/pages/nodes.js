@@ -16,12 +16,12 @@ export default async function nodes(root) {
       const kv = [['This node', st.node], ['Journal', st.journal], ['Raft state', st.state || '—'], ['Leader', st.leader || '—'],
         ['Commit index', st.commitIndex ?? '—'], ['Applied index', st.appliedIndex ?? '—'], ['Last index', st.lastIndex ?? '—'], ['Replica index', st.replicaIndex ?? '—']];
       out.replaceChildren(
-        table(['', ''], kv.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))), 'nodes-status'),
+        table(['', ''], kv.map(([k, v]) => h('tr', { 'data-field': k }, h('th', { scope: 'row' }, k), h('td', {}, v))), 'nodes-status'),
         h('h2', {}, 'Members'),
-        table(['Member'], (st.members || []).map((m) => h('tr', {}, h('td', {}, m, m === st.node ? ' (this node)' : ''))), 'nodes-members'),
+        table(['Member'], (st.members || []).map((m) => h('tr', { 'data-member': m }, h('td', {}, m, m === st.node ? ' (this node)' : ''))), 'nodes-members'),
         h('h2', {}, 'Voters'),
-        st.servers && st.servers.length ? table(['Id', 'Raft address', 'Suffrage', ''], st.servers.map((v) => h('tr', {}, h('td', {}, v.id), h('td', {}, v.raftAddress),
-          h('td', {}, v.suffrage), h('td', {}, v.id === st.leader || v.raftAddress === st.leader ? 'leader' : ''))), 'nodes-voters')
+        st.servers && st.servers.length ? table(['Id', 'Raft address', 'Suffrage', ''], st.servers.map((v) => h('tr', { 'data-voter': v.id }, h('td', {}, v.id), h('td', {}, v.raftAddress),
+          h('td', {}, v.suffrage), h('td', {}, v.id === st.leader || v.raftAddress === st.leader ? 'leader' : (st.members || []).includes(v.id) ? '' : 'not a member now'))), 'nodes-voters')
           : h('p', { class: 'muted' }, 'A standalone node keeps a local journal: no voters.'));
       stamp.textContent = `Refreshed ${new Date().toLocaleTimeString()}`;
     } catch (e) { showError(err, e); }

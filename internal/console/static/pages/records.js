@@ -5,7 +5,6 @@ import { api, enc } from '../api.js';
 import { h, errorBox, showError, field, table, time } from '../ui.js';
 import { needInstance } from './need.js';
 
-const DAY = 86400000;
 const SVG = 'http://www.w3.org/2000/svg';
 
 function s(tag, attrs, text) {
@@ -15,7 +14,8 @@ function s(tag, attrs, text) {
   return el;
 }
 
-// chart draws pushes and arrivals per UTC day as paired bars.
+// chart draws pushes and arrivals per UTC day (the API's series) as
+// paired bars.
 function chart(days) {
   const W = 640, H = 200, pad = 28, bw = (W - pad - 8) / days.length;
   const max = Math.max(1, ...days.map((d) => Math.max(d.pushes, d.arrivals)));
@@ -27,12 +27,12 @@ function chart(days) {
   days.forEach((d, i) => {
     const x = pad + i * bw;
     const ph = (d.pushes / max) * (H - 10), ah = (d.arrivals / max) * (H - 10);
-    const bar = (dx, hgt, color, label) => {
-      const r = s('rect', { x: x + dx, y: H - hgt, width: Math.max(1, bw / 2 - 1), height: hgt, fill: color });
-      r.append(s('title', {}, `${d.day}: ${label}`));
+    const bar = (dx, hgt, color, kind, n) => {
+      const r = s('rect', { x: x + dx, y: H - hgt, width: Math.max(1, bw / 2 - 1), height: hgt, fill: color, 'data-day': d.day, 'data-kind': kind, 'data-count': n });
+      r.append(s('title', {}, `${d.day}: ${n} ${kind}`));
       return r;
     };
-    svg.append(bar(0, ph, '#2456c7', `${d.pushes} pushes`), bar(bw / 2, ah, '#1b7a3a', `${d.arrivals} arrivals`));
+    svg.append(bar(0, ph, '#2456c7', 'pushes', d.pushes), bar(bw / 2, ah, '#1b7a3a', 'arrivals', d.arrivals));
     if (i % 5 === 0 || i === days.length - 1) svg.append(s('text', { x, y: H + 14, 'font-size': 10, fill: '#5b6475' }, d.day.slice(5)));
   });
   svg.append(s('rect', { x: pad, y: H + 22, width: 10, height: 10, fill: '#2456c7' }), s('text', { x: pad + 14, y: H + 31, 'font-size': 11 }, 'pushes'),
@@ -58,21 +58,12 @@ export default async function records(root, ctx) {
     showError(err);
     const f = form.elements;
     const path = `instances/${enc(id)}/${f.kind.value}/${enc(f.who.value.trim())}/records`;
-    // The API counts from the start of since's UTC day: the counts since
-    // each of the last 31 days' starts give each day's by difference.
-    const today = Math.floor(Date.now() / DAY) * DAY;
-    const starts = Array.from({ length: 31 }, (_, k) => today - (30 - k) * DAY);
-    let rec, cums;
+    let rec;
     try {
-      [rec, ...cums] = await Promise.all([
-        api('GET', `${path}?limit=${Number(f.limit.value) || 100}`),
-        ...starts.map((t) => api('GET', `${path}?since=${t}&limit=1`)),
-      ]);
+      // days=31: the API's per-UTC-day series, today and the 30 before.
+      rec = await api('GET', `${path}?limit=${Number(f.limit.value) || 100}&days=31`);
     } catch (e) { showError(err, e); out.replaceChildren(); return; }
-    const days = starts.map((t, k) => {
-      const next = cums[k + 1] || { pushes: 0, arrivals: 0 };
-      return { day: new Date(t).toISOString().slice(0, 10), pushes: cums[k].pushes - next.pushes, arrivals: cums[k].arrivals - next.arrivals };
-    });
+    const days = rec.days;
     const now = Date.now();
     out.replaceChildren(
       h('div', { class: 'stats' },
@@ -86,6 +77,9 @@ export default async function records(root, ctx) {
         rec.entries.map((e) => h('tr', { 'data-msg': e.thirdMsgId }, h('td', {}, e.oplogId), h('td', {}, e.bizType), h('td', {}, e.thirdMsgId),
           h('td', {}, time(e.pushTime)), h('td', {}, time(e.validTimeEnd)),
           h('td', {}, e.validTimeEnd && e.validTimeEnd < now ? 'expired' : 'retained'))), 'records-table')
-        : h('p', { class: 'muted' }, 'No retained entries.'));
+        : h('p', { class: 'muted' }, 'No retained entries.'),
+      // The admin API answers no per-entry delivery state (delivered,
+      // acknowledged, retried): the stream's answer carries none yet.
+      h('p', { class: 'muted', id: 'records-state-note' }, 'State is what the admin API tells of an entry: retained, or expired (deleted at the next sweep). Dropped entries (after their last retry) are gone and only counted above; whether a retained entry was delivered, acknowledged or retried is not in the API yet.'));
   });
 }
