@@ -126,6 +126,11 @@ func startBrowser(t *testing.T) *sdkBrowser {
 	if err := os.WriteFile(filepath.Join(site, "opsync-client.js"), built, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A page without an icon link (README's example) asks for one: an
+	// empty one keeps its console free of the 404.
+	if err := os.WriteFile(filepath.Join(site, "favicon.ico"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	page, err := os.ReadFile(filepath.Join(dir, "e2e", "page.html"))
 	if err != nil {
 		t.Fatal(err)
