@@ -286,11 +286,11 @@ export class Documents {
         // The operations after the base were replaced by a snapshot:
         // opened again, the document starts from it.
         this.fail(d, new DocumentError(d.id, "RESYNC", a.detail));
-        this.sendOpen(d, false);
-        this.sendOpen(d, true);
+        this.dropHeld(d);
         break;
       default:
         this.fail(d, new DocumentError(d.id, a.code as DocumentErrorCode, a.detail));
+        this.release(d);
     }
   }
 

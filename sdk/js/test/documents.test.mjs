@@ -178,3 +178,26 @@ test("sendSnapshot answers the snapshot's version; operations ahead of a gap wai
   assert.equal(await snap, 3n);
   await c.disconnect();
 });
+
+test("a refusal passes on what was held meanwhile; RESYNC opens the document again and the snapshot follows", async () => {
+  const { s, doc, seen, snaps, c } = await editor();
+  const refused = doc.send(["x"]);
+  const f1 = await lastOps(s, 1);
+  update(s, 1, [op(1, "a")]);
+  assert.deepEqual(seen, [], "held while the batch is in flight");
+  answer(s, f1.requestId, "INVALID", 1);
+  await assert.rejects(refused, (e) => e.code === "INVALID");
+  assert.deepEqual(seen, ["1:a:bob"], "passed on after the answer");
+
+  const resynced = doc.send(["y"]);
+  const f2 = await lastOps(s, 2);
+  answer(s, f2.requestId, "RESYNC", 9);
+  await assert.rejects(resynced, (e) => e.code === "RESYNC");
+  assert.deepEqual(s.frames("close").map((o) => [o.kind, o.id]), [["document", "doc-1"]]);
+  assert.equal(s.frames("open").length, 2, "opened again");
+  update(s, 9, [op(9, "i")], { version: 8n, data: enc("snap") });
+  assert.deepEqual(snaps, ["8:snap"]);
+  assert.deepEqual(seen.slice(1), ["9:i:bob"]);
+  assert.equal(doc.version, 9n);
+  await c.disconnect();
+});
