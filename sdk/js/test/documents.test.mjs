@@ -201,3 +201,21 @@ test("a refusal passes on what was held meanwhile; RESYNC opens the document aga
   assert.equal(doc.version, 9n);
   await c.disconnect();
 });
+
+test("a batch whose answer was lost and that was not accepted is rebased as any other", async () => {
+  const calls = [];
+  const { s, doc, seen, c } = await editor({ onRebase: (missed, mine) => (calls.push([missed.map((o) => o.version), mine.map(dec)]), mine) });
+  const sent = doc.send(["x"]);
+  const f1 = await lastOps(s, 1);
+  answer(s, f1.requestId, "SYSTEM_ERROR", 0);
+  const f2 = await lastOps(s, 2);
+  // Same bytes, another user: not ours.
+  answer(s, f2.requestId, "REBASE", 1, [op(1, "x", "bob")]);
+  const f3 = await lastOps(s, 3);
+  assert.deepEqual(calls, [[[1n], ["x"]]]);
+  assert.equal(f3.baseVersion, 1n);
+  answer(s, f3.requestId, "", 2);
+  assert.equal(await sent, 2n);
+  assert.deepEqual(seen, ["1:x:bob", "2:x:ann:mine"]);
+  await c.disconnect();
+});
