@@ -19,8 +19,9 @@ import (
 // reloaded mid-stream it receives the rest exactly once (its sync points
 // kept in IndexedDB); the node killed with -9 and restarted, the page
 // reconnects by itself and receives what was pushed meanwhile; a block
-// opened in two pages shows both the same versions; a wrong token is an
-// `unauthorized` error event. Skipped without node or chromium unless
+// opened in two pages shows both the same versions; two pages editing one
+// document at once (racing sends, rebased) end with the identical version
+// sequence; a wrong token is an `unauthorized` error event. Skipped without node or chromium unless
 // OPSYNC_REQUIRE_NODE=1 / OPSYNC_REQUIRE_CHROMIUM=1.
 func TestJSSDKBrowser(t *testing.T) {
 	needBrowser(t)
@@ -143,6 +144,49 @@ func TestJSSDKBrowser(t *testing.T) {
 		t.Fatalf("block versions:\np2 %v\np3 %v\nwant %v", p2.blocks, p3.blocks, want)
 	}
 
+	// A document edited in two pages at once: each sends its operations
+	// one after another, from the same moment; the session accepts one at
+	// each version and answers the other REBASE, the page rebases (its
+	// operation gets a "'") and sends again. Both end with the same
+	// sequence, holding every operation once, each page's in its order.
+	const docID, perPage = "doc-js", 25
+	docToken := func(user string) string {
+		return tokenFor(t, secret, auth.Claims{Subject: user, Instance: inst, ExpiresAt: time.Now().Add(time.Hour).Unix(),
+			Auth: collab(map[string]string{docID: "writer"})})
+	}
+	p5 := b.open("p5", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"ann"}, "token": {docToken("ann")}, "doc": {docID}})
+	p6 := b.open("p6", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"bob"}, "token": {docToken("bob")}, "doc": {docID}})
+	b.until("both editors connected", 30*time.Second, func() bool { return p5.connected > 0 && p6.connected > 0 })
+	at := strconv.FormatInt(time.Now().Add(300*time.Millisecond).UnixMilli(), 10)
+	b.eval("p5", `window.docEdit("a", `+strconv.Itoa(perPage)+`, `+at+`), 1`)
+	b.eval("p6", `window.docEdit("b", `+strconv.Itoa(perPage)+`, `+at+`), 1`)
+	b.until("both editors to send every operation and see all", 60*time.Second, func() bool {
+		return p5.docDone > 0 && p6.docDone > 0 && p5.docVersion >= 2*perPage && p6.docVersion >= 2*perPage
+	})
+	seq5, seq6 := b.eval("p5", "window.docSeen()"), b.eval("p6", "window.docSeen()")
+	if seq5 != seq6 {
+		t.Fatalf("the editors' version sequences differ:\np5 %s\np6 %s", seq5, seq6)
+	}
+	byPage := map[byte][]string{}
+	for i, entry := range strings.Split(seq5, ",") {
+		v, data, _ := strings.Cut(entry, ":")
+		if v != strconv.Itoa(i+1) {
+			t.Fatalf("entry %d of the sequence is at version %s: %s", i, v, seq5)
+		}
+		base := strings.TrimRight(data, "'")
+		byPage[base[0]] = append(byPage[base[0]], base)
+	}
+	if want := seqN("a", perPage); !slices.Equal(byPage['a'], want) {
+		t.Fatalf("p5's operations in the sequence: %v, want %v", byPage['a'], want)
+	}
+	if want := seqN("b", perPage); !slices.Equal(byPage['b'], want) {
+		t.Fatalf("p6's operations in the sequence: %v, want %v", byPage['b'], want)
+	}
+	if p5.rebases+p6.rebases == 0 || !strings.Contains(seq5, "'") {
+		t.Fatalf("the editors never raced (no rebase): %s", seq5)
+	}
+	t.Logf("document: %d versions, rebases: p5 %d, p6 %d", 2*perPage, p5.rebases, p6.rebases)
+
 	// A wrong token: the error event names it.
 	bad := b.open("p4", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {user}, "token": {"not-a-token"}, "biz": {biz}})
 	b.until("p4's error", 30*time.Second, func() bool { return len(bad.errors) > 0 })
@@ -156,6 +200,15 @@ func TestJSSDKBrowser(t *testing.T) {
 			}
 		}
 	}
+}
+
+// seqN is prefix0 … prefix(n-1).
+func seqN(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
 }
 
 // pushAll pushes ids in turn, from a goroutine other than the test's.

@@ -1,10 +1,11 @@
 // OpsyncClient: one device of one user, as the Go client (client/) and the
 // source's mobile SDK: handlers by bizType, sync points kept in a store,
-// reconnection with backoff over a node set, blocks and cards.
+// reconnection with backoff over a node set, blocks, cards and documents.
 
 import { backoffDelay } from "./backoff.js";
 import { Blocks, BLOCK_KIND, type BlockCallbacks, type BlockHandle } from "./blocks.js";
 import { Cards, CARD_KIND, type CardData, type CardHandle } from "./cards.js";
+import { Documents, DOCUMENT_KIND, type DocumentCallbacks, type DocumentHandle } from "./documents.js";
 import { OpsyncError, errorOfClose } from "./errors.js";
 import { AckBatcher, SUBPROTOCOL, decodeServerFrame, encodeClientFrame, endpoint, type ClientFrameCase } from "./frames.js";
 import type { ServerFrame, SyncMessage } from "./gen/opsync/v1/wire_pb.js";
@@ -119,6 +120,7 @@ export class OpsyncClient {
   private readonly handlers = new Map<string, Handler>();
   private readonly blocks: Blocks;
   private readonly cards: Cards;
+  private readonly docs: Documents;
 
   private readonly ready: Promise<void>;
   private loopGen = 0; // bumped to stop a connection loop
@@ -156,6 +158,16 @@ export class OpsyncClient {
     if (this.deviceIdValue) checkId("deviceId", this.deviceIdValue);
     this.blocks = new Blocks((open, id) => this.sendOpen(BLOCK_KIND, open, id));
     this.cards = new Cards((open, id) => this.sendOpen(CARD_KIND, open, id));
+    this.docs = new Documents({
+      send: (frame) => {
+        const c = this.conn;
+        if (!c?.connected || c.ws.readyState !== 1) return false;
+        this.send(c, frame);
+        return true;
+      },
+      userId: () => this.userId,
+      later: (fn) => setTimeout(fn, backoffDelay(0, this.opts.minBackoffMs, this.opts.maxBackoffMs)),
+    });
     this.ready = this.load();
     this.ready.catch(() => {}); // reported through connect()
   }
@@ -306,9 +318,19 @@ export class OpsyncClient {
     return this.cards.add(outTrackId, onData);
   }
 
-  // Documents (openDocument) land here with their family: a third kind of
-  // Open beside "block" and "card", a module like blocks.ts holding the
-  // open documents, and its frames dispatched in onFrame.
+  /**
+   * openDocument opens a collaborative document: onSnapshot and onOps
+   * receive its state, then every accepted operation, in version order;
+   * the handle sends operations at the version it has and rebases them
+   * through onRebase when others' were accepted first (see documents.ts).
+   */
+  openDocument(documentId: string, callbacks: DocumentCallbacks): DocumentHandle {
+    return this.docs.add(documentId, callbacks);
+  }
+
+  // Comment events (wire.proto frames 10-11, another family) land beside
+  // documents: their frames dispatched in onFrame, their callbacks in
+  // DocumentCallbacks.
 
   // ---- internals ----
 
@@ -452,7 +474,10 @@ export class OpsyncClient {
           } catch {
             // closing a socket still connecting may throw in some runtimes
           }
-          if (was) this.emit("disconnected");
+          if (was) {
+            this.docs.disconnected();
+            this.emit("disconnected");
+          }
           resolve(err);
         },
       };
@@ -552,6 +577,8 @@ export class OpsyncClient {
     }
     for (const id of this.blocks.ids()) this.sendOpenOn(c, BLOCK_KIND, true, id);
     for (const id of this.cards.ids()) this.sendOpenOn(c, CARD_KIND, true, id);
+    for (const id of this.docs.ids()) this.sendOpenOn(c, DOCUMENT_KIND, true, id);
+    this.docs.connected();
   }
 
   private onFrame(c: Conn, f: ServerFrame, protocolError: (e: OpsyncError) => void): void {
@@ -562,12 +589,16 @@ export class OpsyncClient {
       case "state":
         if (f.frame.value.kind === BLOCK_KIND) this.blocks.state(f.frame.value);
         else if (f.frame.value.kind === CARD_KIND) this.cards.state(f.frame.value);
+        else if (f.frame.value.kind === DOCUMENT_KIND) this.docs.state(f.frame.value);
         break;
       case "typedMessage":
         if (f.frame.value.kind === BLOCK_KIND) this.blocks.typed(f.frame.value);
         break;
       case "dynamic":
         this.cards.dynamic(f.frame.value);
+        break;
+      case "documentAnswer":
+        this.docs.answer(f.frame.value);
         break;
       case "error":
         protocolError(errorOfClose(f.frame.value.code, f.frame.value.reason));

@@ -11,6 +11,7 @@ export const CloseCode = {
   unknownInstance: 4404,
   connectTimeout: 4408,
   protocolError: 4409,
+  tooSlow: 4429,
   rateLimited: 4430,
   shed: 4431,
   internal: 4500,
@@ -22,11 +23,14 @@ export const CloseCode = {
  *   instance or device (4401); fatal: fix the token, then connect() again.
  * - `forbidden`, `unknownInstance`, `badFrame`, `protocolError`: the server
  *   refused this client for good; fatal.
- * - `rateLimited`, `shed`, `connectTimeout`, `internal`: the server closed
- *   this connection for now; the client reconnects after its backoff.
+ * - `rateLimited`, `tooSlow`, `shed`, `connectTimeout`, `internal`: the
+ *   server closed this connection for now; the client reconnects after its
+ *   backoff.
  * - `connectionLost`: the network or the server went away (the server was
- *   stopped or crashed, a proxy cut the connection, pings went unanswered);
- *   the client reconnects.
+ *   stopped or crashed, a proxy cut the connection, pings went unanswered),
+ *   or it closed with a code this SDK does not know (closeCode says which);
+ *   the client reconnects, as the protocol asks of every code but the
+ *   final ones.
  * - `tokenProvider`: the tokenProvider callback threw; the client retries.
  * - `store`: the sync-point store failed to load or save.
  * - `handler`: a handler threw; its message stays unacknowledged.
@@ -38,6 +42,7 @@ export type ErrorKind =
   | "unknownInstance"
   | "connectTimeout"
   | "protocolError"
+  | "tooSlow"
   | "rateLimited"
   | "shed"
   | "internal"
@@ -78,6 +83,6 @@ export class OpsyncError extends Error {
 export function errorOfClose(code: number, reason: string): OpsyncError {
   const kind = kindOfCode.get(code);
   if (kind) return new OpsyncError(kind, reason || `server closed the connection (${code})`, code);
-  if (code >= 4000 && code <= 4999) return new OpsyncError("protocolError", reason || `close code ${code}`, code);
+  if (code >= 4000 && code <= 4999) return new OpsyncError("connectionLost", reason || `close code ${code}`, code);
   return new OpsyncError("connectionLost", reason || `connection closed (${code})`, 0);
 }

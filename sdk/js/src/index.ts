@@ -3,4 +3,16 @@ export { OpsyncError, CloseCode, errorOfClose, type ErrorKind } from "./errors.j
 export { MemoryStore, IndexedDBStore, defaultStore, type StateStore, type SavedState } from "./store.js";
 export type { Block, BlockTypedMessage, BlockCallbacks, BlockHandle } from "./blocks.js";
 export { CARD_BIZ_TYPE, type CardData, type DynamicData, type CardHandle } from "./cards.js";
+export {
+  DocumentError,
+  MAX_BATCH_OPS,
+  MAX_OP_BYTES,
+  MAX_BATCH_BYTES,
+  MAX_SNAPSHOT_BYTES,
+  type DocOp,
+  type DocSnapshot,
+  type DocumentCallbacks,
+  type DocumentHandle,
+  type DocumentErrorCode,
+} from "./documents.js";
 export { SUBPROTOCOL, WS_PATH } from "./frames.js";

@@ -56,7 +56,8 @@ test("close codes map to kinds a developer can act on", () => {
     [4408, "connectTimeout", false],
     [1006, "connectionLost", false],
     [1001, "connectionLost", false],
-    [4999, "protocolError", true],
+    [4429, "tooSlow", false],
+    [4999, "connectionLost", false], // unknown: not final (wire.proto's contract)
   ];
   for (const [code, kind, fatal] of cases) {
     const e = errorOfClose(code, "r");
