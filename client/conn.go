@@ -198,6 +198,8 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 			c.receivedDocState(m.State)
 		case *opsyncpb.ServerFrame_DocumentAnswer:
 			c.receivedDocAnswer(m.DocumentAnswer)
+		case *opsyncpb.ServerFrame_DocumentDataAnswer:
+			c.receivedRecordAnswer(m.DocumentDataAnswer)
 		case *opsyncpb.ServerFrame_TypedMessage:
 			c.receivedTyped(m.TypedMessage)
 		case *opsyncpb.ServerFrame_Dynamic:

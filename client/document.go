@@ -61,6 +61,9 @@ type docState struct {
 	open    map[string]*Document
 	waiting map[uint64]chan *opsyncpb.DocumentAnswer
 	nextReq uint64
+	// records: the record requests waiting (docdata.go); their ids are
+	// nextReq's too.
+	records map[uint64]chan *opsyncpb.DocumentDataAnswer
 }
 
 const documentKind = "document"
@@ -89,6 +92,7 @@ func (c *Client) OpenDocument(id string) (*Document, error) {
 	if c.docs.open == nil {
 		c.docs.open = map[string]*Document{}
 		c.docs.waiting = map[uint64]chan *opsyncpb.DocumentAnswer{}
+		c.docs.records = map[uint64]chan *opsyncpb.DocumentDataAnswer{}
 	}
 	if d := c.docs.open[id]; d != nil {
 		return d, nil
