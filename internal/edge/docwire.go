@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 
@@ -89,6 +90,9 @@ func (d *docRecords) answer(ctx context.Context, m *opsyncpb.DocumentData) *opsy
 			return refusal(state.DocForbidden, "a connection without a user changes no records")
 		}
 	}
+	if m.Record != nil && !jsonFieldsValid(m.Record) {
+		return refusal(state.DocInvalid, "context, attributes and data are JSON texts (or empty)")
+	}
 	if m.Action == opsyncpb.DocAction_DOC_ACTION_CREATE {
 		if state.KindOf(m.Record) != m.Kind {
 			return refusal(state.DocInvalid, "a create carries the record's fields, of the kind it names")
@@ -113,6 +117,27 @@ func (d *docRecords) answer(ctx context.Context, m *opsyncpb.DocumentData) *opsy
 		return refusal(actors.DocDataSystemError, "the document's data did not answer")
 	}
 	return &opsyncpb.DocumentDataAnswer{Code: res.Code, Detail: res.Detail, Records: res.Records, NextCursor: res.NextCursor}
+}
+
+// jsonFieldsValid reports whether a record's JSON fields hold JSON: the
+// REST API and webhooks answer them as JSON values, which a client's
+// malformed text would break for everyone reading the record.
+func jsonFieldsValid(r *opsyncpb.DocRecord) bool {
+	var texts []string
+	switch k := r.Kind.(type) {
+	case *opsyncpb.DocRecord_Thread:
+		texts = []string{k.Thread.Context, k.Thread.Attributes}
+	case *opsyncpb.DocRecord_Comment:
+		texts = []string{k.Comment.Attributes}
+	case *opsyncpb.DocRecord_Suggestion:
+		texts = []string{k.Suggestion.Data, k.Suggestion.Attributes}
+	}
+	for _, t := range texts {
+		if t != "" && !json.Valid([]byte(t)) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDocumentData checks the document id a DocumentData frame names,
