@@ -16,6 +16,11 @@ import (
 // only, so that the token's role on it has been checked.
 const CodeNotOpen = "NOT_OPEN"
 
+// RecordsStateKind is the kind a client opens a document's records by
+// (Open.kind, the document's id): it then receives each change of them
+// (StateUpdate, data a DocumentDataEvent).
+const RecordsStateKind = "docrecords"
+
 // RecordKindAllowed reports whether an editor acts on records of kind:
 // threads, comments and suggestions. Users and revisions are written by
 // the backend (REST) only.

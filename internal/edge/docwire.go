@@ -38,14 +38,24 @@ func (s *Server) docRecordsOf(c *opsyncpb.Connect, g clientGrant, conn *clientCo
 	return &docRecords{s: s, instance: c.InstanceId, user: c.UserId, roles: g.docRoles, rolesSet: g.docRolesSet, conn: conn, open: map[string]struct{}{}}
 }
 
-// frame handles f if it is a DocumentData frame; it notes the Open and
-// Close of documents on the way (they go on to the client actor). The
-// error is the connection's: it is gone.
+// frame handles f if it is a DocumentData frame, or the Open of a
+// document's records the token gives no role on (answered FORBIDDEN with
+// request id 0, not opened); it notes the Open and Close of documents on
+// the way (they go on to the client actor). The error is the
+// connection's: it is gone.
 func (d *docRecords) frame(ctx context.Context, f *opsyncpb.ClientFrame) (bool, error) {
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ClientFrame_Open:
-		if m.Open.Kind == document.StateKind && document.RoleOf(d.roles, d.rolesSet, m.Open.Id) != document.None {
+		role := document.RoleOf(d.roles, d.rolesSet, m.Open.Id)
+		if m.Open.Kind == document.StateKind && role != document.None {
 			d.open[m.Open.Id] = struct{}{}
+		}
+		if m.Open.Kind == document.RecordsStateKind && role == document.None {
+			// Not passed on: the changes of the records are not this
+			// connection's to see.
+			a := refusal(state.DocForbidden, "the token gives no role on this document")
+			a.DocumentId = m.Open.Id
+			return true, d.send(a)
 		}
 	case *opsyncpb.ClientFrame_Close:
 		if m.Close.Kind == document.StateKind {
@@ -54,9 +64,13 @@ func (d *docRecords) frame(ctx context.Context, f *opsyncpb.ClientFrame) (bool, 
 	case *opsyncpb.ClientFrame_DocumentData:
 		a := d.answer(ctx, m.DocumentData)
 		a.RequestId, a.DocumentId = m.DocumentData.RequestId, m.DocumentData.DocumentId
-		return true, d.conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_DocumentDataAnswer{DocumentDataAnswer: a}})
+		return true, d.send(a)
 	}
 	return false, nil
+}
+
+func (d *docRecords) send(a *opsyncpb.DocumentDataAnswer) error {
+	return d.conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_DocumentDataAnswer{DocumentDataAnswer: a}})
 }
 
 func refusal(code, detail string) *opsyncpb.DocumentDataAnswer {

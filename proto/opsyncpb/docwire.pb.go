@@ -148,11 +148,12 @@ func (x *DocumentData) GetCursor() string {
 	return ""
 }
 
-// DocumentDataAnswer (server frame) answers a DocumentData frame. code is
-// "" on success, else NOT_OPEN (the document is not open on this
-// connection), FORBIDDEN (the role does not allow the action, or the
-// record is another user's), NOT_FOUND, INVALID, CONFLICT,
-// TOO_MANY_RECORDS or SYSTEM_ERROR, with detail.
+// DocumentDataAnswer (server frame) answers a DocumentData frame, and
+// (request_id 0, FORBIDDEN) an Open of kind "docrecords" the token gives
+// no role on, which is not opened. code is "" on success, else NOT_OPEN
+// (the document is not open on this connection), FORBIDDEN (the role does
+// not allow the action, or the record is another user's), NOT_FOUND,
+// INVALID, CONFLICT, TOO_MANY_RECORDS or SYSTEM_ERROR, with detail.
 type DocumentDataAnswer struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	RequestId  uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -239,6 +240,75 @@ func (x *DocumentDataAnswer) GetNextCursor() string {
 	return ""
 }
 
+// DocumentDataEvent is the data of a StateUpdate of kind "docrecords"
+// (Open{kind: "docrecords", id: the document id}, with a role on the
+// document): each change of the document's permanent records from then
+// on, whoever made it (an editor, the backend), as journaled; the
+// update's version is the change's journal seq. What was before the Open
+// is read with a LIST.
+type DocumentDataEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The records as the change left them.
+	Put []*DocRecord `protobuf:"bytes,1,rep,name=put,proto3" json:"put,omitempty"`
+	// Those removed for good.
+	Removed []*DocRecordRemoved `protobuf:"bytes,2,rep,name=removed,proto3" json:"removed,omitempty"`
+	// The whole document was removed.
+	DocumentRemoved bool `protobuf:"varint,3,opt,name=document_removed,json=documentRemoved,proto3" json:"document_removed,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DocumentDataEvent) Reset() {
+	*x = DocumentDataEvent{}
+	mi := &file_opsync_v1_docwire_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentDataEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentDataEvent) ProtoMessage() {}
+
+func (x *DocumentDataEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_docwire_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentDataEvent.ProtoReflect.Descriptor instead.
+func (*DocumentDataEvent) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_docwire_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DocumentDataEvent) GetPut() []*DocRecord {
+	if x != nil {
+		return x.Put
+	}
+	return nil
+}
+
+func (x *DocumentDataEvent) GetRemoved() []*DocRecordRemoved {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *DocumentDataEvent) GetDocumentRemoved() bool {
+	if x != nil {
+		return x.DocumentRemoved
+	}
+	return false
+}
+
 var File_opsync_v1_docwire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_docwire_proto_rawDesc = "" +
@@ -267,7 +337,11 @@ const file_opsync_v1_docwire_proto_rawDesc = "" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\x12.\n" +
 	"\arecords\x18\x05 \x03(\v2\x14.opsync.v1.DocRecordR\arecords\x12\x1f\n" +
 	"\vnext_cursor\x18\x06 \x01(\tR\n" +
-	"nextCursorB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
+	"nextCursor\"\x9d\x01\n" +
+	"\x11DocumentDataEvent\x12&\n" +
+	"\x03put\x18\x01 \x03(\v2\x14.opsync.v1.DocRecordR\x03put\x125\n" +
+	"\aremoved\x18\x02 \x03(\v2\x1b.opsync.v1.DocRecordRemovedR\aremoved\x12)\n" +
+	"\x10document_removed\x18\x03 \x01(\bR\x0fdocumentRemovedB)Z'github.com/opsync/opsync/proto/opsyncpbb\x06proto3"
 
 var (
 	file_opsync_v1_docwire_proto_rawDescOnce sync.Once
@@ -281,24 +355,28 @@ func file_opsync_v1_docwire_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_docwire_proto_rawDescData
 }
 
-var file_opsync_v1_docwire_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_opsync_v1_docwire_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_opsync_v1_docwire_proto_goTypes = []any{
 	(*DocumentData)(nil),       // 0: opsync.v1.DocumentData
 	(*DocumentDataAnswer)(nil), // 1: opsync.v1.DocumentDataAnswer
-	(DocAction)(0),             // 2: opsync.v1.DocAction
-	(DocKind)(0),               // 3: opsync.v1.DocKind
-	(*DocRecord)(nil),          // 4: opsync.v1.DocRecord
+	(*DocumentDataEvent)(nil),  // 2: opsync.v1.DocumentDataEvent
+	(DocAction)(0),             // 3: opsync.v1.DocAction
+	(DocKind)(0),               // 4: opsync.v1.DocKind
+	(*DocRecord)(nil),          // 5: opsync.v1.DocRecord
+	(*DocRecordRemoved)(nil),   // 6: opsync.v1.DocRecordRemoved
 }
 var file_opsync_v1_docwire_proto_depIdxs = []int32{
-	2, // 0: opsync.v1.DocumentData.action:type_name -> opsync.v1.DocAction
-	3, // 1: opsync.v1.DocumentData.kind:type_name -> opsync.v1.DocKind
-	4, // 2: opsync.v1.DocumentData.record:type_name -> opsync.v1.DocRecord
-	4, // 3: opsync.v1.DocumentDataAnswer.records:type_name -> opsync.v1.DocRecord
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3, // 0: opsync.v1.DocumentData.action:type_name -> opsync.v1.DocAction
+	4, // 1: opsync.v1.DocumentData.kind:type_name -> opsync.v1.DocKind
+	5, // 2: opsync.v1.DocumentData.record:type_name -> opsync.v1.DocRecord
+	5, // 3: opsync.v1.DocumentDataAnswer.records:type_name -> opsync.v1.DocRecord
+	5, // 4: opsync.v1.DocumentDataEvent.put:type_name -> opsync.v1.DocRecord
+	6, // 5: opsync.v1.DocumentDataEvent.removed:type_name -> opsync.v1.DocRecordRemoved
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_docwire_proto_init() }
@@ -313,7 +391,7 @@ func file_opsync_v1_docwire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_docwire_proto_rawDesc), len(file_opsync_v1_docwire_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

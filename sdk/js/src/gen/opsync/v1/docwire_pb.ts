@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { DocAction, DocKind, DocRecord } from "./docdata_pb.js";
+import type { DocAction, DocKind, DocRecord, DocRecordRemoved } from "./docdata_pb.js";
 import { file_opsync_v1_docdata } from "./docdata_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file opsync/v1/docwire.proto.
  */
 export const file_opsync_v1_docwire: GenFile = /*@__PURE__*/
-  fileDesc("ChdvcHN5bmMvdjEvZG9jd2lyZS5wcm90bxIJb3BzeW5jLnYxIoMCCgxEb2N1bWVudERhdGESEgoKcmVxdWVzdF9pZBgBIAEoBBITCgtkb2N1bWVudF9pZBgCIAEoCRIkCgZhY3Rpb24YAyABKA4yFC5vcHN5bmMudjEuRG9jQWN0aW9uEiAKBGtpbmQYBCABKA4yEi5vcHN5bmMudjEuRG9jS2luZBIRCglyZWNvcmRfaWQYBSABKAkSJAoGcmVjb3JkGAYgASgLMhQub3BzeW5jLnYxLkRvY1JlY29yZBIXCg9pbmNsdWRlX2RlbGV0ZWQYByABKAgSEQoJdGhyZWFkX2lkGAggASgJEg0KBWxpbWl0GAkgASgNEg4KBmN1cnNvchgKIAEoCSKXAQoSRG9jdW1lbnREYXRhQW5zd2VyEhIKCnJlcXVlc3RfaWQYASABKAQSEwoLZG9jdW1lbnRfaWQYAiABKAkSDAoEY29kZRgDIAEoCRIOCgZkZXRhaWwYBCABKAkSJQoHcmVjb3JkcxgFIAMoCzIULm9wc3luYy52MS5Eb2NSZWNvcmQSEwoLbmV4dF9jdXJzb3IYBiABKAlCKVonZ2l0aHViLmNvbS9vcHN5bmMvb3BzeW5jL3Byb3RvL29wc3luY3BiYgZwcm90bzM", [file_opsync_v1_docdata]);
+  fileDesc("ChdvcHN5bmMvdjEvZG9jd2lyZS5wcm90bxIJb3BzeW5jLnYxIoMCCgxEb2N1bWVudERhdGESEgoKcmVxdWVzdF9pZBgBIAEoBBITCgtkb2N1bWVudF9pZBgCIAEoCRIkCgZhY3Rpb24YAyABKA4yFC5vcHN5bmMudjEuRG9jQWN0aW9uEiAKBGtpbmQYBCABKA4yEi5vcHN5bmMudjEuRG9jS2luZBIRCglyZWNvcmRfaWQYBSABKAkSJAoGcmVjb3JkGAYgASgLMhQub3BzeW5jLnYxLkRvY1JlY29yZBIXCg9pbmNsdWRlX2RlbGV0ZWQYByABKAgSEQoJdGhyZWFkX2lkGAggASgJEg0KBWxpbWl0GAkgASgNEg4KBmN1cnNvchgKIAEoCSKXAQoSRG9jdW1lbnREYXRhQW5zd2VyEhIKCnJlcXVlc3RfaWQYASABKAQSEwoLZG9jdW1lbnRfaWQYAiABKAkSDAoEY29kZRgDIAEoCRIOCgZkZXRhaWwYBCABKAkSJQoHcmVjb3JkcxgFIAMoCzIULm9wc3luYy52MS5Eb2NSZWNvcmQSEwoLbmV4dF9jdXJzb3IYBiABKAkifgoRRG9jdW1lbnREYXRhRXZlbnQSIQoDcHV0GAEgAygLMhQub3BzeW5jLnYxLkRvY1JlY29yZBIsCgdyZW1vdmVkGAIgAygLMhsub3BzeW5jLnYxLkRvY1JlY29yZFJlbW92ZWQSGAoQZG9jdW1lbnRfcmVtb3ZlZBgDIAEoCEIpWidnaXRodWIuY29tL29wc3luYy9vcHN5bmMvcHJvdG8vb3BzeW5jcGJiBnByb3RvMw", [file_opsync_v1_docdata]);
 
 /**
  * DocumentData (client frame) asks the permanent-data actor of an open
@@ -95,11 +95,12 @@ export const DocumentDataSchema: GenMessage<DocumentData> = /*@__PURE__*/
   messageDesc(file_opsync_v1_docwire, 0);
 
 /**
- * DocumentDataAnswer (server frame) answers a DocumentData frame. code is
- * "" on success, else NOT_OPEN (the document is not open on this
- * connection), FORBIDDEN (the role does not allow the action, or the
- * record is another user's), NOT_FOUND, INVALID, CONFLICT,
- * TOO_MANY_RECORDS or SYSTEM_ERROR, with detail.
+ * DocumentDataAnswer (server frame) answers a DocumentData frame, and
+ * (request_id 0, FORBIDDEN) an Open of kind "docrecords" the token gives
+ * no role on, which is not opened. code is "" on success, else NOT_OPEN
+ * (the document is not open on this connection), FORBIDDEN (the role does
+ * not allow the action, or the record is another user's), NOT_FOUND,
+ * INVALID, CONFLICT, TOO_MANY_RECORDS or SYSTEM_ERROR, with detail.
  *
  * @generated from message opsync.v1.DocumentDataAnswer
  */
@@ -145,4 +146,44 @@ export type DocumentDataAnswer = Message<"opsync.v1.DocumentDataAnswer"> & {
  */
 export const DocumentDataAnswerSchema: GenMessage<DocumentDataAnswer> = /*@__PURE__*/
   messageDesc(file_opsync_v1_docwire, 1);
+
+/**
+ * DocumentDataEvent is the data of a StateUpdate of kind "docrecords"
+ * (Open{kind: "docrecords", id: the document id}, with a role on the
+ * document): each change of the document's permanent records from then
+ * on, whoever made it (an editor, the backend), as journaled; the
+ * update's version is the change's journal seq. What was before the Open
+ * is read with a LIST.
+ *
+ * @generated from message opsync.v1.DocumentDataEvent
+ */
+export type DocumentDataEvent = Message<"opsync.v1.DocumentDataEvent"> & {
+  /**
+   * The records as the change left them.
+   *
+   * @generated from field: repeated opsync.v1.DocRecord put = 1;
+   */
+  put: DocRecord[];
+
+  /**
+   * Those removed for good.
+   *
+   * @generated from field: repeated opsync.v1.DocRecordRemoved removed = 2;
+   */
+  removed: DocRecordRemoved[];
+
+  /**
+   * The whole document was removed.
+   *
+   * @generated from field: bool document_removed = 3;
+   */
+  documentRemoved: boolean;
+};
+
+/**
+ * Describes the message opsync.v1.DocumentDataEvent.
+ * Use `create(DocumentDataEventSchema)` to create a new message.
+ */
+export const DocumentDataEventSchema: GenMessage<DocumentDataEvent> = /*@__PURE__*/
+  messageDesc(file_opsync_v1_docwire, 2);
 
