@@ -2,6 +2,9 @@ package client
 
 import (
 	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -156,9 +159,14 @@ func (d *Document) RecordRequest(ctx context.Context, m *opsyncpb.DocumentData) 
 }
 
 // receivedRecordAnswer hands an answer to its request (none: it gave up).
+// Request 0 is the server's refusal of a watch: the token gives no role
+// on the document.
 func (c *Client) receivedRecordAnswer(a *opsyncpb.DocumentDataAnswer) {
 	c.mu.Lock()
 	ch := c.docs.records[a.RequestId]
+	if a.RequestId == 0 && a.Code != "" {
+		delete(c.docs.watching, a.DocumentId)
+	}
 	c.mu.Unlock()
 	if ch != nil {
 		select {
@@ -166,4 +174,75 @@ func (c *Client) receivedRecordAnswer(a *opsyncpb.DocumentDataAnswer) {
 		default: // answered already: a server's repeat is dropped
 		}
 	}
+}
+
+// recordsKind is the state kind of a document's record changes.
+const recordsKind = "docrecords"
+
+// OnRecordChange calls fn with each change of the document's records
+// made from now on, by anyone (this editor, others, the backend), in the
+// order they were made; nil stops. A change made while the client was
+// disconnected is not replayed: list the records after a reconnect. fn
+// runs on the connection's reading goroutine: it must not block. Each
+// watched document is one more source open on the connection.
+func (d *Document) OnRecordChange(fn func(*opsyncpb.DocumentDataEvent)) error {
+	c := d.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs.open[d.id] != d {
+		return ErrClosed
+	}
+	_, was := c.docs.watching[d.id]
+	if fn == nil {
+		delete(c.docs.watching, d.id)
+		if was && c.conn != nil {
+			c.conn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Close{Close: &opsyncpb.Close{Kind: recordsKind, Id: d.id}}})
+		}
+		return nil
+	}
+	if !was && len(c.docs.open)+len(c.docs.watching)+len(c.blocks) >= maxOpenBlocks {
+		return fmt.Errorf("opsync client: at most %d sources open", maxOpenBlocks)
+	}
+	if c.docs.watching == nil {
+		c.docs.watching = map[string]func(*opsyncpb.DocumentDataEvent){}
+	}
+	c.docs.watching[d.id] = fn
+	if !was && c.conn != nil {
+		c.conn.sendLocked(openRecordsFrame(d.id))
+	}
+	return nil
+}
+
+func openRecordsFrame(id string) *opsyncpb.ClientFrame {
+	return &opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: recordsKind, Id: id}}}
+}
+
+// reopenRecordsLocked queues an Open for every watched document's records
+// on a new connection. c.mu is held.
+func (c *Client) reopenRecordsLocked(cn *conn) {
+	for id := range c.docs.watching {
+		cn.out = append(cn.out, openRecordsFrame(id))
+	}
+	if len(c.docs.watching) > 0 {
+		cn.kick()
+	}
+}
+
+// receivedRecordState hands a change of a watched document's records to
+// its callback.
+func (c *Client) receivedRecordState(u *opsyncpb.StateUpdate) {
+	if u.Kind != recordsKind {
+		return
+	}
+	c.mu.Lock()
+	fn := c.docs.watching[u.Id]
+	c.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	var e opsyncpb.DocumentDataEvent
+	if proto.Unmarshal(u.Data, &e) != nil {
+		return
+	}
+	fn(&e)
 }

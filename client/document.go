@@ -64,6 +64,8 @@ type docState struct {
 	// records: the record requests waiting (docdata.go); their ids are
 	// nextReq's too.
 	records map[uint64]chan *opsyncpb.DocumentDataAnswer
+	// watching: the callbacks of documents' record changes (docdata.go).
+	watching map[string]func(*opsyncpb.DocumentDataEvent)
 }
 
 const documentKind = "document"
@@ -97,7 +99,7 @@ func (c *Client) OpenDocument(id string) (*Document, error) {
 	if d := c.docs.open[id]; d != nil {
 		return d, nil
 	}
-	if len(c.docs.open)+len(c.blocks) >= maxOpenBlocks {
+	if len(c.docs.open)+len(c.docs.watching)+len(c.blocks) >= maxOpenBlocks {
 		return nil, fmt.Errorf("opsync client: at most %d sources open", maxOpenBlocks)
 	}
 	d := &Document{c: c, id: id, ahead: map[uint64]DocOp{}, changed: make(chan struct{})}
@@ -137,7 +139,11 @@ func (d *Document) Close() {
 	delete(c.docs.open, d.id)
 	if c.conn != nil {
 		c.conn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Close{Close: &opsyncpb.Close{Kind: documentKind, Id: d.id}}})
+		if _, watched := c.docs.watching[d.id]; watched {
+			c.conn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Close{Close: &opsyncpb.Close{Kind: recordsKind, Id: d.id}}})
+		}
 	}
+	delete(c.docs.watching, d.id)
 	d.mu.Lock()
 	d.closed = true
 	d.notifyLocked()

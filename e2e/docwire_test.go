@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -265,4 +267,101 @@ func (r *rawSocket) ask(m *opsyncpb.DocumentData) *opsyncpb.DocumentDataAnswer {
 	return r.next(func(f *opsyncpb.ServerFrame) bool {
 		return f.GetDocumentDataAnswer() != nil && f.GetDocumentDataAnswer().RequestId == m.RequestId
 	}).GetDocumentDataAnswer()
+}
+
+// Editors watching a document's records see each change live, in order,
+// whoever made it (another editor, the backend); a refused change shows
+// nothing; a token without a role on the document cannot watch it.
+func TestDocWireLiveChanges(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	const inst, doc = "ws_DOCLIVE", "doc-live"
+	secret := createInstance(t, srv.URL, inst).Instance.ClientSecret
+	rest := newDocEnv(t, srv.URL, inst)
+	tok := func(user, role string) string {
+		return tokenFor(t, secret, auth.Claims{Subject: user, Instance: inst, Auth: collab(map[string]string{doc: role})})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ann := dialEditor(t, srv.URL, inst, "ann", tok("ann", "writer"), doc)
+	rex := dialEditor(t, srv.URL, inst, "rex", tok("rex", "reader"), doc)
+	changes := make(chan *opsyncpb.DocumentDataEvent, 64)
+	if err := rex.doc.OnRecordChange(func(e *opsyncpb.DocumentDataEvent) { changes <- e }); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) *opsyncpb.DocRecord {
+		t.Helper()
+		select {
+		case e := <-changes:
+			if len(e.Put) != 1 {
+				t.Fatalf("%s: %v", what, e)
+			}
+			return e.Put[0]
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no change seen within 30s", what)
+			return nil
+		}
+	}
+	// The watch is live once its Open has reached the document's actor,
+	// which the client hears nothing of: touch the thread (N = 1, 2, …)
+	// until a touch is seen, then take the changes up to the last touch
+	// (every touch after the first seen is seen, in order; the creation
+	// may be seen before them).
+	wantRecord(t, "a thread", "")(ann.doc.CreateThread(ctx, &opsyncpb.DocThread{Id: "t1"}))
+	touched, seen := 0, 0
+	touchedN := func(e *opsyncpb.DocumentDataEvent) int {
+		var n struct{ N int }
+		if len(e.Put) != 1 || e.Put[0].GetThread().GetId() != "t1" {
+			t.Fatalf("a change while touching: %v", e)
+		}
+		if a := e.Put[0].GetThread().Attributes; a != "" && json.Unmarshal([]byte(a), &n) != nil {
+			t.Fatalf("a touch's attributes: %q", a)
+		}
+		return n.N // the creation: 0
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for seen == 0 {
+		touched++
+		wantRecord(t, "touch the thread", "")(ann.doc.UpdateThread(ctx, "t1", &opsyncpb.DocThread{Attributes: fmt.Sprintf(`{"N":%d}`, touched)}))
+		select {
+		case e := <-changes:
+			seen = touchedN(e)
+		case <-time.After(200 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("the watcher saw no change")
+			}
+		}
+	}
+	for seen < touched {
+		select {
+		case e := <-changes:
+			n := touchedN(e)
+			if n != seen+1 {
+				t.Fatalf("touch %d seen after %d", n, seen)
+			}
+			seen = n
+		case <-time.After(30 * time.Second):
+			t.Fatalf("touches seen up to %d of %d", seen, touched)
+		}
+	}
+	wantRecord(t, "ann's comment", "")(ann.doc.CreateComment(ctx, &opsyncpb.DocComment{Id: "c1", ThreadId: "t1", Content: "live"}))
+	if c := next("ann's comment").GetComment(); c.GetId() != "c1" || c.UserId != "ann" || c.Content != "live" {
+		t.Fatalf("the comment seen: %v", c)
+	}
+	rest.must(200, "PUT", "/comments/c1?document_id="+doc, map[string]any{"content": "by the backend"})
+	if c := next("the backend's update").GetComment(); c.Content != "by the backend" {
+		t.Fatalf("the update seen: %v", c)
+	}
+	// A refused change shows nothing: the next change seen is ann's delete.
+	wantRecord(t, "rex deletes", state.DocForbidden)(rex.doc.DeleteRecord(ctx, recComment, "c1"))
+	wantRecord(t, "ann deletes", "")(ann.doc.DeleteRecord(ctx, recComment, "c1"))
+	if c := next("ann's delete").GetComment(); c.GetId() != "c1" || c.DeletedAt == 0 {
+		t.Fatalf("the delete seen: %v", c)
+	}
+
+	// No role on the document: the watch is refused (request 0).
+	raw := rawDocSocket(t, srv.URL, inst, "ola", tokenFor(t, secret, auth.Claims{Subject: "ola", Instance: inst, Auth: collab(map[string]string{"other": "writer"})}))
+	raw.send(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: document.RecordsStateKind, Id: doc}}})
+	if a := raw.next(func(f *opsyncpb.ServerFrame) bool { return f.GetDocumentDataAnswer() != nil }).GetDocumentDataAnswer(); a.Code != state.DocForbidden || a.RequestId != 0 || a.DocumentId != doc {
+		t.Fatalf("a watch without a role: %v", a)
+	}
 }

@@ -17,8 +17,13 @@ import (
 // lists what it needs.
 
 func init() {
-	RegisterStateKind(StateKind{Name: document.RecordsStateKind, ClusterKind: KindDocData, Identity: DocDataIdentity, ValidID: document.ValidID})
+	RegisterStateKind(StateKind{Name: document.RecordsStateKind, ClusterKind: KindDocData, Identity: DocDataIdentity, ValidID: document.ValidID,
+		StreamSuffix: recordsStream})
 }
+
+// recordsStream tells a document's record changes from its session's
+// versions, whose actor has the same identity (of another kind).
+const recordsStream = "#records"
 
 func (a *docDataActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe) {
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
@@ -61,6 +66,6 @@ func (a *docDataActor) publishChange(ctx actor.Context, seq uint64, put []*opsyn
 		byNode[v.pid.Address] = append(byNode[v.pid.Address], v.pid.Id)
 	}
 	for addr, ids := range byNode {
-		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up})
+		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity + recordsStream, ClientIds: ids, State: up})
 	}
 }

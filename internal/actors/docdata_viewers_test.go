@@ -46,7 +46,7 @@ func TestDocDataViewersGetChanges(t *testing.T) {
 		t.Helper()
 		select {
 		case m := <-got:
-			if m.state == nil || m.state.Kind != document.RecordsStateKind || m.state.Id != "doc1" {
+			if m.state == nil || m.state.Kind != document.RecordsStateKind || m.state.Id != "doc1" || m.stream != DocDataIdentity(testInstance, "doc1")+recordsStream {
 				t.Fatalf("a delivery of %v", m.state)
 			}
 			e := &opsyncpb.DocumentDataEvent{}
