@@ -163,6 +163,7 @@ func TestDocWireOwnRecords(t *testing.T) {
 		t.Fatalf("accepted: %v", a.Records)
 	}
 	// Malformed input is refused and stores nothing.
+	wantRecord(t, "a page over 1000", state.DocInvalid)(ann.doc.ListRecords(ctx, client.RecordQuery{Kind: recComment, Limit: 1001}))
 	wantRecord(t, "bad JSON attributes", state.DocInvalid)(ann.doc.CreateComment(ctx, &opsyncpb.DocComment{Id: "c-bad", ThreadId: "t1", Attributes: "{nope"}))
 	wantRecord(t, "a revision", state.DocForbidden)(ann.doc.RecordRequest(ctx, &opsyncpb.DocumentData{Action: opsyncpb.DocAction_DOC_ACTION_CREATE, Kind: opsyncpb.DocKind_DOC_KIND_REVISION,
 		Record: &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Revision{Revision: &opsyncpb.DocRevision{Id: "r1"}}}}))
@@ -200,6 +201,18 @@ func TestDocWireOwnRecords(t *testing.T) {
 	upd.RequestId = 9
 	if a := raw.ask(upd); a.Code != document.CodeNotOpen {
 		t.Fatalf("after Close: %v", a)
+	}
+
+	// A connection without a user (no token: every editor a writer)
+	// changes nothing: as the backend it could change anyone's.
+	anon := rawDocSocket(t, srv.URL, inst, "", "")
+	anon.send(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: document.StateKind, Id: doc}}})
+	upd.RequestId = 10
+	if a := anon.ask(upd); a.Code != state.DocForbidden {
+		t.Fatalf("a connection without a user: %v", a)
+	}
+	if rc := rest.must(200, "GET", "/comments/c1?document_id="+doc, nil); rc["content"] != "raw" {
+		t.Fatalf("after the refusals: %v", rc)
 	}
 }
 
