@@ -51,7 +51,8 @@ proto-js:
 	mkdir -p sdk/js/src/gen
 	protoc -I proto --plugin=protoc-gen-es=sdk/js/node_modules/.bin/protoc-gen-es \
 		--es_out=sdk/js/src/gen --es_opt=target=ts,import_extension=js \
-		proto/opsync/v1/wire.proto proto/opsync/v1/block.proto proto/opsync/v1/card.proto proto/opsync/v1/document.proto
+		proto/opsync/v1/wire.proto proto/opsync/v1/block.proto proto/opsync/v1/card.proto proto/opsync/v1/document.proto \
+		proto/opsync/v1/docwire.proto proto/opsync/v1/docdata.proto
 
 # A short run of each fuzz target facing the network (part of `make test`);
 # `make fuzz FUZZTIME=10m` for a longer one.

@@ -154,6 +154,7 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 	c.reopenLocked(cn)
 	c.reopenCardsLocked(cn)
 	c.reopenDocsLocked(cn)
+	c.reopenRecordsLocked(cn)
 	c.mu.Unlock()
 	defer c.detach(cn)
 	slices.SortFunc(connect.BizTypes, func(a, b *opsyncpb.SyncPoint) int { return strings.Compare(a.BizType, b.BizType) })
@@ -196,8 +197,11 @@ func (c *Client) connectOnce(ctx context.Context, url string, attempt *int) erro
 			c.receivedState(m.State)
 			c.receivedCardState(m.State)
 			c.receivedDocState(m.State)
+			c.receivedRecordState(m.State)
 		case *opsyncpb.ServerFrame_DocumentAnswer:
 			c.receivedDocAnswer(m.DocumentAnswer)
+		case *opsyncpb.ServerFrame_DocumentDataAnswer:
+			c.receivedRecordAnswer(m.DocumentDataAnswer)
 		case *opsyncpb.ServerFrame_TypedMessage:
 			c.receivedTyped(m.TypedMessage)
 		case *opsyncpb.ServerFrame_Dynamic:

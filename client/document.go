@@ -61,6 +61,11 @@ type docState struct {
 	open    map[string]*Document
 	waiting map[uint64]chan *opsyncpb.DocumentAnswer
 	nextReq uint64
+	// records: the record requests waiting (docdata.go); their ids are
+	// nextReq's too.
+	records map[uint64]chan *opsyncpb.DocumentDataAnswer
+	// watching: the callbacks of documents' record changes (docdata.go).
+	watching map[string]func(*opsyncpb.DocumentDataEvent)
 }
 
 const documentKind = "document"
@@ -89,11 +94,12 @@ func (c *Client) OpenDocument(id string) (*Document, error) {
 	if c.docs.open == nil {
 		c.docs.open = map[string]*Document{}
 		c.docs.waiting = map[uint64]chan *opsyncpb.DocumentAnswer{}
+		c.docs.records = map[uint64]chan *opsyncpb.DocumentDataAnswer{}
 	}
 	if d := c.docs.open[id]; d != nil {
 		return d, nil
 	}
-	if len(c.docs.open)+len(c.blocks) >= maxOpenBlocks {
+	if len(c.docs.open)+len(c.docs.watching)+len(c.blocks) >= maxOpenBlocks {
 		return nil, fmt.Errorf("opsync client: at most %d sources open", maxOpenBlocks)
 	}
 	d := &Document{c: c, id: id, ahead: map[uint64]DocOp{}, changed: make(chan struct{})}
@@ -133,7 +139,11 @@ func (d *Document) Close() {
 	delete(c.docs.open, d.id)
 	if c.conn != nil {
 		c.conn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Close{Close: &opsyncpb.Close{Kind: documentKind, Id: d.id}}})
+		if _, watched := c.docs.watching[d.id]; watched {
+			c.conn.sendLocked(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Close{Close: &opsyncpb.Close{Kind: recordsKind, Id: d.id}}})
+		}
 	}
+	delete(c.docs.watching, d.id)
 	d.mu.Lock()
 	d.closed = true
 	d.notifyLocked()

@@ -254,7 +254,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		}
 		a.stateTerminated(ctx, m.Who)
 	case *resubscribeState:
-		if m.link.pid == nil && a.states[m.link.identity] == m.link {
+		if m.link.pid == nil && a.states[m.link.stream()] == m.link {
 			a.subscribeState(ctx, m.link)
 		}
 	case *resubscribe:

@@ -25,6 +25,10 @@ type stateLink struct {
 	refused bool
 }
 
+// stream is the name of the source's deliveries: the client's states
+// are keyed by it.
+func (l *stateLink) stream() string { return l.kind.Stream(l.identity) }
+
 // resubscribeState is the local message that retries attaching to a
 // state source.
 type resubscribeState struct{ link *stateLink }
@@ -35,11 +39,11 @@ func (a *clientActor) onOpen(ctx actor.Context, m *opsyncpb.Open) {
 		return // the edge refuses unknown kinds; nothing to do here
 	}
 	identity := kind.Identity(a.p.InstanceID, m.Id)
-	if a.states[identity] != nil {
+	if a.states[kind.Stream(identity)] != nil {
 		return
 	}
 	l := &stateLink{kind: kind, id: m.Id, identity: identity}
-	a.states[identity] = l
+	a.states[l.stream()] = l
 	a.subscribeState(ctx, l)
 }
 
@@ -48,12 +52,12 @@ func (a *clientActor) onClose(ctx actor.Context, m *opsyncpb.Close) {
 	if !ok {
 		return
 	}
-	identity := kind.Identity(a.p.InstanceID, m.Id)
-	l := a.states[identity]
+	stream := kind.Stream(kind.Identity(a.p.InstanceID, m.Id))
+	l := a.states[stream]
 	if l == nil {
 		return
 	}
-	delete(a.states, identity)
+	delete(a.states, stream)
 	if l.pid != nil {
 		ctx.Unwatch(l.pid)
 		ctx.Send(l.pid, &opsyncpb.StateUnsubscribe{ClientAddress: ctx.Self().Address, ClientId: ctx.Self().Id})

@@ -59,6 +59,9 @@ type docDataActor struct {
 	// to be tried again); hookWaiters are the changes answered after.
 	hooking     bool
 	hookWaiters []hookWaiter
+	// viewers: the client actors that opened the document's records
+	// (docdata_viewers.go).
+	viewers map[string]*blockViewer
 }
 
 func (a *docDataActor) Receive(ctx actor.Context) {
@@ -83,8 +86,14 @@ func (a *docDataActor) Receive(ctx actor.Context) {
 	case *opsyncpb.DocDataCommand:
 		a.waiting = append(a.waiting, stashed{msg: m, sender: ctx.Sender()})
 		a.next(ctx)
+	case *opsyncpb.StateSubscribe:
+		a.onSubscribe(ctx, m)
+	case *opsyncpb.StateUnsubscribe:
+		a.dropViewer(ctx, actor.NewPID(m.ClientAddress, m.ClientId))
+	case *actor.Terminated:
+		a.dropViewer(ctx, m.Who)
 	case *actor.ReceiveTimeout:
-		if a.j.idle() && len(a.waiting) == 0 && !a.hooking {
+		if a.j.idle() && len(a.waiting) == 0 && !a.hooking && len(a.viewers) == 0 {
 			ctx.Stop(ctx.Self())
 		}
 	}
@@ -159,6 +168,7 @@ func (a *docDataActor) handle(ctx actor.Context, sender *actor.PID, m *opsyncpb.
 			}
 		}
 		metrics.DocChanges.Inc()
+		a.publishChange(ctx, seq, res.Records, ev)
 		if ev.Hook != nil {
 			a.hookWaiters = append(a.hookWaiters, hookWaiter{seq: seq, sender: sender, res: res})
 			a.flushHooks(ctx)

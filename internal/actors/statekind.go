@@ -16,7 +16,16 @@ type StateKind struct {
 	// ValidID reports whether a client may name id (the edge refuses a
 	// frame that names another).
 	ValidID func(id string) bool
+	// StreamSuffix follows the identity in the name of the source's hub
+	// deliveries (HubDeliveries.stream) and of a client's link to it: a
+	// kind whose actors have the identities of another kind's (a
+	// document's records and its session) sets one, so that a client may
+	// open both.
+	StreamSuffix string
 }
+
+// Stream is the name of the deliveries of the source of identity.
+func (k StateKind) Stream(identity string) string { return identity + k.StreamSuffix }
 
 var stateKinds sync.Map // name -> StateKind
 

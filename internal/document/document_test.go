@@ -3,6 +3,8 @@ package document
 import (
 	"bytes"
 	"testing"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
 func TestRoleOf(t *testing.T) {
@@ -53,5 +55,46 @@ func TestCheckOps(t *testing.T) {
 	}
 	if !ValidID("doc-1_a.b") || ValidID("") || ValidID("a/b") {
 		t.Fatal("ValidID")
+	}
+}
+
+func TestRecordActions(t *testing.T) {
+	const (
+		get     = opsyncpb.DocAction_DOC_ACTION_GET
+		create  = opsyncpb.DocAction_DOC_ACTION_CREATE
+		update  = opsyncpb.DocAction_DOC_ACTION_UPDATE
+		del     = opsyncpb.DocAction_DOC_ACTION_DELETE
+		restore = opsyncpb.DocAction_DOC_ACTION_RESTORE
+		accept  = opsyncpb.DocAction_DOC_ACTION_ACCEPT
+		remove  = opsyncpb.DocAction_DOC_ACTION_REMOVE_DOCUMENT
+		comment = opsyncpb.DocKind_DOC_KIND_COMMENT
+		sugg    = opsyncpb.DocKind_DOC_KIND_SUGGESTION
+		user    = opsyncpb.DocKind_DOC_KIND_USER
+		rev     = opsyncpb.DocKind_DOC_KIND_REVISION
+	)
+	for _, tc := range []struct {
+		role   Role
+		action opsyncpb.DocAction
+		kind   opsyncpb.DocKind
+		ok     bool
+	}{
+		{Reader, get, comment, true},
+		{None, get, comment, false},
+		{Reader, create, comment, false},
+		{Reader, del, sugg, false},
+		{Commentator, create, comment, true},
+		{Commentator, update, sugg, true},
+		{Commentator, restore, comment, true},
+		{Commentator, accept, sugg, false},
+		{Writer, accept, sugg, true},
+		{Writer, del, comment, true},
+		{Writer, create, user, false},
+		{Writer, update, rev, false},
+		{Writer, remove, comment, false},
+		{Writer, opsyncpb.DocAction_DOC_ACTION_UNSPECIFIED, comment, false},
+	} {
+		if err := tc.role.CheckRecordAction(tc.action, tc.kind); (err == nil) != tc.ok {
+			t.Errorf("%q %s %s: %v, want allowed %v", tc.role, tc.action, tc.kind, err, tc.ok)
+		}
 	}
 }

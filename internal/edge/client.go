@@ -95,6 +95,7 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	cards := s.cardDynamicOf(connect, conn)
 	defer cards.stop()
 	docs := s.documentEditorOf(connect, grant, conn)
+	records := s.docRecordsOf(connect, grant, conn)
 	for {
 		f, err := frames.next()
 		if err == nil {
@@ -114,6 +115,12 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			if handled, err := docs.frame(r.Context(), f); handled {
+				if err != nil {
+					return
+				}
+				continue
+			}
+			if handled, err := records.frame(r.Context(), f); handled {
 				if err != nil {
 					return
 				}
@@ -256,6 +263,8 @@ func checkFrame(f *opsyncpb.ClientFrame) error {
 		return checkSource("close", m.Close.Kind, m.Close.Id)
 	case *opsyncpb.ClientFrame_DocumentOps, *opsyncpb.ClientFrame_DocumentSnapshot:
 		return checkDocumentFrame(f)
+	case *opsyncpb.ClientFrame_DocumentData:
+		return checkDocumentData(m.DocumentData)
 	}
 	return nil
 }

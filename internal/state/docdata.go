@@ -201,10 +201,13 @@ func createdAt(r *opsyncpb.DocRecord) int64 {
 	return 0
 }
 
-// Author is the user who owns a comment or suggestion ("" other kinds:
-// nobody owns them).
+// Author is the user who owns a comment, suggestion or thread ("" other
+// kinds, and a thread the backend made without an author: nobody owns
+// them).
 func Author(r *opsyncpb.DocRecord) string {
 	switch k := r.GetKind().(type) {
+	case *opsyncpb.DocRecord_Thread:
+		return k.Thread.AuthorId
 	case *opsyncpb.DocRecord_Comment:
 		return k.Comment.UserId
 	case *opsyncpb.DocRecord_Suggestion:

@@ -8,8 +8,8 @@ import (
 
 // The rules of a document's permanent data: what each command may
 // change, and the event that records it. Over the client protocol
-// (acting_user set) only a comment's or suggestion's author changes or
-// deletes it; the backend (REST, acting_user "") may do all. A deletion
+// (acting_user set) only a comment's, suggestion's or thread's author
+// changes, deletes or restores it (anyone resolves and reopens a thread); the backend (REST, acting_user "") may do all. A deletion
 // only marks a record unless forced; a restore clears the mark; a
 // resolved thread is in the comment archive until reopened or removed.
 

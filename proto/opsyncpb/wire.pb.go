@@ -34,6 +34,7 @@ type ClientFrame struct {
 	//	*ClientFrame_Close
 	//	*ClientFrame_DocumentOps
 	//	*ClientFrame_DocumentSnapshot
+	//	*ClientFrame_DocumentData
 	Frame         isClientFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -157,6 +158,15 @@ func (x *ClientFrame) GetDocumentSnapshot() *DocumentSnapshotFrame {
 	return nil
 }
 
+func (x *ClientFrame) GetDocumentData() *DocumentData {
+	if x != nil {
+		if x, ok := x.Frame.(*ClientFrame_DocumentData); ok {
+			return x.DocumentData
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Frame interface {
 	isClientFrame_Frame()
 }
@@ -199,6 +209,12 @@ type ClientFrame_DocumentSnapshot struct {
 	DocumentSnapshot *DocumentSnapshotFrame `protobuf:"bytes,9,opt,name=document_snapshot,json=documentSnapshot,proto3,oneof"`
 }
 
+type ClientFrame_DocumentData struct {
+	// A document's permanent records (comments, threads, suggestions) of
+	// an open document, as the connection's user.
+	DocumentData *DocumentData `protobuf:"bytes,10,opt,name=document_data,json=documentData,proto3,oneof"`
+}
+
 func (*ClientFrame_Connect) isClientFrame_Frame() {}
 
 func (*ClientFrame_RegisterBiz) isClientFrame_Frame() {}
@@ -216,6 +232,8 @@ func (*ClientFrame_Close) isClientFrame_Frame() {}
 func (*ClientFrame_DocumentOps) isClientFrame_Frame() {}
 
 func (*ClientFrame_DocumentSnapshot) isClientFrame_Frame() {}
+
+func (*ClientFrame_DocumentData) isClientFrame_Frame() {}
 
 // Open asks for the state of a source (kind "block": a block entity, "card": a card; the
 // families register their kinds) and then every newer version of it, for
@@ -682,6 +700,7 @@ type ServerFrame struct {
 	//	*ServerFrame_TypedMessage
 	//	*ServerFrame_Dynamic
 	//	*ServerFrame_DocumentAnswer
+	//	*ServerFrame_DocumentDataAnswer
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -796,6 +815,15 @@ func (x *ServerFrame) GetDocumentAnswer() *DocumentAnswer {
 	return nil
 }
 
+func (x *ServerFrame) GetDocumentDataAnswer() *DocumentDataAnswer {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_DocumentDataAnswer); ok {
+			return x.DocumentDataAnswer
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -834,6 +862,11 @@ type ServerFrame_DocumentAnswer struct {
 	DocumentAnswer *DocumentAnswer `protobuf:"bytes,8,opt,name=document_answer,json=documentAnswer,proto3,oneof"`
 }
 
+type ServerFrame_DocumentDataAnswer struct {
+	// The answer to a DocumentData frame.
+	DocumentDataAnswer *DocumentDataAnswer `protobuf:"bytes,10,opt,name=document_data_answer,json=documentDataAnswer,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Deliver) isServerFrame_Frame() {}
@@ -849,6 +882,8 @@ func (*ServerFrame_TypedMessage) isServerFrame_Frame() {}
 func (*ServerFrame_Dynamic) isServerFrame_Frame() {}
 
 func (*ServerFrame_DocumentAnswer) isServerFrame_Frame() {}
+
+func (*ServerFrame_DocumentDataAnswer) isServerFrame_Frame() {}
 
 // StateUpdate is a version of an open source's state: first the current
 // one, then each newer one, never an older one after a newer.
@@ -1244,7 +1279,7 @@ var File_opsync_v1_wire_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x18opsync/v1/document.proto\"\xf0\x03\n" +
+	"\x14opsync/v1/wire.proto\x12\topsync.v1\x1a\x15opsync/v1/block.proto\x1a\x14opsync/v1/card.proto\x1a\x18opsync/v1/document.proto\x1a\x17opsync/v1/docwire.proto\"\xb0\x04\n" +
 	"\vClientFrame\x12.\n" +
 	"\aconnect\x18\x01 \x01(\v2\x12.opsync.v1.ConnectH\x00R\aconnect\x12;\n" +
 	"\fregister_biz\x18\x02 \x01(\v2\x16.opsync.v1.RegisterBizH\x00R\vregisterBiz\x12A\n" +
@@ -1254,7 +1289,9 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x04open\x18\x06 \x01(\v2\x0f.opsync.v1.OpenH\x00R\x04open\x12(\n" +
 	"\x05close\x18\a \x01(\v2\x10.opsync.v1.CloseH\x00R\x05close\x12;\n" +
 	"\fdocument_ops\x18\b \x01(\v2\x16.opsync.v1.DocumentOpsH\x00R\vdocumentOps\x12O\n" +
-	"\x11document_snapshot\x18\t \x01(\v2 .opsync.v1.DocumentSnapshotFrameH\x00R\x10documentSnapshotB\a\n" +
+	"\x11document_snapshot\x18\t \x01(\v2 .opsync.v1.DocumentSnapshotFrameH\x00R\x10documentSnapshot\x12>\n" +
+	"\rdocument_data\x18\n" +
+	" \x01(\v2\x17.opsync.v1.DocumentDataH\x00R\fdocumentDataB\a\n" +
 	"\x05frame\"*\n" +
 	"\x04Open\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1286,7 +1323,7 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x03Ack\x120\n" +
 	"\breceived\x18\x01 \x03(\v2\x14.opsync.v1.SyncPointR\breceived\"\x1c\n" +
 	"\x04Ping\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xbb\x03\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\x8e\x04\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.opsync.v1.ConnectedH\x00R\tconnected\x12.\n" +
 	"\adeliver\x18\x02 \x01(\v2\x12.opsync.v1.DeliverH\x00R\adeliver\x12%\n" +
@@ -1295,7 +1332,9 @@ const file_opsync_v1_wire_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\v2\x16.opsync.v1.StateUpdateH\x00R\x05state\x12>\n" +
 	"\rtyped_message\x18\x06 \x01(\v2\x17.opsync.v1.TypedMessageH\x00R\ftypedMessage\x126\n" +
 	"\adynamic\x18\a \x01(\v2\x1a.opsync.v1.CardDynamicDataH\x00R\adynamic\x12D\n" +
-	"\x0fdocument_answer\x18\b \x01(\v2\x19.opsync.v1.DocumentAnswerH\x00R\x0edocumentAnswerB\a\n" +
+	"\x0fdocument_answer\x18\b \x01(\v2\x19.opsync.v1.DocumentAnswerH\x00R\x0edocumentAnswer\x12Q\n" +
+	"\x14document_data_answer\x18\n" +
+	" \x01(\v2\x1d.opsync.v1.DocumentDataAnswerH\x00R\x12documentDataAnswerB\a\n" +
 	"\x05frame\"y\n" +
 	"\vStateUpdate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
@@ -1358,9 +1397,11 @@ var file_opsync_v1_wire_proto_goTypes = []any{
 	(*Error)(nil),                 // 15: opsync.v1.Error
 	(*DocumentOps)(nil),           // 16: opsync.v1.DocumentOps
 	(*DocumentSnapshotFrame)(nil), // 17: opsync.v1.DocumentSnapshotFrame
-	(*TypedMessage)(nil),          // 18: opsync.v1.TypedMessage
-	(*CardDynamicData)(nil),       // 19: opsync.v1.CardDynamicData
-	(*DocumentAnswer)(nil),        // 20: opsync.v1.DocumentAnswer
+	(*DocumentData)(nil),          // 18: opsync.v1.DocumentData
+	(*TypedMessage)(nil),          // 19: opsync.v1.TypedMessage
+	(*CardDynamicData)(nil),       // 20: opsync.v1.CardDynamicData
+	(*DocumentAnswer)(nil),        // 21: opsync.v1.DocumentAnswer
+	(*DocumentDataAnswer)(nil),    // 22: opsync.v1.DocumentDataAnswer
 }
 var file_opsync_v1_wire_proto_depIdxs = []int32{
 	3,  // 0: opsync.v1.ClientFrame.connect:type_name -> opsync.v1.Connect
@@ -1372,22 +1413,24 @@ var file_opsync_v1_wire_proto_depIdxs = []int32{
 	2,  // 6: opsync.v1.ClientFrame.close:type_name -> opsync.v1.Close
 	16, // 7: opsync.v1.ClientFrame.document_ops:type_name -> opsync.v1.DocumentOps
 	17, // 8: opsync.v1.ClientFrame.document_snapshot:type_name -> opsync.v1.DocumentSnapshotFrame
-	4,  // 9: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
-	4,  // 10: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
-	11, // 11: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
-	12, // 12: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
-	14, // 13: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
-	15, // 14: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
-	10, // 15: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
-	18, // 16: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
-	19, // 17: opsync.v1.ServerFrame.dynamic:type_name -> opsync.v1.CardDynamicData
-	20, // 18: opsync.v1.ServerFrame.document_answer:type_name -> opsync.v1.DocumentAnswer
-	13, // 19: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	18, // 9: opsync.v1.ClientFrame.document_data:type_name -> opsync.v1.DocumentData
+	4,  // 10: opsync.v1.Connect.biz_types:type_name -> opsync.v1.SyncPoint
+	4,  // 11: opsync.v1.Ack.received:type_name -> opsync.v1.SyncPoint
+	11, // 12: opsync.v1.ServerFrame.connected:type_name -> opsync.v1.Connected
+	12, // 13: opsync.v1.ServerFrame.deliver:type_name -> opsync.v1.Deliver
+	14, // 14: opsync.v1.ServerFrame.pong:type_name -> opsync.v1.Pong
+	15, // 15: opsync.v1.ServerFrame.error:type_name -> opsync.v1.Error
+	10, // 16: opsync.v1.ServerFrame.state:type_name -> opsync.v1.StateUpdate
+	19, // 17: opsync.v1.ServerFrame.typed_message:type_name -> opsync.v1.TypedMessage
+	20, // 18: opsync.v1.ServerFrame.dynamic:type_name -> opsync.v1.CardDynamicData
+	21, // 19: opsync.v1.ServerFrame.document_answer:type_name -> opsync.v1.DocumentAnswer
+	22, // 20: opsync.v1.ServerFrame.document_data_answer:type_name -> opsync.v1.DocumentDataAnswer
+	13, // 21: opsync.v1.Deliver.messages:type_name -> opsync.v1.SyncMessage
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_wire_proto_init() }
@@ -1398,6 +1441,7 @@ func file_opsync_v1_wire_proto_init() {
 	file_opsync_v1_block_proto_init()
 	file_opsync_v1_card_proto_init()
 	file_opsync_v1_document_proto_init()
+	file_opsync_v1_docwire_proto_init()
 	file_opsync_v1_wire_proto_msgTypes[0].OneofWrappers = []any{
 		(*ClientFrame_Connect)(nil),
 		(*ClientFrame_RegisterBiz)(nil),
@@ -1408,6 +1452,7 @@ func file_opsync_v1_wire_proto_init() {
 		(*ClientFrame_Close)(nil),
 		(*ClientFrame_DocumentOps)(nil),
 		(*ClientFrame_DocumentSnapshot)(nil),
+		(*ClientFrame_DocumentData)(nil),
 	}
 	file_opsync_v1_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*ServerFrame_Connected)(nil),
@@ -1418,6 +1463,7 @@ func file_opsync_v1_wire_proto_init() {
 		(*ServerFrame_TypedMessage)(nil),
 		(*ServerFrame_Dynamic)(nil),
 		(*ServerFrame_DocumentAnswer)(nil),
+		(*ServerFrame_DocumentDataAnswer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
