@@ -6,7 +6,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/document"
 	"github.com/opsync/opsync/internal/metrics"
@@ -32,7 +31,9 @@ func DocSessionKind(d *Deps) *cluster.Kind {
 }
 
 func newDocSessionActor(deps *Deps) *docSessionActor {
-	return &docSessionActor{j: newJournaled(deps, KindDocSession, func(s *state.DocSession) proto.Message { return s.SnapshotState() })}
+	a := &docSessionActor{}
+	a.j = newJournaled(deps, KindDocSession, a.sealedSnapshot)
+	return a
 }
 
 // docSessionActor is the collaboration session of one document: it
@@ -55,6 +56,10 @@ type docSessionActor struct {
 	// scheduled.
 	leftAt    time.Time
 	stopTimer func() bool
+	// key seals what the session journals (docsession_seal.go); gone: the
+	// environment was deleted, and its data with its key.
+	key  *EnvKey
+	gone bool
 }
 
 // sessionExpiry is the local message of the TTL timer.
@@ -68,8 +73,7 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		a.identity = m.Identity.Identity
 		a.editors = map[string]*blockViewer{}
-		if a.j.recover(ctx, m, state.NewDocSession, restoreWith(func() *opsyncpb.DocSessionState { return &opsyncpb.DocSessionState{} }, state.RestoreDocSession)) != nil {
-			ctx.Stop(ctx.Self())
+		if !a.activate(ctx, m) {
 			return
 		}
 		a.latest = a.j.state.Version()
@@ -105,6 +109,10 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 }
 
 func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps) {
+	if a.gone {
+		respond(ctx, goneAnswer())
+		return
+	}
 	if code, err := document.CheckOps(m.Ops); err != nil {
 		respond(ctx, &opsyncpb.DocumentAnswer{Code: code, Detail: err.Error(), Version: a.latest})
 		return
@@ -132,6 +140,11 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 		return
 	}
 	first := a.latest + 1
+	ev, err := a.sealEvent(a.j.deps.now().UnixMilli(), &opsyncpb.DocSessionEvent{Ops: &opsyncpb.DocOpsAccepted{FirstVersion: first, Ops: m.Ops, UserId: m.UserId}})
+	if err != nil {
+		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error(), Version: a.latest})
+		return
+	}
 	batch := make([]*opsyncpb.DocOp, len(m.Ops))
 	for i, op := range m.Ops {
 		batch[i] = &opsyncpb.DocOp{Version: first + uint64(i), Data: op, UserId: m.UserId}
@@ -139,8 +152,6 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 	a.latest += uint64(len(m.Ops))
 	a.queued = append(a.queued, batch...)
 	sender := ctx.Sender()
-	now := a.j.deps.now().UnixMilli()
-	ev := &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocOpsAccepted{DocOpsAccepted: &opsyncpb.DocOpsAccepted{FirstVersion: first, Ops: m.Ops, UserId: m.UserId}}}
 	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
 		a.queued = a.queued[len(batch):]
 		if err != nil {
@@ -175,6 +186,9 @@ func (a *docSessionActor) since(base uint64) ([]*opsyncpb.DocOp, bool) {
 func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocumentSnapshot) {
 	s := m.Snapshot
 	switch {
+	case a.gone:
+		respond(ctx, goneAnswer())
+		return
 	case len(s.GetData()) > document.MaxSnapshotBytes:
 		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeTooLarge, Version: a.latest, Detail: "snapshot over its size limit"})
 		return
@@ -187,7 +201,11 @@ func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocume
 		return
 	}
 	sender := ctx.Sender()
-	ev := &opsyncpb.Event{Time: a.j.deps.now().UnixMilli(), Kind: &opsyncpb.Event_DocSnapshotSaved{DocSnapshotSaved: &opsyncpb.DocSnapshotSaved{Snapshot: s}}}
+	ev, err := a.sealEvent(a.j.deps.now().UnixMilli(), &opsyncpb.DocSessionEvent{Snapshot: &opsyncpb.DocSnapshotSaved{Snapshot: s}})
+	if err != nil {
+		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error(), Version: a.latest})
+		return
+	}
 	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
 		if err != nil {
 			sendTo(ctx, sender, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error()})
@@ -196,6 +214,11 @@ func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocume
 		sendTo(ctx, sender, &opsyncpb.DocumentAnswer{Version: s.Version})
 	}})
 	a.j.flush()
+}
+
+// goneAnswer refuses a request to a session of a deleted environment.
+func goneAnswer() *opsyncpb.DocumentAnswer {
+	return &opsyncpb.DocumentAnswer{Code: document.CodeForbidden, Detail: ErrEnvDeleted.Error()}
 }
 
 // info is the session as it is now.

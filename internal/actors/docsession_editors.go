@@ -21,6 +21,14 @@ import (
 func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe) {
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
 	k := viewerKey(pid)
+	if a.gone {
+		// A version 0 deletion: the client passes it on and attaches no
+		// more.
+		respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
+		ctx.Send(hubFor(pid.Address, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: []string{pid.Id},
+			State: &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Deleted: true}})
+		return
+	}
 	e := a.editors[k]
 	if e == nil {
 		e = &blockViewer{pid: pid}

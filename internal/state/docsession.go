@@ -19,6 +19,14 @@ type DocSession struct {
 	ops       []*opsyncpb.DocOp // after snapshot, in version order
 	opsBytes  int
 	updatedAt int64
+	// unhooked are the webhook events journaled that the outbox is not
+	// known to have, ascending seq (docsession_sealed.go).
+	unhooked []*opsyncpb.DocHookQueued
+	// open opens events journaled sealed with the environment's data key
+	// (nil: none can be applied).
+	open func([]byte) ([]byte, error)
+	// held: a webhook event was journaled since the session was cleared.
+	held bool
 }
 
 // NewDocSession returns the state of a session that has no events.
@@ -69,29 +77,44 @@ func (d *DocSession) Apply(seq uint64, ev *opsyncpb.Event) error {
 	if seq <= d.lastSeq {
 		return fmt.Errorf("events: document event %d applied after %d", seq, d.lastSeq)
 	}
+	var err error
 	switch k := ev.Kind.(type) {
 	case *opsyncpb.Event_DocOpsAccepted:
-		m := k.DocOpsAccepted
-		if m.FirstVersion != d.version+1 || len(m.Ops) == 0 {
-			return fmt.Errorf("events: document operations at version %d after version %d", m.FirstVersion, d.version)
-		}
-		for i, op := range m.Ops {
-			d.ops = append(d.ops, &opsyncpb.DocOp{Version: m.FirstVersion + uint64(i), Data: op, UserId: m.UserId})
-			d.opsBytes += len(op)
-		}
-		d.version += uint64(len(m.Ops))
+		err = d.applyOps(k.DocOpsAccepted)
 	case *opsyncpb.Event_DocSnapshotSaved:
-		s := k.DocSnapshotSaved.Snapshot
-		if s.GetVersion() > d.version || (d.snapshot != nil && s.GetVersion() <= d.snapshot.Version) {
-			return fmt.Errorf("events: document snapshot at version %d (session at %d)", s.GetVersion(), d.version)
-		}
-		d.snapshot = s
-		d.dropThrough(s.Version)
+		err = d.applySnapshot(k.DocSnapshotSaved)
+	case *opsyncpb.Event_DocSessionSealed:
+		err = d.applySealed(seq, k.DocSessionSealed)
 	default:
 		return fmt.Errorf("events: %T is not a document session event", ev.Kind)
 	}
+	if err != nil {
+		return err
+	}
 	d.lastSeq = seq
 	d.updatedAt = ev.Time
+	return nil
+}
+
+func (d *DocSession) applyOps(m *opsyncpb.DocOpsAccepted) error {
+	if m.FirstVersion != d.version+1 || len(m.Ops) == 0 {
+		return fmt.Errorf("events: document operations at version %d after version %d", m.FirstVersion, d.version)
+	}
+	for i, op := range m.Ops {
+		d.ops = append(d.ops, &opsyncpb.DocOp{Version: m.FirstVersion + uint64(i), Data: op, UserId: m.UserId})
+		d.opsBytes += len(op)
+	}
+	d.version += uint64(len(m.Ops))
+	return nil
+}
+
+func (d *DocSession) applySnapshot(m *opsyncpb.DocSnapshotSaved) error {
+	s := m.Snapshot
+	if s.GetVersion() > d.version || (d.snapshot != nil && s.GetVersion() <= d.snapshot.Version) {
+		return fmt.Errorf("events: document snapshot at version %d (session at %d)", s.GetVersion(), d.version)
+	}
+	d.snapshot = s
+	d.dropThrough(s.Version)
 	return nil
 }
 
@@ -123,4 +146,6 @@ func RestoreDocSession(s *opsyncpb.DocSessionState) *DocSession {
 // Cleared is the state after the session's data was removed: nothing but
 // the last sequence number, which the journal keeps (new events go above
 // it).
-func (d *DocSession) Cleared() *DocSession { return &DocSession{lastSeq: d.lastSeq} }
+func (d *DocSession) Cleared() *DocSession {
+	return &DocSession{lastSeq: d.lastSeq, unhooked: d.unhooked, open: d.open}
+}

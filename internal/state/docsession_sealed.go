@@ -1,0 +1,75 @@
+package state
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opsync/opsync/proto/opsyncpb"
+)
+
+// A session journals its events sealed with its environment's data key
+// (Event.doc_session_sealed holding a DocSessionEvent): operations,
+// snapshots, and the collaboration webhook events it hands to the
+// environment's outbox, with the record that the outbox has them.
+// Events journaled in clear before encryption existed still apply.
+
+// WithOpener lets the state apply sealed events, opened by open.
+func (d *DocSession) WithOpener(open func([]byte) ([]byte, error)) *DocSession {
+	d.open = open
+	return d
+}
+
+// Unhooked is the webhook events journaled that the outbox is not known
+// to have, ascending seq (read-only).
+func (d *DocSession) Unhooked() []*opsyncpb.DocHookQueued { return d.unhooked }
+
+// Held reports whether the journal holds anything of the session: an
+// operation, a snapshot, or a webhook event.
+func (d *DocSession) Held() bool { return !d.Empty() || d.held }
+
+func (d *DocSession) applySealed(seq uint64, sealed []byte) error {
+	if d.open == nil {
+		return fmt.Errorf("events: document event %d is sealed and no key opens it", seq)
+	}
+	plain, err := d.open(sealed)
+	if err != nil {
+		return fmt.Errorf("events: document event %d does not open: %w", seq, err)
+	}
+	e := &opsyncpb.DocSessionEvent{}
+	if err := proto.Unmarshal(plain, e); err != nil {
+		return fmt.Errorf("events: document event %d: %w", seq, err)
+	}
+	switch {
+	case e.Ops != nil:
+		return d.applyOps(e.Ops)
+	case e.Snapshot != nil:
+		return d.applySnapshot(e.Snapshot)
+	case e.Hook != nil:
+		d.unhooked = append(d.unhooked, &opsyncpb.DocHookQueued{Seq: seq, Event: e.Hook})
+		d.held = true
+	case e.Hooked > 0:
+		i := 0
+		for i < len(d.unhooked) && d.unhooked[i].Seq <= e.Hooked {
+			i++
+		}
+		d.unhooked = append([]*opsyncpb.DocHookQueued(nil), d.unhooked[i:]...)
+		d.held = true
+	default:
+		return fmt.Errorf("events: document event %d is empty", seq)
+	}
+	return nil
+}
+
+// SealedState is what the session's snapshot seals.
+func (d *DocSession) SealedState() *opsyncpb.DocSessionSealed {
+	return &opsyncpb.DocSessionSealed{State: d.SnapshotState(), Unhooked: d.unhooked}
+}
+
+// RestoreSealedDocSession rebuilds the state a sealed snapshot holds.
+func RestoreSealedDocSession(s *opsyncpb.DocSessionSealed) *DocSession {
+	d := RestoreDocSession(s.GetState())
+	d.unhooked = s.Unhooked
+	d.held = true
+	return d
+}
