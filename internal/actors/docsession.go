@@ -21,7 +21,7 @@ const KindDocSession = "docsession"
 func DocumentIdentity(instanceID, documentID string) string { return instanceID + "/d/" + documentID }
 
 func init() {
-	RegisterStateKind(StateKind{Name: document.StateKind, ClusterKind: KindDocSession, Identity: DocumentIdentity, ValidID: document.ValidID})
+	RegisterStateKind(StateKind{Name: document.StateKind, ClusterKind: KindDocSession, Identity: DocumentIdentity, ValidID: document.ValidID, EndsLink: true})
 }
 
 // DocSessionKind is the cluster kind of document sessions.
@@ -60,6 +60,19 @@ type docSessionActor struct {
 	// environment was deleted, and its data with its key.
 	key  *EnvKey
 	gone bool
+	// hooking: webhook events are on their way to the outbox;
+	// hookWaiters run once it has theirs (docsession_hooks.go).
+	hooking     bool
+	hookWaiters []sessionHookWaiter
+	// announced is the version collaboration.document.updated last
+	// announced, at lastUpdated; updateTimer stops the coalescing timer.
+	announced   uint64
+	lastUpdated time.Time
+	updateTimer func() bool
+	// removing: the session is being removed; held are the requests that
+	// wait for it (docsession_end.go).
+	removing bool
+	held     []held
 }
 
 // sessionExpiry is the local message of the TTL timer.
@@ -77,31 +90,61 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.latest = a.j.state.Version()
+		a.announced = a.latest
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
+		// Hooks a crash left before the outbox had them go now.
+		a.flushHooks(ctx)
 	case *opsyncpb.SubmitDocumentOps:
-		a.onOps(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onOps(ctx, m)
+		}
 	case *opsyncpb.SubmitDocumentSnapshot:
-		a.onSnapshot(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onSnapshot(ctx, m)
+		}
 	case *opsyncpb.GetDocumentSession:
 		respond(ctx, a.info())
+	case *opsyncpb.GetDocumentCollaboration:
+		respond(ctx, a.collaboration())
+	case *opsyncpb.EndDocumentSession:
+		if !a.holdWhileRemoving(ctx) {
+			a.onEnd(ctx, m)
+		}
 	case *opsyncpb.SweepDocumentSession:
-		a.sweep(ctx)
-		respond(ctx, a.info())
+		if !a.holdWhileRemoving(ctx) {
+			a.sweep(ctx)
+			respond(ctx, a.info())
+		}
 	case *sessionExpiry:
-		a.sweep(ctx)
+		if !a.removing {
+			a.sweep(ctx)
+		}
+	case *hooked:
+		a.onHooked(ctx, m)
+	case *docHookRetry:
+		a.hooking = false
+		a.flushHooks(ctx)
+	case *docUpdateDue:
+		a.updateTimer = nil
+		a.announceUpdated(ctx)
 	case *opsyncpb.StateSubscribe:
-		a.onSubscribe(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onSubscribe(ctx, m)
+		}
 	case *opsyncpb.StateUnsubscribe:
 		a.dropEditor(ctx, actor.NewPID(m.ClientAddress, m.ClientId))
 	case *actor.Terminated:
 		a.dropEditor(ctx, m.Who)
 	case *actor.ReceiveTimeout:
-		if len(a.editors) == 0 && a.j.idle() {
+		if len(a.editors) == 0 && a.j.idle() && !a.hooking && !a.removing && a.updateTimer == nil {
 			ctx.Stop(ctx.Self())
 		}
 	case *actor.Stopping:
 		if a.stopTimer != nil {
 			a.stopTimer()
+		}
+		if a.updateTimer != nil {
+			a.updateTimer()
 		}
 		metrics.DocEditors.Sub(float64(len(a.editors)))
 		a.editors = nil
@@ -164,6 +207,7 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 		last := batch[len(batch)-1].Version
 		sendTo(ctx, sender, &opsyncpb.DocumentAnswer{Version: last})
 		a.publish(ctx, last, &opsyncpb.DocumentUpdate{Ops: batch}, a.editors)
+		a.versionAdvanced(ctx)
 	}})
 	a.j.flush()
 }
@@ -226,13 +270,7 @@ func (a *docSessionActor) info() *opsyncpb.DocumentSessionInfo {
 	n, _ := a.j.state.Ops()
 	res := &opsyncpb.DocumentSessionInfo{Version: a.j.state.Version(), Editors: uint32(len(a.editors)), Ops: uint32(n),
 		SnapshotVersion: a.j.state.Snapshot().GetVersion()}
-	seen := map[string]bool{}
-	for _, e := range a.editors {
-		if !seen[e.user] {
-			seen[e.user] = true
-			res.Users = append(res.Users, e.user)
-		}
-	}
+	res.Users = a.users()
 	return res
 }
 

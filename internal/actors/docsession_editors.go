@@ -31,10 +31,14 @@ func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscr
 	}
 	e := a.editors[k]
 	if e == nil {
-		e = &blockViewer{pid: pid}
+		joined := !a.hasUser(m.UserId)
+		e = &blockViewer{pid: pid, user: m.UserId}
 		a.editors[k] = e
 		ctx.Watch(pid)
 		metrics.DocEditors.Inc()
+		if joined {
+			a.announceUser(ctx, HookUserConnected, m.UserId)
+		}
 	}
 	e.user = m.UserId
 	if a.stopTimer != nil {
@@ -50,15 +54,22 @@ func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscr
 
 func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
 	k := viewerKey(pid)
-	if _, ok := a.editors[k]; !ok {
+	e, ok := a.editors[k]
+	if !ok {
 		return
 	}
 	delete(a.editors, k)
 	ctx.Unwatch(pid)
 	metrics.DocEditors.Dec()
+	if !a.hasUser(e.user) {
+		a.announceUser(ctx, HookUserDisconnected, e.user)
+	}
 	if len(a.editors) > 0 {
 		return
 	}
+	// The last editor left: what the session's version became is
+	// announced now.
+	a.announceUpdated(ctx)
 	a.leftAt = a.j.deps.now()
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.stopTimer = a.j.deps.Clock.AfterFunc(a.j.deps.DocumentSessionTTL, func() { root.Send(self, &sessionExpiry{}) })
@@ -68,7 +79,7 @@ func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
 // time to live has passed since the last left (or, after a restart or a
 // passivation, since the session last changed).
 func (a *docSessionActor) sweep(ctx actor.Context) {
-	if len(a.editors) > 0 || a.j.state.Empty() || len(a.queued) > 0 {
+	if len(a.editors) > 0 || !a.j.state.Held() || len(a.queued) > 0 || a.removing || a.gone {
 		return
 	}
 	since := time.UnixMilli(a.j.state.UpdatedAt())
@@ -78,10 +89,8 @@ func (a *docSessionActor) sweep(ctx actor.Context) {
 	if a.j.deps.now().Sub(since) < a.j.deps.DocumentSessionTTL {
 		return
 	}
-	a.j.log.Info("document session expired: its operations and snapshots are removed", slog.Uint64("version", a.j.state.Version()))
-	a.j.removeJournal(false)
-	a.j.state = a.j.state.Cleared()
-	a.latest = 0
+	a.j.log.Info("document session expired", slog.Uint64("version", a.j.state.Version()))
+	a.remove(ctx, EndExpired, nil)
 }
 
 // publish sends a document update at version to editors.

@@ -16,6 +16,10 @@ type StateKind struct {
 	// ValidID reports whether a client may name id (the edge refuses a
 	// frame that names another).
 	ValidID func(id string) bool
+	// EndsLink: a deleted StateUpdate ends the client's link to the
+	// source (a document's session ended): it is passed on whatever its
+	// version, and the client opens the source anew to see it again.
+	EndsLink bool
 }
 
 var stateKinds sync.Map // name -> StateKind

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A session's collaboration webhooks, signed, in order: users connected
+// and disconnected (with who is still there), the document updated
+// (coalesced: at most one per actors.DocUpdatedEvery), the document
+// removed through DELETE collaborations/{id} and with the document; the
+// REST view of the session before and after.
+func TestDocSessionWebhooks(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	e := newDocEnv(t, srv.URL, "ws_DOCHOOKS")
+	sink := newHookSink(t, "collab-secret")
+	setHooks(t, srv.URL, e.env, map[string]any{"url": sink.srv.URL + "/collab?x=1", "secret": "collab-secret"})
+	const doc = "doc-hooks"
+	if x := e.do("GET", "/collaborations/"+doc, nil); x.status != 404 {
+		t.Fatalf("a session before any editor: HTTP %d %s", x.status, x.raw)
+	}
+
+	ann := dialEditor(t, srv.URL, e.env, "ann", "", doc)
+	sink.await(1, 30*time.Second)
+	bob := dialEditor(t, srv.URL, e.env, "bob", "", doc)
+	sink.await(2, 30*time.Second)
+	if a := ann.send(t, 0, "a1", "a2"); a.Code != "" || a.Version != 2 {
+		t.Fatalf("ops: %+v", a)
+	}
+	sink.await(3, 30*time.Second) // the first update goes at once
+	for v := uint64(2); v < 5; v++ {
+		if a := bob.send(t, v, "b"); a.Code != "" {
+			t.Fatalf("op at %d: %+v", v, a)
+		}
+	}
+	sink.await(4, 30*time.Second) // the three next ones in one event
+	bob.waitVersion(t, 5)
+	if a, err := bob.doc.SendSnapshot(t.Context(), 5, []byte("<p>five</p>")); err != nil || a.Code != "" {
+		t.Fatalf("snapshot: %+v %v", a, err)
+	}
+	c := e.must(200, "GET", "/collaborations/"+doc, nil)
+	if c["document_id"] != doc || c["version"] != float64(5) || len(c["connected_users"].([]any)) != 2 || c["operations"] != float64(0) {
+		t.Fatalf("the session through REST: %v", c)
+	}
+	if s := c["snapshot"].(map[string]any); s["version"] != float64(5) || s["data"] != "<p>five</p>" || s["encoding"] != "utf-8" {
+		t.Fatalf("the session's snapshot through REST: %v", s)
+	}
+	bob.Close()
+	sink.await(5, 30*time.Second)
+	// Ended through the REST API: ann is told, her document closed.
+	e.must(204, "DELETE", "/collaborations/"+doc, nil)
+	sink.await(6, 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for !ann.doc.Closed() {
+		select {
+		case <-ann.doc.Changed():
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("the editor was not told that the session ended")
+		}
+	}
+	if x := e.do("GET", "/collaborations/"+doc, nil); x.status != 404 {
+		t.Fatalf("the session after DELETE: HTTP %d %s", x.status, x.raw)
+	}
+	if x := e.do("DELETE", "/collaborations/"+doc, nil); x.status != 404 {
+		t.Fatalf("DELETE again: HTTP %d %s", x.status, x.raw)
+	}
+	// Opened again: a new session at version 1; removed with the document.
+	d2, err := ann.OpenDocument(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann.doc = d2
+	sink.await(7, 30*time.Second) // ann connected again
+	if a := ann.send(t, 0, "new"); a.Code != "" || a.Version != 1 {
+		t.Fatalf("the new session: %+v", a)
+	}
+	sink.await(8, 30*time.Second)
+	e.must(204, "DELETE", "/documents/"+doc+"?force=true", nil)
+	got := firstOf(sink.await(9, 30*time.Second))
+
+	type want struct {
+		event, user string
+		users       []string
+		version     float64
+		reason      string
+	}
+	wants := []want{
+		{event: "collaboration.user.connected", user: "ann", users: []string{"ann"}},
+		{event: "collaboration.user.connected", user: "bob", users: []string{"ann", "bob"}},
+		{event: "collaboration.document.updated", version: 2},
+		{event: "collaboration.document.updated", version: 5},
+		{event: "collaboration.user.disconnected", user: "bob", users: []string{"ann"}},
+		{event: "collaboration.document.removed", version: 5, reason: "deleted"},
+		{event: "collaboration.user.connected", user: "ann", users: []string{"ann"}},
+		{event: "collaboration.document.updated", version: 1},
+		{event: "collaboration.document.removed", version: 1, reason: "document_removed"},
+	}
+	for i, w := range wants {
+		g := got[i]
+		if g.Event != w.event || g.Env != e.env || g.SentAt == "" || !strings.HasPrefix(g.ID, "evt_") {
+			t.Fatalf("event %d: %+v, want %s", i, g, w.event)
+		}
+		d, _ := g.Payload["document"].(map[string]any)
+		if d["id"] != doc {
+			t.Fatalf("event %d's document: %v", i, g.Payload)
+		}
+		if w.user != "" {
+			var users []string
+			for _, u := range g.Payload["connected_users"].([]any) {
+				users = append(users, u.(map[string]any)["id"].(string))
+			}
+			if g.Payload["user"].(map[string]any)["id"] != w.user || !slices.Equal(users, w.users) {
+				t.Fatalf("event %d: %v, want user %s and %v connected", i, g.Payload, w.user, w.users)
+			}
+		}
+		if w.version != 0 && d["version"] != w.version {
+			t.Fatalf("event %d: %v, want version %v", i, g.Payload, w.version)
+		}
+		if w.reason != "" && g.Payload["reason"] != w.reason {
+			t.Fatalf("event %d: %v, want reason %s", i, g.Payload, w.reason)
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.bad) > 0 {
+		t.Fatalf("requests with invalid signatures: %v", sink.bad)
+	}
+}
