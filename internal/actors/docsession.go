@@ -116,6 +116,7 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 			respond(ctx, a.info())
 		}
 	case *sessionExpiry:
+		a.stopTimer = nil
 		if !a.removing {
 			a.sweep(ctx)
 		}

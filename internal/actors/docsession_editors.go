@@ -86,7 +86,13 @@ func (a *docSessionActor) sweep(ctx actor.Context) {
 	if a.leftAt.After(since) {
 		since = a.leftAt
 	}
-	if a.j.deps.now().Sub(since) < a.j.deps.DocumentSessionTTL {
+	if wait := a.j.deps.DocumentSessionTTL - a.j.deps.now().Sub(since); wait > 0 {
+		if a.stopTimer == nil && !a.leftAt.IsZero() {
+			// A change after the last editor left: the time to live
+			// counts from it.
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			a.stopTimer = a.j.deps.Clock.AfterFunc(wait, func() { root.Send(self, &sessionExpiry{}) })
+		}
 		return
 	}
 	a.j.log.Info("document session expired", slog.Uint64("version", a.j.state.Version()))

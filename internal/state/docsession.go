@@ -38,7 +38,7 @@ func (d *DocSession) LastSeq() uint64 { return d.lastSeq }
 // Version is the version of the last accepted operation (0: none).
 func (d *DocSession) Version() uint64 { return d.version }
 
-// UpdatedAt is the time (ms) of the last applied event.
+// UpdatedAt is the time (ms) of the last operation or snapshot.
 func (d *DocSession) UpdatedAt() int64 { return d.updatedAt }
 
 // Empty reports whether the session holds nothing.
@@ -84,7 +84,14 @@ func (d *DocSession) Apply(seq uint64, ev *opsyncpb.Event) error {
 	case *opsyncpb.Event_DocSnapshotSaved:
 		err = d.applySnapshot(k.DocSnapshotSaved)
 	case *opsyncpb.Event_DocSessionSealed:
-		err = d.applySealed(seq, k.DocSessionSealed)
+		var content bool
+		content, err = d.applySealed(seq, k.DocSessionSealed)
+		if err == nil && !content {
+			// A webhook's record is no change of the session's content:
+			// its time to live counts from the last one.
+			d.lastSeq = seq
+			return nil
+		}
 	default:
 		return fmt.Errorf("events: %T is not a document session event", ev.Kind)
 	}

@@ -28,23 +28,25 @@ func (d *DocSession) Unhooked() []*opsyncpb.DocHookQueued { return d.unhooked }
 // operation, a snapshot, or a webhook event.
 func (d *DocSession) Held() bool { return !d.Empty() || d.held }
 
-func (d *DocSession) applySealed(seq uint64, sealed []byte) error {
+// applySealed applies a sealed event; content: it changed the session's
+// content (an operation or a snapshot, not a webhook's record).
+func (d *DocSession) applySealed(seq uint64, sealed []byte) (content bool, err error) {
 	if d.open == nil {
-		return fmt.Errorf("events: document event %d is sealed and no key opens it", seq)
+		return false, fmt.Errorf("events: document event %d is sealed and no key opens it", seq)
 	}
 	plain, err := d.open(sealed)
 	if err != nil {
-		return fmt.Errorf("events: document event %d does not open: %w", seq, err)
+		return false, fmt.Errorf("events: document event %d does not open: %w", seq, err)
 	}
 	e := &opsyncpb.DocSessionEvent{}
 	if err := proto.Unmarshal(plain, e); err != nil {
-		return fmt.Errorf("events: document event %d: %w", seq, err)
+		return false, fmt.Errorf("events: document event %d: %w", seq, err)
 	}
 	switch {
 	case e.Ops != nil:
-		return d.applyOps(e.Ops)
+		return true, d.applyOps(e.Ops)
 	case e.Snapshot != nil:
-		return d.applySnapshot(e.Snapshot)
+		return true, d.applySnapshot(e.Snapshot)
 	case e.Hook != nil:
 		d.unhooked = append(d.unhooked, &opsyncpb.DocHookQueued{Seq: seq, Event: e.Hook})
 		d.held = true
@@ -56,9 +58,9 @@ func (d *DocSession) applySealed(seq uint64, sealed []byte) error {
 		d.unhooked = append([]*opsyncpb.DocHookQueued(nil), d.unhooked[i:]...)
 		d.held = true
 	default:
-		return fmt.Errorf("events: document event %d is empty", seq)
+		return false, fmt.Errorf("events: document event %d is empty", seq)
 	}
-	return nil
+	return false, nil
 }
 
 // SealedState is what the session's snapshot seals.
