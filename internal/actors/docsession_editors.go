@@ -71,6 +71,9 @@ func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
 	// announced now.
 	a.announceUpdated(ctx)
 	a.leftAt = a.j.deps.now()
+	if a.stopTimer != nil {
+		a.stopTimer()
+	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.stopTimer = a.j.deps.Clock.AfterFunc(a.j.deps.DocumentSessionTTL, func() { root.Send(self, &sessionExpiry{}) })
 }
