@@ -128,3 +128,41 @@ func TestDocSessionWebhooks(t *testing.T) {
 		t.Fatalf("requests with invalid signatures: %v", sink.bad)
 	}
 }
+
+// A session's webhook events journaled while the endpoint is down survive
+// kill -9: after the restart, with the endpoint up, each arrives, in
+// order.
+func TestDocSessionWebhooksAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	e := newDocEnv(t, srv.URL, "ws_DOCHOOKCRASH")
+	sink := newHookSink(t, "s")
+	setHooks(t, srv.URL, e.env, map[string]any{"url": sink.srv.URL + "/hook", "secret": "s"})
+	sink.setDown(true)
+	const doc = "doc-crash-hooks"
+	ann := dialEditor(t, srv.URL, e.env, "ann", "", doc)
+	if a := ann.send(t, 0, "o1"); a.Code != "" {
+		t.Fatalf("op: %+v", a)
+	}
+	// Both events are in the outbox once its status counts them.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st map[string]any
+		call(t, "GET", srv.URL+"/api/v1/instances/"+e.env+"/doc/webhooks", nil, &st)
+		if hooks, _ := st["webhooks"].([]any); len(hooks) == 1 && hooks[0].(map[string]any)["pending"] == float64(2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox does not hold the session's two events: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the admin API: no event to await
+	}
+	srv.kill9()
+	ann.Close()
+	sink.setDown(false)
+	srv = startServer(t, dir)
+	got := firstOf(sink.await(2, 60*time.Second))
+	if got[0].Event != "collaboration.user.connected" || got[1].Event != "collaboration.document.updated" || got[1].Payload["document"].(map[string]any)["version"] != float64(1) {
+		t.Fatalf("after kill -9: %+v", got)
+	}
+}
