@@ -131,7 +131,8 @@ func TestDocSessionWebhooks(t *testing.T) {
 
 // A session's webhook events journaled while the endpoint is down survive
 // kill -9: after the restart, with the endpoint up, each arrives, in
-// order.
+// order; the user the crash left connected is announced disconnected when
+// the session starts again.
 func TestDocSessionWebhooksAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServer(t, dir)
@@ -164,5 +165,15 @@ func TestDocSessionWebhooksAfterCrash(t *testing.T) {
 	got := firstOf(sink.await(2, 60*time.Second))
 	if got[0].Event != "collaboration.user.connected" || got[1].Event != "collaboration.document.updated" || got[1].Payload["document"].(map[string]any)["version"] != float64(1) {
 		t.Fatalf("after kill -9: %+v", got)
+	}
+	// The session, activated again by a new editor, announces gone the
+	// user the crash left connected, then the new one.
+	bob := dialEditor(t, srv.URL, e.env, "bob", "", doc)
+	bob.waitVersion(t, 1)
+	got = firstOf(sink.await(4, 60*time.Second))
+	users := func(g hookGot) []any { return g.Payload["connected_users"].([]any) }
+	if got[2].Event != "collaboration.user.disconnected" || got[2].Payload["user"].(map[string]any)["id"] != "ann" || len(users(got[2])) != 0 ||
+		got[3].Event != "collaboration.user.connected" || got[3].Payload["user"].(map[string]any)["id"] != "bob" || len(users(got[3])) != 1 {
+		t.Fatalf("after the restart: %+v", got[2:])
 	}
 }

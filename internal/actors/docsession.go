@@ -92,8 +92,10 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 		a.latest = a.j.state.Version()
 		a.announced = a.latest
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
-		// Hooks a crash left before the outbox had them go now.
+		// Hooks a crash left before the outbox had them go now, and
+		// the users it left connected are announced gone.
 		a.flushHooks(ctx)
+		a.announceCrashed(ctx)
 	case *opsyncpb.SubmitDocumentOps:
 		if !a.holdWhileRemoving(ctx) {
 			a.onOps(ctx, m)

@@ -54,6 +54,12 @@ func (a *docSessionActor) hooksOn() bool { return a.j.deps.System != nil && a.ke
 // announce journals the webhook event name with payload; then (if set)
 // runs once the outbox has it (at once without hooks).
 func (a *docSessionActor) announce(ctx actor.Context, name string, payload map[string]any, then func(ctx actor.Context)) {
+	a.announceWith(ctx, &opsyncpb.DocSessionEvent{}, name, payload, then)
+}
+
+// announceWith is announce journaling e (which may name a user joined or
+// left) with the hook.
+func (a *docSessionActor) announceWith(ctx actor.Context, e *opsyncpb.DocSessionEvent, name string, payload map[string]any, then func(ctx actor.Context)) {
 	if !a.hooksOn() {
 		if then != nil {
 			then(ctx)
@@ -66,7 +72,8 @@ func (a *docSessionActor) announce(ctx actor.Context, name string, payload map[s
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	hook := &opsyncpb.DocHookEvent{EventId: "evt_" + hex.EncodeToString(id[:]), DocumentId: a.documentID(), Event: name, Payload: string(body), CreatedAt: now.UnixMilli()}
-	ev, err := a.sealEvent(now.UnixMilli(), &opsyncpb.DocSessionEvent{Hook: hook})
+	e.Hook = hook
+	ev, err := a.sealEvent(now.UnixMilli(), e)
 	if err != nil {
 		a.j.log.Warn("webhook event not journaled", slog.String("event", name), slog.Any("err", err))
 		return
@@ -185,7 +192,26 @@ func (a *docSessionActor) hasUser(user string) bool {
 
 // announceUser announces that user connected or disconnected.
 func (a *docSessionActor) announceUser(ctx actor.Context, name, user string) {
-	a.announce(ctx, name, map[string]any{"user": map[string]any{"id": user}, "document": map[string]any{}, "connected_users": a.connectedUsers()}, nil)
+	e := &opsyncpb.DocSessionEvent{UserJoined: user}
+	if name == HookUserDisconnected {
+		e = &opsyncpb.DocSessionEvent{UserLeft: user}
+	}
+	a.announceWith(ctx, e, name, map[string]any{"user": map[string]any{"id": user}, "document": map[string]any{}, "connected_users": a.connectedUsers()}, nil)
+}
+
+// announceCrashed announces gone the users the journal says connected
+// when the session starts without editors: its node crashed (or left)
+// before they left. Those that reconnect are announced connected again.
+func (a *docSessionActor) announceCrashed(ctx actor.Context) {
+	left := a.j.state.Users()
+	for i, user := range left {
+		still := []map[string]any{}
+		for _, u := range left[i+1:] {
+			still = append(still, map[string]any{"id": u})
+		}
+		a.announceWith(ctx, &opsyncpb.DocSessionEvent{UserLeft: user}, HookUserDisconnected,
+			map[string]any{"user": map[string]any{"id": user}, "document": map[string]any{}, "connected_users": still}, nil)
+	}
 }
 
 // versionAdvanced announces the session's new version, coalesced (see

@@ -27,6 +27,8 @@ type DocSession struct {
 	open func([]byte) ([]byte, error)
 	// held: a webhook event was journaled since the session was cleared.
 	held bool
+	// users are the users announced connected and not yet disconnected.
+	users map[string]bool
 }
 
 // NewDocSession returns the state of a session that has no events.

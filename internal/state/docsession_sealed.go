@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"sort"
 
 	"google.golang.org/protobuf/proto"
 
@@ -50,6 +51,15 @@ func (d *DocSession) applySealed(seq uint64, sealed []byte) (content bool, err e
 	case e.Hook != nil:
 		d.unhooked = append(d.unhooked, &opsyncpb.DocHookQueued{Seq: seq, Event: e.Hook})
 		d.held = true
+		switch {
+		case e.UserJoined != "":
+			if d.users == nil {
+				d.users = map[string]bool{}
+			}
+			d.users[e.UserJoined] = true
+		case e.UserLeft != "":
+			delete(d.users, e.UserLeft)
+		}
 	case e.Hooked > 0:
 		i := 0
 		for i < len(d.unhooked) && d.unhooked[i].Seq <= e.Hooked {
@@ -63,9 +73,20 @@ func (d *DocSession) applySealed(seq uint64, sealed []byte) (content bool, err e
 	return false, nil
 }
 
+// Users is the users announced connected and not yet disconnected,
+// sorted: after a crash, those the session must announce gone.
+func (d *DocSession) Users() []string {
+	out := make([]string, 0, len(d.users))
+	for u := range d.users {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SealedState is what the session's snapshot seals.
 func (d *DocSession) SealedState() *opsyncpb.DocSessionSealed {
-	return &opsyncpb.DocSessionSealed{State: d.SnapshotState(), Unhooked: d.unhooked}
+	return &opsyncpb.DocSessionSealed{State: d.SnapshotState(), Unhooked: d.unhooked, Users: d.Users()}
 }
 
 // RestoreSealedDocSession rebuilds the state a sealed snapshot holds.
@@ -73,5 +94,11 @@ func RestoreSealedDocSession(s *opsyncpb.DocSessionSealed) *DocSession {
 	d := RestoreDocSession(s.GetState())
 	d.unhooked = s.Unhooked
 	d.held = true
+	for _, u := range s.Users {
+		if d.users == nil {
+			d.users = map[string]bool{}
+		}
+		d.users[u] = true
+	}
 	return d
 }

@@ -30,7 +30,12 @@ type DocSessionEvent struct {
 	// A collaboration.* webhook event, for the environment's outbox.
 	Hook *DocHookEvent `protobuf:"bytes,3,opt,name=hook,proto3" json:"hook,omitempty"`
 	// The outbox has the hooks journaled up to this seq.
-	Hooked        uint64 `protobuf:"varint,4,opt,name=hooked,proto3" json:"hooked,omitempty"`
+	Hooked uint64 `protobuf:"varint,4,opt,name=hooked,proto3" json:"hooked,omitempty"`
+	// With a collaboration.user.connected / disconnected hook: the user,
+	// so that the session knows after a crash who it has not yet announced
+	// gone.
+	UserJoined    string `protobuf:"bytes,5,opt,name=user_joined,json=userJoined,proto3" json:"user_joined,omitempty"`
+	UserLeft      string `protobuf:"bytes,6,opt,name=user_left,json=userLeft,proto3" json:"user_left,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +96,20 @@ func (x *DocSessionEvent) GetHooked() uint64 {
 		return x.Hooked
 	}
 	return 0
+}
+
+func (x *DocSessionEvent) GetUserJoined() string {
+	if x != nil {
+		return x.UserJoined
+	}
+	return ""
+}
+
+func (x *DocSessionEvent) GetUserLeft() string {
+	if x != nil {
+		return x.UserLeft
+	}
+	return ""
 }
 
 // DocSessionSnapshot is a session's snapshot as stored. Its field 1 is
@@ -154,7 +173,9 @@ type DocSessionSealed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	State *DocSessionState       `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
 	// Hooks not yet known to be in the outbox.
-	Unhooked      []*DocHookQueued `protobuf:"bytes,2,rep,name=unhooked,proto3" json:"unhooked,omitempty"`
+	Unhooked []*DocHookQueued `protobuf:"bytes,2,rep,name=unhooked,proto3" json:"unhooked,omitempty"`
+	// The users announced connected and not yet disconnected.
+	Users         []string `protobuf:"bytes,3,rep,name=users,proto3" json:"users,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,6 +220,13 @@ func (x *DocSessionSealed) GetState() *DocSessionState {
 func (x *DocSessionSealed) GetUnhooked() []*DocHookQueued {
 	if x != nil {
 		return x.Unhooked
+	}
+	return nil
+}
+
+func (x *DocSessionSealed) GetUsers() []string {
+	if x != nil {
+		return x.Users
 	}
 	return nil
 }
@@ -396,18 +424,22 @@ var File_opsync_v1_docsession_proto protoreflect.FileDescriptor
 
 const file_opsync_v1_docsession_proto_rawDesc = "" +
 	"\n" +
-	"\x1aopsync/v1/docsession.proto\x12\topsync.v1\x1a\x17opsync/v1/docdata.proto\x1a\x18opsync/v1/document.proto\"\xbc\x01\n" +
+	"\x1aopsync/v1/docsession.proto\x12\topsync.v1\x1a\x17opsync/v1/docdata.proto\x1a\x18opsync/v1/document.proto\"\xfa\x01\n" +
 	"\x0fDocSessionEvent\x12+\n" +
 	"\x03ops\x18\x01 \x01(\v2\x19.opsync.v1.DocOpsAcceptedR\x03ops\x127\n" +
 	"\bsnapshot\x18\x02 \x01(\v2\x1b.opsync.v1.DocSnapshotSavedR\bsnapshot\x12+\n" +
 	"\x04hook\x18\x03 \x01(\v2\x17.opsync.v1.DocHookEventR\x04hook\x12\x16\n" +
-	"\x06hooked\x18\x04 \x01(\x04R\x06hooked\"G\n" +
+	"\x06hooked\x18\x04 \x01(\x04R\x06hooked\x12\x1f\n" +
+	"\vuser_joined\x18\x05 \x01(\tR\n" +
+	"userJoined\x12\x1b\n" +
+	"\tuser_left\x18\x06 \x01(\tR\buserLeft\"G\n" +
 	"\x12DocSessionSnapshot\x12\x19\n" +
 	"\blast_seq\x18\x01 \x01(\x04R\alastSeq\x12\x16\n" +
-	"\x06sealed\x18\x0f \x01(\fR\x06sealed\"z\n" +
+	"\x06sealed\x18\x0f \x01(\fR\x06sealed\"\x90\x01\n" +
 	"\x10DocSessionSealed\x120\n" +
 	"\x05state\x18\x01 \x01(\v2\x1a.opsync.v1.DocSessionStateR\x05state\x124\n" +
-	"\bunhooked\x18\x02 \x03(\v2\x18.opsync.v1.DocHookQueuedR\bunhooked\"\x1a\n" +
+	"\bunhooked\x18\x02 \x03(\v2\x18.opsync.v1.DocHookQueuedR\bunhooked\x12\x14\n" +
+	"\x05users\x18\x03 \x03(\tR\x05users\"\x1a\n" +
 	"\x18GetDocumentCollaboration\"\xf0\x01\n" +
 	"\x15DocumentCollaboration\x12\x16\n" +
 	"\x06exists\x18\x01 \x01(\bR\x06exists\x12\x18\n" +
