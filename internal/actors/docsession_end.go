@@ -32,13 +32,35 @@ type held struct {
 	sender *actor.PID
 }
 
+// maxHeld bounds the requests that wait for a removal (which waits for
+// the outbox): past it they are refused.
+const maxHeld = 1024
+
 // holdWhileRemoving keeps a request for after the removal; false when
 // the session is not being removed.
 func (a *docSessionActor) holdWhileRemoving(ctx actor.Context) bool {
 	if !a.removing {
 		return false
 	}
-	a.held = append(a.held, held{msg: ctx.Message(), sender: ctx.Sender()})
+	if len(a.held) < maxHeld {
+		a.held = append(a.held, held{msg: ctx.Message(), sender: ctx.Sender()})
+		return true
+	}
+	const busy = "the document's session is being removed: try again"
+	switch m := ctx.Message().(type) {
+	case *opsyncpb.SubmitDocumentOps, *opsyncpb.SubmitDocumentSnapshot:
+		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: busy})
+	case *opsyncpb.EndDocumentSession:
+		respond(ctx, &opsyncpb.DocumentCollaboration{Code: document.CodeSystemError, Detail: busy})
+	case *opsyncpb.StateSubscribe:
+		// Told as the removed session's editors are: the client opens
+		// the document again.
+		respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
+		ctx.Send(hubFor(m.ClientAddress, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: []string{m.ClientId},
+			State: &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Version: a.latest + 1, Deleted: true}})
+	default:
+		respond(ctx, a.info())
+	}
 	return true
 }
 

@@ -276,8 +276,12 @@ func (s *Server) docRemoveDocument(ctx context.Context, r *http.Request, env str
 	}
 	// Its live session too (a call again does the rest: both steps are
 	// idempotent).
-	if _, err := s.member.EndDocumentSession(ctx, env, doc, actors.EndDocumentRemoved); err != nil {
-		return 0, nil, docrest.Unavailable(err.Error())
+	if c, err := s.member.EndDocumentSession(ctx, env, doc, actors.EndDocumentRemoved); err != nil || c.Code != "" {
+		msg := c.GetDetail()
+		if err != nil {
+			msg = err.Error()
+		}
+		return 0, nil, docrest.Unavailable(msg)
 	}
 	return http.StatusNoContent, nil, nil
 }

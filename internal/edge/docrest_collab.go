@@ -54,6 +54,9 @@ func (s *Server) docCollaborationEnd(ctx context.Context, r *http.Request, env s
 	if err != nil {
 		return 0, nil, docrest.Unavailable(err.Error())
 	}
+	if c.Code != "" {
+		return 0, nil, docrest.Unavailable(c.Detail)
+	}
 	if !c.Exists {
 		return 0, nil, docrest.NotFound("document " + strconv.Quote(doc) + " has no collaboration session")
 	}
