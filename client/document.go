@@ -181,7 +181,7 @@ func (d *Document) Changed() <-chan struct{} {
 }
 
 // Closed reports whether the document was closed (by Close, or by the
-// server: the token gives no role on it).
+// server: the token gives no role on it, or its session ended).
 func (d *Document) Closed() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -316,8 +316,21 @@ func (c *Client) receivedDocState(u *opsyncpb.StateUpdate) {
 	}
 	c.mu.Lock()
 	d := c.docs.open[u.Id]
+	if d != nil && u.Deleted {
+		// The session ended (removed through the REST API, or the
+		// environment deleted): the document is closed; OpenDocument
+		// joins a new session.
+		delete(c.docs.open, u.Id)
+	}
 	c.mu.Unlock()
 	if d == nil {
+		return
+	}
+	if u.Deleted {
+		d.mu.Lock()
+		d.closed = true
+		d.notifyLocked()
+		d.mu.Unlock()
 		return
 	}
 	var m opsyncpb.DocumentUpdate

@@ -12,12 +12,12 @@ import (
 	"github.com/opsync/opsync/client"
 )
 
-const docSynopsis = `opsync doc <watch|comments|threads|suggestions|revisions|users|documents> ... [flags]
+const docSynopsis = `opsync doc <watch|comments|threads|suggestions|revisions|users|documents|collaborations> ... [flags]
 
   watch    open --document as an editor of --instance (environment) and print its
            snapshot and each operation as a JSON line (--user, --token: a client JWT
            whose auth.collaboration gives a role on the document)
-  comments, threads, suggestions, revisions, users, documents
+  comments, threads, suggestions, revisions, users, documents, collaborations
            the documents REST API: opsync doc <resource> --help`
 
 // docVerbs are the session verbs of opsync doc; the permanent-data

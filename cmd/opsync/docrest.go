@@ -18,7 +18,7 @@ import (
 // signed with the environment's API secret. The `doc` command's dispatch
 // (doc.go) hands these resources to runDocREST.
 
-const docRESTSynopsis = `opsync doc <comments|threads|suggestions|revisions|users|documents> <verb> --server URL --env ID [flags]
+const docRESTSynopsis = `opsync doc <comments|threads|suggestions|revisions|users|documents|collaborations> <verb> --server URL --env ID [flags]
 
   list      the document's records (--document), a thread's comments (--thread),
             --limit N (at most 1000), --cursor C (next_cursor of the page before),
@@ -28,7 +28,9 @@ const docRESTSynopsis = `opsync doc <comments|threads|suggestions|revisions|user
             user_id, content, attributes, type, data, name, ...)
   update    a record (--id) from --body JSON: the fields it names
   delete    soft-delete a record (--id); --force removes it for good
-            (documents: delete --id DOC --force removes everything of a document)
+            (documents: delete --id DOC --force removes everything of a document;
+            collaborations: get --id DOC shows its live session, delete --id DOC
+            ends it)
   restore   bring a soft-deleted record back
   resolve, reopen   threads: to the comment archive and back
   accept, reject    suggestions
@@ -45,6 +47,8 @@ var docRESTVerbs = map[string]map[string]bool{
 	"revisions":   {"list": true, "get": true, "create": true, "update": true, "delete": true, "restore": true},
 	"users":       {"list": true, "get": true, "create": true, "update": true, "delete": true},
 	"documents":   {"delete": true},
+	// A document's live session, by its document id (--id).
+	"collaborations": {"get": true, "delete": true},
 }
 
 // isDocRESTResource reports whether the doc command's first argument is
@@ -92,7 +96,7 @@ func runDocREST(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "--env is required")
 	}
 	q := url.Values{}
-	if *document != "" && resource != "documents" {
+	if *document != "" && resource != "documents" && resource != "collaborations" {
 		q.Set("document_id", *document)
 	}
 	path := "/" + resource

@@ -75,6 +75,8 @@ func TestDocRESTCommand(t *testing.T) {
 	doc(1, "comments", "list", "--document", "d1", "--limit", "1001")
 	doc(2, "comments", "get", "--document", "d1")
 	doc(2, "documents", "list")
+	doc(1, "collaborations", "get", "--id", "d1") // no session: 404
+	doc(2, "collaborations", "list")
 	var out, errOut bytes.Buffer
 	if code := runDocREST([]string{"comments", "list", "--server", n.HTTPURL(), "--env", env, "--secret", "wrong", "--document", "d1"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "401") {
 		t.Fatalf("a wrong secret: exit %d, %s", code, errOut.String())

@@ -96,6 +96,8 @@ func (a *clientActor) onState(m *hubDelivery) {
 		switch {
 		case m.state.Version == 0 && m.state.Deleted && l.version == 0:
 			l.refused = true
+		case m.state.Deleted && l.kind.EndsLink:
+			delete(a.states, m.stream)
 		case m.state.Version <= l.version:
 			return
 		default:

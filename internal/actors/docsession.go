@@ -6,7 +6,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/internal/document"
 	"github.com/opsync/opsync/internal/metrics"
@@ -22,7 +21,7 @@ const KindDocSession = "docsession"
 func DocumentIdentity(instanceID, documentID string) string { return instanceID + "/d/" + documentID }
 
 func init() {
-	RegisterStateKind(StateKind{Name: document.StateKind, ClusterKind: KindDocSession, Identity: DocumentIdentity, ValidID: document.ValidID})
+	RegisterStateKind(StateKind{Name: document.StateKind, ClusterKind: KindDocSession, Identity: DocumentIdentity, ValidID: document.ValidID, EndsLink: true})
 }
 
 // DocSessionKind is the cluster kind of document sessions.
@@ -32,7 +31,9 @@ func DocSessionKind(d *Deps) *cluster.Kind {
 }
 
 func newDocSessionActor(deps *Deps) *docSessionActor {
-	return &docSessionActor{j: newJournaled(deps, KindDocSession, func(s *state.DocSession) proto.Message { return s.SnapshotState() })}
+	a := &docSessionActor{}
+	a.j = newJournaled(deps, KindDocSession, a.sealedSnapshot)
+	return a
 }
 
 // docSessionActor is the collaboration session of one document: it
@@ -55,6 +56,23 @@ type docSessionActor struct {
 	// scheduled.
 	leftAt    time.Time
 	stopTimer func() bool
+	// key seals what the session journals (docsession_seal.go); gone: the
+	// environment was deleted, and its data with its key.
+	key  *EnvKey
+	gone bool
+	// hooking: webhook events are on their way to the outbox;
+	// hookWaiters run once it has theirs (docsession_hooks.go).
+	hooking     bool
+	hookWaiters []sessionHookWaiter
+	// announced is the version collaboration.document.updated last
+	// announced, at lastUpdated; updateTimer stops the coalescing timer.
+	announced   uint64
+	lastUpdated time.Time
+	updateTimer func() bool
+	// removing: the session is being removed; held are the requests that
+	// wait for it (docsession_end.go).
+	removing bool
+	held     []held
 }
 
 // sessionExpiry is the local message of the TTL timer.
@@ -68,36 +86,68 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		a.identity = m.Identity.Identity
 		a.editors = map[string]*blockViewer{}
-		if a.j.recover(ctx, m, state.NewDocSession, restoreWith(func() *opsyncpb.DocSessionState { return &opsyncpb.DocSessionState{} }, state.RestoreDocSession)) != nil {
-			ctx.Stop(ctx.Self())
+		if !a.activate(ctx, m) {
 			return
 		}
 		a.latest = a.j.state.Version()
+		a.announced = a.latest
 		ctx.SetReceiveTimeout(a.j.deps.PassivateAfter)
+		// Hooks a crash left before the outbox had them go now, and
+		// the users it left connected are announced gone.
+		a.flushHooks(ctx)
+		a.announceCrashed(ctx)
 	case *opsyncpb.SubmitDocumentOps:
-		a.onOps(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onOps(ctx, m)
+		}
 	case *opsyncpb.SubmitDocumentSnapshot:
-		a.onSnapshot(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onSnapshot(ctx, m)
+		}
 	case *opsyncpb.GetDocumentSession:
 		respond(ctx, a.info())
+	case *opsyncpb.GetDocumentCollaboration:
+		respond(ctx, a.collaboration())
+	case *opsyncpb.EndDocumentSession:
+		if !a.holdWhileRemoving(ctx) {
+			a.onEnd(ctx, m)
+		}
 	case *opsyncpb.SweepDocumentSession:
-		a.sweep(ctx)
-		respond(ctx, a.info())
+		if !a.holdWhileRemoving(ctx) {
+			a.sweep(ctx)
+			respond(ctx, a.info())
+		}
 	case *sessionExpiry:
-		a.sweep(ctx)
+		a.stopTimer = nil
+		if !a.removing {
+			a.sweep(ctx)
+		}
+	case *hooked:
+		a.onHooked(ctx, m)
+	case *docHookRetry:
+		a.hooking = false
+		a.flushHooks(ctx)
+	case *docUpdateDue:
+		a.updateTimer = nil
+		a.announceUpdated(ctx)
 	case *opsyncpb.StateSubscribe:
-		a.onSubscribe(ctx, m)
+		if !a.holdWhileRemoving(ctx) {
+			a.onSubscribe(ctx, m)
+		}
 	case *opsyncpb.StateUnsubscribe:
 		a.dropEditor(ctx, actor.NewPID(m.ClientAddress, m.ClientId))
 	case *actor.Terminated:
 		a.dropEditor(ctx, m.Who)
 	case *actor.ReceiveTimeout:
-		if len(a.editors) == 0 && a.j.idle() {
+		if len(a.editors) == 0 && a.j.idle() && !a.hooking && !a.removing && a.updateTimer == nil {
 			ctx.Stop(ctx.Self())
 		}
 	case *actor.Stopping:
 		if a.stopTimer != nil {
 			a.stopTimer()
+		}
+		if a.updateTimer != nil {
+			a.updateTimer()
 		}
 		metrics.DocEditors.Sub(float64(len(a.editors)))
 		a.editors = nil
@@ -105,6 +155,10 @@ func (a *docSessionActor) Receive(ctx actor.Context) {
 }
 
 func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps) {
+	if a.gone {
+		respond(ctx, goneAnswer())
+		return
+	}
 	if code, err := document.CheckOps(m.Ops); err != nil {
 		respond(ctx, &opsyncpb.DocumentAnswer{Code: code, Detail: err.Error(), Version: a.latest})
 		return
@@ -132,6 +186,11 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 		return
 	}
 	first := a.latest + 1
+	ev, err := a.sealEvent(a.j.deps.now().UnixMilli(), &opsyncpb.DocSessionEvent{Ops: &opsyncpb.DocOpsAccepted{FirstVersion: first, Ops: m.Ops, UserId: m.UserId}})
+	if err != nil {
+		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error(), Version: a.latest})
+		return
+	}
 	batch := make([]*opsyncpb.DocOp, len(m.Ops))
 	for i, op := range m.Ops {
 		batch[i] = &opsyncpb.DocOp{Version: first + uint64(i), Data: op, UserId: m.UserId}
@@ -139,8 +198,6 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 	a.latest += uint64(len(m.Ops))
 	a.queued = append(a.queued, batch...)
 	sender := ctx.Sender()
-	now := a.j.deps.now().UnixMilli()
-	ev := &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocOpsAccepted{DocOpsAccepted: &opsyncpb.DocOpsAccepted{FirstVersion: first, Ops: m.Ops, UserId: m.UserId}}}
 	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
 		a.queued = a.queued[len(batch):]
 		if err != nil {
@@ -153,6 +210,7 @@ func (a *docSessionActor) onOps(ctx actor.Context, m *opsyncpb.SubmitDocumentOps
 		last := batch[len(batch)-1].Version
 		sendTo(ctx, sender, &opsyncpb.DocumentAnswer{Version: last})
 		a.publish(ctx, last, &opsyncpb.DocumentUpdate{Ops: batch}, a.editors)
+		a.versionAdvanced(ctx)
 	}})
 	a.j.flush()
 }
@@ -175,6 +233,9 @@ func (a *docSessionActor) since(base uint64) ([]*opsyncpb.DocOp, bool) {
 func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocumentSnapshot) {
 	s := m.Snapshot
 	switch {
+	case a.gone:
+		respond(ctx, goneAnswer())
+		return
 	case len(s.GetData()) > document.MaxSnapshotBytes:
 		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeTooLarge, Version: a.latest, Detail: "snapshot over its size limit"})
 		return
@@ -187,7 +248,11 @@ func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocume
 		return
 	}
 	sender := ctx.Sender()
-	ev := &opsyncpb.Event{Time: a.j.deps.now().UnixMilli(), Kind: &opsyncpb.Event_DocSnapshotSaved{DocSnapshotSaved: &opsyncpb.DocSnapshotSaved{Snapshot: s}}}
+	ev, err := a.sealEvent(a.j.deps.now().UnixMilli(), &opsyncpb.DocSessionEvent{Snapshot: &opsyncpb.DocSnapshotSaved{Snapshot: s}})
+	if err != nil {
+		respond(ctx, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error(), Version: a.latest})
+		return
+	}
 	a.j.persist(ctx, &pending{ev: ev, done: func(ctx actor.Context, _ uint64, err error) {
 		if err != nil {
 			sendTo(ctx, sender, &opsyncpb.DocumentAnswer{Code: document.CodeSystemError, Detail: err.Error()})
@@ -198,18 +263,17 @@ func (a *docSessionActor) onSnapshot(ctx actor.Context, m *opsyncpb.SubmitDocume
 	a.j.flush()
 }
 
+// goneAnswer refuses a request to a session of a deleted environment.
+func goneAnswer() *opsyncpb.DocumentAnswer {
+	return &opsyncpb.DocumentAnswer{Code: document.CodeForbidden, Detail: ErrEnvDeleted.Error()}
+}
+
 // info is the session as it is now.
 func (a *docSessionActor) info() *opsyncpb.DocumentSessionInfo {
 	n, _ := a.j.state.Ops()
 	res := &opsyncpb.DocumentSessionInfo{Version: a.j.state.Version(), Editors: uint32(len(a.editors)), Ops: uint32(n),
 		SnapshotVersion: a.j.state.Snapshot().GetVersion()}
-	seen := map[string]bool{}
-	for _, e := range a.editors {
-		if !seen[e.user] {
-			seen[e.user] = true
-			res.Users = append(res.Users, e.user)
-		}
-	}
+	res.Users = a.users()
 	return res
 }
 

@@ -21,12 +21,24 @@ import (
 func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe) {
 	pid := actor.NewPID(m.ClientAddress, m.ClientId)
 	k := viewerKey(pid)
+	if a.gone {
+		// A version 0 deletion: the client passes it on and attaches no
+		// more.
+		respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
+		ctx.Send(hubFor(pid.Address, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: []string{pid.Id},
+			State: &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Deleted: true}})
+		return
+	}
 	e := a.editors[k]
 	if e == nil {
-		e = &blockViewer{pid: pid}
+		joined := !a.hasUser(m.UserId)
+		e = &blockViewer{pid: pid, user: m.UserId}
 		a.editors[k] = e
 		ctx.Watch(pid)
 		metrics.DocEditors.Inc()
+		if joined {
+			a.announceUser(ctx, HookUserConnected, m.UserId)
+		}
 	}
 	e.user = m.UserId
 	if a.stopTimer != nil {
@@ -42,16 +54,26 @@ func (a *docSessionActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscr
 
 func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
 	k := viewerKey(pid)
-	if _, ok := a.editors[k]; !ok {
+	e, ok := a.editors[k]
+	if !ok {
 		return
 	}
 	delete(a.editors, k)
 	ctx.Unwatch(pid)
 	metrics.DocEditors.Dec()
+	if !a.hasUser(e.user) {
+		a.announceUser(ctx, HookUserDisconnected, e.user)
+	}
 	if len(a.editors) > 0 {
 		return
 	}
+	// The last editor left: what the session's version became is
+	// announced now.
+	a.announceUpdated(ctx)
 	a.leftAt = a.j.deps.now()
+	if a.stopTimer != nil {
+		a.stopTimer()
+	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.stopTimer = a.j.deps.Clock.AfterFunc(a.j.deps.DocumentSessionTTL, func() { root.Send(self, &sessionExpiry{}) })
 }
@@ -60,20 +82,24 @@ func (a *docSessionActor) dropEditor(ctx actor.Context, pid *actor.PID) {
 // time to live has passed since the last left (or, after a restart or a
 // passivation, since the session last changed).
 func (a *docSessionActor) sweep(ctx actor.Context) {
-	if len(a.editors) > 0 || a.j.state.Empty() || len(a.queued) > 0 {
+	if len(a.editors) > 0 || !a.j.state.Held() || len(a.queued) > 0 || a.removing || a.gone {
 		return
 	}
 	since := time.UnixMilli(a.j.state.UpdatedAt())
 	if a.leftAt.After(since) {
 		since = a.leftAt
 	}
-	if a.j.deps.now().Sub(since) < a.j.deps.DocumentSessionTTL {
+	if wait := a.j.deps.DocumentSessionTTL - a.j.deps.now().Sub(since); wait > 0 {
+		if a.stopTimer == nil && !a.leftAt.IsZero() {
+			// A change after the last editor left: the time to live
+			// counts from it.
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			a.stopTimer = a.j.deps.Clock.AfterFunc(wait, func() { root.Send(self, &sessionExpiry{}) })
+		}
 		return
 	}
-	a.j.log.Info("document session expired: its operations and snapshots are removed", slog.Uint64("version", a.j.state.Version()))
-	a.j.removeJournal(false)
-	a.j.state = a.j.state.Cleared()
-	a.latest = 0
+	a.j.log.Info("document session expired", slog.Uint64("version", a.j.state.Version()))
+	a.remove(ctx, EndExpired, nil)
 }
 
 // publish sends a document update at version to editors.

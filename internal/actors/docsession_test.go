@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ type docTest struct {
 	deps   *Deps
 	store  *testStore
 	clock  *fakeClock
+	keys   fixedEnvKeys
 	pid    *actor.PID
 }
 
@@ -25,8 +27,10 @@ const testDoc = testInstance + "/d/doc-1"
 
 func newDocTest(t *testing.T, snapshotEvery int) *docTest {
 	store, clock := newTestStore(), newFakeClock()
-	d := (&Deps{Store: store, Clock: clock, Logger: quiet, SnapshotEvery: snapshotEvery, DocumentSessionTTL: time.Hour}).withDefaults()
-	h := &docTest{t: t, system: newSystem(t), deps: d, store: store, clock: clock}
+	key, _ := NewEnvKey(map[uint32][]byte{1: bytes.Repeat([]byte{5}, 32)})
+	keys := fixedEnvKeys{testInstance: key}
+	d := (&Deps{Store: store, Clock: clock, Logger: quiet, SnapshotEvery: snapshotEvery, DocumentSessionTTL: time.Hour, EnvKeys: keys}).withDefaults()
+	h := &docTest{t: t, system: newSystem(t), deps: d, store: store, clock: clock, keys: keys}
 	h.start()
 	return h
 }

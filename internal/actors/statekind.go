@@ -22,6 +22,10 @@ type StateKind struct {
 	// document's records and its session) sets one, so that a client may
 	// open both.
 	StreamSuffix string
+	// EndsLink: a deleted StateUpdate ends the client's link to the
+	// source (a document's session ended): it is passed on whatever its
+	// version, and the client opens the source anew to see it again.
+	EndsLink bool
 }
 
 // Stream is the name of the deliveries of the source of identity.

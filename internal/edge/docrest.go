@@ -41,6 +41,7 @@ func (s *Server) routeDocREST() {
 	s.mux.HandleFunc("POST /api/v1/instances/{instance}/doc/secret", s.docSecretRotate)
 	s.mux.HandleFunc("GET /api/v1/instances/{instance}/doc", s.docEnvGet)
 	s.routeDocHooks()
+	s.routeDocCollaborations()
 }
 
 // docHandler serves one REST call of a verified environment: the status
@@ -260,7 +261,8 @@ func (s *Server) docAction(action opsyncpb.DocAction) docHandler {
 }
 
 // docRemoveDocument removes everything of a document (its permanent
-// data; ?force=true is the only form: a document has no soft deletion).
+// data and its session; ?force=true is the only form: a document has no
+// soft deletion).
 func (s *Server) docRemoveDocument(ctx context.Context, r *http.Request, env string, _ opsyncpb.DocKind, _ []byte) (int, any, *docrest.Error) {
 	doc := r.PathValue("id")
 	if !actors.ValidDocID(doc) {
@@ -271,6 +273,15 @@ func (s *Server) docRemoveDocument(ctx context.Context, r *http.Request, env str
 	}
 	if _, derr := s.docAsk(ctx, env, &opsyncpb.DocDataCommand{DocumentId: doc, Action: opsyncpb.DocAction_DOC_ACTION_REMOVE_DOCUMENT}); derr != nil {
 		return 0, nil, derr
+	}
+	// Its live session too (a call again does the rest: both steps are
+	// idempotent).
+	if c, err := s.member.EndDocumentSession(ctx, env, doc, actors.EndDocumentRemoved); err != nil || c.Code != "" {
+		msg := c.GetDetail()
+		if err != nil {
+			msg = err.Error()
+		}
+		return 0, nil, docrest.Unavailable(msg)
 	}
 	return http.StatusNoContent, nil, nil
 }

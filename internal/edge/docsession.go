@@ -20,6 +20,9 @@ type DocumentSessions interface {
 	SubmitDocumentOps(ctx context.Context, instanceID, documentID string, msg *opsyncpb.SubmitDocumentOps) (*opsyncpb.DocumentAnswer, error)
 	SubmitDocumentSnapshot(ctx context.Context, instanceID, documentID string, msg *opsyncpb.SubmitDocumentSnapshot) (*opsyncpb.DocumentAnswer, error)
 	DocumentSession(ctx context.Context, instanceID, documentID string) (*opsyncpb.DocumentSessionInfo, error)
+	// The REST API's collaborations/{id} (docrest_collab.go).
+	DocumentCollaboration(ctx context.Context, instanceID, documentID string) (*opsyncpb.DocumentCollaboration, error)
+	EndDocumentSession(ctx context.Context, instanceID, documentID, reason string) (*opsyncpb.DocumentCollaboration, error)
 }
 
 // documentEditor handles one connection's document frames.

@@ -19,7 +19,8 @@ const outboxWakeEvery = 30 * time.Second
 // journal: an outbox with undelivered events stays active until it
 // delivered them (actors/outbox.go); one without passivates again. The
 // documents and outbox of a deleted environment are woken once per run of
-// the node too: activated without a key, they delete their journals.
+// the node too, and their sessions: activated without a key, they delete
+// their journals.
 func (n *Node) outboxWakeLoop(logger *slog.Logger) {
 	purged := map[string]time.Time{}
 	for {
@@ -42,7 +43,8 @@ func (n *Node) wakeDocJournals(logger *slog.Logger, purged map[string]time.Time)
 		return
 	}
 	outboxes := map[string]bool{}
-	docs := map[string][]string{} // by environment
+	docs := map[string][]string{}     // by environment
+	sessions := map[string][]string{} // identities, by environment
 	err := n.store.ActorIDs(func(id string) error {
 		kind, identity, ok := actors.ParseJournalID(id)
 		switch {
@@ -52,6 +54,13 @@ func (n *Node) wakeDocJournals(logger *slog.Logger, purged map[string]time.Time)
 		case kind == actors.KindDocData:
 			if env, doc, ok := strings.Cut(identity, "/d/"); ok {
 				docs[env] = append(docs[env], doc)
+			}
+		case kind == actors.KindDocSession:
+			if env, _, ok := strings.Cut(identity, "/d/"); ok {
+				sessions[env] = append(sessions[env], identity)
+				if _, ok := docs[env]; !ok {
+					docs[env] = nil
+				}
 			}
 		}
 		return nil
@@ -93,6 +102,11 @@ func (n *Node) wakeDocJournals(logger *slog.Logger, purged map[string]time.Time)
 			ask("document of a deleted environment not woken", func(ctx context.Context) error {
 				_, err := n.member.DocData(ctx, env, &opsyncpb.DocDataCommand{DocumentId: doc, Action: opsyncpb.DocAction_DOC_ACTION_GET})
 				return err
+			})
+		}
+		for _, identity := range sessions[env] {
+			ask("document session of a deleted environment not woken", func(ctx context.Context) error {
+				return n.member.SweepDocumentSession(ctx, identity)
 			})
 		}
 		if _, ok := purged[env]; !ok {

@@ -19,6 +19,16 @@ type DocSession struct {
 	ops       []*opsyncpb.DocOp // after snapshot, in version order
 	opsBytes  int
 	updatedAt int64
+	// unhooked are the webhook events journaled that the outbox is not
+	// known to have, ascending seq (docsession_sealed.go).
+	unhooked []*opsyncpb.DocHookQueued
+	// open opens events journaled sealed with the environment's data key
+	// (nil: none can be applied).
+	open func([]byte) ([]byte, error)
+	// held: a webhook event was journaled since the session was cleared.
+	held bool
+	// users are the users announced connected and not yet disconnected.
+	users map[string]bool
 }
 
 // NewDocSession returns the state of a session that has no events.
@@ -30,7 +40,7 @@ func (d *DocSession) LastSeq() uint64 { return d.lastSeq }
 // Version is the version of the last accepted operation (0: none).
 func (d *DocSession) Version() uint64 { return d.version }
 
-// UpdatedAt is the time (ms) of the last applied event.
+// UpdatedAt is the time (ms) of the last operation or snapshot.
 func (d *DocSession) UpdatedAt() int64 { return d.updatedAt }
 
 // Empty reports whether the session holds nothing.
@@ -69,29 +79,51 @@ func (d *DocSession) Apply(seq uint64, ev *opsyncpb.Event) error {
 	if seq <= d.lastSeq {
 		return fmt.Errorf("events: document event %d applied after %d", seq, d.lastSeq)
 	}
+	var err error
 	switch k := ev.Kind.(type) {
 	case *opsyncpb.Event_DocOpsAccepted:
-		m := k.DocOpsAccepted
-		if m.FirstVersion != d.version+1 || len(m.Ops) == 0 {
-			return fmt.Errorf("events: document operations at version %d after version %d", m.FirstVersion, d.version)
-		}
-		for i, op := range m.Ops {
-			d.ops = append(d.ops, &opsyncpb.DocOp{Version: m.FirstVersion + uint64(i), Data: op, UserId: m.UserId})
-			d.opsBytes += len(op)
-		}
-		d.version += uint64(len(m.Ops))
+		err = d.applyOps(k.DocOpsAccepted)
 	case *opsyncpb.Event_DocSnapshotSaved:
-		s := k.DocSnapshotSaved.Snapshot
-		if s.GetVersion() > d.version || (d.snapshot != nil && s.GetVersion() <= d.snapshot.Version) {
-			return fmt.Errorf("events: document snapshot at version %d (session at %d)", s.GetVersion(), d.version)
+		err = d.applySnapshot(k.DocSnapshotSaved)
+	case *opsyncpb.Event_DocSessionSealed:
+		var content bool
+		content, err = d.applySealed(seq, k.DocSessionSealed)
+		if err == nil && !content {
+			// A webhook's record is no change of the session's content:
+			// its time to live counts from the last one.
+			d.lastSeq = seq
+			return nil
 		}
-		d.snapshot = s
-		d.dropThrough(s.Version)
 	default:
 		return fmt.Errorf("events: %T is not a document session event", ev.Kind)
 	}
+	if err != nil {
+		return err
+	}
 	d.lastSeq = seq
 	d.updatedAt = ev.Time
+	return nil
+}
+
+func (d *DocSession) applyOps(m *opsyncpb.DocOpsAccepted) error {
+	if m.FirstVersion != d.version+1 || len(m.Ops) == 0 {
+		return fmt.Errorf("events: document operations at version %d after version %d", m.FirstVersion, d.version)
+	}
+	for i, op := range m.Ops {
+		d.ops = append(d.ops, &opsyncpb.DocOp{Version: m.FirstVersion + uint64(i), Data: op, UserId: m.UserId})
+		d.opsBytes += len(op)
+	}
+	d.version += uint64(len(m.Ops))
+	return nil
+}
+
+func (d *DocSession) applySnapshot(m *opsyncpb.DocSnapshotSaved) error {
+	s := m.Snapshot
+	if s.GetVersion() > d.version || (d.snapshot != nil && s.GetVersion() <= d.snapshot.Version) {
+		return fmt.Errorf("events: document snapshot at version %d (session at %d)", s.GetVersion(), d.version)
+	}
+	d.snapshot = s
+	d.dropThrough(s.Version)
 	return nil
 }
 
@@ -123,4 +155,6 @@ func RestoreDocSession(s *opsyncpb.DocSessionState) *DocSession {
 // Cleared is the state after the session's data was removed: nothing but
 // the last sequence number, which the journal keeps (new events go above
 // it).
-func (d *DocSession) Cleared() *DocSession { return &DocSession{lastSeq: d.lastSeq} }
+func (d *DocSession) Cleared() *DocSession {
+	return &DocSession{lastSeq: d.lastSeq, unhooked: d.unhooked, open: d.open}
+}

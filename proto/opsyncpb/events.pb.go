@@ -1224,6 +1224,7 @@ type Event struct {
 	//	*Event_DocDataSealed
 	//	*Event_DocOpsAccepted
 	//	*Event_DocSnapshotSaved
+	//	*Event_DocSessionSealed
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1516,6 +1517,15 @@ func (x *Event) GetDocSnapshotSaved() *DocSnapshotSaved {
 	return nil
 }
 
+func (x *Event) GetDocSessionSealed() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_DocSessionSealed); ok {
+			return x.DocSessionSealed
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1636,6 +1646,12 @@ type Event_DocSnapshotSaved struct {
 	DocSnapshotSaved *DocSnapshotSaved `protobuf:"bytes,71,opt,name=doc_snapshot_saved,json=docSnapshotSaved,proto3,oneof"`
 }
 
+type Event_DocSessionSealed struct {
+	// A DocSessionEvent (docsession.proto) sealed with its environment's
+	// data key: how a session journals since operations are encrypted.
+	DocSessionSealed []byte `protobuf:"bytes,72,opt,name=doc_session_sealed,json=docSessionSealed,proto3,oneof"`
+}
+
 func (*Event_EntryAppended) isEvent_Kind() {}
 
 func (*Event_SyncPointAdvanced) isEvent_Kind() {}
@@ -1689,6 +1705,8 @@ func (*Event_DocDataSealed) isEvent_Kind() {}
 func (*Event_DocOpsAccepted) isEvent_Kind() {}
 
 func (*Event_DocSnapshotSaved) isEvent_Kind() {}
+
+func (*Event_DocSessionSealed) isEvent_Kind() {}
 
 var File_opsync_v1_events_proto protoreflect.FileDescriptor
 
@@ -1776,7 +1794,7 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\bpurge_at\x18\x02 \x01(\x03R\apurgeAt\"I\n" +
 	"\x14BizTypeOnlineChanged\x12\x19\n" +
 	"\bbiz_type\x18\x01 \x01(\tR\abizType\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\bR\x06online\"\x9a\x0f\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\"\xca\x0f\n" +
 	"\x05Event\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\x03R\x04time\x129\n" +
 	"\x0eentry_appended\x18\n" +
@@ -1807,7 +1825,8 @@ const file_opsync_v1_events_proto_rawDesc = "" +
 	"\tdoc_hooks\x18R \x01(\v2\x18.opsync.v1.DocHooksEventH\x00R\bdocHooks\x12(\n" +
 	"\x0fdoc_data_sealed\x18S \x01(\fH\x00R\rdocDataSealed\x12E\n" +
 	"\x10doc_ops_accepted\x18F \x01(\v2\x19.opsync.v1.DocOpsAcceptedH\x00R\x0edocOpsAccepted\x12K\n" +
-	"\x12doc_snapshot_saved\x18G \x01(\v2\x1b.opsync.v1.DocSnapshotSavedH\x00R\x10docSnapshotSavedB\x06\n" +
+	"\x12doc_snapshot_saved\x18G \x01(\v2\x1b.opsync.v1.DocSnapshotSavedH\x00R\x10docSnapshotSaved\x12.\n" +
+	"\x12doc_session_sealed\x18H \x01(\fH\x00R\x10docSessionSealedB\x06\n" +
 	"\x04kind*.\n" +
 	"\x05Scope\x12\x13\n" +
 	"\x0fSCOPE_SPECIFIED\x10\x00\x12\x10\n" +
@@ -1961,6 +1980,7 @@ func file_opsync_v1_events_proto_init() {
 		(*Event_DocDataSealed)(nil),
 		(*Event_DocOpsAccepted)(nil),
 		(*Event_DocSnapshotSaved)(nil),
+		(*Event_DocSessionSealed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
