@@ -15,7 +15,7 @@ import (
 // the admin API.
 func TestConsoleDocuments(t *testing.T) {
 	b := newBrowser(t)
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--webhook-private")
 	e := newDocEnv(t, s.URL, "env_console")
 	up := newHookSink(t, "up-secret")
 	down := newHookSink(t, "down-secret")

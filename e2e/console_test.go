@@ -20,7 +20,7 @@ import (
 // Every page is saved as a screenshot.
 func TestConsoleFlow(t *testing.T) {
 	b := newBrowser(t)
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--webhook-private")
 	tab := b.tab
 	const inst, biz, user, operator = "ws_console", "chat", "u-console", "alice"
 
@@ -248,7 +248,7 @@ func TestConsoleFlow(t *testing.T) {
 // is stored and no data shows.
 func TestConsoleWrongToken(t *testing.T) {
 	b := newBrowser(t)
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--webhook-private")
 	ensureInstance(t, s.URL, "ws_secret")
 	tab := b.tab
 	b.do(tab, "sign in with a wrong token",
@@ -277,7 +277,7 @@ func TestConsoleWrongToken(t *testing.T) {
 // data; the API they call still needs the admin token, and the console's
 // path serves nothing but its files.
 func TestConsoleStaticOnly(t *testing.T) {
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--webhook-private")
 	ensureInstance(t, s.URL, "ws_private")
 	get := func(path string) (int, string, http.Header) {
 		t.Helper()

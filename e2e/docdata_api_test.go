@@ -14,7 +14,7 @@ import (
 // isolation between documents and environments.
 func TestDocDataREST(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := startServer(t, dir, "--webhook-private")
 	a := newDocEnv(t, srv.URL, "env_DOCA")
 	b := newDocEnv(t, srv.URL, "env_DOCB")
 
@@ -101,7 +101,7 @@ func TestDocDataREST(t *testing.T) {
 
 	// Survives a crash.
 	srv.kill9()
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	a.base = srv.URL
 	if s := a.must(200, "GET", "/suggestions/s1?document_id=doc1", nil); s["state"] != "open" {
 		t.Fatalf("after restart: %v", s)
@@ -124,7 +124,7 @@ func TestDocDataREST(t *testing.T) {
 
 // Refusals: each its clear status, and nothing changed.
 func TestDocDataRESTRefusals(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	srv := startServer(t, t.TempDir(), "--webhook-private")
 	e := newDocEnv(t, srv.URL, "env_DOCREF")
 	e.must(201, "POST", "/threads", map[string]any{"document_id": "d", "id": "t"})
 	now := time.Now().UnixMilli()

@@ -36,7 +36,7 @@ func grepDir(t *testing.T, dir string, needle []byte) []string {
 // old data readable; after the environment is deleted nothing reads back.
 func TestDocDataEncryptedAtRest(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := startServer(t, dir, "--webhook-private")
 	e := newDocEnv(t, srv.URL, "env_CRYPT")
 	sink := newHookSink(t, "s")
 	sink.setDown(true) // the events stay in the outbox's journal
@@ -57,7 +57,7 @@ func TestDocDataEncryptedAtRest(t *testing.T) {
 		t.Fatalf("the sentinel is in plaintext in %v", hits)
 	}
 
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	e.base = srv.URL
 	var rot map[string]any
 	if st := call(t, http.MethodPost, srv.URL+"/api/v1/instances/"+e.env+"/doc/key/rotate", nil, &rot); st != 200 || rot["key_version"].(float64) != 2 {
@@ -66,7 +66,7 @@ func TestDocDataEncryptedAtRest(t *testing.T) {
 	e.must(201, "POST", "/threads", map[string]any{"document_id": "doccrypt2", "id": "t"})
 	e.must(201, "POST", "/comments", map[string]any{"document_id": "doccrypt2", "id": "c2", "thread_id": "t", "user_id": "u", "content": sentinel + "-after-rotation"})
 	srv.stop()
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	e.base = srv.URL
 	if got := e.must(200, "GET", "/comments/c1?document_id=doccrypt", nil); got["content"] != sentinel+"-comment" {
 		t.Fatalf("sealed with key 1, read after rotation: %v", got)
@@ -87,7 +87,7 @@ func TestDocDataEncryptedAtRest(t *testing.T) {
 		t.Fatalf("a new secret for a deleted environment: HTTP %d", st)
 	}
 	srv.kill9()
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	e.base = srv.URL
 	if x := e.do("GET", "/comments/c1?document_id=doccrypt", nil); x.status != 401 {
 		t.Fatalf("after deletion and restart: HTTP %d %s", x.status, x.raw)

@@ -125,7 +125,7 @@ func setHooks(t *testing.T, base, env string, hooks ...map[string]any) {
 // The archive's events: resolve → commentthread.resolved, reopen →
 // reopened, remove → removed, each with its payload and a valid signature.
 func TestDocDataWebhookArchive(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	srv := startServer(t, t.TempDir(), "--webhook-private")
 	e := newDocEnv(t, srv.URL, "env_HOOKS")
 	sink := newHookSink(t, "hook-secret")
 	other := newHookSink(t, "other-secret")
@@ -184,7 +184,7 @@ func TestDocDataWebhookDownAndCrash(t *testing.T) {
 		t.Skip("30 s of a webhook down")
 	}
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := startServer(t, dir, "--webhook-private")
 	e := newDocEnv(t, srv.URL, "env_HOOKDOWN")
 	sink := newHookSink(t, "s")
 	setHooks(t, srv.URL, e.env, map[string]any{"url": sink.srv.URL + "/hook", "secret": "s"})
@@ -223,7 +223,7 @@ func TestDocDataWebhookDownAndCrash(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	srv.kill9()
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	e.base = srv.URL
 	for i := 10; i < 13; i++ {
 		comment("docA", fmt.Sprint("a", i))
@@ -269,5 +269,30 @@ func TestDocDataWebhookDownAndCrash(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(m), `opsync_doc_webhook_deliveries_total{result="ok"}`) {
 		t.Fatal("no webhook delivery metric")
+	}
+}
+
+// A webhook may not point the node at its own network: without
+// --webhook-private a loopback or private URL is refused when it is set
+// (admin API and REST alike), with the flag named, and nothing is stored.
+func TestDocWebhookPrivateTargetRefused(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	sink := newHookSink(t, "s3cret")
+	e := newDocEnv(t, srv.URL, "inst_PRIV")
+	for _, u := range []string{sink.srv.URL + "/hook", "http://10.0.0.7/hook", "http://169.254.169.254/latest/meta-data"} {
+		hooks := map[string]any{"webhooks": []map[string]any{{"url": u, "secret": "s3cret"}}}
+		var ans map[string]any
+		st := call(t, http.MethodPut, srv.URL+"/api/v1/instances/"+e.env+"/doc/webhooks", hooks, &ans)
+		if st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(ans), "--webhook-private") {
+			t.Fatalf("admin set of webhook %s: HTTP %d %v, want 400 naming --webhook-private", u, st, ans)
+		}
+		e.must(http.StatusBadRequest, http.MethodPut, "/webhooks", hooks)
+	}
+	var got map[string]any
+	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+e.env+"/doc/webhooks", nil, &got); st != http.StatusOK {
+		t.Fatalf("read webhooks: HTTP %d %v", st, got)
+	}
+	if hooks, _ := got["webhooks"].([]any); len(hooks) != 0 {
+		t.Fatalf("a refused webhook was stored: %v", got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // the document's comments, suggestions, revisions and users remain.
 func TestDocSessionCrashAndTTL(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir, "--document-session-ttl", "2s")
+	srv := startServer(t, dir, "--webhook-private", "--document-session-ttl", "2s")
 	const inst, doc = "ws_DOCTTL", "doc-ttl"
 	e := newDocEnv(t, srv.URL, inst)
 	sink := newHookSink(t, "ttl-secret")
@@ -29,7 +29,7 @@ func TestDocSessionCrashAndTTL(t *testing.T) {
 	srv.kill9()
 	ann.Close() // it would reconnect and open the document again
 
-	srv = startServer(t, dir, "--document-session-ttl", "2s")
+	srv = startServer(t, dir, "--webhook-private", "--document-session-ttl", "2s")
 	bob := dialEditor(t, srv.URL, inst, "bob", "", doc)
 	bob.waitVersion(t, 2)
 	if ops := bob.doc.Ops(); len(ops) != 2 || string(ops[0].Data) != "o1" || string(ops[1].Data) != "o2" || ops[0].UserID != "ann" {
@@ -44,7 +44,7 @@ func TestDocSessionCrashAndTTL(t *testing.T) {
 		t.Fatalf("the session's journal before the TTL: %+v (listed %v)", j, ok)
 	}
 
-	srv = startServer(t, dir, "--document-session-ttl", "2s")
+	srv = startServer(t, dir, "--webhook-private", "--document-session-ttl", "2s")
 	e.base = srv.URL
 	cid := dialEditor(t, srv.URL, inst, "cid", "", doc)
 	cid.waitVersion(t, 3)
@@ -69,7 +69,7 @@ func TestDocSessionCrashAndTTL(t *testing.T) {
 	}
 
 	// A new session starts empty, at version 1.
-	srv = startServer(t, dir, "--document-session-ttl", "2s")
+	srv = startServer(t, dir, "--webhook-private", "--document-session-ttl", "2s")
 	dan := dialEditor(t, srv.URL, inst, "dan", "", doc)
 	if a := dan.send(t, 0, "fresh"); a.Code != "" || a.Version != 1 || len(a.Missed) != 0 {
 		t.Fatalf("the session after the TTL: %+v", a)

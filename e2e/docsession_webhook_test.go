@@ -13,7 +13,7 @@ import (
 // removed through DELETE collaborations/{id} and with the document; the
 // REST view of the session before and after.
 func TestDocSessionWebhooks(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	srv := startServer(t, t.TempDir(), "--webhook-private")
 	e := newDocEnv(t, srv.URL, "ws_DOCHOOKS")
 	sink := newHookSink(t, "collab-secret")
 	setHooks(t, srv.URL, e.env, map[string]any{"url": sink.srv.URL + "/collab?x=1", "secret": "collab-secret"})
@@ -135,7 +135,7 @@ func TestDocSessionWebhooks(t *testing.T) {
 // the session starts again.
 func TestDocSessionWebhooksAfterCrash(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := startServer(t, dir, "--webhook-private")
 	e := newDocEnv(t, srv.URL, "ws_DOCHOOKCRASH")
 	sink := newHookSink(t, "s")
 	setHooks(t, srv.URL, e.env, map[string]any{"url": sink.srv.URL + "/hook", "secret": "s"})
@@ -161,7 +161,7 @@ func TestDocSessionWebhooksAfterCrash(t *testing.T) {
 	srv.kill9()
 	ann.Close()
 	sink.setDown(false)
-	srv = startServer(t, dir)
+	srv = startServer(t, dir, "--webhook-private")
 	got := firstOf(sink.await(2, 60*time.Second))
 	if got[0].Event != "collaboration.user.connected" || got[1].Event != "collaboration.document.updated" || got[1].Payload["document"].(map[string]any)["version"] != float64(1) {
 		t.Fatalf("after kill -9: %+v", got)

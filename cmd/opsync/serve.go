@@ -39,6 +39,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
 	maxConns := fs.Int("max-conns", 0, "cap on open HTTP / WebSocket connections (0: the open-file limit less a reserve of a quarter, at most 1024)")
 	maxPerAddr := fs.Int("max-conns-per-ip", 0, "cap on open connections from one remote IP address (0: no cap; clients behind one NAT share an address)")
+	webhookPrivate := fs.Bool("webhook-private", false, "let documents' webhook URLs name private, loopback and link-local addresses (refused by default: opsync POSTs to them)")
 	cardCallbackPrivate := fs.Bool("card-callback-private", false, "let card callback URLs name private, loopback and link-local addresses (refused by default: opsync POSTs to them)")
 	strictPush := fs.Bool("strict-push-status", false, "answer the push APIs' own refusals with their HTTP status (400, 401, 404, 405) instead of 200 with the code in msg, the source's way")
 	diskReserve := sizeFlag(node.DefaultDiskReserve)
@@ -79,7 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ClientWindow: *window, ClientWindowBytes: int64(windowBytes), SendBudget: reserveOf(sendBudget), OriginPatterns: origins, SnapshotEvery: *snapEvery, PassivateAfter: *passivate, RetryInterval: *retryInterval, SweepInterval: *sweepInterval,
 		AdminToken: adminToken.get(), TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, StrictPushStatus: *strictPush, CardCallbackPrivate: *cardCallbackPrivate,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, DiskReserve: reserveOf(diskReserve), DeleteGrace: *deleteGrace,
-		DocumentSessionTTL: *docTTL, MasterKeyFile: masterKeyFile.get(),
+		DocumentSessionTTL: *docTTL, MasterKeyFile: masterKeyFile.get(), WebhookPrivate: *webhookPrivate,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

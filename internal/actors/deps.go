@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsync/opsync/internal/keyring"
 	"github.com/opsync/opsync/internal/persistence"
+	"github.com/opsync/opsync/internal/webhook"
 )
 
 // DefaultDeleteGrace is Deps.DeleteGrace's default.
@@ -20,6 +21,9 @@ const DefaultDocumentSessionTTL = 24 * time.Hour
 // Deps is what the persistent actors of a node share.
 type Deps struct {
 	Store persistence.Store
+	// Webhooks posts documents' webhook events and checks their URLs;
+	// nil refuses private targets (serve --webhook-private allows them).
+	Webhooks *webhook.Sender
 	// SnapshotEvery is the number of events after which an actor stores a
 	// snapshot, so that activation replays at most that many events.
 	SnapshotEvery int

@@ -230,7 +230,7 @@ func (a *outboxActor) onSet(ctx actor.Context, sender *actor.PID, m *opsyncpb.Se
 	set := &opsyncpb.DocHooksSet{}
 	seen := map[string]bool{}
 	for _, w := range m.Webhooks {
-		if err := webhook.ValidURL(w.Url); err != nil {
+		if err := a.j.deps.Webhooks.CheckURL(w.Url); err != nil {
 			return &opsyncpb.DocHooksAnswer{Code: DocHooksInvalid, Detail: err.Error()}
 		}
 		if w.Secret == "" {
@@ -326,10 +326,10 @@ func (a *outboxActor) kickAll(ctx actor.Context) {
 		now := a.j.deps.now()
 		h.lastAttempt = now.UnixMilli()
 		body := webhook.Body(next.Event.EventId, next.Event.Event, a.envID, payload, now)
-		self, root, url, id, seq := ctx.Self(), ctx.ActorSystem().Root, w.Url, w.Id, next.Seq
+		self, root, url, id, seq, sender := ctx.Self(), ctx.ActorSystem().Root, w.Url, w.Id, next.Seq, a.j.deps.Webhooks
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), webhook.Timeout)
-			err := webhook.Post(ctx, url, secret, body, time.Now())
+			err := sender.Post(ctx, url, secret, body, time.Now())
 			cancel()
 			root.Send(self, &hookResult{webhookID: id, seq: seq, err: err})
 		}()

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/opsync/opsync/internal/dynamic"
+	"github.com/opsync/opsync/internal/egress"
 )
 
-// The rule for callback URLs is internal/dynamic's (one rule for
+// The rule for callback URLs is internal/egress's (one rule for
 // registration and pulls): http or https, and a target on the public
 // network unless the node allows private ones (serve
 // --card-callback-private), since opsync POSTs to the URL and a backend
@@ -19,11 +19,11 @@ import (
 
 // CheckCallbackURL refuses a URL opsync must not call.
 func CheckCallbackURL(raw string, allowPrivate bool) *Error {
-	err := dynamic.CheckURL(raw, allowPrivate)
+	err := egress.CheckURL(raw, allowPrivate)
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, dynamic.ErrTargetRefused):
+	case errors.Is(err, egress.ErrTargetRefused):
 		return urlInvalid("callbackUrl's host is a private, loopback or link-local address: start the node with --card-callback-private to allow it")
 	default:
 		return urlInvalid("callbackUrl: " + err.Error())

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opsync/opsync/internal/egress"
 	"github.com/opsync/opsync/internal/metrics"
 )
 
@@ -220,3 +221,12 @@ func (p *Puller) failed(actx context.Context, err error) *PullError {
 	}
 	return &PullError{Kind: KindUnreachable, retry: true, msg: "the callback could not be reached"}
 }
+
+// NewHTTPClient is the client pulls use: egress's rule for tenant-named
+// targets, with the pulls' timeout and per-URL concurrency.
+func NewHTTPClient(allowPrivate bool) *http.Client {
+	return egress.NewClient(allowPrivate, RequestTimeout, DefaultPerURL)
+}
+
+// isTargetRefused reports whether err is a dial egress refused.
+func isTargetRefused(err error) bool { return errors.Is(err, egress.ErrTargetRefused) }

@@ -22,6 +22,7 @@ import (
 	"github.com/opsync/opsync/internal/persistence"
 	"github.com/opsync/opsync/internal/persistence/raftjournal"
 	"github.com/opsync/opsync/internal/push"
+	"github.com/opsync/opsync/internal/webhook"
 )
 
 // The cluster member is the push service's router.
@@ -61,6 +62,9 @@ type Config struct {
 	DeleteGrace time.Duration
 	// DocumentSessionTTL: see actors.Deps.
 	DocumentSessionTTL time.Duration
+	// WebhookPrivate lets documents' webhooks reach private, loopback and
+	// link-local addresses (serve --webhook-private; refused by default).
+	WebhookPrivate bool
 	// ClientWindow bounds the messages in flight per client connection,
 	// ClientWindowBytes their bytes (0: the defaults of internal/actors).
 	ClientWindow      int
@@ -208,7 +212,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		journal = replicated
 	}
 	deps := &actors.Deps{Store: metrics.InstrumentStore(journal), SnapshotEvery: cfg.SnapshotEvery, PassivateAfter: cfg.PassivateAfter, RetryInterval: cfg.RetryInterval,
-		DeleteGrace: cfg.DeleteGrace, DocumentSessionTTL: cfg.DocumentSessionTTL, Logger: logger, Space: space, MasterKey: masterKey}
+		DeleteGrace: cfg.DeleteGrace, DocumentSessionTTL: cfg.DocumentSessionTTL, Logger: logger, Space: space, MasterKey: masterKey,
+		Webhooks: webhook.NewSender(cfg.WebhookPrivate)}
 	member, err := cluster.Start(cluster.Config{RemoteAddr: cfg.RemoteAddr, AdvertiseAddr: cfg.AdvertiseAddr, Membership: cfg.Membership,
 		System: system, Logger: protoactorLogger(logger)}, deps)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/opsync/opsync/internal/docrest"
+	"github.com/opsync/opsync/internal/egress"
 )
 
 // Timeout bounds one POST.
@@ -31,11 +33,45 @@ func Body(eventID, event, environmentID, payload string, sentAt time.Time) []byt
 	return b
 }
 
-var client = &http.Client{Timeout: Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// Sender posts events under egress's rule for tenant-named targets: a
+// webhook URL must be public, checked when it is set (CheckURL) and again
+// on the address each POST dials, unless the node allows private targets
+// (serve --webhook-private). The zero of *Sender (nil) refuses them.
+type Sender struct {
+	allowPrivate bool
+	client       *http.Client
+}
+
+// NewSender returns a Sender; allowPrivate lets webhooks reach private,
+// loopback and link-local addresses.
+func NewSender(allowPrivate bool) *Sender {
+	return &Sender{allowPrivate: allowPrivate, client: egress.NewClient(allowPrivate, Timeout, 4)}
+}
+
+var refusingPrivate = NewSender(false)
+
+func (s *Sender) get() *Sender {
+	if s == nil {
+		return refusingPrivate
+	}
+	return s
+}
+
+// CheckURL checks a webhook URL when it is set: http or https, a host,
+// public unless private targets are allowed.
+func (s *Sender) CheckURL(raw string) error {
+	if err := egress.CheckURL(raw, s.get().allowPrivate); err != nil {
+		if errors.Is(err, egress.ErrTargetRefused) {
+			return fmt.Errorf("webhook url %s: %w (a node started with --webhook-private allows it)", raw, err)
+		}
+		return fmt.Errorf("webhook url: %w", err)
+	}
+	return nil
+}
 
 // Post sends body to target signed with secret at now; an answer other
 // than 2xx is an error.
-func Post(ctx context.Context, target string, secret, body []byte, now time.Time) error {
+func (s *Sender) Post(ctx context.Context, target string, secret, body []byte, now time.Time) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return err
@@ -49,7 +85,7 @@ func Post(ctx context.Context, target string, secret, body []byte, now time.Time
 	req.Header.Set("User-Agent", "opsync-webhooks")
 	req.Header.Set(docrest.TimestampHeader, ts)
 	req.Header.Set(docrest.SignatureHeader, docrest.Sign(secret, docrest.SignedMessage(http.MethodPost, u.RequestURI(), ts, body)))
-	resp, err := client.Do(req)
+	resp, err := s.get().client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -73,12 +109,3 @@ func Backoff(failed int) time.Duration {
 
 // Max is the longest wait between attempts.
 const Max = 5 * time.Second
-
-// ValidURL checks a webhook URL: http or https, with a host.
-func ValidURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("a webhook url must be an http or https URL with a host")
-	}
-	return nil
-}

@@ -1,4 +1,11 @@
-package dynamic
+// Package egress is the rule for where this node sends requests a tenant
+// names (card callbacks, document webhooks): a registered URL must be
+// http(s) with a public host, and the address actually dialled, after
+// name resolution, must be public too, unless the operator allows
+// private targets (serve --card-callback-private, --webhook-private).
+// Without it a tenant could make the node call its own admin API, etcd or
+// a cloud metadata endpoint.
+package egress
 
 import (
 	"errors"
@@ -12,36 +19,36 @@ import (
 	"time"
 )
 
-// MaxURLLen bounds a callback URL.
+// MaxURLLen bounds a target URL.
 const MaxURLLen = 2048
 
 // ErrTargetRefused is the error of a dial to an address the target rule
 // refuses (wrapped with the address).
-var ErrTargetRefused = errors.New("callback target refused: private, loopback, link-local or unspecified address")
+var ErrTargetRefused = errors.New("target refused: private, loopback, link-local or unspecified address")
 
-// CheckURL checks a callback URL when it is registered: http or https, a
+// CheckURL checks a target URL when it is registered: http or https, a
 // host, no user info; a host that is an IP address, or a name of the
-// loopback (localhost), must be public unless allowPrivate (serve
-// --card-callback-private). A name is not resolved here: what it resolves
-// to when a pull dials it is checked then (DialControl), so that a name
-// that later resolves to a private address (DNS rebinding) is refused too.
+// loopback (localhost), must be public unless allowPrivate. A name is not
+// resolved here: what it resolves to when a request dials it is checked
+// then (DialControl), so that a name that later resolves to a private
+// address (DNS rebinding) is refused too.
 func CheckURL(raw string, allowPrivate bool) error {
 	if len(raw) > MaxURLLen {
-		return fmt.Errorf("callback URL longer than %d bytes", MaxURLLen)
+		return fmt.Errorf("URL longer than %d bytes", MaxURLLen)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("callback URL does not parse")
+		return errors.New("URL does not parse")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return errors.New("callback URL must be http or https")
+		return errors.New("URL must be http or https")
 	case u.Host == "" || u.Hostname() == "":
-		return errors.New("callback URL has no host")
+		return errors.New("URL has no host")
 	case u.User != nil:
-		return errors.New("callback URL must not carry user info")
+		return errors.New("URL must not carry user info")
 	case u.Fragment != "":
-		return errors.New("callback URL must not carry a fragment")
+		return errors.New("URL must not carry a fragment")
 	}
 	if allowPrivate {
 		return nil
@@ -60,8 +67,8 @@ func CheckURL(raw string, allowPrivate bool) error {
 // routable on the internet, as private as RFC 1918's.
 var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
 
-// PublicAddr reports whether a callback may target ip without
-// --card-callback-private: not loopback, private (RFC 1918, RFC 4193,
+// PublicAddr reports whether a request may target ip without allowing
+// private targets: not loopback, private (RFC 1918, RFC 4193,
 // RFC 6598), link-local, unspecified, multicast or broadcast. An IPv4
 // address mapped into IPv6 counts as its IPv4 self.
 func PublicAddr(ip netip.Addr) bool {
@@ -80,7 +87,7 @@ func PublicAddr(ip netip.Addr) bool {
 // DialControl is a net.Dialer Control function that refuses to connect to
 // an address PublicAddr refuses, unless allowPrivate. It runs on the
 // address actually dialled, after name resolution, so no name can lead a
-// pull where the rule forbids.
+// request where the rule forbids.
 func DialControl(allowPrivate bool) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, _ syscall.RawConn) error {
 		if allowPrivate {
@@ -97,22 +104,21 @@ func DialControl(allowPrivate bool) func(network, address string, c syscall.RawC
 	}
 }
 
-// isTargetRefused reports whether err is a dial DialControl refused.
-func isTargetRefused(err error) bool { return errors.Is(err, ErrTargetRefused) }
-
-// NewHTTPClient is the client pulls use: it dials through DialControl,
-// takes no proxy from the environment (a proxy would dial for it,
-// unchecked) and follows no redirect (an answer must come from the
-// registered URL; a redirect is a failed pull).
-func NewHTTPClient(allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: RequestTimeout, KeepAlive: 30 * time.Second, Control: DialControl(allowPrivate)}
+// NewClient is an HTTP client for tenant-named targets: it dials through
+// DialControl, takes no proxy from the environment (a proxy would dial for
+// it, unchecked) and follows no redirect (an answer must come from the
+// registered URL; a redirect is a failed request). timeout bounds dialing
+// and the TLS handshake; perHost is how many idle connections it keeps
+// per host.
+func NewClient(allowPrivate bool, timeout time.Duration, perHost int) *http.Client {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: DialControl(allowPrivate)}
 	t := &http.Transport{
 		DialContext:         d.DialContext,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: DefaultPerURL,
+		MaxIdleConnsPerHost: perHost,
 		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: RequestTimeout,
+		TLSHandshakeTimeout: timeout,
 	}
 	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

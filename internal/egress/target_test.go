@@ -1,4 +1,4 @@
-package dynamic
+package egress
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckURL(t *testing.T) {
@@ -70,11 +71,11 @@ func TestDialControlRefusesResolvedPrivateAddress(t *testing.T) {
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
 	for _, u := range []string{srv.URL, "http://localhost" + port} {
-		_, err := NewHTTPClient(false).Get(u)
+		_, err := NewClient(false, time.Second, 2).Get(u)
 		if !errors.Is(err, ErrTargetRefused) {
 			t.Errorf("GET %s without allowPrivate: %v, want %v", u, err, ErrTargetRefused)
 		}
-		resp, err := NewHTTPClient(true).Get(u)
+		resp, err := NewClient(true, time.Second, 2).Get(u)
 		if err != nil {
 			t.Errorf("GET %s with allowPrivate: %v", u, err)
 			continue
@@ -93,7 +94,7 @@ func TestHTTPClientFollowsNoRedirect(t *testing.T) {
 		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
 	}))
 	defer srv.Close()
-	resp, err := NewHTTPClient(true).Post(srv.URL, "application/json", strings.NewReader("{}"))
+	resp, err := NewClient(true, time.Second, 2).Post(srv.URL, "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
