@@ -163,6 +163,11 @@ func TestConsoleFlow(t *testing.T) {
 	if row := b.text(tab, "#records-table tr[data-msg=m1]"); !strings.Contains(row, biz) {
 		t.Fatalf("the records' entry: %q", row)
 	}
+	// The Live view acknowledged it; the bizType is single-device (the
+	// default): the user acknowledged it.
+	if st := b.text(tab, "#records-table tr[data-msg=m1] td.entry-state"); !strings.Contains(st, "acknowledged by the user") {
+		t.Fatalf("the records' entry's state: %q", st)
+	}
 	// The chart: the API's 31 days of two bars, today's push and arrival
 	// bars each counting 1 (and drawn), every other day's 0.
 	if n := eval[int](b, tab, `document.querySelectorAll('#records-chart rect[data-kind=pushes]').length`); n != 31 {
