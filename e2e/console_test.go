@@ -163,6 +163,11 @@ func TestConsoleFlow(t *testing.T) {
 	if row := b.text(tab, "#records-table tr[data-msg=m1]"); !strings.Contains(row, biz) {
 		t.Fatalf("the records' entry: %q", row)
 	}
+	// The Live view acknowledged it; the bizType is single-device (the
+	// default): the user acknowledged it.
+	if st := b.text(tab, "#records-table tr[data-msg=m1] td.entry-state"); !strings.Contains(st, "acknowledged by the user") {
+		t.Fatalf("the records' entry's state: %q", st)
+	}
 	// The chart: the API's 31 days of two bars, today's push and arrival
 	// bars each counting 1 (and drawn), every other day's 0.
 	if n := eval[int](b, tab, `document.querySelectorAll('#records-chart rect[data-kind=pushes]').length`); n != 31 {
@@ -211,9 +216,27 @@ func TestConsoleFlow(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#operations-form button[type=submit]")),
 		untilJS(`document.querySelectorAll('#operations-table tbody tr').length === 1`),
 	)
-	b.do(tab, "the whole log", chromedp.SetValue(chromedp.CSS("#operations-form select[name=action]"), ""),
+	// The bizType filter: the config's rows and its push, not the
+	// instance's creation.
+	b.do(tab, "filter by bizType",
+		chromedp.SetValue(chromedp.CSS("#operations-form select[name=action]"), ""),
+		chromedp.SetValue(chromedp.CSS("#operations-form input[name=bizType]"), biz),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('operations-out').replaceChildren()`),
 		chromedp.Click(chromedp.CSS("#operations-form button[type=submit]")),
-		untilJS(`document.querySelectorAll('#operations-table tbody tr').length > 1`))
+		untilJS(`document.querySelector('#operations-table tr[data-action=CREATE_CONFIG]')`),
+	)
+	if n := eval[int](b, tab, fmt.Sprintf(`[...document.querySelectorAll('#operations-table tbody tr')].filter(r => r.cells[3].textContent !== %q).length`, biz)); n != 0 {
+		t.Fatalf("%d rows of the bizType filter are about another target", n)
+	}
+	for _, action := range []string{"CREATE_CONFIG", "CREATE_PUSH", "OFFLINE_CONFIG"} {
+		if !eval[bool](b, tab, fmt.Sprintf(`!!document.querySelector('#operations-table tr[data-action=%s]')`, action)) {
+			t.Errorf("the bizType filter left out %s", action)
+		}
+	}
+	b.do(tab, "the whole log", chromedp.Evaluate[chromedp.Void](`document.querySelector('#operations-form input[name=bizType]').value = ''`),
+		chromedp.SetValue(chromedp.CSS("#operations-form select[name=action]"), ""),
+		chromedp.Click(chromedp.CSS("#operations-form button[type=submit]")),
+		untilJS(`document.querySelector('#operations-table tr[data-action=CREATE_INSTANCE]')`))
 	b.shot(tab, "07-operations")
 
 	// Node set: a standalone node's local journal, refreshed live.

@@ -208,3 +208,64 @@ func TestOperationLog(t *testing.T) {
 		t.Fatalf("after restart: HTTP %d %q", st, actionsOf(again))
 	}
 }
+
+// The bizType filter keeps the rows about one bizType (their target):
+// its config changes and its pushes, exactly (case included), none of
+// the instance's own rows; it combines with the other filters, and the
+// deprecated /oplog alias takes it too.
+func TestOperationLogByBizType(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	const inst = "ws_OPBIZ"
+	base := srv.URL + "/api/v1/instances/" + inst
+	createInstance(t, srv.URL, inst)
+	for _, biz := range []string{"NEWS", "NEWS2", "news"} {
+		if st := as(t, "alice", http.MethodPut, base+"/biztypes/"+biz, map[string]any{"target": "user"}); st != 200 {
+			t.Fatalf("create %s: %d", biz, st)
+		}
+	}
+	push := func(biz, msg string) {
+		t.Helper()
+		var pa pushAnswer
+		if st := callWith(t, http.MethodPost, base+"/push", map[string]any{"bizType": biz, "linkToken": "u1", "thirdMsgId": msg, "payload": "x"},
+			&pa, http.Header{"Authorization": {"Bearer " + adminToken}, "X-Opsync-Operator": {"bob"}}); st != 200 || pa.Msg != "SUCCESS" {
+			t.Fatalf("push %s: %d %+v", biz, st, pa)
+		}
+	}
+	push("NEWS", "m1")
+	push("NEWS2", "m2")
+	as(t, "carol", http.MethodPost, base+"/biztypes/NEWS/offline", nil)
+	as(t, "carol", http.MethodPatch, base+"/settings", map[string]any{"signatureCheck": false})
+
+	for _, tc := range []struct {
+		q    url.Values
+		want string
+	}{
+		{url.Values{"bizType": {"NEWS"}}, "OFFLINE_CONFIG CREATE_PUSH CREATE_CONFIG"},
+		{url.Values{"bizType": {"news"}}, "CREATE_CONFIG"},
+		{url.Values{"bizType": {"NEW"}}, ""},
+		{url.Values{"bizType": {"NEWS"}, "operator": {"bob"}}, "CREATE_PUSH"},
+		{url.Values{"bizType": {"NEWS2"}, "action": {"create_push"}}, "CREATE_PUSH"},
+		{url.Values{"bizType": {"NEWS"}, "limit": {"1"}}, "OFFLINE_CONFIG"},
+		{url.Values{}, "SIGNATURE_OFF OFFLINE_CONFIG CREATE_PUSH CREATE_PUSH CREATE_CONFIG CREATE_CONFIG CREATE_CONFIG CREATE_INSTANCE"},
+	} {
+		st, l := queryOperations(t, srv.URL, inst, tc.q)
+		if st != 200 || actionsOf(l) != tc.want {
+			t.Errorf("operations?%s: HTTP %d %q, want %q", tc.q.Encode(), st, actionsOf(l), tc.want)
+		}
+		for _, o := range l.Operations {
+			if b := tc.q.Get("bizType"); b != "" && o.Target != b {
+				t.Errorf("operations?%s answered a row about %q", tc.q.Encode(), o.Target)
+			}
+		}
+	}
+	if _, l := queryOperations(t, srv.URL, inst, url.Values{"bizType": {"NEWS"}, "limit": {"2"}}); !l.Truncated {
+		t.Error("2 of the 3 rows of NEWS: not truncated")
+	}
+	var alias opList
+	if st := call(t, http.MethodGet, base+"/oplog?bizType=NEWS2", nil, &alias); st != 200 || actionsOf(alias) != "CREATE_PUSH CREATE_CONFIG" {
+		t.Errorf("/oplog?bizType=NEWS2: HTTP %d %q", st, actionsOf(alias))
+	}
+	if st, l := queryOperations(t, srv.URL, inst, url.Values{"bizType": {strings.Repeat("b", 31)}}); st != 400 || l.Error.Code != "INVALID" {
+		t.Errorf("a bizType over 30 characters: HTTP %d %+v", st, l.Error)
+	}
+}

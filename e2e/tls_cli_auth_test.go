@@ -244,6 +244,11 @@ func TestCLIInstancesKeysTokensAndOperations(t *testing.T) {
 	if d["linkToken"] != "u1" || d["thirdMsgId"] != "k3" || d["payload"] != "by admin" || d["msg"] != "SUCCESS" {
 		t.Fatalf("push details %v", d)
 	}
+	// --biz-type keeps the rows about CHAT: its config and its push.
+	chat := cli(0, append([]string{"operations", "--biz-type", "CHAT"}, s...)...)["operations"].([]any)
+	if len(chat) != 2 || chat[0].(map[string]any)["action"] != "CREATE_PUSH" || chat[1].(map[string]any)["action"] != "CREATE_CONFIG" {
+		t.Fatalf("operations --biz-type CHAT: %v", chat)
+	}
 	// oplog is a deprecated alias of operations.
 	if none := cli(0, append([]string{"oplog", "--operator", "nobody"}, s...)...)["operations"].([]any); len(none) != 0 {
 		t.Fatalf("nobody's operations: %v", none)

@@ -11,7 +11,7 @@ import (
 // when). "opsync oplog" is its deprecated alias: oplog names the sync
 // oplog everywhere else.
 func runOperations(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("operations", "opsync operations --server URL --instance ID [--operator NAME] [--action ACTION] [--from T] [--to T] [--limit N]\n\n"+
+	fs := newFlags("operations", "opsync operations --server URL --instance ID [--operator NAME] [--action ACTION] [--biz-type B] [--from T] [--to T] [--limit N]\n\n"+
 		"  T is RFC 3339, a date (YYYY-MM-DD) or milliseconds since the epoch; default: the last 7 days.\n"+
 		"  ACTION: CREATE_CONFIG, MODIFY_CONFIG, DELETE_CONFIG, CREATE_PUSH, ONLINE_CONFIG, OFFLINE_CONFIG,\n"+
 		"  SIGNATURE_ON, SIGNATURE_OFF, CREATE_INSTANCE, ROTATE_KEYS, MODIFY_SETTINGS\n"+
@@ -20,6 +20,7 @@ func runOperations(args []string, stdout, stderr io.Writer) int {
 	instance := fs.String("instance", "", "instance id")
 	who := fs.String("operator", "", "only the operations of this operator")
 	action := fs.String("action", "", "only operations of this action")
+	bizType := fs.String("biz-type", "", "only operations about this bizType (exactly)")
 	from := fs.String("from", "", "only operations at or after this time")
 	to := fs.String("to", "", "only operations at or before this time")
 	limit := fs.Int("limit", 1000, "at most this many operations, newest first (1-1000)")
@@ -31,7 +32,7 @@ func runOperations(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, "--instance is required")
 	}
 	q := url.Values{"limit": {fmt.Sprint(*limit)}}
-	for k, v := range map[string]string{"operator": *who, "action": *action, "from": *from, "to": *to} {
+	for k, v := range map[string]string{"operator": *who, "action": *action, "bizType": *bizType, "from": *from, "to": *to} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -25,7 +25,10 @@ func (a *streamActor) onStatus(ctx actor.Context, m *opsyncpb.StreamStatus) {
 		limit = 1000
 	}
 	pushes, arrivals, newest := a.state.Status(m.Since, limit)
-	res := &opsyncpb.StreamStatusResult{Stream: a.identity, Pushes: pushes, Arrivals: arrivals, Entries: newest, Dropped: a.state.Dropped()}
+	// a.tries, not the journal's counts: first deliveries are counted in
+	// memory only (stream_retries.go).
+	res := &opsyncpb.StreamStatusResult{Stream: a.identity, Pushes: pushes, Arrivals: arrivals, Entries: newest, Dropped: a.state.Dropped(),
+		EntryStates: a.state.EntryStates(newest, a.tries)}
 	for _, s := range a.subs {
 		res.ConnectedDevices = append(res.ConnectedDevices, s.device)
 	}

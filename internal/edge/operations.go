@@ -17,10 +17,11 @@ import (
 // operationsWindow is the default range of an operation log query.
 const operationsWindow = 7 * 24 * time.Hour
 
-// operationsQuery answers GET …/operations?operator=&action=&from=&to=&limit=
+// operationsQuery answers GET …/operations?operator=&action=&bizType=&from=&to=&limit=
 // (and its deprecated alias …/oplog): the rows in [from, to] (RFC 3339, a
 // date, or ms since the epoch; default the last 7 days), newest first, at
-// most limit (default and maximum 1000).
+// most limit (default and maximum 1000). bizType keeps the rows about that
+// bizType (their target), exactly.
 func (s *Server) operationsQuery(w http.ResponseWriter, r *http.Request) {
 	instance, _, ok := s.adminTarget(w, r, false)
 	if !ok {
@@ -62,9 +63,14 @@ func (s *Server) operationsQuery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID", "operator or action too long")
 		return
 	}
+	bizType := q.Get("bizType")
+	if utf16Len(bizType) > maxBizTypeLen {
+		writeError(w, http.StatusBadRequest, "INVALID", fmt.Sprintf("bizType longer than %d characters", maxBizTypeLen))
+		return
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	list, err := s.member.Operations(ctx, instance, &opsyncpb.QueryOperations{Operator: operatorQ, Action: action, From: from, To: to, Limit: uint32(limit)})
+	list, err := s.member.Operations(ctx, instance, &opsyncpb.QueryOperations{Operator: operatorQ, Action: action, BizType: bizType, From: from, To: to, Limit: uint32(limit)})
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
 		return

@@ -20,12 +20,45 @@ type entryJSON struct {
 	ThirdMsgID   string `json:"thirdMsgId"`
 	PushTime     int64  `json:"pushTime"`
 	ValidTimeEnd int64  `json:"validTimeEnd,omitempty"`
+	// State is nil when the stream's node answered none (an older node).
+	State *entryStateJSON `json:"state,omitempty"`
+}
+
+// entryStateJSON is what became of a retained entry: acknowledged by some
+// device, or delivered once, retried, or not delivered yet.
+type entryStateJSON struct {
+	Status string `json:"status"` // acknowledged, retried, delivered, undelivered
+	// The devices that acknowledged it; "" for the user, who acknowledges
+	// a single-device entry once whatever the device.
+	AcknowledgedBy []string `json:"acknowledgedBy"`
+	// The most deliveries counted against its retries to one device that
+	// has not acknowledged it.
+	Deliveries uint32 `json:"deliveries"`
+}
+
+func entryState(st *opsyncpb.EntryState) *entryStateJSON {
+	j := &entryStateJSON{AcknowledgedBy: st.AckedDevices, Deliveries: st.Deliveries}
+	if j.AcknowledgedBy == nil {
+		j.AcknowledgedBy = []string{}
+	}
+	switch {
+	case len(st.AckedDevices) > 0:
+		j.Status = "acknowledged"
+	case st.Deliveries > 1:
+		j.Status = "retried"
+	case st.Deliveries == 1:
+		j.Status = "delivered"
+	default:
+		j.Status = "undelivered"
+	}
+	return j
 }
 
 // handleRecords answers the console's per user / device records: whether
 // a client is connected, pushes and arrivals in the window (default the
 // last 30 days, ?since=ms; counted per UTC day, whatever was removed
-// since), and the newest retained entries (?limit=, at most 1000). A
+// since), and the newest retained entries (?limit=, at most 1000) with
+// their state (acknowledged by which devices, deliveries). A
 // global push counts as a push to every user (every device, for a global
 // bizType of device target). With ?days=N (1-31) it adds the series of
 // the last N UTC days, today last (records_days.go).
@@ -99,9 +132,17 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	states := make(map[uint64]*opsyncpb.EntryState, len(st.EntryStates))
+	for _, es := range st.EntryStates {
+		states[es.OplogId] = es
+	}
 	entries := make([]entryJSON, 0, len(st.Entries))
 	for _, e := range st.Entries {
-		entries = append(entries, entryJSON{OplogID: e.OplogId, BizType: e.BizType, ThirdMsgID: e.ThirdMsgId, PushTime: e.PushTime, ValidTimeEnd: e.ValidTimeEnd})
+		j := entryJSON{OplogID: e.OplogId, BizType: e.BizType, ThirdMsgID: e.ThirdMsgId, PushTime: e.PushTime, ValidTimeEnd: e.ValidTimeEnd}
+		if es, ok := states[e.OplogId]; ok {
+			j.State = entryState(es)
+		}
+		entries = append(entries, j)
 	}
 	devices := st.ConnectedDevices
 	if devices == nil {

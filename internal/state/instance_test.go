@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -182,6 +183,57 @@ func TestOperationsQuery(t *testing.T) {
 	rows, trunc = q(&opsyncpb.QueryOperations{Limit: 20})
 	if len(rows) != 20 || trunc {
 		t.Fatalf("limit 20 of 20: %d rows, truncated %v", len(rows), trunc)
+	}
+}
+
+// The bizType filter matches the row's target exactly (not its case, not
+// a prefix) and leaves out the instance's own rows (target ""); it
+// combines with the other filters.
+func TestOperationsQueryByBizType(t *testing.T) {
+	in := NewInstance()
+	row := func(time int64, operator, action, target string) *opsyncpb.Event {
+		ev := opEv(time, operator, action)
+		ev.GetOperationRecorded().Operation.Target = target
+		return ev
+	}
+	applyAll(t, in,
+		row(1, "alice", ActionCreateInstance, ""),
+		row(2, "alice", ActionCreateConfig, "chat"),
+		row(3, "bob", ActionCreatePush, "chat"),
+		row(4, "bob", ActionCreateConfig, "chat2"),
+		row(5, "alice", ActionCreatePush, "Chat"),
+		row(6, "alice", ActionOfflineConfig, "chat"),
+	)
+	times := func(rows []*opsyncpb.Operation) []int64 {
+		out := []int64{}
+		for _, r := range rows {
+			out = append(out, r.Time)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		q    *opsyncpb.QueryOperations
+		want []int64
+	}{
+		{"exact", &opsyncpb.QueryOperations{BizType: "chat"}, []int64{6, 3, 2}},
+		{"case matters", &opsyncpb.QueryOperations{BizType: "Chat"}, []int64{5}},
+		{"no prefix match", &opsyncpb.QueryOperations{BizType: "cha"}, []int64{}},
+		{"with operator", &opsyncpb.QueryOperations{BizType: "chat", Operator: "bob"}, []int64{3}},
+		{"with action", &opsyncpb.QueryOperations{BizType: "chat", Action: "create_config"}, []int64{2}},
+		{"with range", &opsyncpb.QueryOperations{BizType: "chat", From: 3, To: 5}, []int64{3}},
+		{"with limit", &opsyncpb.QueryOperations{BizType: "chat", Limit: 2}, []int64{6, 3}},
+		{"unset: every row", &opsyncpb.QueryOperations{}, []int64{6, 5, 4, 3, 2, 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows, _ := in.Operations(c.q)
+			if got := times(rows); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("rows at %v, want %v", got, c.want)
+			}
+		})
+	}
+	if _, trunc := in.Operations(&opsyncpb.QueryOperations{BizType: "chat", Limit: 2}); !trunc {
+		t.Fatal("3 rows of chat answered 2: not truncated")
 	}
 }
 

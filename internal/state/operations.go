@@ -71,8 +71,9 @@ func (l *operationLog) rows() []*opsyncpb.Operation {
 	return out
 }
 
-// query answers the rows in [q.From, q.To] (To 0: no end) whose operator
-// and action (case-insensitive) match q's when set, newest first, at most
+// query answers the rows in [q.From, q.To] (To 0: no end) whose operator,
+// action (case-insensitive) and bizType (the row's target, exactly) match
+// q's when set, newest first, at most
 // q.Limit (0 or above OperationsMaxQuery: OperationsMaxQuery) of them.
 func (l *operationLog) query(q *opsyncpb.QueryOperations) ([]*opsyncpb.Operation, bool) {
 	limit := int(q.GetLimit())
@@ -88,6 +89,8 @@ func (l *operationLog) query(q *opsyncpb.QueryOperations) ([]*opsyncpb.Operation
 		case q.GetOperator() != "" && op.Operator != q.GetOperator():
 			continue
 		case q.GetAction() != "" && !strings.EqualFold(op.Action, q.GetAction()):
+			continue
+		case q.GetBizType() != "" && op.Target != q.GetBizType():
 			continue
 		}
 		if len(out) == limit {

@@ -1179,14 +1179,17 @@ func (x *RecordOperation) GetMore() []*Operation {
 }
 
 // QueryOperations asks for the operation log rows in [from, to] (ms),
-// matching operator and action when they are set, newest first.
+// matching operator, action and biz_type when they are set, newest first.
 type QueryOperations struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Operator      string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
-	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	From          int64                  `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
-	To            int64                  `protobuf:"varint,4,opt,name=to,proto3" json:"to,omitempty"`
-	Limit         uint32                 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Operator string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Action   string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	From     int64                  `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
+	To       int64                  `protobuf:"varint,4,opt,name=to,proto3" json:"to,omitempty"`
+	Limit    uint32                 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The bizType the row is about (Operation.target), exactly: a config
+	// change's or a push's.
+	BizType       string `protobuf:"bytes,6,opt,name=biz_type,json=bizType,proto3" json:"biz_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1254,6 +1257,13 @@ func (x *QueryOperations) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *QueryOperations) GetBizType() string {
+	if x != nil {
+		return x.BizType
+	}
+	return ""
 }
 
 type OperationList struct {
@@ -1879,13 +1889,14 @@ const file_opsync_v1_admin_proto_rawDesc = "" +
 	"\binstance\x18\x03 \x01(\v2\x17.opsync.v1.InstanceInfoR\binstance\"o\n" +
 	"\x0fRecordOperation\x122\n" +
 	"\toperation\x18\x01 \x01(\v2\x14.opsync.v1.OperationR\toperation\x12(\n" +
-	"\x04more\x18\x02 \x03(\v2\x14.opsync.v1.OperationR\x04more\"\x7f\n" +
+	"\x04more\x18\x02 \x03(\v2\x14.opsync.v1.OperationR\x04more\"\x9a\x01\n" +
 	"\x0fQueryOperations\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x03R\x04from\x12\x0e\n" +
 	"\x02to\x18\x04 \x01(\x03R\x02to\x12\x14\n" +
-	"\x05limit\x18\x05 \x01(\rR\x05limit\"\x8c\x01\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x12\x19\n" +
+	"\bbiz_type\x18\x06 \x01(\tR\abizType\"\x8c\x01\n" +
 	"\rOperationList\x12'\n" +
 	"\x0finstance_exists\x18\x01 \x01(\bR\x0einstanceExists\x124\n" +
 	"\n" +

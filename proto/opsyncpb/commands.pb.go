@@ -603,9 +603,12 @@ type StreamStatusResult struct {
 	ConnectedDevices []string               `protobuf:"bytes,3,rep,name=connected_devices,json=connectedDevices,proto3" json:"connected_devices,omitempty"`
 	Pushes           uint64                 `protobuf:"varint,4,opt,name=pushes,proto3" json:"pushes,omitempty"`
 	// Entries acknowledged by at least one device.
-	Arrivals      uint64      `protobuf:"varint,5,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
-	Entries       []*EntryRef `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
-	Dropped       uint64      `protobuf:"varint,7,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	Arrivals uint64      `protobuf:"varint,5,opt,name=arrivals,proto3" json:"arrivals,omitempty"`
+	Entries  []*EntryRef `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
+	Dropped  uint64      `protobuf:"varint,7,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// What became of each of entries, in the same order (state.EntryStates).
+	// Apart from EntryRef, which snapshots store.
+	EntryStates   []*EntryState `protobuf:"bytes,8,rep,name=entry_states,json=entryStates,proto3" json:"entry_states,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -689,6 +692,80 @@ func (x *StreamStatusResult) GetDropped() uint64 {
 	return 0
 }
 
+func (x *StreamStatusResult) GetEntryStates() []*EntryState {
+	if x != nil {
+		return x.EntryStates
+	}
+	return nil
+}
+
+// EntryState is what a stream knows of one retained entry's deliveries.
+type EntryState struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OplogId uint64                 `protobuf:"varint,1,opt,name=oplog_id,json=oplogId,proto3" json:"oplog_id,omitempty"`
+	// The devices whose sync point of the entry's bizType reached it,
+	// ascending; "" (the user) for a single-device entry, which the user
+	// acknowledges once, whatever the device.
+	AckedDevices []string `protobuf:"bytes,2,rep,name=acked_devices,json=ackedDevices,proto3" json:"acked_devices,omitempty"`
+	// The most deliveries counted against the entry's retries to one device
+	// (the user, for a single-device entry) that has not acknowledged it: 0
+	// never delivered, 1 delivered once, more retried.
+	Deliveries    uint32 `protobuf:"varint,3,opt,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntryState) Reset() {
+	*x = EntryState{}
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntryState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntryState) ProtoMessage() {}
+
+func (x *EntryState) ProtoReflect() protoreflect.Message {
+	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntryState.ProtoReflect.Descriptor instead.
+func (*EntryState) Descriptor() ([]byte, []int) {
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EntryState) GetOplogId() uint64 {
+	if x != nil {
+		return x.OplogId
+	}
+	return 0
+}
+
+func (x *EntryState) GetAckedDevices() []string {
+	if x != nil {
+		return x.AckedDevices
+	}
+	return nil
+}
+
+func (x *EntryState) GetDeliveries() uint32 {
+	if x != nil {
+		return x.Deliveries
+	}
+	return 0
+}
+
 // AckSyncPoints reports a device's new sync points to a stream.
 type AckSyncPoints struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -706,7 +783,7 @@ type AckSyncPoints struct {
 
 func (x *AckSyncPoints) Reset() {
 	*x = AckSyncPoints{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +795,7 @@ func (x *AckSyncPoints) String() string {
 func (*AckSyncPoints) ProtoMessage() {}
 
 func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[9]
+	mi := &file_opsync_v1_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +808,7 @@ func (x *AckSyncPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckSyncPoints.ProtoReflect.Descriptor instead.
 func (*AckSyncPoints) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{9}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AckSyncPoints) GetDeviceId() string {
@@ -782,7 +859,7 @@ type GlobalArrivals struct {
 
 func (x *GlobalArrivals) Reset() {
 	*x = GlobalArrivals{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +871,7 @@ func (x *GlobalArrivals) String() string {
 func (*GlobalArrivals) ProtoMessage() {}
 
 func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[10]
+	mi := &file_opsync_v1_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +884,7 @@ func (x *GlobalArrivals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlobalArrivals.ProtoReflect.Descriptor instead.
 func (*GlobalArrivals) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{10}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GlobalArrivals) GetDeviceId() string {
@@ -833,7 +910,7 @@ type GetBizType struct {
 
 func (x *GetBizType) Reset() {
 	*x = GetBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +922,7 @@ func (x *GetBizType) String() string {
 func (*GetBizType) ProtoMessage() {}
 
 func (x *GetBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[11]
+	mi := &file_opsync_v1_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +935,7 @@ func (x *GetBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBizType.ProtoReflect.Descriptor instead.
 func (*GetBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{11}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetBizType) GetBizType() string {
@@ -879,7 +956,7 @@ type BizTypeAnswer struct {
 
 func (x *BizTypeAnswer) Reset() {
 	*x = BizTypeAnswer{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +968,7 @@ func (x *BizTypeAnswer) String() string {
 func (*BizTypeAnswer) ProtoMessage() {}
 
 func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[12]
+	mi := &file_opsync_v1_commands_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +981,7 @@ func (x *BizTypeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeAnswer.ProtoReflect.Descriptor instead.
 func (*BizTypeAnswer) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{12}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BizTypeAnswer) GetInstanceExists() bool {
@@ -940,7 +1017,7 @@ type PutBizType struct {
 
 func (x *PutBizType) Reset() {
 	*x = PutBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1029,7 @@ func (x *PutBizType) String() string {
 func (*PutBizType) ProtoMessage() {}
 
 func (x *PutBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[13]
+	mi := &file_opsync_v1_commands_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1042,7 @@ func (x *PutBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBizType.ProtoReflect.Descriptor instead.
 func (*PutBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{13}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutBizType) GetConfig() *BizTypeConfig {
@@ -990,7 +1067,7 @@ type ListBizTypes struct {
 
 func (x *ListBizTypes) Reset() {
 	*x = ListBizTypes{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1079,7 @@ func (x *ListBizTypes) String() string {
 func (*ListBizTypes) ProtoMessage() {}
 
 func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[14]
+	mi := &file_opsync_v1_commands_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1092,7 @@ func (x *ListBizTypes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBizTypes.ProtoReflect.Descriptor instead.
 func (*ListBizTypes) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{14}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
 }
 
 // StopActor asks an actor to persist nothing more and stop (passivate).
@@ -1027,7 +1104,7 @@ type StopActor struct {
 
 func (x *StopActor) Reset() {
 	*x = StopActor{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1116,7 @@ func (x *StopActor) String() string {
 func (*StopActor) ProtoMessage() {}
 
 func (x *StopActor) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[15]
+	mi := &file_opsync_v1_commands_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1129,7 @@ func (x *StopActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopActor.ProtoReflect.Descriptor instead.
 func (*StopActor) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{15}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
 }
 
 type BizTypeList struct {
@@ -1074,7 +1151,7 @@ type BizTypeList struct {
 
 func (x *BizTypeList) Reset() {
 	*x = BizTypeList{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1163,7 @@ func (x *BizTypeList) String() string {
 func (*BizTypeList) ProtoMessage() {}
 
 func (x *BizTypeList) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[16]
+	mi := &file_opsync_v1_commands_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1176,7 @@ func (x *BizTypeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BizTypeList.ProtoReflect.Descriptor instead.
 func (*BizTypeList) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{16}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BizTypeList) GetInstanceExists() bool {
@@ -1147,7 +1224,7 @@ type DeleteBizType struct {
 
 func (x *DeleteBizType) Reset() {
 	*x = DeleteBizType{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1236,7 @@ func (x *DeleteBizType) String() string {
 func (*DeleteBizType) ProtoMessage() {}
 
 func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[17]
+	mi := &file_opsync_v1_commands_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1249,7 @@ func (x *DeleteBizType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBizType.ProtoReflect.Descriptor instead.
 func (*DeleteBizType) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{17}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteBizType) GetBizType() string {
@@ -1200,7 +1277,7 @@ type SetBizTypeOnline struct {
 
 func (x *SetBizTypeOnline) Reset() {
 	*x = SetBizTypeOnline{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1289,7 @@ func (x *SetBizTypeOnline) String() string {
 func (*SetBizTypeOnline) ProtoMessage() {}
 
 func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[18]
+	mi := &file_opsync_v1_commands_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1302,7 @@ func (x *SetBizTypeOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBizTypeOnline.ProtoReflect.Descriptor instead.
 func (*SetBizTypeOnline) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{18}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetBizTypeOnline) GetBizType() string {
@@ -1262,7 +1339,7 @@ type ConfigResult struct {
 
 func (x *ConfigResult) Reset() {
 	*x = ConfigResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1351,7 @@ func (x *ConfigResult) String() string {
 func (*ConfigResult) ProtoMessage() {}
 
 func (x *ConfigResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[19]
+	mi := &file_opsync_v1_commands_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1364,7 @@ func (x *ConfigResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigResult.ProtoReflect.Descriptor instead.
 func (*ConfigResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{19}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConfigResult) GetCode() string {
@@ -1324,7 +1401,7 @@ type PushBatch struct {
 
 func (x *PushBatch) Reset() {
 	*x = PushBatch{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1413,7 @@ func (x *PushBatch) String() string {
 func (*PushBatch) ProtoMessage() {}
 
 func (x *PushBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[20]
+	mi := &file_opsync_v1_commands_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1426,7 @@ func (x *PushBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatch.ProtoReflect.Descriptor instead.
 func (*PushBatch) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{20}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PushBatch) GetEntries() []*Entry {
@@ -1376,7 +1453,7 @@ type PushBatchResult struct {
 
 func (x *PushBatchResult) Reset() {
 	*x = PushBatchResult{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1465,7 @@ func (x *PushBatchResult) String() string {
 func (*PushBatchResult) ProtoMessage() {}
 
 func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[21]
+	mi := &file_opsync_v1_commands_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1478,7 @@ func (x *PushBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchResult.ProtoReflect.Descriptor instead.
 func (*PushBatchResult) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{21}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushBatchResult) GetResults() []*PushResult {
@@ -1422,7 +1499,7 @@ type GetPushContext struct {
 
 func (x *GetPushContext) Reset() {
 	*x = GetPushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1511,7 @@ func (x *GetPushContext) String() string {
 func (*GetPushContext) ProtoMessage() {}
 
 func (x *GetPushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[22]
+	mi := &file_opsync_v1_commands_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1524,7 @@ func (x *GetPushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPushContext.ProtoReflect.Descriptor instead.
 func (*GetPushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{22}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
 }
 
 // PushContext answers GetPushContext. version is the sequence number of
@@ -1472,7 +1549,7 @@ type PushContext struct {
 
 func (x *PushContext) Reset() {
 	*x = PushContext{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[23]
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1561,7 @@ func (x *PushContext) String() string {
 func (*PushContext) ProtoMessage() {}
 
 func (x *PushContext) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[23]
+	mi := &file_opsync_v1_commands_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1574,7 @@ func (x *PushContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushContext.ProtoReflect.Descriptor instead.
 func (*PushContext) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{23}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PushContext) GetInstanceExists() bool {
@@ -1556,7 +1633,7 @@ type InstanceChanged struct {
 
 func (x *InstanceChanged) Reset() {
 	*x = InstanceChanged{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1645,7 @@ func (x *InstanceChanged) String() string {
 func (*InstanceChanged) ProtoMessage() {}
 
 func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[24]
+	mi := &file_opsync_v1_commands_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1658,7 @@ func (x *InstanceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceChanged.ProtoReflect.Descriptor instead.
 func (*InstanceChanged) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{24}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InstanceChanged) GetInstanceId() string {
@@ -1610,7 +1687,7 @@ type SweepStream struct {
 
 func (x *SweepStream) Reset() {
 	*x = SweepStream{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	mi := &file_opsync_v1_commands_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1699,7 @@ func (x *SweepStream) String() string {
 func (*SweepStream) ProtoMessage() {}
 
 func (x *SweepStream) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[25]
+	mi := &file_opsync_v1_commands_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1712,7 @@ func (x *SweepStream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepStream.ProtoReflect.Descriptor instead.
 func (*SweepStream) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{25}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SweepStream) GetPurgedBefore() map[string]int64 {
@@ -1655,7 +1732,7 @@ type StreamSwept struct {
 
 func (x *StreamSwept) Reset() {
 	*x = StreamSwept{}
-	mi := &file_opsync_v1_commands_proto_msgTypes[26]
+	mi := &file_opsync_v1_commands_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1744,7 @@ func (x *StreamSwept) String() string {
 func (*StreamSwept) ProtoMessage() {}
 
 func (x *StreamSwept) ProtoReflect() protoreflect.Message {
-	mi := &file_opsync_v1_commands_proto_msgTypes[26]
+	mi := &file_opsync_v1_commands_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1757,7 @@ func (x *StreamSwept) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSwept.ProtoReflect.Descriptor instead.
 func (*StreamSwept) Descriptor() ([]byte, []int) {
-	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{26}
+	return file_opsync_v1_commands_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamSwept) GetStream() string {
@@ -1744,7 +1821,7 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x05since\x18\x01 \x01(\x03R\x05since\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x120\n" +
 	"\x14check_client_address\x18\x03 \x01(\tR\x12checkClientAddress\x12&\n" +
-	"\x0fcheck_client_id\x18\x04 \x01(\tR\rcheckClientId\"\xf4\x01\n" +
+	"\x0fcheck_client_id\x18\x04 \x01(\tR\rcheckClientId\"\xae\x02\n" +
 	"\x12StreamStatusResult\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
 	"\tconnected\x18\x02 \x01(\bR\tconnected\x12+\n" +
@@ -1752,7 +1829,15 @@ const file_opsync_v1_commands_proto_rawDesc = "" +
 	"\x06pushes\x18\x04 \x01(\x04R\x06pushes\x12\x1a\n" +
 	"\barrivals\x18\x05 \x01(\x04R\barrivals\x12-\n" +
 	"\aentries\x18\x06 \x03(\v2\x13.opsync.v1.EntryRefR\aentries\x12\x18\n" +
-	"\adropped\x18\a \x01(\x04R\adropped\"\x95\x02\n" +
+	"\adropped\x18\a \x01(\x04R\adropped\x128\n" +
+	"\fentry_states\x18\b \x03(\v2\x15.opsync.v1.EntryStateR\ventryStates\"l\n" +
+	"\n" +
+	"EntryState\x12\x19\n" +
+	"\boplog_id\x18\x01 \x01(\x04R\aoplogId\x12#\n" +
+	"\racked_devices\x18\x02 \x03(\tR\fackedDevices\x12\x1e\n" +
+	"\n" +
+	"deliveries\x18\x03 \x01(\rR\n" +
+	"deliveries\"\x95\x02\n" +
 	"\rAckSyncPoints\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12<\n" +
 	"\x06points\x18\x02 \x03(\v2$.opsync.v1.AckSyncPoints.PointsEntryR\x06points\x12*\n" +
@@ -1836,7 +1921,7 @@ func file_opsync_v1_commands_proto_rawDescGZIP() []byte {
 	return file_opsync_v1_commands_proto_rawDescData
 }
 
-var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_opsync_v1_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_opsync_v1_commands_proto_goTypes = []any{
 	(*Push)(nil),               // 0: opsync.v1.Push
 	(*PushResult)(nil),         // 1: opsync.v1.PushResult
@@ -1847,59 +1932,61 @@ var file_opsync_v1_commands_proto_goTypes = []any{
 	(*StreamDeliveries)(nil),   // 6: opsync.v1.StreamDeliveries
 	(*StreamStatus)(nil),       // 7: opsync.v1.StreamStatus
 	(*StreamStatusResult)(nil), // 8: opsync.v1.StreamStatusResult
-	(*AckSyncPoints)(nil),      // 9: opsync.v1.AckSyncPoints
-	(*GlobalArrivals)(nil),     // 10: opsync.v1.GlobalArrivals
-	(*GetBizType)(nil),         // 11: opsync.v1.GetBizType
-	(*BizTypeAnswer)(nil),      // 12: opsync.v1.BizTypeAnswer
-	(*PutBizType)(nil),         // 13: opsync.v1.PutBizType
-	(*ListBizTypes)(nil),       // 14: opsync.v1.ListBizTypes
-	(*StopActor)(nil),          // 15: opsync.v1.StopActor
-	(*BizTypeList)(nil),        // 16: opsync.v1.BizTypeList
-	(*DeleteBizType)(nil),      // 17: opsync.v1.DeleteBizType
-	(*SetBizTypeOnline)(nil),   // 18: opsync.v1.SetBizTypeOnline
-	(*ConfigResult)(nil),       // 19: opsync.v1.ConfigResult
-	(*PushBatch)(nil),          // 20: opsync.v1.PushBatch
-	(*PushBatchResult)(nil),    // 21: opsync.v1.PushBatchResult
-	(*GetPushContext)(nil),     // 22: opsync.v1.GetPushContext
-	(*PushContext)(nil),        // 23: opsync.v1.PushContext
-	(*InstanceChanged)(nil),    // 24: opsync.v1.InstanceChanged
-	(*SweepStream)(nil),        // 25: opsync.v1.SweepStream
-	(*StreamSwept)(nil),        // 26: opsync.v1.StreamSwept
-	nil,                        // 27: opsync.v1.Subscribe.AfterEntry
-	nil,                        // 28: opsync.v1.Subscribe.PurgedBeforeEntry
-	nil,                        // 29: opsync.v1.AckSyncPoints.PointsEntry
-	nil,                        // 30: opsync.v1.BizTypeList.PurgedBeforeEntry
-	nil,                        // 31: opsync.v1.SweepStream.PurgedBeforeEntry
-	(*Entry)(nil),              // 32: opsync.v1.Entry
-	(*EntryRef)(nil),           // 33: opsync.v1.EntryRef
-	(*SyncPoint)(nil),          // 34: opsync.v1.SyncPoint
-	(*BizTypeConfig)(nil),      // 35: opsync.v1.BizTypeConfig
-	(*InstanceSettings)(nil),   // 36: opsync.v1.InstanceSettings
+	(*EntryState)(nil),         // 9: opsync.v1.EntryState
+	(*AckSyncPoints)(nil),      // 10: opsync.v1.AckSyncPoints
+	(*GlobalArrivals)(nil),     // 11: opsync.v1.GlobalArrivals
+	(*GetBizType)(nil),         // 12: opsync.v1.GetBizType
+	(*BizTypeAnswer)(nil),      // 13: opsync.v1.BizTypeAnswer
+	(*PutBizType)(nil),         // 14: opsync.v1.PutBizType
+	(*ListBizTypes)(nil),       // 15: opsync.v1.ListBizTypes
+	(*StopActor)(nil),          // 16: opsync.v1.StopActor
+	(*BizTypeList)(nil),        // 17: opsync.v1.BizTypeList
+	(*DeleteBizType)(nil),      // 18: opsync.v1.DeleteBizType
+	(*SetBizTypeOnline)(nil),   // 19: opsync.v1.SetBizTypeOnline
+	(*ConfigResult)(nil),       // 20: opsync.v1.ConfigResult
+	(*PushBatch)(nil),          // 21: opsync.v1.PushBatch
+	(*PushBatchResult)(nil),    // 22: opsync.v1.PushBatchResult
+	(*GetPushContext)(nil),     // 23: opsync.v1.GetPushContext
+	(*PushContext)(nil),        // 24: opsync.v1.PushContext
+	(*InstanceChanged)(nil),    // 25: opsync.v1.InstanceChanged
+	(*SweepStream)(nil),        // 26: opsync.v1.SweepStream
+	(*StreamSwept)(nil),        // 27: opsync.v1.StreamSwept
+	nil,                        // 28: opsync.v1.Subscribe.AfterEntry
+	nil,                        // 29: opsync.v1.Subscribe.PurgedBeforeEntry
+	nil,                        // 30: opsync.v1.AckSyncPoints.PointsEntry
+	nil,                        // 31: opsync.v1.BizTypeList.PurgedBeforeEntry
+	nil,                        // 32: opsync.v1.SweepStream.PurgedBeforeEntry
+	(*Entry)(nil),              // 33: opsync.v1.Entry
+	(*EntryRef)(nil),           // 34: opsync.v1.EntryRef
+	(*SyncPoint)(nil),          // 35: opsync.v1.SyncPoint
+	(*BizTypeConfig)(nil),      // 36: opsync.v1.BizTypeConfig
+	(*InstanceSettings)(nil),   // 37: opsync.v1.InstanceSettings
 }
 var file_opsync_v1_commands_proto_depIdxs = []int32{
-	32, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
-	27, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
-	28, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
-	32, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
-	33, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
-	29, // 5: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
-	34, // 6: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
-	34, // 7: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
-	35, // 8: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
-	35, // 9: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
-	35, // 10: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
-	30, // 11: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
-	35, // 12: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
-	32, // 13: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
-	1,  // 14: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
-	35, // 15: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
-	36, // 16: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
-	31, // 17: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	33, // 0: opsync.v1.Push.entry:type_name -> opsync.v1.Entry
+	28, // 1: opsync.v1.Subscribe.after:type_name -> opsync.v1.Subscribe.AfterEntry
+	29, // 2: opsync.v1.Subscribe.purged_before:type_name -> opsync.v1.Subscribe.PurgedBeforeEntry
+	33, // 3: opsync.v1.StreamDeliveries.entries:type_name -> opsync.v1.Entry
+	34, // 4: opsync.v1.StreamStatusResult.entries:type_name -> opsync.v1.EntryRef
+	9,  // 5: opsync.v1.StreamStatusResult.entry_states:type_name -> opsync.v1.EntryState
+	30, // 6: opsync.v1.AckSyncPoints.points:type_name -> opsync.v1.AckSyncPoints.PointsEntry
+	35, // 7: opsync.v1.AckSyncPoints.acked:type_name -> opsync.v1.SyncPoint
+	35, // 8: opsync.v1.GlobalArrivals.entries:type_name -> opsync.v1.SyncPoint
+	36, // 9: opsync.v1.BizTypeAnswer.config:type_name -> opsync.v1.BizTypeConfig
+	36, // 10: opsync.v1.PutBizType.config:type_name -> opsync.v1.BizTypeConfig
+	36, // 11: opsync.v1.BizTypeList.configs:type_name -> opsync.v1.BizTypeConfig
+	31, // 12: opsync.v1.BizTypeList.purged_before:type_name -> opsync.v1.BizTypeList.PurgedBeforeEntry
+	36, // 13: opsync.v1.ConfigResult.config:type_name -> opsync.v1.BizTypeConfig
+	33, // 14: opsync.v1.PushBatch.entries:type_name -> opsync.v1.Entry
+	1,  // 15: opsync.v1.PushBatchResult.results:type_name -> opsync.v1.PushResult
+	36, // 16: opsync.v1.PushContext.configs:type_name -> opsync.v1.BizTypeConfig
+	37, // 17: opsync.v1.PushContext.settings:type_name -> opsync.v1.InstanceSettings
+	32, // 18: opsync.v1.SweepStream.purged_before:type_name -> opsync.v1.SweepStream.PurgedBeforeEntry
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_opsync_v1_commands_proto_init() }
@@ -1917,7 +2004,7 @@ func file_opsync_v1_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_opsync_v1_commands_proto_rawDesc), len(file_opsync_v1_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,6 +27,7 @@ export default async function operations(root, ctx) {
       field('From', h('input', { name: 'from', placeholder: '2024-04-03, RFC 3339 or ms' })),
       field('To', h('input', { name: 'to', placeholder: 'default now' })),
       field('Operator', h('input', { name: 'operator' })),
+      field('bizType', h('input', { name: 'bizType', maxlength: 30 })),
       field('Action', h('select', { name: 'action' }, ACTIONS.map((a) => h('option', { value: a }, a || 'any')))),
       field('Rows per page', h('input', { name: 'limit', type: 'number', min: 1, max: 1000, value: 50 })),
       h('button', { type: 'submit' }, 'Filter')), err);
@@ -38,7 +39,7 @@ export default async function operations(root, ctx) {
     showError(err);
     const f = form.elements;
     const q = new URLSearchParams();
-    for (const k of ['from', 'operator', 'action', 'limit']) if (f[k].value.trim()) q.set(k, f[k].value.trim());
+    for (const k of ['from', 'operator', 'bizType', 'action', 'limit']) if (f[k].value.trim()) q.set(k, f[k].value.trim());
     if (to) q.set('to', to);
     let ans;
     try { ans = await api('GET', `instances/${enc(id)}/operations?${q}`); } catch (e) { showError(err, e); out.replaceChildren(); pager.replaceChildren(); return; }

@@ -1,5 +1,6 @@
 // Records and statistics of a user or device: connected clients, pushes
-// and arrivals over the last 30 days (a chart), retained entries.
+// and arrivals over the last 30 days (a chart), retained entries with
+// their state (acknowledged, delivered, retried), dropped entries counted.
 
 import { api, enc } from '../api.js';
 import { h, errorBox, showError, field, table, time } from '../ui.js';
@@ -40,6 +41,38 @@ function chart(days) {
   return svg;
 }
 
+// STATES label each state of the API (state.status) with its badge.
+const STATES = {
+  acknowledged: ['acknowledged', 'on'],
+  retried: ['retried', 'off'],
+  delivered: ['delivered', 'plain'],
+  undelivered: ['not delivered', 'plain'],
+};
+
+// stateDetail completes an entry's state: who acknowledged it ("" is the
+// user, who acknowledges a single-device entry once whatever the device),
+// how many deliveries were counted against its retries.
+function stateDetail(st) {
+  const n = st.deliveries;
+  switch (st.status) {
+    case 'acknowledged':
+      return `by ${st.acknowledgedBy.map((d) => (d === '' ? 'the user' : d)).join(', ')}` +
+        (n > 0 ? `; ${n} ${n === 1 ? 'delivery' : 'deliveries'} to a device that has not` : '');
+    case 'retried': return `(${n} deliveries)`;
+    case 'delivered': return '(once)';
+    default: return '';
+  }
+}
+
+function stateCell(e, now) {
+  const st = e.state;
+  const [label, badge] = st ? (STATES[st.status] || [st.status, 'plain']) : ['retained', 'plain'];
+  const expired = e.validTimeEnd && e.validTimeEnd < now;
+  return h('td', { class: 'entry-state', 'data-state': st ? st.status : 'retained' },
+    h('span', { class: `badge ${badge}` }, label), st ? ` ${stateDetail(st)}` : '',
+    expired ? h('span', { class: 'muted' }, ' · expired (deleted at the next sweep)') : null);
+}
+
 export default async function records(root, ctx) {
   if (needInstance(root, ctx, 'Records')) return;
   const id = ctx.instance;
@@ -76,10 +109,8 @@ export default async function records(root, ctx) {
       rec.entries.length ? table(['oplog id', 'bizType', 'thirdMsgId', 'Pushed', 'Valid until', 'State'],
         rec.entries.map((e) => h('tr', { 'data-msg': e.thirdMsgId }, h('td', {}, e.oplogId), h('td', {}, e.bizType), h('td', {}, e.thirdMsgId),
           h('td', {}, time(e.pushTime)), h('td', {}, time(e.validTimeEnd)),
-          h('td', {}, e.validTimeEnd && e.validTimeEnd < now ? 'expired' : 'retained'))), 'records-table')
+          stateCell(e, now))), 'records-table')
         : h('p', { class: 'muted' }, 'No retained entries.'),
-      // The admin API answers no per-entry delivery state (delivered,
-      // acknowledged, retried): the stream's answer carries none yet.
-      h('p', { class: 'muted', id: 'records-state-note' }, 'State is what the admin API tells of an entry: retained, or expired (deleted at the next sweep). Dropped entries (after their last retry) are gone and only counted above; whether a retained entry was delivered, acknowledged or retried is not in the API yet.'));
+      h('p', { class: 'muted', id: 'records-state-note' }, 'Acknowledged: a device\'s sync point reached the entry (the user, for a single-device bizType). Delivered and retried count the deliveries to a device that has not acknowledged it; after its last retry an entry is dropped: gone, and only counted above.'));
   });
 }
