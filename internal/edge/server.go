@@ -115,6 +115,7 @@ func New(member Backend, opts Options) *Server {
 	s.routeBlocks()
 	s.routeBlockAdmin()
 	s.routeCardAdmin()
+	s.routeDocAdmin()
 	s.routeDebug()
 	s.routeCards()
 	s.routeDocREST()
