@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -163,5 +164,28 @@ func TestAdminDocument(t *testing.T) {
 	}
 	if e := view(a.env, "bad%20id", "", 400).Error; e["code"] != "INVALID" {
 		t.Fatalf("a bad document id: %v", e)
+	}
+}
+
+// TestAdminDocumentTruncated: a list of the admin view holds at most 1000
+// records and says when the document has more; the other lists are whole.
+func TestAdminDocumentTruncated(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	e := newDocEnv(t, srv.URL, "env_ADMDOCMANY")
+	const doc = "many"
+	const n = 1001
+	for i := range n {
+		e.must(201, "POST", "/users", map[string]any{"document_id": doc, "id": "u" + strconv.Itoa(i)})
+	}
+	e.must(201, "POST", "/threads", map[string]any{"document_id": doc, "id": "t1"})
+	var d adminDoc
+	if st := call(t, http.MethodGet, srv.URL+"/api/v1/instances/"+e.env+"/documents/"+doc, nil, &d); st != 200 {
+		t.Fatalf("the admin view: HTTP %d %v", st, d.Error)
+	}
+	if len(d.Users) != 1000 || !d.Truncated["users"] {
+		t.Fatalf("%d users shown, truncated %v; want 1000, true", len(d.Users), d.Truncated["users"])
+	}
+	if len(d.Threads) != 1 || d.Truncated["threads"] {
+		t.Fatalf("%d threads shown, truncated %v; want 1, false", len(d.Threads), d.Truncated["threads"])
 	}
 }
