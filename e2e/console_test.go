@@ -325,7 +325,7 @@ func TestConsoleStaticOnly(t *testing.T) {
 		t.Fatalf("app.js is served as %q: browsers refuse modules that are not JavaScript", hdr.Get("Content-Type"))
 	}
 	for _, p := range []string{"/api/v1/instances", "/api/v1/cluster", "/api/v1/instances/ws_private/operations",
-		"/api/v1/instances/ws_private/users/u/records?days=31", "/api/v1/instances/ws_private/cards/c", "/api/v1/instances/ws_private/doc/webhooks", "/console/../api/v1/instances",
+		"/api/v1/instances/ws_private/users/u/records?days=31", "/api/v1/instances/ws_private/cards/c", "/api/v1/instances/ws_private/documents/d", "/api/v1/instances/ws_private/doc/webhooks", "/console/../api/v1/instances",
 		"/console/%2e%2e/api/v1/instances", "/console/nosuchfile"} {
 		st, body, _ := get(p)
 		if st == 200 || strings.Contains(body, "ws_private") {
