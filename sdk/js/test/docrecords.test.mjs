@@ -209,3 +209,10 @@ test("a refused docrecords Open stops the changes and is not opened again", asyn
   assert.deepEqual(s2.frames("open").map((o) => o.kind), ["document"]);
   await c.disconnect();
 });
+
+test("a document's record changes count as one more source of the connection's 256", () => {
+  const c = new OpsyncClient({ server: "http://h:1", instanceId: "ws_T", userId: "ann", WebSocket: FakeWS, store: new MemoryStore() });
+  for (let i = 0; i < 128; i++) c.openDocument(`d${i}`, { onRecordChange: () => {} });
+  assert.throws(() => c.openDocument("one-more", {}), /at most 256/);
+  assert.throws(() => c.openDocument("one-more", { onRecordChange: () => {} }), /at most 256/);
+});
