@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,7 +22,10 @@ import (
 // reconnects by itself and receives what was pushed meanwhile; a block
 // opened in two pages shows both the same versions; two pages editing one
 // document at once (racing sends, rebased) end with the identical version
-// sequence; a wrong token is an `unauthorized` error event. Skipped without node or chromium unless
+// sequence; a comment one page creates is seen by another user's page
+// through onRecordChange, whose delete of it is refused FORBIDDEN, and its
+// author's delete is seen there too; a wrong token is an `unauthorized`
+// error event. Skipped without node or chromium unless
 // OPSYNC_REQUIRE_NODE=1 / OPSYNC_REQUIRE_CHROMIUM=1.
 func TestJSSDKBrowser(t *testing.T) {
 	needBrowser(t)
@@ -186,6 +190,74 @@ func TestJSSDKBrowser(t *testing.T) {
 		t.Fatalf("the editors never raced (no rebase): %s", seq5)
 	}
 	t.Logf("document: %d versions, rebases: p5 %d, p6 %d", 2*perPage, p5.rebases, p6.rebases)
+
+	// A document's records in two pages: ann (writer) comments, bob
+	// (commentator) sees it through onRecordChange and may not delete it;
+	// ann may, and bob sees that too.
+	const recDoc = "doc-rec"
+	recToken := func(user, role string) string {
+		return tokenFor(t, secret, auth.Claims{Subject: user, Instance: inst, ExpiresAt: time.Now().Add(time.Hour).Unix(),
+			Auth: collab(map[string]string{recDoc: role})})
+	}
+	p7 := b.open("p7", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"ann"}, "token": {recToken("ann", "writer")}, "recdoc": {recDoc}})
+	p8 := b.open("p8", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"bob"}, "token": {recToken("bob", "commentator")}, "recdoc": {recDoc}})
+	b.until("both record pages connected", 30*time.Second, func() bool { return p7.connected > 0 && p8.connected > 0 })
+	t.Logf("bob's record changes live after %s touches", b.eval("p8", "window.recordsLive()"))
+	type record struct {
+		ID, ThreadID, UserID, Content, DeletedAt string
+	}
+	rec := func(page, call string) record {
+		t.Helper()
+		out := b.eval(page, "window.rec("+call+")")
+		var r record
+		if strings.HasPrefix(out, "error:") || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("%s: rec(%s): %s", page, call, out)
+		}
+		return r
+	}
+	rec("p7", `"createThread", {id: "t1"}`)
+	if c := rec("p7", `"createComment", {id: "c1", threadId: "t1", content: "hello from ann", userId: "bob"}`); c.UserID != "ann" || c.DeletedAt != "0" {
+		t.Fatalf("ann's comment: %+v (its author is the connection's user)", c)
+	}
+	// seenC1 are bob's changes of c1 so far.
+	seenC1 := func() []record {
+		var out []record
+		for _, e := range p8.records {
+			var r record
+			if e.ID == "c1" && e.Action == "put" && e.Kind == "comment" && json.Unmarshal([]byte(e.Data), &r) == nil {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	b.until("bob to see ann's comment", 30*time.Second, func() bool { return len(seenC1()) > 0 })
+	if got := seenC1()[0]; got.Content != "hello from ann" || got.UserID != "ann" || got.ThreadID != "t1" || got.DeletedAt != "0" {
+		t.Fatalf("bob saw ann's comment as %+v", got)
+	}
+	if out := b.eval("p8", `window.rec("deleteComment", "c1")`); !strings.HasPrefix(out, "error:FORBIDDEN:") || !strings.Contains(out, "only its author") {
+		t.Fatalf("bob deleting ann's comment: %s, want FORBIDDEN", out)
+	}
+	if d := rec("p7", `"deleteComment", "c1"`); d.DeletedAt == "0" {
+		t.Fatalf("ann's delete answers %+v", d)
+	}
+	b.until("bob to see ann's delete", 30*time.Second, func() bool { return len(seenC1()) >= 2 })
+	if got := seenC1(); len(got) != 2 || got[1].DeletedAt == "0" {
+		t.Fatalf("bob's changes of c1: %+v, want its creation then its deletion (nothing of his refused delete)", got)
+	}
+	if kinds := func() (out []string) {
+		for _, e := range p8.records {
+			out = append(out, e.Kind+":"+e.ID)
+		}
+		return out
+	}(); !slices.Equal(kinds, []string{"thread:t1", "comment:c1", "comment:c1"}) {
+		t.Fatalf("bob's record changes: %v", kinds)
+	}
+	if out := b.eval("p8", `window.rec("list", "comment", {threadId: "t1"})`); out != `{"records":[],"nextCursor":""}` {
+		t.Fatalf("bob's list of t1's comments after the delete: %s", out)
+	}
+	if out := b.eval("p8", `window.rec("list", "comment", {threadId: "t1", includeDeleted: true})`); !strings.Contains(out, `"id":"c1"`) {
+		t.Fatalf("bob's list of t1's comments, deleted included: %s", out)
+	}
 
 	// A wrong token: the error event names it.
 	bad := b.open("p4", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {user}, "token": {"not-a-token"}, "biz": {biz}})

@@ -33,6 +33,7 @@ type jsEvent struct {
 	Tid      string `json:"tid"`
 	Payload  string `json:"payload"`
 	Kind     string `json:"kind"`
+	Action   string `json:"action"`
 	Code     int    `json:"code"`
 	Fatal    bool   `json:"fatal"`
 	Message  string `json:"message"`
@@ -55,6 +56,8 @@ type jsPage struct {
 	docVersion uint64
 	docDone    int
 	rebases    int
+	// A document's record changes seen (onRecordChange), in order.
+	records []jsEvent
 	// What the page threw or logged as an error.
 	consoleErrors []string
 }
@@ -298,6 +301,8 @@ func (b *sdkBrowser) take(e jsEvent) {
 		p.ready++
 	case "doc":
 		p.docVersion, _ = strconv.ParseUint(e.Version, 10, 64)
+	case "record":
+		p.records = append(p.records, e)
 	case "docdone":
 		p.docDone++
 		p.rebases, _ = strconv.Atoi(e.Data)

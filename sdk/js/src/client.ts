@@ -5,7 +5,8 @@
 import { backoffDelay } from "./backoff.js";
 import { Blocks, BLOCK_KIND, type BlockCallbacks, type BlockHandle } from "./blocks.js";
 import { Cards, CARD_KIND, type CardData, type CardHandle } from "./cards.js";
-import { Documents, DOCUMENT_KIND, type DocumentCallbacks, type DocumentHandle } from "./documents.js";
+import { Documents, DOCUMENT_KIND, type DocumentCallbacks, type DocumentHandle, type DocumentsHost } from "./documents.js";
+import { Records, RECORDS_KIND } from "./docrecords.js";
 import { OpsyncError, errorOfClose } from "./errors.js";
 import { AckBatcher, SUBPROTOCOL, decodeServerFrame, encodeClientFrame, endpoint, type ClientFrameCase } from "./frames.js";
 import type { ServerFrame, SyncMessage } from "./gen/opsync/v1/wire_pb.js";
@@ -121,6 +122,7 @@ export class OpsyncClient {
   private readonly blocks: Blocks;
   private readonly cards: Cards;
   private readonly docs: Documents;
+  private readonly records: Records;
 
   private readonly ready: Promise<void>;
   private loopGen = 0; // bumped to stop a connection loop
@@ -158,7 +160,7 @@ export class OpsyncClient {
     if (this.deviceIdValue) checkId("deviceId", this.deviceIdValue);
     this.blocks = new Blocks((open, id) => this.sendOpen(BLOCK_KIND, open, id));
     this.cards = new Cards((open, id) => this.sendOpen(CARD_KIND, open, id));
-    this.docs = new Documents({
+    const docHost: DocumentsHost = {
       send: (frame) => {
         const c = this.conn;
         if (!c?.connected || c.ws.readyState !== 1) return false;
@@ -167,7 +169,9 @@ export class OpsyncClient {
       },
       userId: () => this.userId,
       later: (fn) => setTimeout(fn, backoffDelay(0, this.opts.minBackoffMs, this.opts.maxBackoffMs)),
-    });
+    };
+    this.records = new Records(docHost);
+    this.docs = new Documents(docHost, this.records);
     this.ready = this.load();
     this.ready.catch(() => {}); // reported through connect()
   }
@@ -323,14 +327,12 @@ export class OpsyncClient {
    * receive its state, then every accepted operation, in version order;
    * the handle sends operations at the version it has and rebases them
    * through onRebase when others' were accepted first (see documents.ts).
+   * Its records are its comments, threads and suggestions, whose changes
+   * onRecordChange receives (docrecords.ts).
    */
   openDocument(documentId: string, callbacks: DocumentCallbacks): DocumentHandle {
     return this.docs.add(documentId, callbacks);
   }
-
-  // Comment events (wire.proto frames 10-11, another family) land beside
-  // documents: their frames dispatched in onFrame, their callbacks in
-  // DocumentCallbacks.
 
   // ---- internals ----
 
@@ -476,6 +478,7 @@ export class OpsyncClient {
           }
           if (was) {
             this.docs.disconnected();
+            this.records.disconnected();
             this.emit("disconnected");
           }
           resolve(err);
@@ -578,6 +581,7 @@ export class OpsyncClient {
     for (const id of this.blocks.ids()) this.sendOpenOn(c, BLOCK_KIND, true, id);
     for (const id of this.cards.ids()) this.sendOpenOn(c, CARD_KIND, true, id);
     for (const id of this.docs.ids()) this.sendOpenOn(c, DOCUMENT_KIND, true, id);
+    for (const id of this.records.watched()) this.sendOpenOn(c, RECORDS_KIND, true, id);
     this.docs.connected();
   }
 
@@ -590,6 +594,7 @@ export class OpsyncClient {
         if (f.frame.value.kind === BLOCK_KIND) this.blocks.state(f.frame.value);
         else if (f.frame.value.kind === CARD_KIND) this.cards.state(f.frame.value);
         else if (f.frame.value.kind === DOCUMENT_KIND) this.docs.state(f.frame.value);
+        else if (f.frame.value.kind === RECORDS_KIND) this.records.state(f.frame.value);
         break;
       case "typedMessage":
         if (f.frame.value.kind === BLOCK_KIND) this.blocks.typed(f.frame.value);
@@ -599,6 +604,9 @@ export class OpsyncClient {
         break;
       case "documentAnswer":
         this.docs.answer(f.frame.value);
+        break;
+      case "documentDataAnswer":
+        this.records.answer(f.frame.value);
         break;
       case "error":
         protocolError(errorOfClose(f.frame.value.code, f.frame.value.reason));

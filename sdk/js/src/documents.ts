@@ -5,8 +5,9 @@
 // version, else answers REBASE with the operations the editor missed.
 // Operations are opaque bytes: transforming the editor's own operations
 // over the missed ones is the application's (onRebase), as in the Go
-// client (client/document.go). Comment events (frames 10-11 of wire.proto,
-// another family) are not handled here yet.
+// client (client/document.go). The document's permanent records
+// (comments, threads, suggestions) are its handle's records, and their
+// changes onRecordChange (docrecords.ts).
 //
 // The rules that keep every editor on the same version sequence:
 // - one batch is in flight per document; while it is (and while onRebase
@@ -23,6 +24,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { DocumentUpdateSchema, type DocumentAnswer, type DocumentUpdate } from "./gen/opsync/v1/document_pb.js";
 import type { StateUpdate } from "./gen/opsync/v1/wire_pb.js";
 import type { ClientFrameCase } from "./frames.js";
+import type { DocumentRecords, RecordChange, Records } from "./docrecords.js";
 
 export const DOCUMENT_KIND = "document";
 const documentIdPattern = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -54,10 +56,24 @@ export interface DocSnapshot {
 }
 
 /**
- * The session's refusals (DocumentAnswer.code), and CLOSED: the document
- * was closed (by close(), or because the token gives no role on it).
+ * The session's refusals (DocumentAnswer.code) and the records' ones
+ * (DocumentDataAnswer.code: NOT_FOUND, NOT_OPEN, CONFLICT,
+ * TOO_MANY_RECORDS…); CLOSED: the document was closed (by close(), or
+ * because the token gives no role on it); NOT_CONNECTED: no connection,
+ * or it was lost before the answer.
  */
-export type DocumentErrorCode = "FORBIDDEN" | "INVALID" | "TOO_LARGE" | "RESYNC" | "SYSTEM_ERROR" | "CLOSED" | "NOT_CONNECTED";
+export type DocumentErrorCode =
+  | "FORBIDDEN"
+  | "INVALID"
+  | "TOO_LARGE"
+  | "RESYNC"
+  | "SYSTEM_ERROR"
+  | "NOT_FOUND"
+  | "NOT_OPEN"
+  | "CONFLICT"
+  | "TOO_MANY_RECORDS"
+  | "CLOSED"
+  | "NOT_CONNECTED";
 
 /** Why a send or sendSnapshot failed. */
 export class DocumentError extends Error {
@@ -85,6 +101,13 @@ export interface DocumentCallbacks {
   onRebase?: (missed: DocOp[], mine: Uint8Array[]) => Uint8Array[] | Promise<Uint8Array[]>;
   /** The document was closed by the server (the token gives no role on it). */
   onClose?: (err: DocumentError) => void;
+  /**
+   * Each change of the document's comments, threads and suggestions made
+   * from now on, by anyone (this editor included), in the order they were
+   * made; opened again after a reconnect. Changes made while disconnected
+   * are not replayed: list the records after a reconnect.
+   */
+  onRecordChange?: (change: RecordChange) => void;
 }
 
 /** What openDocument answers. */
@@ -101,6 +124,8 @@ export interface DocumentHandle {
   send(ops: (Uint8Array | string)[]): Promise<bigint>;
   /** sendSnapshot stores the editor's content at version (one it has) as the document's snapshot. */
   sendSnapshot(version: bigint, data: Uint8Array | string): Promise<bigint>;
+  /** The document's comments, threads and suggestions (docrecords.ts). */
+  readonly records: DocumentRecords;
   close(): void;
 }
 
@@ -182,18 +207,26 @@ export class Documents {
   private nextReq = 0n;
   private readonly byReq = new Map<bigint, Doc>();
 
-  constructor(private readonly host: DocumentsHost) {}
+  constructor(
+    private readonly host: DocumentsHost,
+    private readonly records: Records,
+  ) {}
 
   add(documentId: string, cb: DocumentCallbacks): DocumentHandle {
     if (!documentIdPattern.test(documentId)) {
       throw new TypeError("opsync: a document id is 1-128 characters of A-Z, a-z, 0-9, '_', '.' and '-'");
     }
     if (this.open.has(documentId)) throw new Error(`opsync: document ${documentId} is open already`);
-    if (this.open.size >= MAX_OPEN_DOCUMENTS) throw new Error(`opsync: at most ${MAX_OPEN_DOCUMENTS} documents open`);
+    // A document's record changes are one more source on the connection.
+    if (this.open.size + this.records.size + (cb.onRecordChange ? 1 : 0) >= MAX_OPEN_DOCUMENTS) {
+      throw new Error(`opsync: at most ${MAX_OPEN_DOCUMENTS} documents (and their record changes) open`);
+    }
     const d = new Doc(documentId, cb);
     this.open.set(documentId, d);
     this.sendOpen(d, true);
+    if (cb.onRecordChange) this.records.watch(documentId, cb.onRecordChange);
     return {
+      records: this.records.handle(documentId, () => d.closed),
       documentId,
       get version() {
         return d.version;
@@ -459,6 +492,7 @@ export class Documents {
       w.reject(err);
     }
     d.snapshotReqs.clear();
+    this.records.closed(d.id, err, sendClose);
     if (sendClose) this.sendOpen(d, false);
     else callback(() => d.cb.onClose?.(err));
   }

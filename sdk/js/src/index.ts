@@ -15,4 +15,16 @@ export {
   type DocumentHandle,
   type DocumentErrorCode,
 } from "./documents.js";
+export type {
+  DocumentRecords,
+  RecordChange,
+  RecordKind,
+  RecordsPage,
+  ListOptions,
+  ThreadInit,
+  CommentInit,
+  SuggestionInit,
+  AnyRecord,
+} from "./docrecords.js";
+export type { DocThread, DocComment, DocSuggestion, DocUser, DocRevision } from "./gen/opsync/v1/docdata_pb.js";
 export { SUBPROTOCOL, WS_PATH } from "./frames.js";
