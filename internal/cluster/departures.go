@@ -54,3 +54,11 @@ func (d *departures) watch(addr string) (present bool, left <-chan struct{}) {
 	defer d.mu.Unlock()
 	return d.members == nil || d.members[addr], d.left
 }
+
+// MemberLeft returns a channel closed the next time a member leaves the
+// set: work a departed member was doing (a webhook outbox it hosted) can
+// be woken elsewhere at once instead of at its next periodic round.
+func (m *Member) MemberLeft() <-chan struct{} {
+	_, left := m.departures.watch("")
+	return left
+}

@@ -23,15 +23,35 @@ const outboxWakeEvery = 30 * time.Second
 // their journals.
 func (n *Node) outboxWakeLoop(logger *slog.Logger) {
 	purged := map[string]time.Time{}
+	quick := 0
 	for {
+		left := n.member.MemberLeft() // before the round: a departure during it counts
 		n.wakeDocJournals(logger, purged)
+		wait := outboxWakeEvery
+		if quick > 0 {
+			wait, quick = outboxWakeAfterLeave, quick-1
+		}
 		select {
 		case <-n.stop:
 			return
-		case <-time.After(outboxWakeEvery):
+		case <-time.After(wait):
+		case <-left:
+			// The outboxes the member hosted stop delivering until woken
+			// elsewhere. Only the raft leader wakes them, and the member
+			// may have been the leader: wake now and a few times more,
+			// shortly, so that the next leader does it once elected.
+			logger.Info("documents: a member left, waking the webhook outboxes")
+			quick = outboxWakeRounds
 		}
 	}
 }
+
+// After a member left, the outboxes are woken outboxWakeRounds times
+// every outboxWakeAfterLeave (a raft election takes a few seconds).
+const (
+	outboxWakeAfterLeave = 2 * time.Second
+	outboxWakeRounds     = 6
+)
 
 // purgeFor is how long the documents of a deleted environment are woken
 // after the node first saw it deleted: long enough for those that were
