@@ -95,16 +95,23 @@ func (a *docDataActor) flushHooks(ctx actor.Context) {
 		return
 	}
 	a.hooking = true
-	events := make([]*opsyncpb.DocHookEvent, len(un))
-	for i, q := range un {
+	handToOutbox(ctx, a.j.deps.System, a.envID(), un)
+}
+
+// handToOutbox appends the queued hook events to env's outbox off the
+// message loop (a cluster request may wait for the outbox's activation)
+// and tells the actor of ctx how it went with a hooked message. Document
+// records and document sessions hand their events over alike.
+func handToOutbox(ctx actor.Context, system *actor.ActorSystem, env string, queued []*opsyncpb.DocHookQueued) {
+	events := make([]*opsyncpb.DocHookEvent, len(queued))
+	for i, q := range queued {
 		events[i] = q.Event
 	}
-	upTo := un[len(un)-1].Seq
-	system, envID := a.j.deps.System, a.envID()
+	upTo := queued[len(queued)-1].Seq
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	go func() {
 		detail := ""
-		ans, err := cluster.GetCluster(system).Request(envID, KindDocHooks, &opsyncpb.AppendDocHooks{Events: events}, cluster.WithTimeout(hookTimeout))
+		ans, err := cluster.GetCluster(system).Request(env, KindDocHooks, &opsyncpb.AppendDocHooks{Events: events}, cluster.WithTimeout(hookTimeout))
 		switch a, ok := ans.(*opsyncpb.DocHooksAnswer); {
 		case err != nil:
 			detail = err.Error()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -98,27 +97,8 @@ func (a *docSessionActor) flushHooks(ctx actor.Context) {
 		return
 	}
 	a.hooking = true
-	events := make([]*opsyncpb.DocHookEvent, len(un))
-	for i, q := range un {
-		events[i] = q.Event
-	}
-	upTo := un[len(un)-1].Seq
-	system := a.j.deps.System
 	env, _, _ := cutDocIdentity(a.identity)
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	go func() {
-		detail := ""
-		ans, err := cluster.GetCluster(system).Request(env, KindDocHooks, &opsyncpb.AppendDocHooks{Events: events}, cluster.WithTimeout(hookTimeout))
-		switch a, ok := ans.(*opsyncpb.DocHooksAnswer); {
-		case err != nil:
-			detail = err.Error()
-		case !ok:
-			detail = "the outbox answered no DocHooksAnswer"
-		case a.Code != "":
-			detail = a.Code + ": " + a.Detail
-		}
-		root.Send(self, &hooked{upTo: upTo, err: detail})
-	}()
+	handToOutbox(ctx, a.j.deps.System, env, un)
 }
 
 // onHooked records that the outbox has the hooks up to m.upTo, then runs
