@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
@@ -59,6 +60,15 @@ func NewEnvKey(keys map[uint32][]byte) (*EnvKey, error) {
 
 // Version is the version of the key that seals.
 func (k *EnvKey) Version() uint32 { return k.current }
+
+// SealMessage seals m's encoding for aad (the journal id it belongs to).
+func (k *EnvKey) SealMessage(m proto.Message, aad string) ([]byte, error) {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(b, aad), nil
+}
 
 // Seal encrypts plain for aad (what it belongs to: a journal id, so that
 // sealed bytes moved elsewhere do not open): version (4 bytes), nonce,

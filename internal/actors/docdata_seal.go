@@ -77,11 +77,11 @@ func (a *docDataActor) seal(ev *opsyncpb.DocDataEvent) (*opsyncpb.Event_DocDataS
 	if a.key == nil {
 		return nil, errors.New("the document has no environment key to seal with")
 	}
-	b, err := proto.Marshal(ev)
+	b, err := a.key.SealMessage(ev, JournalID(KindDocData, a.identity))
 	if err != nil {
 		return nil, err
 	}
-	return &opsyncpb.Event_DocDataSealed{DocDataSealed: a.key.Seal(b, JournalID(KindDocData, a.identity))}, nil
+	return &opsyncpb.Event_DocDataSealed{DocDataSealed: b}, nil
 }
 
 // sealedSnapshot is the state's snapshot with its records sealed.
@@ -90,9 +90,9 @@ func (a *docDataActor) sealedSnapshot(s *state.DocData) proto.Message {
 	if a.key == nil {
 		return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq}
 	}
-	b, err := proto.Marshal(&opsyncpb.DocDataRecords{Records: snap.Records, Unhooked: snap.Unhooked})
+	b, err := a.key.SealMessage(&opsyncpb.DocDataRecords{Records: snap.Records, Unhooked: snap.Unhooked}, JournalID(KindDocData, a.identity))
 	if err != nil {
 		return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq} // cannot happen: the records were decoded
 	}
-	return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq, Sealed: a.key.Seal(b, JournalID(KindDocData, a.identity))}
+	return &opsyncpb.DocDataSnapshot{LastSeq: snap.LastSeq, Sealed: b}
 }

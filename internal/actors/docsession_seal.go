@@ -75,11 +75,11 @@ func (a *docSessionActor) sealEvent(now int64, e *opsyncpb.DocSessionEvent) (*op
 	if a.key == nil {
 		return nil, errors.New("the document session has no environment key to seal with")
 	}
-	b, err := proto.Marshal(e)
+	b, err := a.key.SealMessage(e, JournalID(KindDocSession, a.identity))
 	if err != nil {
 		return nil, err
 	}
-	return &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocSessionSealed{DocSessionSealed: a.key.Seal(b, JournalID(KindDocSession, a.identity))}}, nil
+	return &opsyncpb.Event{Time: now, Kind: &opsyncpb.Event_DocSessionSealed{DocSessionSealed: b}}, nil
 }
 
 // sealedSnapshot is the state's snapshot, sealed.
@@ -87,9 +87,9 @@ func (a *docSessionActor) sealedSnapshot(s *state.DocSession) proto.Message {
 	if a.key == nil {
 		return &opsyncpb.DocSessionSnapshot{LastSeq: s.LastSeq()}
 	}
-	b, err := proto.Marshal(s.SealedState())
+	b, err := a.key.SealMessage(s.SealedState(), JournalID(KindDocSession, a.identity))
 	if err != nil {
 		return &opsyncpb.DocSessionSnapshot{LastSeq: s.LastSeq()} // cannot happen: the state was decoded
 	}
-	return &opsyncpb.DocSessionSnapshot{LastSeq: s.LastSeq(), Sealed: a.key.Seal(b, JournalID(KindDocSession, a.identity))}
+	return &opsyncpb.DocSessionSnapshot{LastSeq: s.LastSeq(), Sealed: b}
 }
