@@ -94,8 +94,8 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	limits := newConnLimits(connect)
 	cards := s.cardDynamicOf(connect, conn)
 	defer cards.stop()
-	docs := s.documentEditorOf(connect, grant, conn)
-	records := s.docRecordsOf(connect, grant, conn)
+	dc := s.docConnOf(connect, grant, conn)
+	docs, records := &documentEditor{dc}, newDocRecords(dc)
 	for {
 		f, err := frames.next()
 		if err == nil {

@@ -25,8 +25,10 @@ type DocumentSessions interface {
 	EndDocumentSession(ctx context.Context, instanceID, documentID, reason string) (*opsyncpb.DocumentCollaboration, error)
 }
 
-// documentEditor handles one connection's document frames.
-type documentEditor struct {
+// docConn is who a connection is to its documents: its instance, its
+// user and the roles its token gives, shared by its session frames
+// (documentEditor) and its record frames (docRecords, docwire.go).
+type docConn struct {
 	s        *Server
 	instance string
 	user     string
@@ -35,12 +37,17 @@ type documentEditor struct {
 	conn     *clientConn
 }
 
-func (s *Server) documentEditorOf(c *opsyncpb.Connect, g clientGrant, conn *clientConn) *documentEditor {
-	return &documentEditor{s: s, instance: c.InstanceId, user: c.UserId, roles: g.docRoles, rolesSet: g.docRolesSet, conn: conn}
+func (s *Server) docConnOf(c *opsyncpb.Connect, g clientGrant, conn *clientConn) docConn {
+	return docConn{s: s, instance: c.InstanceId, user: c.UserId, roles: g.docRoles, rolesSet: g.docRolesSet, conn: conn}
 }
 
-func (d *documentEditor) role(id string) document.Role {
+func (d docConn) role(id string) document.Role {
 	return document.RoleOf(d.roles, d.rolesSet, id)
+}
+
+// documentEditor handles one connection's document frames.
+type documentEditor struct {
+	docConn
 }
 
 // frame handles f if it is the editor's: a document frame, or the Open

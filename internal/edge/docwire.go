@@ -23,19 +23,14 @@ import (
 
 // docRecords handles one connection's DocumentData frames.
 type docRecords struct {
-	s        *Server
-	instance string
-	user     string
-	roles    map[string]string
-	rolesSet bool
-	conn     *clientConn
+	docConn
 	// open: the documents this connection opened (an Open the token gives
 	// a role on). connLimits bounds them with every open source.
 	open map[string]struct{}
 }
 
-func (s *Server) docRecordsOf(c *opsyncpb.Connect, g clientGrant, conn *clientConn) *docRecords {
-	return &docRecords{s: s, instance: c.InstanceId, user: c.UserId, roles: g.docRoles, rolesSet: g.docRolesSet, conn: conn, open: map[string]struct{}{}}
+func newDocRecords(dc docConn) *docRecords {
+	return &docRecords{docConn: dc, open: map[string]struct{}{}}
 }
 
 // frame handles f if it is a DocumentData frame, or the Open of a
@@ -46,7 +41,7 @@ func (s *Server) docRecordsOf(c *opsyncpb.Connect, g clientGrant, conn *clientCo
 func (d *docRecords) frame(ctx context.Context, f *opsyncpb.ClientFrame) (bool, error) {
 	switch m := f.Frame.(type) {
 	case *opsyncpb.ClientFrame_Open:
-		role := document.RoleOf(d.roles, d.rolesSet, m.Open.Id)
+		role := d.role(m.Open.Id)
 		if m.Open.Kind == document.StateKind && role != document.None {
 			d.open[m.Open.Id] = struct{}{}
 		}
@@ -82,7 +77,7 @@ func (d *docRecords) answer(ctx context.Context, m *opsyncpb.DocumentData) *opsy
 	if _, ok := d.open[m.DocumentId]; !ok {
 		return refusal(document.CodeNotOpen, "document "+strconv.Quote(m.DocumentId)+" is not open on this connection: open it first")
 	}
-	if err := document.RoleOf(d.roles, d.rolesSet, m.DocumentId).CheckRecordAction(m.Action, m.Kind); err != nil {
+	if err := d.role(m.DocumentId).CheckRecordAction(m.Action, m.Kind); err != nil {
 		return refusal(state.DocForbidden, err.Error())
 	}
 	cmd := &opsyncpb.DocDataCommand{DocumentId: m.DocumentId, ActingUser: d.user, Action: m.Action, Kind: m.Kind, Id: m.RecordId,
