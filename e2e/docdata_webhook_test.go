@@ -238,19 +238,7 @@ func TestDocDataWebhookDownAndCrash(t *testing.T) {
 		t.Fatalf("the endpoint was tried %d times while down", tries)
 	}
 	sink.setDown(false)
-	got := firstOf(sink.await(2+23, 60*time.Second))
-	per := map[string][]string{}
-	for _, g := range got {
-		doc := g.Payload["document"].(map[string]any)["id"].(string)
-		if g.Event == "comment.added" {
-			per[doc] = append(per[doc], g.Payload["comment"].(map[string]any)["id"].(string))
-		}
-	}
-	for doc, ids := range want {
-		if !slices.Equal(per[doc], ids) {
-			t.Fatalf("document %s: comments announced %v, want %v (in order, none lost)", doc, per[doc], ids)
-		}
-	}
+	checkHooks(t, sink, firstOf(sink.await(2+23, 60*time.Second)), want)
 	var st struct {
 		Queued int `json:"queued"`
 	}
