@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +29,34 @@ func TestJSSDKReadmeExample(t *testing.T) {
 	p := b.openFile("readme", "readme.html", page)
 	pushOK(t, srv.URL, "demo_APP", "CHAT-MSG", "alice", "m1", "payload", "hello")
 	pushOK(t, srv.URL, "demo_APP", "CHAT-MSG", "alice", "m2", "payload", "hi, browser")
-	// Resolves when the page shows both (a MutationObserver: no polling).
+	// Resolves when the page shows both, each after its oplog id (a
+	// MutationObserver: no polling). The ids increase but need not be 1
+	// and 2: an acknowledgement's sync point takes a journal sequence of
+	// the stream too.
 	shown := b.eval("readme", `new Promise((resolve) => {
-		const want = ["1: hello", "2: hi, browser"];
-		const done = () => want.every((w) => document.body.innerText.split("\n").includes(w));
-		if (done()) return resolve(document.body.innerText);
-		new MutationObserver((_, o) => { if (done()) { o.disconnect(); resolve(document.body.innerText); } })
+		const lines = () => document.body.innerText.split("\n").filter((l) => l !== "");
+		const done = () => lines().some((l) => / hi, browser$/.test(l));
+		if (done()) return resolve(JSON.stringify(lines()));
+		new MutationObserver((_, o) => { if (done()) { o.disconnect(); resolve(JSON.stringify(lines())); } })
 			.observe(document.body, { childList: true, subtree: true });
 	})`)
-	t.Logf("the page shows %q", shown)
+	t.Logf("the page shows %s", shown)
+	var lines []string
+	if err := json.Unmarshal([]byte(shown), &lines); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for i, want := range []string{"hello", "hi, browser"} {
+		if len(lines) != 2 {
+			t.Fatalf("the page shows %q, want two lines", lines)
+		}
+		id, text, ok := strings.Cut(lines[i], ": ")
+		n, err := strconv.Atoi(id)
+		if !ok || err != nil || text != want || (i > 0 && n <= ids[i-1]) {
+			t.Fatalf("line %d of the page is %q, want \"<oplog id>: %s\" with ids increasing (page: %q)", i+1, lines[i], want, lines)
+		}
+		ids = append(ids, n)
+	}
 	waitFor(t, "the server to record both acknowledged", 30*time.Second, func() bool {
 		return records(t, srv.URL, "demo_APP", "users", "alice").Arrivals == 2
 	})
