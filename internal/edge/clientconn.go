@@ -47,14 +47,16 @@ const (
 var errConnClosed = errors.New("edge: connection closed")
 
 // clientConn is the outbound side of one client WebSocket, the FrameSink
-// of its client actor. Frames go through a bounded queue to one writer
+// of its client actor. Frames go through a bounded queue to a writer
 // goroutine, so the actor never blocks on the network; a client that lets
-// the queue fill is disconnected.
+// the queue fill is disconnected. The writer runs only while there is
+// something to write and the queue's array is kept small, so an idle
+// connection holds neither a writer's stack nor a queue of frames (the
+// bulk of an idle client's memory before: a 256-frame channel buffer and a
+// parked goroutine).
 type clientConn struct {
-	ws   *websocket.Conn
-	out  chan outFrame
-	done chan struct{}
-	buf  []byte // the writer's
+	ws  *websocket.Conn
+	buf []byte // the writer's
 	// wtimer ends a write that takes longer than writeTimeout (one timer
 	// per connection, not a deadline context per write).
 	wtimer *time.Timer
@@ -64,15 +66,24 @@ type clientConn struct {
 	// reconnect).
 	discard atomic.Bool
 
-	mu        sync.Mutex
-	closed    bool
-	closeCode int
-	closeWhy  string
+	mu sync.Mutex
+	// queue: the frames waiting for the writer, at most outboundFrames;
+	// spare: the array of the batch the writer had before, for reuse.
+	queue, spare []outFrame
+	writing      bool // a writer goroutine runs
+	held         bool // tests: the writer does not start until release
+	closed       bool
+	closeCode    int
+	closeWhy     string
 }
 
+// keepQueue bounds the queue arrays an idle connection keeps.
+const keepQueue = 4
+
 func newClientConn(ws *websocket.Conn) *clientConn {
-	c := newIdleClientConn(ws)
-	go c.writeLoop()
+	c := &clientConn{ws: ws}
+	c.wtimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
+	c.wtimer.Stop()
 	return c
 }
 
@@ -95,12 +106,20 @@ func (f outFrame) delivers() bool {
 	return f.frame.GetDeliver() != nil
 }
 
-// newIdleClientConn is a connection whose writer is not started yet.
-func newIdleClientConn(ws *websocket.Conn) *clientConn {
-	c := &clientConn{ws: ws, out: make(chan outFrame, outboundFrames), done: make(chan struct{})}
-	c.wtimer = time.AfterFunc(writeTimeout, func() { ws.CloseNow() })
-	c.wtimer.Stop()
+// newHeldClientConn is a connection whose writer does not start until
+// release: its frames queue up first (tests of coalescing).
+func newHeldClientConn(ws *websocket.Conn) *clientConn {
+	c := newClientConn(ws)
+	c.held = true
 	return c
+}
+
+// release lets a held connection's writer start.
+func (c *clientConn) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = false
+	c.startLocked()
 }
 
 // Send implements actors.FrameSink.
@@ -117,12 +136,20 @@ func (c *clientConn) enqueue(f outFrame) error {
 	if c.closed {
 		return errConnClosed
 	}
-	select {
-	case c.out <- f:
-		return nil
-	default:
+	if len(c.queue) >= outboundFrames {
 		c.closeLocked(CloseTooSlow, errTooSlowDescription)
 		return errConnClosed
+	}
+	c.queue = append(c.queue, f)
+	c.startLocked()
+	return nil
+}
+
+// startLocked starts the writer unless it runs.
+func (c *clientConn) startLocked() {
+	if !c.writing && !c.held {
+		c.writing = true
+		go c.writeLoop()
 	}
 }
 
@@ -146,62 +173,52 @@ func (c *clientConn) closeLocked(code int, reason string) {
 		return
 	}
 	c.closed, c.closeCode, c.closeWhy = true, code, reason
-	close(c.out)
+	c.startLocked() // it writes what is queued, then the close
 }
 
-// writeLoop writes the queued frames. Deliver frames queued together leave
-// in one WebSocket message (one write), however many there are.
+// take hands the writer the queued frames, giving back the array of its
+// last batch (done). Nil: nothing to write; closing: the connection is to
+// be closed now; otherwise the writer ends (writing is false again).
+func (c *clientConn) take(done []outFrame) (batch []outFrame, closing bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if done != nil {
+		clear(done)
+		c.spare = done[:0]
+	}
+	if len(c.queue) > 0 {
+		batch, c.queue, c.spare = c.queue, c.spare, nil
+		return batch, false
+	}
+	if c.closed {
+		return nil, true
+	}
+	c.writing = false
+	if cap(c.queue) > keepQueue {
+		c.queue = nil
+	}
+	if cap(c.spare) > keepQueue {
+		c.spare = nil
+	}
+	return nil, false
+}
+
+// writeLoop writes the queued frames until none is left, then ends (or
+// closes the connection once it is closed and drained). Deliver frames
+// queued together leave in one WebSocket message (one write), however
+// many there are.
 func (c *clientConn) writeLoop() {
-	defer close(c.done)
-	var carry *outFrame
+	var batch []outFrame
 	for {
-		var f outFrame
-		if carry != nil {
-			f, carry = *carry, nil
-		} else {
-			var ok bool
-			if f, ok = <-c.out; !ok {
-				break
-			}
+		var closing bool
+		batch, closing = c.take(batch)
+		if closing {
+			break
 		}
-		if f.delivers() && c.discard.Load() {
-			continue
+		if batch == nil {
+			return
 		}
-		if !f.delivers() {
-			if err := c.write(f); err != nil {
-				c.fail()
-				return
-			}
-			continue
-		}
-		b, err := c.appendFrame(c.buf[:0], f)
-		for err == nil && len(b) < coalesceBytes {
-			var next outFrame
-			var ok bool
-			select {
-			case next, ok = <-c.out:
-			default:
-			}
-			if !ok {
-				break
-			}
-			if !next.delivers() {
-				carry = &next
-				break
-			}
-			b, err = c.appendFrame(b, next)
-		}
-		if err == nil {
-			err = c.writeBytes(b)
-		}
-		// Keep a small buffer for the next write; a large one (a backlog
-		// went out) is let go, so that idle connections hold little.
-		if cap(b) <= keepWriteBuffer {
-			c.buf = b[:0]
-		} else {
-			c.buf = nil
-		}
-		if err != nil {
+		if err := c.writeBatch(batch); err != nil {
 			c.fail()
 			return
 		}
@@ -215,12 +232,50 @@ func (c *clientConn) writeLoop() {
 	_ = c.ws.Close(websocket.StatusCode(code), why)
 }
 
+// writeBatch writes frames in order: each run of Deliver frames as one
+// message (up to coalesceBytes), any other frame on its own.
+func (c *clientConn) writeBatch(batch []outFrame) error {
+	for i := 0; i < len(batch); {
+		f := batch[i]
+		i++
+		if f.delivers() && c.discard.Load() {
+			continue
+		}
+		if !f.delivers() {
+			if err := c.write(f); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := c.appendFrame(c.buf[:0], f)
+		for err == nil && len(b) < coalesceBytes && i < len(batch) && batch[i].delivers() {
+			b, err = c.appendFrame(b, batch[i])
+			i++
+		}
+		if err == nil {
+			err = c.writeBytes(b)
+		}
+		// Keep a small buffer for the next write; a large one (a backlog
+		// went out) is let go, so that idle connections hold little.
+		if cap(b) <= keepWriteBuffer {
+			c.buf = b[:0]
+		} else {
+			c.buf = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // fail ends a connection whose write failed.
 func (c *clientConn) fail() {
-	c.Close(closeGoingAway, "write failed")
+	c.mu.Lock()
+	c.closeLocked(closeGoingAway, "write failed")
+	c.queue, c.spare, c.writing = nil, nil, false
+	c.mu.Unlock()
 	c.ws.CloseNow()
-	for range c.out {
-	}
 }
 
 func (c *clientConn) appendFrame(b []byte, f outFrame) ([]byte, error) {

@@ -81,9 +81,9 @@ func serveConn(t *testing.T, queue func(c *clientConn)) (context.Context, *webso
 			t.Error(err)
 			return
 		}
-		c := newIdleClientConn(ws)
+		c := newHeldClientConn(ws)
 		queue(c)
-		go c.writeLoop()
+		c.release()
 		<-r.Context().Done()
 		c.Close(1000, "")
 	}))
