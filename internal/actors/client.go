@@ -322,6 +322,12 @@ func (a *clientActor) linkFor(biz string, user bool) *streamLink {
 	switch {
 	case cfg != nil && cfg.Scope == opsyncpb.Scope_SCOPE_GLOBAL:
 		id = GlobalStream(a.p.InstanceID, biz)
+	case cfg != nil && user != (cfg.Target == opsyncpb.Target_TARGET_USER):
+		// A configured bizType has entries only in its target's stream
+		// (a target is never changed: see fidelity), so the other stream
+		// is not attached: one stream actor less per client, and the
+		// window is not shared with it.
+		return nil
 	case user && a.p.UserID != "":
 		id = UserStream(a.p.InstanceID, a.p.UserID)
 	case !user && !a.p.DeviceStreamWithheld:
