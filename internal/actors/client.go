@@ -154,6 +154,8 @@ type clientActor struct {
 	// global entries acknowledged, by the stream that counts them, sent
 	// with the gathered acks (client_arrivals.go)
 	arrivals map[string][]*opsyncpb.SyncPoint
+	// arrivalsScheduled: a flushArrivals is on its way (client_arrivals.go)
+	arrivalsScheduled bool
 	// acks gathered for each stream, sent every ackDelay
 	acks         map[*streamLink]*opsyncpb.AckSyncPoints
 	ackScheduled bool
@@ -275,6 +277,8 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		}
 	case *flushAcks:
 		a.sendAcks()
+	case *flushArrivals:
+		a.sendArrivals()
 	case *actor.Stopping:
 		a.stopped = true
 		if !a.connected {
@@ -283,6 +287,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		}
 		clientsOf(ctx.ActorSystem()).Delete(a.self.Id)
 		a.sendAcks()
+		a.sendArrivals()
 		a.unmeter()
 		for _, l := range a.states {
 			if l.pid != nil {
@@ -688,7 +693,6 @@ func (a *clientActor) sendAcks() {
 		}
 	}
 	clear(a.acks)
-	a.sendArrivals()
 }
 
 func toSyncMessage(e *opsyncpb.Entry) *opsyncpb.SyncMessage {

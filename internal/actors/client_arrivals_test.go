@@ -9,8 +9,8 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// The global entries a client acknowledges are reported, with its
-// gathered acks, to the stream whose statistics count them: its user's
+// The global entries a client acknowledges are reported, gathered for
+// arrivalsDelay, to the stream whose statistics count them: its user's
 // for a global bizType of user target, its device's for device target.
 func TestClientReportsGlobalArrivals(t *testing.T) {
 	cases := []struct {
@@ -31,8 +31,12 @@ func TestClientReportsGlobalArrivals(t *testing.T) {
 			ct.sink.next()
 			ct.ack(sp("G", 2)) // out of order: an arrival all the same
 			ct.ack(sp("G", 1))
-			ct.clock.awaitTimerWithin(t, ackDelay)
+			// The acks go to the global stream after ackDelay; the
+			// arrivals, gathered longer, after arrivalsDelay.
+			ct.clock.awaitTimerAt(t, arrivalsDelay)
 			ct.clock.Advance(ackDelay)
+			ct.awaitFromClient(gStream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.AckSyncPoints); return ok })
+			ct.clock.Advance(arrivalsDelay - ackDelay)
 			m := ct.awaitFromClient(c.stream, func(m proto.Message) bool { _, ok := m.(*opsyncpb.GlobalArrivals); return ok }).(*opsyncpb.GlobalArrivals)
 			var got []string
 			for _, e := range m.Entries {
