@@ -18,6 +18,9 @@ type ConnsConfig struct {
 	ConnectConc int
 	Sources     int
 	Settle      time.Duration
+	// Peer runs the same clients against a peer server (conns_peer.go).
+	Peer    string
+	PeerBin string
 }
 
 func (c *ConnsConfig) flags(fs *flag.FlagSet) {
@@ -25,11 +28,17 @@ func (c *ConnsConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ConnectConc, "connect-concurrency", 64, "connections being opened at a time")
 	fs.IntVar(&c.Sources, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (0: as the ephemeral port range needs)")
 	fs.DurationVar(&c.Settle, "settle", 30*time.Second, "longest wait for the node's memory to settle at each measuring point")
+	fs.StringVar(&c.Peer, "peer", "", "connect the same idle clients to a peer server instead of opsync: centrifuge "+
+		"(bench/peers/centrifuge, spawned for the run; --server and --spawn do not apply; RSS only)")
+	peerBinFlag(fs, &c.PeerBin)
 }
 
 func (c *ConnsConfig) check() error {
 	if c.Clients < 1 || c.ConnectConc < 1 || c.Settle <= 0 {
 		return usageErr("--clients, --connect-concurrency, --settle must be positive")
+	}
+	if c.Peer != "" && c.Peer != peerCentrifuge {
+		return usageErr("--peer must be " + peerCentrifuge)
 	}
 	return checkFiles(c.Clients)
 }
@@ -48,6 +57,7 @@ type MemSample struct {
 // goes.
 type ConnsReport struct {
 	Scenario          string    `json:"scenario"`
+	Server            string    `json:"server"`
 	Clients           int       `json:"clients"`
 	RSSSource         string    `json:"rssSource"`
 	Before            MemSample `json:"before"`
@@ -139,6 +149,9 @@ func RunConns(ctx context.Context, env *Env, c ConnsConfig) (*ConnsReport, error
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	if c.Peer != "" {
+		return runPeerConns(ctx, env, c)
+	}
 	t, err := env.open(ctx, false)
 	if err != nil {
 		return nil, err
@@ -150,7 +163,7 @@ func RunConns(ctx context.Context, env *Env, c ConnsConfig) (*ConnsReport, error
 	if err := t.setup(ctx, a, biz, map[string]any{"target": "user"}); err != nil {
 		return nil, err
 	}
-	r := &ConnsReport{Scenario: "conns", Clients: c.Clients, RSSSource: "process_resident_memory_bytes on /metrics (the node must be otherwise idle)"}
+	r := &ConnsReport{Scenario: "conns", Server: "opsync", Clients: c.Clients, RSSSource: "process_resident_memory_bytes on /metrics (the node must be otherwise idle)"}
 	m := &memSampler{a: a, srv: t.srv}
 	if t.srv != nil {
 		r.RSSSource = fmt.Sprintf("VmRSS of /proc/%d/status (node spawned by the bench)", t.srv.PID)

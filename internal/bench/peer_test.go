@@ -75,6 +75,20 @@ func TestFanoutPeer(t *testing.T) {
 	}
 }
 
+// conns --peer connects the idle clients to the peer and measures its RSS.
+func TestConnsPeer(t *testing.T) {
+	bin := testPeerBin(t)
+	env, ctx := spawnEnv(t)
+	r, err := RunConns(ctx, env, ConnsConfig{Clients: 50, ConnectConc: 10, Settle: 2 * time.Second, Peer: peerCentrifuge, PeerBin: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Server != peerCentrifuge || r.Connected.Connected != 50 || r.Before.RSSBytes <= 0 || r.Connected.RSSBytes <= 0 ||
+		r.ConnectSeconds <= 0 || !strings.Contains(r.RSSSource, "centrifuge") || r.Failed() {
+		t.Fatalf("report %+v", r)
+	}
+}
+
 // Without --peer-bin the peer is built from bench/peers/centrifuge, found
 // from the working directory; a source that does not build is a clear
 // error.
