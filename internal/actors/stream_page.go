@@ -131,11 +131,11 @@ func (a *streamActor) page(ctx actor.Context, s *subscriber) {
 // cursors past them (and past what is not for it: entries being removed,
 // single-device entries of another device). full: the page stopped for
 // want of room, not at the end of what s may get.
-func (a *streamActor) pageOf(s *subscriber, msgs int, bytes int64) (refs []*opsyncpb.EntryRef, full bool) {
+func (a *streamActor) pageOf(s *subscriber, msgs int, bytes int64) (refs []state.Ref, full bool) {
 	var size int64
 	// EachAfter reads s.cursor as it goes; moving a bizType's cursor to
 	// the entry at hand leaves the later entries above it.
-	a.state.EachAfter(s.cursor, func(r *opsyncpb.EntryRef) bool {
+	a.state.EachAfter(s.cursor, func(r state.Ref) bool {
 		if s.backlogOnly && r.OplogId > s.until {
 			return false
 		}

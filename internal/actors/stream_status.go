@@ -27,8 +27,11 @@ func (a *streamActor) onStatus(ctx actor.Context, m *opsyncpb.StreamStatus) {
 	pushes, arrivals, newest := a.state.Status(m.Since, limit)
 	// a.tries, not the journal's counts: first deliveries are counted in
 	// memory only (stream_retries.go).
-	res := &opsyncpb.StreamStatusResult{Stream: a.identity, Pushes: pushes, Arrivals: arrivals, Entries: newest, Dropped: a.state.Dropped(),
+	res := &opsyncpb.StreamStatusResult{Stream: a.identity, Pushes: pushes, Arrivals: arrivals, Dropped: a.state.Dropped(),
 		EntryStates: a.state.EntryStates(newest, a.tries)}
+	for _, r := range newest {
+		res.Entries = append(res.Entries, r.Proto())
+	}
 	for _, s := range a.subs {
 		res.ConnectedDevices = append(res.ConnectedDevices, s.device)
 	}

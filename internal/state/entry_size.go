@@ -19,11 +19,3 @@ const UnknownEntrySize = 3*4096 + 3*100 + 30 + entryOverhead
 func EntrySize(e *opsyncpb.Entry) uint32 {
 	return uint32(len(e.Payload)+len(e.BinaryPayload)+len(e.ThirdMsgId)+len(e.BizType)) + entryOverhead
 }
-
-// RefSize is the size of a retained entry (see EntrySize).
-func RefSize(r *opsyncpb.EntryRef) uint32 {
-	if r.Size == 0 {
-		return UnknownEntrySize
-	}
-	return r.Size
-}

@@ -17,7 +17,7 @@ import (
 // deliveries in memory and writes them only before it passivates
 // (actors/stream_retries.go), so its counts are newer. nil takes the
 // journal's (what a new activation resumes from).
-func (s *Stream) EntryStates(entries []*opsyncpb.EntryRef, counts map[string]map[uint64]uint32) []*opsyncpb.EntryState {
+func (s *Stream) EntryStates(entries []Ref, counts map[string]map[uint64]uint32) []*opsyncpb.EntryState {
 	if counts == nil {
 		counts = s.deliveries
 	}

@@ -53,7 +53,7 @@ func TestStreamEntryStates(t *testing.T) {
 			for i, ev := range c.events {
 				mustApply(t, s, uint64(5+i), ev)
 			}
-			var refs []*opsyncpb.EntryRef
+			var refs []Ref
 			for _, id := range s.RetainedIDs() {
 				e, _ := s.Entry(id)
 				refs = append(refs, e)

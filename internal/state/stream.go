@@ -12,7 +12,8 @@ import (
 // device's sync points, and its per-day statistics (stats.go).
 type Stream struct {
 	lastSeq     uint64
-	entries     []*opsyncpb.EntryRef // ascending oplog id
+	entries     []Ref             // ascending oplog id (entry_ref.go)
+	bizNames    map[string]string // the one copy of each bizType name the entries share
 	keys        map[keyHash]keyRef
 	keysSweptAt int64                        // event time of the last sweep of the keys
 	syncPoints  map[string]map[string]uint64 // device -> bizType -> oplog id
@@ -58,9 +59,9 @@ func (s *Stream) SyncPoint(device, bizType string) uint64 {
 // oplog id is above the bizType's value in after, in oplog order. A
 // single-device entry is above the user's sync point too: once any device
 // acknowledged it, no device gets it again.
-func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
-	var out []*opsyncpb.EntryRef
-	s.EachAfter(after, func(e *opsyncpb.EntryRef) bool {
+func (s *Stream) EntriesAfter(after map[string]uint64) []Ref {
+	var out []Ref
+	s.EachAfter(after, func(e Ref) bool {
 		out = append(out, e)
 		return true
 	})
@@ -70,7 +71,7 @@ func (s *Stream) EntriesAfter(after map[string]uint64) []*opsyncpb.EntryRef {
 // EachAfter calls fn with the entries EntriesAfter returns, in oplog
 // order, until fn returns false: a page of a backlog costs what the page
 // holds, not a copy of the whole backlog.
-func (s *Stream) EachAfter(after map[string]uint64, fn func(*opsyncpb.EntryRef) bool) {
+func (s *Stream) EachAfter(after map[string]uint64, fn func(Ref) bool) {
 	if len(after) == 0 {
 		return
 	}
@@ -104,9 +105,9 @@ func (s *Stream) Apply(seq uint64, ev *opsyncpb.Event) error {
 	switch k := ev.Kind.(type) {
 	case *opsyncpb.Event_EntryAppended:
 		e := k.EntryAppended
-		s.entries = append(s.entries, &opsyncpb.EntryRef{
+		s.entries = append(s.entries, Ref{
 			OplogId:      seq,
-			BizType:      e.BizType,
+			BizType:      s.intern(e.BizType),
 			ThirdMsgId:   e.ThirdMsgId,
 			ValidTimeEnd: e.ValidTimeEnd,
 			PushTime:     e.PushTime,
@@ -171,7 +172,7 @@ func (s *Stream) remove(r *opsyncpb.EntriesRemoved) {
 			s.dropped++
 		}
 	}
-	clear(s.entries[len(kept):])
+	clear(s.entries[len(kept):]) // their strings
 	s.entries = kept
 	s.forgetDeliveries(gone)
 }
@@ -198,12 +199,12 @@ func (s *Stream) Removing(ids []uint64) []*opsyncpb.RemovedEntry {
 }
 
 // Entry returns the retained entry with oplogID.
-func (s *Stream) Entry(oplogID uint64) (*opsyncpb.EntryRef, bool) {
+func (s *Stream) Entry(oplogID uint64) (Ref, bool) {
 	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].OplogId >= oplogID })
 	if i < len(s.entries) && s.entries[i].OplogId == oplogID {
 		return s.entries[i], true
 	}
-	return nil, false
+	return Ref{}, false
 }
 
 // Expired returns the retained entries whose delete_after has passed at
@@ -242,7 +243,7 @@ func (s *Stream) Dropped() uint64 { return s.dropped }
 // Status summarizes the stream since sinceMs: its statistics from that
 // day on (Counts), and the newest limit of the retained entries pushed at
 // or after sinceMs.
-func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newest []*opsyncpb.EntryRef) {
+func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newest []Ref) {
 	for i := len(s.entries) - 1; i >= 0 && len(newest) < limit; i-- {
 		if e := s.entries[i]; e.PushTime >= sinceMs {
 			newest = append(newest, e)
@@ -254,7 +255,7 @@ func (s *Stream) Status(sinceMs int64, limit int) (pushes, arrivals uint64, newe
 
 // Snapshot returns the state as a message to store.
 func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
-	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: s.entries, Dropped: s.dropped, Keys: s.keysSnapshot(),
+	snap := &opsyncpb.StreamSnapshot{LastSeq: s.lastSeq, Entries: refsProto(s.entries), Dropped: s.dropped, Keys: s.keysSnapshot(),
 		Deliveries: s.deliveriesSnapshot()}
 	s.statsSnapshot(snap)
 	devices := make([]string, 0, len(s.syncPoints))
@@ -276,7 +277,10 @@ func (s *Stream) Snapshot() *opsyncpb.StreamSnapshot {
 func RestoreStream(snap *opsyncpb.StreamSnapshot) *Stream {
 	s := NewStream()
 	s.lastSeq = snap.LastSeq
-	s.entries = snap.Entries
+	s.entries = make([]Ref, len(snap.Entries))
+	for i, e := range snap.Entries {
+		s.entries[i] = s.refOf(e)
+	}
 	s.dropped = snap.Dropped
 	s.restoreKeys(snap.Keys)
 	s.restoreStats(snap)
