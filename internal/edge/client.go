@@ -53,19 +53,51 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(maxFrameBytes)
 	conn := newClientConn(ws)
 	s.track(conn, true)
-	defer s.track(conn, false)
-
 	frames := newFrameReader(ws, connectTimeout)
-	defer frames.stop()
-	connect, err := readConnect(frames)
+	sess, err := s.openSession(r, conn, frames)
 	if err != nil {
 		closeWithErr(conn, err)
+		frames.stop()
+		s.track(conn, false)
 		return
+	}
+	// The session reads its frames on a goroutine of its own, and this
+	// handler returns (the connection is hijacked: net/http is done with
+	// it). This goroutine's stack grew through the upgrade, the
+	// authorization and the attach, and an idle connection would keep it
+	// (16 KiB) while it waits for its next frame; a new goroutine holds
+	// what reading frames takes.
+	go sess.serve()
+}
+
+// clientSession is one connected client after its Connect: the frames it
+// reads, the actor it attached and what its frames may use.
+type clientSession struct {
+	s       *Server
+	conn    *clientConn
+	frames  *frameReader
+	client  *actors.Client
+	share   *budgetShare
+	limits  *connLimits
+	cards   *cardDynamic
+	docs    *documentEditor
+	records *docRecords
+	// ctx lives as long as the session (the request's ends with the
+	// handler).
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// openSession reads the Connect, authorizes it and attaches the client
+// actor; an error closes the connection.
+func (s *Server) openSession(r *http.Request, conn *clientConn, frames *frameReader) (*clientSession, error) {
+	connect, err := readConnect(frames)
+	if err != nil {
+		return nil, err
 	}
 	grant, err := s.authorizeClient(r.Context(), connect)
 	if err != nil {
-		closeWithErr(conn, err)
-		return
+		return nil, err
 	}
 	params := actors.ClientParams{
 		InstanceID: connect.InstanceId, UserID: connect.UserId, DeviceID: connect.DeviceId, SessionID: connect.SessionId,
@@ -76,60 +108,74 @@ func (s *Server) handleClient(w http.ResponseWriter, r *http.Request) {
 		// that a client online by Connected is online for a push too.
 		Connected: &opsyncpb.Connected{DeviceId: connect.DeviceId, UserId: connect.UserId, WithheldBizTypes: grant.withheld},
 	}
-	share := s.budget.join(conn.shed)
-	defer share.leave()
-	params.Meter = share
+	sess := &clientSession{s: s, conn: conn, frames: frames, share: s.budget.join(conn.shed)}
+	params.Meter = sess.share
 	for _, b := range connect.BizTypes {
 		params.BizTypes[b.BizType] = b.OplogId
 	}
-	client := s.member.Attach(params)
-	defer client.Stop()
+	sess.client = s.member.Attach(params)
 	metrics.ConnectedClients.Inc()
-	defer metrics.ConnectedClients.Dec()
 	// The client's frames (acks, registrations, pings) follow Connected;
 	// the actor bounds the wait.
-	<-client.Ready()
+	<-sess.client.Ready()
 
 	frames.timeout = idleTimeout
-	limits := newConnLimits(connect)
-	cards := s.cardDynamicOf(connect, conn)
-	defer cards.stop()
+	sess.limits = newConnLimits(connect)
+	sess.cards = s.cardDynamicOf(connect, conn)
 	dc := s.docConnOf(connect, grant, conn)
-	docs, records := &documentEditor{dc}, newDocRecords(dc)
+	sess.docs, sess.records = &documentEditor{dc}, newDocRecords(dc)
+	sess.ctx, sess.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	return sess, nil
+}
+
+// serve handles the client's frames until the connection ends.
+func (c *clientSession) serve() {
+	defer c.end()
 	for {
-		f, err := frames.next()
+		f, err := c.frames.next()
 		if err == nil {
-			err = limits.admit(f, time.Now())
+			err = c.limits.admit(f, time.Now())
 		}
 		if err != nil {
-			closeWithErr(conn, err)
+			closeWithErr(c.conn, err)
 			return
 		}
 		switch m := f.Frame.(type) {
 		case *opsyncpb.ClientFrame_Ping:
-			if conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Pong{Pong: &opsyncpb.Pong{Nonce: m.Ping.Nonce}}}) != nil {
+			if c.conn.Send(&opsyncpb.ServerFrame{Frame: &opsyncpb.ServerFrame_Pong{Pong: &opsyncpb.Pong{Nonce: m.Ping.Nonce}}}) != nil {
 				return
 			}
 		case *opsyncpb.ClientFrame_Connect:
-			closeWithErr(conn, protocolErr(CloseProtocolError, "connect sent twice"))
+			closeWithErr(c.conn, protocolErr(CloseProtocolError, "connect sent twice"))
 			return
 		default:
-			if handled, err := docs.frame(r.Context(), f); handled {
+			if handled, err := c.docs.frame(c.ctx, f); handled {
 				if err != nil {
 					return
 				}
 				continue
 			}
-			if handled, err := records.frame(r.Context(), f); handled {
+			if handled, err := c.records.frame(c.ctx, f); handled {
 				if err != nil {
 					return
 				}
 				continue
 			}
-			client.Handle(f) // checked by frames.next, admitted by limits
-			cards.frame(f)
+			c.client.Handle(f) // checked by frames.next, admitted by limits
+			c.cards.frame(f)
 		}
 	}
+}
+
+// end lets go of what the session holds, the last first.
+func (c *clientSession) end() {
+	c.cancel()
+	c.cards.stop()
+	metrics.ConnectedClients.Dec()
+	c.client.Stop()
+	c.share.leave()
+	c.frames.stop()
+	c.s.track(c.conn, false)
 }
 
 func (s *Server) track(c *clientConn, add bool) {
