@@ -15,16 +15,11 @@ import (
 // user), answering the server's pings. The peer has no metrics endpoint:
 // only its RSS (from /proc) is compared.
 func runPeerConns(ctx context.Context, env *Env, c ConnsConfig) (*ConnsReport, error) {
-	bin, done, err := env.peerBinary(ctx, c.PeerBin)
+	srv, stop, err := env.startPeer(ctx, c.PeerBin)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	srv, err := spawnPeer(ctx, bin)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Stop(10 * time.Second)
+	defer stop()
 	env.logf("spawned the %s peer pid %d at %s", c.Peer, srv.PID, srv.URL)
 	r := &ConnsReport{Scenario: "conns", Server: c.Peer, Clients: c.Clients,
 		RSSSource: fmt.Sprintf("VmRSS of /proc/%d/status (the %s peer spawned by the bench)", srv.PID, c.Peer)}

@@ -123,6 +123,20 @@ func (e *Env) peerBinary(ctx context.Context, bin string) (path string, done fun
 	return bin, done, nil
 }
 
+// startPeer spawns the peer server for a run, from bin or built for it;
+// stop stops it and removes what was built.
+func (e *Env) startPeer(ctx context.Context, bin string) (srv *Server, stop func(), err error) {
+	bin, done, err := e.peerBinary(ctx, bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if srv, err = spawnPeer(ctx, bin); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return srv, func() { srv.Stop(10 * time.Second); done() }, nil
+}
+
 // spawnPeer starts the peer server on a free port of 127.0.0.1.
 func spawnPeer(ctx context.Context, bin string) (*Server, error) {
 	return startProcess(ctx, bin, []string{"--http", "127.0.0.1:0"}, nil, nil, 30*time.Second, func(line string) (string, string, bool) {
@@ -303,16 +317,11 @@ func appendPeerItems(b []byte, lo, hi int, channel func(i int) string, data func
 // publishes Batch items per request like opsync's batch API, global mode
 // one publication per request.
 func runPeerFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, error) {
-	bin, done, err := env.peerBinary(ctx, c.PeerBin)
+	srv, stopPeer, err := env.startPeer(ctx, c.PeerBin)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	srv, err := spawnPeer(ctx, bin)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Stop(10 * time.Second)
+	defer stopPeer()
 	env.logf("spawned the %s peer pid %d at %s, listening after %s", c.Peer, srv.PID, srv.URL, srv.Listening.Sub(srv.Started).Round(time.Millisecond))
 
 	r := &FanoutReport{Scenario: "fanout", Server: c.Peer, Nodes: 1, Mode: c.Mode, Clients: c.Clients, PushesPerClient: c.Pushes,
