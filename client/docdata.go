@@ -213,6 +213,29 @@ func (d *Document) OnRecordChange(fn func(*opsyncpb.DocumentDataEvent)) error {
 	return nil
 }
 
+// OnRecordsLive calls fn with the version of each live mark of the
+// document's records: the Open of OnRecordChange reached the document
+// (again after each reconnect), whose last change then was version, and
+// every change after it reaches OnRecordChange's fn. nil stops. fn runs on
+// the connection's reading goroutine: it must not block.
+func (d *Document) OnRecordsLive(fn func(version uint64)) error {
+	c := d.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs.open[d.id] != d {
+		return ErrClosed
+	}
+	if fn == nil {
+		delete(c.docs.live, d.id)
+		return nil
+	}
+	if c.docs.live == nil {
+		c.docs.live = map[string]func(uint64){}
+	}
+	c.docs.live[d.id] = fn
+	return nil
+}
+
 func openRecordsFrame(id string) *opsyncpb.ClientFrame {
 	return &opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: recordsKind, Id: id}}}
 }
@@ -235,9 +258,16 @@ func (c *Client) receivedRecordState(u *opsyncpb.StateUpdate) {
 		return
 	}
 	c.mu.Lock()
-	fn := c.docs.watching[u.Id]
+	fn, live := c.docs.watching[u.Id], c.docs.live[u.Id]
 	c.mu.Unlock()
 	if fn == nil {
+		return
+	}
+	if len(u.Data) == 0 {
+		// The live mark (no change).
+		if live != nil {
+			live(u.Version)
+		}
 		return
 	}
 	var e opsyncpb.DocumentDataEvent

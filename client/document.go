@@ -66,6 +66,8 @@ type docState struct {
 	records map[uint64]chan *opsyncpb.DocumentDataAnswer
 	// watching: the callbacks of documents' record changes (docdata.go).
 	watching map[string]func(*opsyncpb.DocumentDataEvent)
+	// live: the documents' live-mark callbacks (OnRecordsLive).
+	live map[string]func(version uint64)
 }
 
 const documentKind = "document"
@@ -144,6 +146,7 @@ func (d *Document) Close() {
 		}
 	}
 	delete(c.docs.watching, d.id)
+	delete(c.docs.live, d.id)
 	d.mu.Lock()
 	d.closed = true
 	d.notifyLocked()

@@ -202,7 +202,8 @@ func TestJSSDKBrowser(t *testing.T) {
 	p7 := b.open("p7", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"ann"}, "token": {recToken("ann", "writer")}, "recdoc": {recDoc}})
 	p8 := b.open("p8", url.Values{"server": {srv.URL}, "instance": {inst}, "user": {"bob"}, "token": {recToken("bob", "commentator")}, "recdoc": {recDoc}})
 	b.until("both record pages connected", 30*time.Second, func() bool { return p7.connected > 0 && p8.connected > 0 })
-	t.Logf("bob's record changes live after %s touches", b.eval("p8", "window.recordsLive()"))
+	// Bob's changes are live once the node's live mark reached his page.
+	t.Logf("bob's record changes live at version %s", b.eval("p8", "window.recordsLive()"))
 	type record struct {
 		ID, ThreadID, UserID, Content, DeletedAt string
 	}

@@ -18,6 +18,7 @@ type stateLink struct {
 	identity string
 	pid      *actor.PID
 	version  uint64 // the newest version passed on to the client
+	passed   bool   // a version was passed on (version 0 included)
 	// refused: the source answered that the client may not see it (a
 	// version 0 deletion, e.g. a card the user is not a recipient of):
 	// that answer was passed on, nothing after it is, and the link is not
@@ -98,11 +99,15 @@ func (a *clientActor) onState(m *hubDelivery) {
 			l.refused = true
 		case m.state.Deleted && l.kind.EndsLink:
 			delete(a.states, m.stream)
+		case m.state.Version == 0 && !l.passed:
+			// A source's first word may be its version 0 (a document's
+			// records live mark before any change): passed on once.
 		case m.state.Version <= l.version:
 			return
 		default:
 			l.version = m.state.Version
 		}
+		l.passed = true
 	}
 	if err := a.p.Sink.SendEncoded(m.frame, false); err != nil {
 		a.gone(err)

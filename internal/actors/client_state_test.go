@@ -133,3 +133,22 @@ func TestClientStateSubscription(t *testing.T) {
 	src.publish(8)
 	ct.sink.expectFrames("test/x v8")
 }
+
+// A source's first word may be its version 0 (a document's records send
+// a live mark before any change): it is passed on once, and a version 0
+// after it is as old as any other.
+func TestClientStatePassesAFirstVersionZeroOnce(t *testing.T) {
+	var src *fakeSource
+	var ct *clientTest
+	ct = startClientTestWith(t, 10, map[string]uint64{"A": 0}, true, func(identity string) *actor.PID {
+		return ct.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return src }))
+	})
+	src = &fakeSource{system: ct.system, identity: testInstance + "/t/x", id: "x", subs: map[string]string{}, events: make(chan sourceEvent, 16)}
+	ct.client.Handle(&opsyncpb.ClientFrame{Frame: &opsyncpb.ClientFrame_Open{Open: &opsyncpb.Open{Kind: "test", Id: "x"}}})
+	src.await(t, "subscribe")
+	me := map[string]string{ct.client.pid.Id: ct.system.Address()}
+	src.send(0, me)
+	src.send(0, me) // dropped
+	src.publish(1)
+	ct.sink.expectFrames("test/x v0", "test/x v1")
+}

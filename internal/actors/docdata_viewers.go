@@ -13,8 +13,10 @@ import (
 // durable change goes to them as a StateUpdate whose data is a
 // DocumentDataEvent and whose version is the change's journal seq,
 // through the hub shard of the document's identity on the viewer's node,
-// so in journal order. A subscribe sends nothing of the past: the editor
-// lists what it needs.
+// so in journal order. A subscribe sends nothing of the past (the editor
+// lists what it needs) but a live mark: a StateUpdate without data whose
+// version is the last change journaled, through the same shard, so that a
+// client knows every change after it will reach it.
 
 func init() {
 	RegisterStateKind(StateKind{Name: document.RecordsStateKind, ClusterKind: KindDocData, Identity: DocDataIdentity, ValidID: document.ValidID,
@@ -37,6 +39,7 @@ func (a *docDataActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe
 	}
 	a.viewers[k].user = m.UserId
 	respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
+	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: a.j.state.LastSeq()}, []*actor.PID{pid})
 }
 
 func (a *docDataActor) dropViewer(ctx actor.Context, pid *actor.PID) {
@@ -59,13 +62,27 @@ func (a *docDataActor) publishChange(ctx actor.Context, seq uint64, put []*opsyn
 		a.j.log.Warn("document data change not encodable")
 		return
 	}
-	_, doc, _ := cutDocIdentity(a.identity)
-	up := &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: doc, Version: seq, Data: data}
-	byNode := map[string][]string{}
+	viewers := make([]*actor.PID, 0, len(a.viewers))
 	for _, v := range a.viewers {
-		byNode[v.pid.Address] = append(byNode[v.pid.Address], v.pid.Id)
+		viewers = append(viewers, v.pid)
+	}
+	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: seq, Data: data}, viewers)
+}
+
+// sendState sends up to viewers through the hub shard of the document on
+// each viewer's node: one message per node.
+func (a *docDataActor) sendState(ctx actor.Context, up *opsyncpb.StateUpdate, viewers []*actor.PID) {
+	byNode := map[string][]string{}
+	for _, v := range viewers {
+		byNode[v.Address] = append(byNode[v.Address], v.Id)
 	}
 	for addr, ids := range byNode {
 		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity + recordsStream, ClientIds: ids, State: up})
 	}
+}
+
+// docID is the document's id within its instance.
+func (a *docDataActor) docID() string {
+	_, doc, _ := cutDocIdentity(a.identity)
+	return doc
 }

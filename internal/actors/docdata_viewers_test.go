@@ -12,9 +12,11 @@ import (
 	"github.com/opsync/opsync/proto/opsyncpb"
 )
 
-// A document's record viewers get each durable change, in journal order,
-// as the change left the records (whoever made it); a refused command
-// sends nothing; an unsubscribed viewer gets nothing more.
+// A document's record viewers get a live mark when they subscribe (no
+// data; the version of the last change journaled), then each durable
+// change, in journal order, as the change left the records (whoever made
+// it); a refused command sends nothing; an unsubscribed viewer gets
+// nothing more.
 func TestDocDataViewersGetChanges(t *testing.T) {
 	key, _ := NewEnvKey(map[uint32][]byte{1: bytes.Repeat([]byte{5}, 32)})
 	d := (&Deps{Store: newTestStore(), Clock: newFakeClock(), Logger: quiet, EnvKeys: fixedEnvKeys{testInstance: key}}).withDefaults()
@@ -40,8 +42,22 @@ func TestDocDataViewersGetChanges(t *testing.T) {
 		request[*opsyncpb.StateSubscribed](t, system, pid, &opsyncpb.StateSubscribe{ClientAddress: v.Address, ClientId: v.Id, UserId: user})
 		return v, got
 	}
+	// live takes a viewer's live mark, which must be at version.
+	live := func(got chan *hubDelivery, version uint64) {
+		t.Helper()
+		select {
+		case m := <-got:
+			if m.state == nil || m.state.Kind != document.RecordsStateKind || m.state.Id != "doc1" || len(m.state.Data) != 0 || m.state.Version != version {
+				t.Fatalf("a live mark at %d: got %v", version, m.state)
+			}
+		case <-time.After(awaitTimeout):
+			t.Fatal("the viewer got no live mark")
+		}
+	}
 	bob, got := viewer("bob")
 	_, carol := viewer("carol")
+	live(got, 0) // no change yet
+	live(carol, 0)
 	nextOf := func(got chan *hubDelivery) *opsyncpb.DocumentDataEvent {
 		t.Helper()
 		select {
@@ -86,11 +102,18 @@ func TestDocDataViewersGetChanges(t *testing.T) {
 	if e := next(); len(e.Removed) != 1 || e.Removed[0].Id != "c" || len(e.Put) != 0 {
 		t.Fatalf("the removal: %v", e)
 	}
+	// A viewer subscribing now is live at the removal's seq (the thread,
+	// the comment, the removal: seq 3).
+	_, dave := viewer("dave")
+	live(dave, 3)
 	system.Root.Send(pid, &opsyncpb.StateUnsubscribe{ClientAddress: bob.Address, ClientId: bob.Id})
 	ask(&opsyncpb.DocDataCommand{Action: opsyncpb.DocAction_DOC_ACTION_UPDATE, Kind: opsyncpb.DocKind_DOC_KIND_THREAD, Id: "t",
 		Record: &opsyncpb.DocRecord{Kind: &opsyncpb.DocRecord_Thread{Thread: &opsyncpb.DocThread{Attributes: `{"a":1}`}}}})
 	if e := nextOf(carol); e.Put[0].GetThread().GetAttributes() != `{"a":1}` {
 		t.Fatalf("the update: %v", e)
+	}
+	if e := nextOf(dave); e.Put[0].GetThread().GetAttributes() != `{"a":1}` {
+		t.Fatalf("the update, to the later viewer: %v", e)
 	}
 	// The hub handed carol the update; had it been bob's too, bob has
 	// handled it before this ping.

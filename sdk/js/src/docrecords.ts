@@ -151,11 +151,17 @@ type Request = Omit<DocumentData, "$typeName" | "$unknown" | "requestId" | "docu
 
 const valueOf = (r: DocRecord): AnyRecord | undefined => r.kind.value;
 
+/** Watch is what a watched document's changes go to: each change, and the live mark. */
+interface Watch {
+  change: (c: RecordChange) => void;
+  live?: (version: bigint) => void;
+}
+
 /** Records keeps a client's record requests in flight and the documents whose changes it watches. */
 export class Records {
   private nextReq = 0n;
   private readonly pending = new Map<bigint, Pending>();
-  private readonly watching = new Map<string, (c: RecordChange) => void>();
+  private readonly watching = new Map<string, Watch>();
 
   constructor(private readonly host: DocumentsHost) {}
 
@@ -202,9 +208,9 @@ export class Records {
     };
   }
 
-  /** watch opens the document's record changes for fn (also after each reconnect). */
-  watch(documentId: string, fn: (c: RecordChange) => void): void {
-    this.watching.set(documentId, fn);
+  /** watch opens the document's record changes for fn (also after each reconnect); live hears each open take effect. */
+  watch(documentId: string, fn: (c: RecordChange) => void, live?: (version: bigint) => void): void {
+    this.watching.set(documentId, { change: fn, live });
     this.sendOpen(documentId, true);
   }
 
@@ -249,8 +255,21 @@ export class Records {
   }
 
   state(u: StateUpdate): void {
-    const fn = this.watching.get(u.id);
-    if (!fn) return;
+    const w = this.watching.get(u.id);
+    if (!w) return;
+    const fn = w.change;
+    if (u.data.length === 0) {
+      // The live mark: the open reached the document; every change after
+      // version u.version follows.
+      try {
+        w.live?.(u.version);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+      return;
+    }
     let e;
     try {
       e = fromBinary(DocumentDataEventSchema, u.data);

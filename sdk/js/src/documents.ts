@@ -108,6 +108,12 @@ export interface DocumentCallbacks {
    * are not replayed: list the records after a reconnect.
    */
   onRecordChange?: (change: RecordChange) => void;
+  /**
+   * The changes are live: the open of onRecordChange reached the document
+   * (again after each reconnect), whose last change then was version;
+   * every change after it reaches onRecordChange.
+   */
+  onRecordsLive?: (version: bigint) => void;
 }
 
 /** What openDocument answers. */
@@ -224,7 +230,7 @@ export class Documents {
     const d = new Doc(documentId, cb);
     this.open.set(documentId, d);
     this.sendOpen(d, true);
-    if (cb.onRecordChange) this.records.watch(documentId, cb.onRecordChange);
+    if (cb.onRecordChange) this.records.watch(documentId, cb.onRecordChange, cb.onRecordsLive);
     return {
       records: this.records.handle(documentId, () => d.closed),
       documentId,

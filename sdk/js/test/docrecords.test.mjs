@@ -197,6 +197,21 @@ test("onRecordChange: the docrecords source is opened after the document, each c
   await c.disconnect();
 });
 
+test("onRecordsLive hears the live mark (a state without data) of each open, which is no change", async () => {
+  const seen = [];
+  const live = [];
+  const { c, s } = await editor({ onRecordChange: (ch) => seen.push(ch.id), onRecordsLive: (v) => live.push(v) });
+  s.serve({ case: "state", value: { kind: "docrecords", id: "doc-1", version: 0n, data: new Uint8Array() } });
+  change(s, 1, [comment("c1", "a")]);
+  assert.deepEqual(live, [0n]);
+  assert.deepEqual(seen, ["c1"]);
+  const s2 = await reconnect(s);
+  s2.serve({ case: "state", value: { kind: "docrecords", id: "doc-1", version: 4n, data: new Uint8Array() } });
+  assert.deepEqual(live, [0n, 4n]);
+  assert.deepEqual(seen, ["c1"]);
+  await c.disconnect();
+});
+
 test("a refused docrecords Open stops the changes and is not opened again", async () => {
   const seen = [];
   const { c, s } = await editor({ onRecordChange: (ch) => seen.push(ch.id) });
