@@ -30,8 +30,10 @@ import (
 )
 
 // awaitTimeout bounds every wait: what has not happened by then is taken
-// as never happening.
-const awaitTimeout = 3 * time.Second
+// as never happening. Every wait ends with its event, so a passing test
+// never waits this long; it is generous for a loaded CI machine, where a
+// goroutine may not run for seconds.
+const awaitTimeout = 10 * time.Second
 
 // epoch is the fake clock's start.
 var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -77,7 +79,7 @@ func (c *fakeClock) awaitTimerAt(t *testing.T, d time.Duration) {
 
 func (c *fakeClock) awaitTimer(t *testing.T, d time.Duration, match func(at, limit time.Time) bool) {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(awaitTimeout)
 	for {
 		c.mu.Lock()
 		limit := c.now.Add(d)
