@@ -55,7 +55,7 @@ func (a *blockActor) publish(ctx actor.Context, e *opsyncpb.BlockEntity, viewers
 		return
 	}
 	up := &opsyncpb.StateUpdate{Kind: StateKindBlock, Id: e.BlockId, Version: e.Version, Data: data, Deleted: e.Deleted}
-	n := a.fanOut(ctx, viewers, func(ids []string) *opsyncpb.HubDeliveries {
+	n := fanOut(ctx, a.identity, viewers, func(ids []string) *opsyncpb.HubDeliveries {
 		return &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up}
 	})
 	metrics.BlockDeliveries.WithLabelValues("state").Add(float64(n))
@@ -80,23 +80,10 @@ func (a *blockActor) onTyped(ctx actor.Context, m *opsyncpb.SendTypedMessage) {
 	}
 	msg := proto.Clone(m.Message).(*opsyncpb.TypedMessage)
 	msg.Kind, msg.Id = StateKindBlock, a.blockID()
-	n := a.fanOut(ctx, to, func(ids []string) *opsyncpb.HubDeliveries {
+	n := fanOut(ctx, a.identity, to, func(ids []string) *opsyncpb.HubDeliveries {
 		return &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, TypedMessage: msg}
 	})
 	metrics.BlockTypedMessages.Inc()
 	metrics.BlockDeliveries.WithLabelValues("typed").Add(float64(n))
 	respond(ctx, &opsyncpb.TypedMessageSent{Devices: uint32(n)})
-}
-
-// fanOut sends one message per node to the hub of the viewers' node and
-// answers the number of viewers reached.
-func (a *blockActor) fanOut(ctx actor.Context, viewers map[string]*blockViewer, msg func(ids []string) *opsyncpb.HubDeliveries) int {
-	byNode := map[string][]string{}
-	for _, v := range viewers {
-		byNode[v.pid.Address] = append(byNode[v.pid.Address], v.pid.Id)
-	}
-	for addr, ids := range byNode {
-		ctx.Send(hubFor(addr, a.identity), msg(ids))
-	}
-	return len(viewers)
 }

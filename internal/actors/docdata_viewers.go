@@ -39,7 +39,7 @@ func (a *docDataActor) onSubscribe(ctx actor.Context, m *opsyncpb.StateSubscribe
 	}
 	a.viewers[k].user = m.UserId
 	respond(ctx, &opsyncpb.StateSubscribed{Source: a.identity})
-	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: a.j.state.LastSeq()}, []*actor.PID{pid})
+	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: a.j.state.LastSeq()}, map[string]*blockViewer{k: a.viewers[k]})
 }
 
 func (a *docDataActor) dropViewer(ctx actor.Context, pid *actor.PID) {
@@ -62,23 +62,15 @@ func (a *docDataActor) publishChange(ctx actor.Context, seq uint64, put []*opsyn
 		a.j.log.Warn("document data change not encodable")
 		return
 	}
-	viewers := make([]*actor.PID, 0, len(a.viewers))
-	for _, v := range a.viewers {
-		viewers = append(viewers, v.pid)
-	}
-	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: seq, Data: data}, viewers)
+	a.sendState(ctx, &opsyncpb.StateUpdate{Kind: document.RecordsStateKind, Id: a.docID(), Version: seq, Data: data}, a.viewers)
 }
 
 // sendState sends up to viewers through the hub shard of the document on
-// each viewer's node: one message per node.
-func (a *docDataActor) sendState(ctx actor.Context, up *opsyncpb.StateUpdate, viewers []*actor.PID) {
-	byNode := map[string][]string{}
-	for _, v := range viewers {
-		byNode[v.Address] = append(byNode[v.Address], v.Id)
-	}
-	for addr, ids := range byNode {
-		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity + recordsStream, ClientIds: ids, State: up})
-	}
+// each viewer's node (fanOut), as the records' stream.
+func (a *docDataActor) sendState(ctx actor.Context, up *opsyncpb.StateUpdate, viewers map[string]*blockViewer) {
+	fanOut(ctx, a.identity, viewers, func(ids []string) *opsyncpb.HubDeliveries {
+		return &opsyncpb.HubDeliveries{Stream: a.identity + recordsStream, ClientIds: ids, State: up}
+	})
 }
 
 // docID is the document's id within its instance.

@@ -113,11 +113,7 @@ func (a *docSessionActor) publish(ctx actor.Context, version uint64, u *opsyncpb
 		return
 	}
 	up := &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Version: version, Data: data}
-	byNode := map[string][]string{}
-	for _, e := range editors {
-		byNode[e.pid.Address] = append(byNode[e.pid.Address], e.pid.Id)
-	}
-	for addr, ids := range byNode {
-		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up})
-	}
+	fanOut(ctx, a.identity, editors, func(ids []string) *opsyncpb.HubDeliveries {
+		return &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up}
+	})
 }

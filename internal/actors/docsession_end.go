@@ -127,13 +127,9 @@ func (a *docSessionActor) remove(ctx actor.Context, reason string, then func(ctx
 // publishEnded tells the editors that the session ended.
 func (a *docSessionActor) publishEnded(ctx actor.Context) {
 	up := &opsyncpb.StateUpdate{Kind: document.StateKind, Id: a.documentID(), Version: a.latest + 1, Deleted: true}
-	byNode := map[string][]string{}
-	for _, e := range a.editors {
-		byNode[e.pid.Address] = append(byNode[e.pid.Address], e.pid.Id)
-	}
-	for addr, ids := range byNode {
-		ctx.Send(hubFor(addr, a.identity), &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up})
-	}
+	fanOut(ctx, a.identity, a.editors, func(ids []string) *opsyncpb.HubDeliveries {
+		return &opsyncpb.HubDeliveries{Stream: a.identity, ClientIds: ids, State: up}
+	})
 }
 
 // collaboration is the session as the REST API shows it.

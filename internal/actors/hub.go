@@ -28,6 +28,20 @@ func hubFor(address, source string) *actor.PID {
 	return actor.NewPID(address, hubName(int(h.Sum32()%HubShards)))
 }
 
+// fanOut sends viewers (client actors of any node) one message per node,
+// made by msg of that node's client ids, to the hub shard of source there,
+// and answers the number of viewers.
+func fanOut(ctx actor.Context, source string, viewers map[string]*blockViewer, msg func(ids []string) *opsyncpb.HubDeliveries) int {
+	byNode := map[string][]string{}
+	for _, v := range viewers {
+		byNode[v.pid.Address] = append(byNode[v.pid.Address], v.pid.Id)
+	}
+	for addr, ids := range byNode {
+		ctx.Send(hubFor(addr, source), msg(ids))
+	}
+	return len(viewers)
+}
+
 // StartHub spawns this node's fan-out hub: a per-node stage between the
 // sources (streams, wherever they live) and the client actors of this
 // node. A source sends one HubDeliveries per node with recipients; the hub
