@@ -183,11 +183,7 @@ func RunBlock(ctx context.Context, env *Env, c BlockConfig) (*BlockReport, error
 			}
 		}
 		return cn, err
-	}, func(n int) {
-		if env.Progress > 0 {
-			env.logf("block: %d/%d connected", n, c.Viewers)
-		}
-	})
+	}, env.connecting("block", c.Viewers))
 	if err != nil {
 		return nil, err
 	}

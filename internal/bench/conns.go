@@ -190,11 +190,7 @@ func RunConns(ctx context.Context, env *Env, c ConnsConfig) (*ConnsReport, error
 	t0 := time.Now()
 	fl, err := connectFleet(ctx, d, c.Clients, c.ConnectConc, func(i int) *opsyncpb.Connect {
 		return connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), map[string]uint64{biz: 0})
-	}, func(n int) {
-		if env.Progress > 0 {
-			env.logf("conns: %d/%d connected", n, c.Clients)
-		}
-	})
+	}, env.connecting("conns", c.Clients))
 	if err != nil {
 		return nil, err
 	}

@@ -72,11 +72,7 @@ func runPeerConns(ctx context.Context, env *Env, c ConnsConfig) (*ConnsReport, e
 			}()
 		}
 		return cn, err
-	}, func(n int) {
-		if env.Progress > 0 {
-			env.logf("conns: %d/%d connected", n, c.Clients)
-		}
-	})
+	}, env.connecting("conns", c.Clients))
 	if err != nil {
 		return nil, err
 	}

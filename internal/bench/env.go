@@ -66,6 +66,16 @@ func (e *Env) logf(format string, args ...any) {
 	}
 }
 
+// connecting is the progress callback of a scenario opening total
+// connections: a line per step while progress lines are on.
+func (e *Env) connecting(scenario string, total int) func(n int) {
+	return func(n int) {
+		if e.Progress > 0 {
+			e.logf("%s: %d/%d connected", scenario, n, total)
+		}
+	}
+}
+
 // ticker calls f every Progress until the returned stop is called.
 func (e *Env) ticker(f func()) (stop func()) {
 	if e.Progress <= 0 || e.Log == nil {

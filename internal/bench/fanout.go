@@ -207,11 +207,7 @@ func RunFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport, er
 	t0 := time.Now()
 	fl, err := connectFleet(ctx, d, c.Clients, c.ConnectConc, func(i int) *opsyncpb.Connect {
 		return connectFrame(env.Instance, fleetUser(prefix, i), fleetDevice(prefix, i), map[string]uint64{biz: 0})
-	}, func(n int) {
-		if env.Progress > 0 {
-			env.logf("fanout: %d/%d connected", n, c.Clients)
-		}
-	})
+	}, env.connecting("fanout", c.Clients))
 	if err != nil {
 		return nil, err
 	}

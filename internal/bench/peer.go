@@ -418,11 +418,7 @@ func runPeerFanout(ctx context.Context, env *Env, c FanoutConfig) (*FanoutReport
 			go receive(i, cn)
 		}
 		return cn, err
-	}, func(n int) {
-		if env.Progress > 0 {
-			env.logf("fanout: %d/%d connected", n, c.Clients)
-		}
-	})
+	}, env.connecting("fanout", c.Clients))
 	if err != nil {
 		return nil, err
 	}
