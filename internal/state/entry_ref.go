@@ -23,9 +23,16 @@ type Ref struct {
 
 // Proto is r as the snapshots and the records carry it.
 func (r Ref) Proto() *opsyncpb.EntryRef {
-	return &opsyncpb.EntryRef{OplogId: r.OplogId, BizType: r.BizType, ThirdMsgId: r.ThirdMsgId, ValidTimeEnd: r.ValidTimeEnd,
-		PushTime: r.PushTime, DeleteAfter: r.DeleteAfter, Threshold: r.Threshold, MaxRetries: r.MaxRetries,
-		SingleDevice: r.SingleDevice, Size: r.Size}
+	e := &opsyncpb.EntryRef{}
+	r.fill(e)
+	return e
+}
+
+// fill sets e's fields to r's.
+func (r Ref) fill(e *opsyncpb.EntryRef) {
+	e.OplogId, e.BizType, e.ThirdMsgId, e.ValidTimeEnd = r.OplogId, r.BizType, r.ThirdMsgId, r.ValidTimeEnd
+	e.PushTime, e.DeleteAfter, e.Threshold, e.MaxRetries = r.PushTime, r.DeleteAfter, r.Threshold, r.MaxRetries
+	e.SingleDevice, e.Size = r.SingleDevice, r.Size
 }
 
 // RefSize is the size of a retained entry (see EntrySize).
@@ -61,11 +68,8 @@ func refsProto(refs []Ref) []*opsyncpb.EntryRef {
 	backing := make([]opsyncpb.EntryRef, len(refs))
 	out := make([]*opsyncpb.EntryRef, len(refs))
 	for i, r := range refs {
-		e := &backing[i]
-		e.OplogId, e.BizType, e.ThirdMsgId, e.ValidTimeEnd = r.OplogId, r.BizType, r.ThirdMsgId, r.ValidTimeEnd
-		e.PushTime, e.DeleteAfter, e.Threshold, e.MaxRetries = r.PushTime, r.DeleteAfter, r.Threshold, r.MaxRetries
-		e.SingleDevice, e.Size = r.SingleDevice, r.Size
-		out[i] = e
+		r.fill(&backing[i])
+		out[i] = &backing[i]
 	}
 	return out
 }
