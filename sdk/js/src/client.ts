@@ -12,6 +12,7 @@ import { AckBatcher, SUBPROTOCOL, decodeServerFrame, encodeClientFrame, endpoint
 import type { ServerFrame, SyncMessage } from "./gen/opsync/v1/wire_pb.js";
 import { defaultStore, type SavedState, type StateStore } from "./store.js";
 import { SyncPoints } from "./syncpoints.js";
+import { callback } from "./callback.js";
 
 /** A message delivered to a handler. */
 export interface Message {
@@ -358,16 +359,8 @@ export class OpsyncClient {
   }
 
   private emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
-    for (const fn of this.listeners[event]) {
-      try {
-        (fn as (...a: Parameters<ClientEvents[K]>) => void)(...args);
-      } catch (e) {
-        // A listener's throw must not break the connection loop.
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
-    }
+    // A listener's throw must not break the connection loop.
+    for (const fn of this.listeners[event]) callback(() => (fn as (...a: Parameters<ClientEvents[K]>) => void)(...args));
   }
 
   // saveSoon saves the state at the end of the current task: a batch of

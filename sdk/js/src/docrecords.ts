@@ -28,6 +28,7 @@ import {
 import { DocumentDataEventSchema, type DocumentData, type DocumentDataAnswer } from "./gen/opsync/v1/docwire_pb.js";
 import type { StateUpdate } from "./gen/opsync/v1/wire_pb.js";
 import { DocumentError, type DocumentErrorCode, type DocumentsHost } from "./documents.js";
+import { callback } from "./callback.js";
 
 export const RECORDS_KIND = "docrecords";
 
@@ -261,13 +262,8 @@ export class Records {
     if (u.data.length === 0) {
       // The live mark: the open reached the document; every change after
       // version u.version follows.
-      try {
-        w.live?.(u.version);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
+      const live = w.live;
+      if (live) callback(() => live(u.version));
       return;
     }
     let e;
@@ -284,16 +280,7 @@ export class Records {
     }
     for (const r of e.removed) changes.push({ ...base, action: "removed", kind: kindName[r.kind] ?? "", id: r.id });
     if (e.documentRemoved) changes.push({ ...base, action: "documentRemoved", kind: "", id: "" });
-    for (const c of changes) {
-      try {
-        fn(c);
-      } catch (err) {
-        // The application's throw must not stop the changes after it.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    for (const c of changes) callback(() => fn(c));
   }
 
   private request(documentId: string, isClosed: () => boolean, r: Request): Promise<DocumentDataAnswer> {

@@ -25,6 +25,7 @@ import { DocumentUpdateSchema, type DocumentAnswer, type DocumentUpdate } from "
 import type { StateUpdate } from "./gen/opsync/v1/wire_pb.js";
 import type { ClientFrameCase } from "./frames.js";
 import type { DocumentRecords, RecordChange, Records } from "./docrecords.js";
+import { callback } from "./callback.js";
 
 export const DOCUMENT_KIND = "document";
 const documentIdPattern = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -180,18 +181,6 @@ class Doc {
 
 const encoder = new TextEncoder();
 const bytes = (x: Uint8Array | string): Uint8Array => (typeof x === "string" ? encoder.encode(x) : x);
-
-// callback runs an application's callback: its throw must not break the
-// document's bookkeeping, so it is reported (uncaught) after.
-function callback(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
-  }
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
